@@ -1,0 +1,117 @@
+"""Error types of jvb-join: each carries a stable exit code and one remedy line for the operator.
+
+The exit codes are a contract (DESIGN §5) and must never change meaning:
+
+    0  done, or healthy
+    1  failed; the host is as it was before the run (rolled back)
+    2  done but degraded (doctor: warnings only)
+    64 usage error
+    65 bad token or bad input file
+    75 temporary (dpkg lock held, server unreachable); safe to retry
+"""
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_DEGRADED = 2
+EXIT_USAGE = 64
+EXIT_DATAERR = 65
+EXIT_TEMPFAIL = 75
+
+
+class JvbJoinError(Exception):
+    """Base of every error jvb-join reports to the operator.
+
+    ``message`` says what went wrong in the operator's words; ``remedy`` says what to do next.
+    Neither may contain a secret: callers pass redacted text only.
+    """
+
+    exit_code = EXIT_FAILED
+    default_remedy = None
+
+    def __init__(self, message, remedy=None):
+        super().__init__(message)
+        self.message = message
+        self.remedy = remedy if remedy is not None else self.default_remedy
+
+    def __str__(self):
+        return self.message
+
+
+class UsageError(JvbJoinError):
+    """The command line asks for something that cannot be done as asked."""
+
+    exit_code = EXIT_USAGE
+    default_remedy = "Run 'jvb-join --help' for the commands and their options."
+
+
+class NotBuiltError(UsageError):
+    """A command exists in the interface but its capability is not in this version."""
+
+    default_remedy = "Upgrade jvb-join to a version that has this command."
+
+
+class InputError(JvbJoinError):
+    """A file or value given to jvb-join is malformed."""
+
+    exit_code = EXIT_DATAERR
+
+
+class TokenError(InputError):
+    """The join token is malformed, expired or not for this server; never includes the token."""
+
+    default_remedy = "Create a new token on the Jitsi Meet server with 'jvb-join token create' and copy it whole."
+
+
+class PinMismatchError(InputError):
+    """The server's TLS certificate does not match the pin in the token."""
+
+    default_remedy = ("Check that the token is for this server; if its certificate was replaced, "
+                      "create a new token with 'jvb-join token create'.")
+
+
+class TemporaryError(JvbJoinError):
+    """Something outside jvb-join is busy or unreachable; the same command may work later."""
+
+    exit_code = EXIT_TEMPFAIL
+    default_remedy = "Nothing was changed; run the same command again later."
+
+
+class LockTimeoutError(TemporaryError):
+    """The dpkg/apt lock stayed held past the timeout."""
+
+
+class UnreachableError(TemporaryError):
+    """A server or repository could not be reached."""
+
+
+class CommandError(JvbJoinError):
+    """An external program failed. Carries the argv, exit code and (redacted) output."""
+
+    def __init__(self, argv, returncode, output="", message=None, remedy=None, timed_out=False):
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.output = output
+        self.timed_out = timed_out
+        if message is None:
+            if timed_out:
+                message = "{} did not finish in time".format(self.argv[0])
+            else:
+                message = "{} failed with exit code {}".format(" ".join(self.argv), returncode)
+        super().__init__(message, remedy)
+
+    def output_tail(self, lines=10):
+        return "\n".join(self.output.rstrip("\n").splitlines()[-lines:])
+
+
+class StepError(JvbJoinError):
+    """A step could not reach the state it wants; the engine rolls back."""
+
+
+class RollbackError(JvbJoinError):
+    """Undoing a change failed too: the host may be in between. The message names what is left."""
+
+    default_remedy = "Restore the files listed above from the backups in /var/backups/jvb-join."
+
+
+class VerifyError(JvbJoinError):
+    """Everything was applied but the bridge did not prove that it works; the engine rolls back."""
