@@ -1,0 +1,7 @@
+"""``python3 -m jvbjoin`` runs the jvb-join command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

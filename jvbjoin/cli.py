@@ -1,0 +1,264 @@
+"""The jvb-join command line: parse, call, render. No logic of its own lives here."""
+
+import logging
+import os
+import sys
+
+import click
+
+from . import __version__
+from .errors import (EXIT_OK, EXIT_USAGE, InputError, JvbJoinError, NotBuiltError, UsageError)
+
+log = logging.getLogger("jvbjoin")
+
+GLOBAL_FLAGS = {"--json", "--yes", "-y", "-v", "--verbose", "-vv", "-vvv"}
+LOG_FILE = "/var/log/jvb-join/jvb-join.log"
+
+
+class Options:
+    """Global options every command sees."""
+
+    def __init__(self, as_json=False, yes=False, verbose=0):
+        self.as_json = as_json
+        self.yes = yes
+        self.verbose = verbose
+
+
+class JoinByDefault(click.Group):
+    """A group where ``jvb-join TOKEN`` (or ``jvb-join --token-file F``) means ``jvb-join join ...``."""
+
+    def parse_args(self, ctx, args):
+        for index, arg in enumerate(args):
+            if arg in GLOBAL_FLAGS:
+                continue
+            if arg in self.commands or arg in ("--help", "-h", "--version"):
+                break
+            args = list(args[:index]) + ["join"] + list(args[index:])
+            break
+        return super().parse_args(ctx, args)
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(cls=JoinByDefault, context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="jvb-join", message="%(prog)s %(version)s")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (JSON) instead of text.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("-v", "--verbose", count=True, help="More detail; tracebacks on errors.")
+@click.pass_context
+def cli(ctx, as_json, yes, verbose):
+    """Add Jitsi videobridges to a Jitsi Meet server with one command.
+
+    \b
+    On the Jitsi Meet server:
+      jvb-join server install --domain meet.example.com
+      jvb-join token create --print-join-command
+    On each new bridge host:
+      jvb-join <token>
+      jvb-join doctor
+    """
+    ctx.obj = Options(as_json, yes, verbose)
+    _setup_logging(verbose)
+
+
+def _setup_logging(verbose):
+    root = logging.getLogger("jvbjoin")
+    root.setLevel(logging.DEBUG)
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    if os.geteuid() == 0 and os.path.isdir(os.path.dirname(LOG_FILE)):
+        try:
+            fd = os.open(LOG_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            handler = logging.StreamHandler(os.fdopen(fd, "a"))
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            root.addHandler(handler)
+        except OSError:
+            pass
+
+
+def _not_built(what):
+    raise NotBuiltError("'jvb-join {}' is not available in jvb-join {} yet.".format(what, __version__))
+
+
+def read_token(argument, token_file, stdin=None, environ=None):
+    """The token text from the argument, a file, stdin ('-') or JVB_JOIN_TOKEN, in that order.
+
+    JVB_JOIN_TOKEN is removed from our environment once read, so no child process inherits it.
+    Returns ``(text, source)``.
+    """
+    environ = os.environ if environ is None else environ
+    stdin = sys.stdin if stdin is None else stdin
+    given = [name for name, value in (("argument", argument), ("--token-file", token_file)) if value]
+    if len(given) > 1:
+        raise UsageError("Give the token once: as an argument or with --token-file, not both.")
+    if argument == "-" or token_file == "-":
+        text, source = stdin.read(), "stdin"
+    elif argument:
+        text, source = argument, "argument"
+    elif token_file:
+        try:
+            with open(token_file, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            raise InputError("Cannot read the token file {}: {}".format(token_file, exc.strerror),
+                             "Check the path and that you run jvb-join as root.") from None
+        source = "file"
+    elif environ.get("JVB_JOIN_TOKEN"):
+        text, source = environ["JVB_JOIN_TOKEN"], "environment"
+    else:
+        raise UsageError("No join token given.",
+                         "Pass it as 'jvb-join TOKEN', with --token-file FILE, on stdin with '-', "
+                         "or in JVB_JOIN_TOKEN. Create one on the server with 'jvb-join token create'.")
+    environ.pop("JVB_JOIN_TOKEN", None)
+    return text, source
+
+
+@cli.command()
+@click.argument("token", required=False, metavar="[TOKEN]")
+@click.option("--token-file", metavar="FILE", help="Read the token from FILE ('-' for stdin).")
+@click.option("--dry-run", is_flag=True, help="Print the plan and the file diffs; change nothing.")
+@click.pass_obj
+def join(opts, token, token_file, dry_run):
+    """Join this host to a Jitsi Meet server as a videobridge, from a join token."""
+    text, source = read_token(token, token_file)
+    if source == "argument":
+        click.echo("warning: a token on the command line is visible to other users of this host; "
+                   "prefer --token-file, '-' (stdin) or JVB_JOIN_TOKEN.", err=True)
+    from .token import decode
+    decode(text)
+    _not_built("join")
+
+
+@cli.group()
+def server():
+    """Prepare this host as a Jitsi Meet server that takes external bridges."""
+
+
+@server.command("install")
+@click.option("--domain", required=True, help="The meet domain, e.g. meet.example.com.")
+@click.option("--cert", type=click.Choice(["self-signed", "own", "letsencrypt"]), default="self-signed",
+              show_default=True, help="Where the web certificate comes from.")
+@click.option("--cert-file", type=click.Path(dir_okay=False), help="Certificate for --cert own.")
+@click.option("--key-file", type=click.Path(dir_okay=False), help="Key for --cert own.")
+@click.option("--email", help="Contact address for --cert letsencrypt.")
+@click.option("--web", type=click.Choice(["nginx", "apache"]), default="nginx", show_default=True)
+@click.option("--no-local-bridge", is_flag=True, help="Stop the server's own bridge once external ones exist.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.pass_obj
+def server_install(opts, **kwargs):
+    """Install the Jitsi Meet server package set, ready for external bridges."""
+    _not_built("server install")
+
+
+@cli.group()
+def token():
+    """Join tokens for new bridges (on the Jitsi Meet server)."""
+
+
+@token.command("create")
+@click.option("--ttl", default="24h", show_default=True, help="How long the token stays usable (e.g. 30m, 24h, 7d).")
+@click.option("--name", help="A name for the bridge this token is for.")
+@click.option("--allow-from", metavar="CIDR|any", help="Where the bridge may connect from (opens 5222 for it).")
+@click.option("--print-join-command", is_flag=True, help="Print the whole 'jvb-join <token>' line.")
+@click.pass_obj
+def token_create(opts, **kwargs):
+    """Make a bridge account and print its join token."""
+    _not_built("token create")
+
+
+@token.command("list")
+@click.pass_obj
+def token_list(opts):
+    """Tokens and bridge accounts with their state."""
+    _not_built("token list")
+
+
+@token.command("revoke")
+@click.argument("token_id", metavar="ID")
+@click.pass_obj
+def token_revoke(opts, token_id):
+    """Revoke a token and take its bridge out of the brewery."""
+    _not_built("token revoke")
+
+
+@cli.command()
+@click.pass_obj
+def bridges(opts):
+    """The bridges in the brewery as jicofo sees them (on the server)."""
+    _not_built("bridges")
+
+
+@cli.command()
+@click.option("--ignore", multiple=True, metavar="ID", help="Skip the check with this id (repeatable).")
+@click.option("--role", type=click.Choice(["bridge", "server"]), help="Check as this role (default: detected).")
+@click.pass_obj
+def doctor(opts, ignore, role):
+    """Check this host (bridge or server) and say what to fix."""
+    _not_built("doctor")
+
+
+@cli.command()
+@click.pass_obj
+def status(opts):
+    """One screen: role, server, nickname, service, brewery presence, conferences."""
+    _not_built("status")
+
+
+@cli.command()
+@click.option("--drain", is_flag=True, help="Wait for conferences to end before stopping the bridge.")
+@click.option("--timeout", default="1h", show_default=True, help="How long to wait while draining.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.pass_obj
+def leave(opts, drain, timeout, dry_run):
+    """Take this bridge out cleanly: drain, stop, remove its account and config, keep a backup."""
+    _not_built("leave")
+
+
+def _print_error(err, verbose):
+    click.echo("jvb-join: error: {}".format(err.message), err=True)
+    if err.remedy:
+        click.echo("  {}".format(err.remedy), err=True)
+
+
+def main(argv=None):
+    """Entry point: one handler turns every error into a message, a remedy and its exit code."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    verbose = any(a in ("-v", "--verbose", "-vv", "-vvv") for a in args)
+    try:
+        cli.main(args=args, prog_name="jvb-join", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.UsageError as exc:
+        click.echo("jvb-join: {}".format(exc.format_message()), err=True)
+        click.echo("  Run 'jvb-join --help' for the commands and their options.", err=True)
+        return EXIT_USAGE
+    except click.exceptions.Abort:
+        click.echo("jvb-join: aborted", err=True)
+        return 1
+    except JvbJoinError as err:
+        log.debug("error", exc_info=True)
+        _print_error(err, verbose)
+        if verbose:
+            import traceback
+            traceback.print_exc()
+        return err.exit_code
+    except KeyboardInterrupt:
+        click.echo("jvb-join: interrupted", err=True)
+        return 130
+    except Exception as exc:  # a bug of ours: say so without echoing data that may hold a secret
+        log.error("internal error", exc_info=True)
+        click.echo("jvb-join: internal error ({}); the details are in {} "
+                   "(or run again with -v).".format(type(exc).__name__, LOG_FILE), err=True)
+        if verbose:
+            import traceback
+            traceback.print_exc()
+        return 1
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Safe file changes: atomic writes with the final owner and mode from the first byte, and backups.
+
+A write never leaves a torn or empty file behind: the new content goes to a temporary file in the
+same folder, created with its final mode (whatever the umask), owned as it must be, written in full,
+fsynced, renamed over the target, and the folder fsynced. Unchanged content is not written at all,
+so a second run leaves mtimes alone.
+"""
+
+import errno
+import os
+import shutil
+import stat
+import time
+
+TEMP_PREFIX = ".jvb-join-tmp."
+
+
+class FileState:
+    """What a file is now: content (or None if missing), mode, owner. Used for undo and for diffs."""
+
+    __slots__ = ("path", "content", "mode", "uid", "gid")
+
+    def __init__(self, path, content, mode=None, uid=None, gid=None):
+        self.path = path
+        self.content = content
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+
+    @property
+    def exists(self):
+        return self.content is not None
+
+    @classmethod
+    def read(cls, path):
+        try:
+            with open(path, "rb") as handle:
+                st = os.fstat(handle.fileno())
+                return cls(path, handle.read(), stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+        except FileNotFoundError:
+            return cls(path, None)
+
+
+def read_bytes(path):
+    """The file's bytes, or None if there is no such file."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def read_text(path):
+    data = read_bytes(path)
+    return None if data is None else data.decode("utf-8", errors="surrogateescape")
+
+
+def _fsync_dir(folder):
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path, data, mode=None, uid=None, gid=None):
+    """Make ``path`` hold ``data`` (bytes or str). Returns True if anything changed on disk.
+
+    Owner and mode default to the existing file's, else 0644 and the current user. A file that
+    already has this content, owner and mode is left untouched (no write, no new mtime).
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8", errors="surrogateescape")
+    current = FileState.read(path)
+    if mode is None:
+        mode = current.mode if current.exists else 0o644
+    if uid is None:
+        uid = current.uid if current.exists else os.geteuid()
+    if gid is None:
+        gid = current.gid if current.exists else os.getegid()
+    if current.exists and current.content == data:
+        if (current.mode, current.uid, current.gid) == (mode, uid, gid):
+            return False
+        # Same content, other metadata: fix the metadata in place, no rewrite.
+        if (current.uid, current.gid) != (uid, gid):
+            os.chown(path, uid, gid)
+        os.chmod(path, mode)
+        return True
+
+    folder = os.path.dirname(path) or "."
+    tmp = os.path.join(folder, "{}{}.{}".format(TEMP_PREFIX, os.path.basename(path), os.getpid()))
+    # Created with no permissions for anyone but the owner; the final mode is set with fchmod
+    # before a single byte is written, so the umask never widens it even for an instant.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        try:
+            if (uid, gid) != (os.geteuid(), os.getegid()):
+                os.fchown(fd, uid, gid)
+            os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(folder)
+    return True
+
+
+def remove(path):
+    """Remove a file if present; True if it was there."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    _fsync_dir(os.path.dirname(path) or ".")
+    return True
+
+
+def restore(state):
+    """Put a file back to a recorded :class:`FileState` (content, owner, mode), or remove it."""
+    if state.exists:
+        write_atomic(state.path, state.content, state.mode, state.uid, state.gid)
+    else:
+        remove(state.path)
+
+
+def clean_stale_temps(folder):
+    """Remove temporary files an interrupted run of ours left in ``folder``; returns their names."""
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return removed
+        raise
+    for name in names:
+        if name.startswith(TEMP_PREFIX):
+            try:
+                os.unlink(os.path.join(folder, name))
+                removed.append(name)
+            except FileNotFoundError:
+                pass
+    return removed
+
+
+class Backups:
+    """Copies of files as they were before jvb-join first changed them, one folder per run.
+
+    The copy keeps the original's mode (so a secret-bearing file stays unreadable to others) and
+    its path relative to the root: ``<backups>/<run id>/etc/jitsi/videobridge/jvb.conf``.
+    """
+
+    def __init__(self, backup_root, host_root="/", run_id=None):
+        self.backup_root = backup_root
+        self.host_root = host_root
+        self.run_id = run_id or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        self.saved = {}
+
+    @property
+    def folder(self):
+        return os.path.join(self.backup_root, self.run_id)
+
+    def save(self, path):
+        """Back up ``path`` once per run; returns the backup's path or None if there was no file."""
+        if path in self.saved:
+            return self.saved[path]
+        if not os.path.lexists(path):
+            self.saved[path] = None
+            return None
+        rel = os.path.relpath(path, self.host_root)
+        target = os.path.join(self.folder, rel)
+        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+        os.chmod(self.backup_root, 0o700)
+        shutil.copy2(path, target, follow_symlinks=False)
+        self.saved[path] = target
+        return target

@@ -1,0 +1,1 @@
+"""The Jitsi Meet server side: install, tokens and bridge accounts, the fleet."""

@@ -1,0 +1,108 @@
+"""The shape every file-writing step shares: compute wanted files, diff them, write with undo."""
+
+import difflib
+import os
+
+from .. import files
+from ..engine import Change, Step
+
+
+class WantedFile:
+    """A file a step wants to exist with exactly this content (``None``: must not exist)."""
+
+    __slots__ = ("path", "content", "mode", "uid", "gid", "secret")
+
+    def __init__(self, path, content, mode=None, uid=None, gid=None, secret=False):
+        if isinstance(content, str):
+            content = content.encode("utf-8", errors="surrogateescape")
+        self.path = path
+        self.content = content
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.secret = secret
+
+
+def unified_diff(path, old, new, secret=False):
+    """A unified diff of two byte strings, for the plan. Secret files show only that they change."""
+    if secret:
+        return "--- {0}\n+++ {0}\n(content not shown: this file holds a secret)\n".format(path)
+    old_lines = [] if old is None else old.decode("utf-8", "replace").splitlines(True)
+    new_lines = [] if new is None else new.decode("utf-8", "replace").splitlines(True)
+    fromfile = path if old is not None else "/dev/null"
+    tofile = path if new is not None else "/dev/null"
+    return "".join(difflib.unified_diff(old_lines, new_lines, fromfile, tofile))
+
+
+class FileStep(Step):
+    """A step whose whole job is to make some files hold some content.
+
+    Subclasses implement ``wanted(ctx)`` returning :class:`WantedFile` objects. ``check`` compares
+    them with the disk; ``apply`` backs up each file jvb-join did not create, records the undo,
+    then writes atomically. Writing the same content twice changes nothing.
+    """
+
+    #: files this step creates whole; they are not backed up (there is nothing of the admin's in them)
+    owns_files = False
+
+    def wanted(self, ctx):
+        raise NotImplementedError
+
+    def check(self, ctx):
+        changes = []
+        for want in self.wanted(ctx):
+            current = files.FileState.read(want.path)
+            if want.content is None:
+                if current.exists:
+                    changes.append(Change("file", want.path, "remove {}".format(want.path),
+                                          unified_diff(want.path, current.content, None, want.secret),
+                                          data=want))
+                continue
+            mode = want.mode if want.mode is not None else (current.mode if current.exists else 0o644)
+            if current.exists and current.content == want.content:
+                if current.mode == mode and (want.uid is None or want.uid == current.uid) and \
+                        (want.gid is None or want.gid == current.gid):
+                    continue
+                changes.append(Change("file", want.path, "set owner/mode of {}".format(want.path),
+                                      data=want))
+                continue
+            verb = "update" if current.exists else "create"
+            changes.append(Change("file", want.path, "{} {}".format(verb, want.path),
+                                  unified_diff(want.path, current.content, want.content, want.secret),
+                                  data=want))
+        return changes
+
+    def apply(self, ctx, changes, journal):
+        for change in changes:
+            want = change.data
+            before = files.FileState.read(want.path)
+            if before.exists and not self.owns_files and ctx.facts.get("backups") is not None:
+                ctx.facts["backups"].save(want.path)
+            if want.content is not None:
+                # Folders first, so that undoing (in reverse) removes the file before its folders.
+                make_folders(os.path.dirname(want.path), journal)
+            journal.record("restore {}".format(want.path), lambda state=before: files.restore(state))
+            if want.content is None:
+                files.remove(want.path)
+            else:
+                files.write_atomic(want.path, want.content, want.mode, want.uid, want.gid)
+
+
+def make_folders(folder, journal, mode=0o755):
+    """Create ``folder`` and any missing parents, recording an undo for each one created."""
+    missing = []
+    while folder and not os.path.isdir(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    for path in reversed(missing):
+        journal.record("remove folder {}".format(path), _rmdir_if_empty(path))
+        os.mkdir(path, mode)
+
+
+def _rmdir_if_empty(folder):
+    def undo():
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
+    return undo
