@@ -1,0 +1,44 @@
+# jvb-join developer targets. `scripts/setup` installs everything these need on a fresh Debian 12.
+PYTHON ?= /usr/bin/python3
+VENV   := build/venv
+PYTEST := $(PYTHON) -m pytest
+
+.PHONY: all test test-unit test-lab test-matrix test-long vermin deb demo bench fuzz lint clean
+
+all: test
+
+## test: everything CI runs: Python 3.7 syntax check, unit tests, lab tests on Debian 12
+test: vermin deb
+	$(PYTEST) -q tests/unit tests/lab/standins/tests tests/integration
+
+## test-unit: the fast tier only (no root, no network, no real programs)
+test-unit:
+	$(PYTEST) -q tests/unit tests/lab/standins/tests
+
+## test-lab: the lab tests only (root, booted Debian containers)
+test-lab: deb
+	$(PYTEST) -q tests/integration
+
+## test-matrix: the join scenario on Debian 11, 12 and 13
+test-matrix: deb
+	JVB_LAB_RELEASES="bullseye bookworm trixie" $(PYTEST) -q -m matrix tests/integration
+
+$(VENV)/.stamp:
+	$(PYTHON) -m venv --system-site-packages $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'vermin>=1.6,<2'
+	touch $@
+
+## vermin: the code must run on Python 3.7 (Debian 10) and newer
+vermin: $(VENV)/.stamp
+	$(VENV)/bin/vermin --target=3.7- --violations --no-tips --eval-annotations --backport argparse jvbjoin
+
+## deb: build the source and binary package into build/
+deb:
+	scripts/build-deb
+
+## demo: the main job: a Jitsi Meet server and bridges joined by jvb-join, in the lab
+demo: deb
+	scripts/lab demo
+
+clean:
+	rm -rf build .pytest_cache .hypothesis

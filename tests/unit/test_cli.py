@@ -1,0 +1,94 @@
+"""The command line: every command is there, errors map to the stable exit codes."""
+
+import io
+
+import pytest
+
+from jvbjoin import cli
+from jvbjoin.errors import UsageError
+
+COMMANDS = ["join", "server", "token", "bridges", "doctor", "status", "leave"]
+
+
+def run_cli(capsys, *args):
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_lists_every_command(capsys):
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0
+    for name in COMMANDS:
+        assert "\n  {} ".format(name) in out
+
+
+@pytest.mark.parametrize("args", [["server", "--help"], ["token", "--help"]])
+def test_subgroups_list_their_commands(capsys, args):
+    code, out, _ = run_cli(capsys, *args)
+    assert code == 0
+    expected = ["install"] if args[0] == "server" else ["create", "list", "revoke"]
+    for name in expected:
+        assert name in out
+
+
+def test_version(capsys):
+    code, out, _ = run_cli(capsys, "--version")
+    assert code == 0 and out.startswith("jvb-join ")
+
+
+def test_unknown_option_is_a_usage_error_64(capsys):
+    code, _, err = run_cli(capsys, "doctor", "--no-such-option")
+    assert code == 64 and "No such option" in err
+
+
+def test_missing_required_option_is_64(capsys):
+    code, _, err = run_cli(capsys, "server", "install")
+    assert code == 64 and "--domain" in err
+
+
+@pytest.mark.parametrize("args", [["status"], ["bridges"], ["doctor"], ["leave"], ["token", "list"],
+                                  ["token", "revoke", "abc"], ["server", "install", "--domain", "m.example.com"],
+                                  ["token", "create"]])
+def test_commands_not_built_say_so_and_exit_64(capsys, args):
+    code, out, err = run_cli(capsys, *args)
+    assert code == 64
+    assert "not available" in err and out == ""
+
+
+def test_no_token_is_a_usage_error(capsys, monkeypatch):
+    monkeypatch.delenv("JVB_JOIN_TOKEN", raising=False)
+    code, _, err = run_cli(capsys, "join")
+    assert code == 64 and "No join token" in err
+
+
+def test_token_sources_and_precedence(tmp_path):
+    env = {"JVB_JOIN_TOKEN": "from-env"}
+    assert cli.read_token("from-arg", None, environ=dict(env)) == ("from-arg", "argument")
+    token_file = tmp_path / "token"
+    token_file.write_text("from-file\n")
+    assert cli.read_token(None, str(token_file), environ=dict(env)) == ("from-file\n", "file")
+    assert cli.read_token("-", None, stdin=io.StringIO("from-stdin"), environ={}) == ("from-stdin", "stdin")
+    assert cli.read_token(None, "-", stdin=io.StringIO("x"), environ={}) == ("x", "stdin")
+    environ = dict(env)
+    assert cli.read_token(None, None, environ=environ) == ("from-env", "environment")
+    assert "JVB_JOIN_TOKEN" not in environ  # no child process can inherit it
+    with pytest.raises(UsageError):
+        cli.read_token("a", str(token_file), environ={})
+
+
+def test_unreadable_token_file_is_65(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "join", "--token-file", str(tmp_path / "missing"))
+    assert code == 65 and "Cannot read the token file" in err
+
+
+def test_bare_token_means_join(capsys, monkeypatch):
+    seen = {}
+
+    def fake_read(argument, token_file, stdin=None, environ=None):
+        seen["argument"] = argument
+        raise UsageError("stop here")
+
+    monkeypatch.setattr(cli, "read_token", fake_read)
+    code, _, _ = run_cli(capsys, "-v", "jvbj1.something.abc")
+    assert code == 64 and seen["argument"] == "jvbj1.something.abc"
