@@ -61,6 +61,8 @@ class Step:
 
     name = "step"
     title = "a step"
+    #: a service whose restart this step's changes call for (e.g. "bridge"); see Context.changed
+    restarts = None
 
     def check(self, ctx):
         raise NotImplementedError
@@ -170,6 +172,8 @@ class Context:
         self.progress = progress or (lambda message: None)
         self.degraded = []
         self.facts = {}
+        # services whose inputs changed in this run, so they need a restart
+        self.changed = set()
 
 
 class _SignalGuard:
@@ -201,11 +205,14 @@ class _SignalGuard:
 class Engine:
     """Runs steps through plan, apply (with rollback) and an optional verification."""
 
-    def __init__(self, steps, ctx, verify=None, preflight=None):
+    def __init__(self, steps, ctx, verify=None, preflight=None, after_rollback=None):
         self.steps = list(steps)
         self.ctx = ctx
         self.verify = verify
         self.preflight = preflight
+        # Runs once the journal is replayed: e.g. put a service back as it was, now that the
+        # files it reads are restored.
+        self.after_rollback = after_rollback
         self.journal = Journal()
 
     def plan(self):
@@ -234,6 +241,8 @@ class Engine:
                     if changes:
                         self.ctx.progress("{}: {}".format(step.title, "; ".join(c.summary for c in changes)))
                         step.apply(self.ctx, changes, self.journal)
+                        if step.restarts:
+                            self.ctx.changed.add(step.restarts)
                     report.results.append(StepResult(step, CHANGED if changes else UNCHANGED, changes))
                 if self.verify is not None:
                     self.verify(self.ctx, report)
@@ -249,7 +258,7 @@ class Engine:
         return report
 
     def _rollback(self, cause):
-        if not len(self.journal):
+        if not len(self.journal) and self.after_rollback is None:
             return
         self.ctx.progress("rolling back {} change(s)".format(len(self.journal)))
         # A second signal during rollback must not stop it half way.
@@ -261,6 +270,12 @@ class Engine:
                 pass
         try:
             failed = self.journal.rollback()
+            if self.after_rollback is not None:
+                try:
+                    self.after_rollback(self.ctx)
+                except Exception as exc:
+                    log.error("after rollback: %s", exc, exc_info=True)
+                    failed.append("restoring the service state ({})".format(exc))
         finally:
             for signum, handler in old.items():
                 signal.signal(signum, handler)

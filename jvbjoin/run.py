@@ -101,3 +101,47 @@ def which(program, paths=None):
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
+
+
+def run_streaming(argv, on_line, timeout=DEFAULT_TIMEOUT, env=None, secrets=(), input=None):
+    """Like :func:`run` with ``check=True``, but hands each output line to ``on_line`` as it comes.
+
+    For long programs (apt-get) whose progress the operator should see. stderr is merged into
+    stdout. The whole output is kept for the error if the program fails.
+    """
+    import threading
+    import time
+
+    argv = [str(a) for a in argv]
+    secrets = tuple(s for s in secrets if s)
+    log.debug("run: %s", " ".join(argv))
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=child_env(env),
+                                universal_newlines=True, errors="replace", bufsize=1)
+    except FileNotFoundError:
+        raise CommandError(argv, 127, "", message="{} is not installed".format(argv[0])) from None
+    if input is not None:
+        proc.stdin.write(input)
+        proc.stdin.close()
+    lines = []
+    timer = threading.Timer(timeout, proc.kill)
+    timer.daemon = True
+    timer.start()
+    started = time.monotonic()
+    try:
+        for line in proc.stdout:
+            line = _redact(line.rstrip("\n"), secrets)
+            lines.append(line)
+            try:
+                on_line(line)
+            except Exception:  # progress display must never break the program it shows
+                log.debug("progress callback failed", exc_info=True)
+        proc.wait()
+    finally:
+        timer.cancel()
+    output = "\n".join(lines)
+    if proc.returncode != 0:
+        timed_out = proc.returncode < 0 and time.monotonic() - started >= timeout
+        raise CommandError(argv, proc.returncode, output, timed_out=timed_out)
+    return Result(argv, 0, output, "")

@@ -1,0 +1,159 @@
+"""apt and dpkg as jvb-join uses them: installed packages, the dpkg lock and who holds it, apt-get."""
+
+import logging
+import os
+import time
+
+from .errors import JvbJoinError, LockTimeoutError, UnreachableError, CommandError
+from .run import run, run_streaming
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LOCK_TIMEOUT = 300
+
+
+def installed_packages(paths):
+    """``{package: version}`` of every package dpkg has fully installed, read from its status file."""
+    installed = {}
+    try:
+        with open(paths.dpkg_status, encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return installed
+    for paragraph in text.split("\n\n"):
+        fields = {}
+        for line in paragraph.splitlines():
+            if line[:1] in (" ", "\t") or ":" not in line:
+                continue
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+        if fields.get("Status", "").endswith(" installed") and fields.get("Status", "").startswith("install"):
+            installed[fields.get("Package")] = fields.get("Version", "")
+    installed.pop(None, None)
+    return installed
+
+
+def dpkg_interrupted(paths):
+    """True when a previous dpkg run stopped half way (pending journal in /var/lib/dpkg/updates)."""
+    try:
+        return any(name.isdigit() for name in os.listdir(paths.dpkg_updates))
+    except FileNotFoundError:
+        return False
+
+
+def _inode(path):
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, os.major(st.st_dev), os.minor(st.st_dev)
+
+
+def lock_holders(paths, proc="/proc"):
+    """Processes holding the dpkg/apt locks, as ``[(pid, command name)]``, from /proc/locks."""
+    wanted = {}
+    for path in paths.dpkg_locks:
+        ident = _inode(path)
+        if ident:
+            wanted[ident] = path
+    if not wanted:
+        return []
+    holders = []
+    try:
+        with open(os.path.join(proc, "locks")) as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        parts = line.split()
+        # "1: POSIX  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; blocked waiters have "->" in front
+        if "->" in parts or len(parts) < 6:
+            continue
+        try:
+            pid = int(parts[4])
+            major, minor, inode = parts[5].split(":")
+            ident = (int(inode), int(major, 16), int(minor, 16))
+        except ValueError:
+            continue
+        if ident in wanted:
+            try:
+                with open(os.path.join(proc, str(pid), "comm")) as handle:
+                    name = handle.read().strip()
+            except OSError:
+                name = "?"
+            if (pid, name) not in holders:
+                holders.append((pid, name))
+    return holders
+
+
+def wait_for_lock(paths, timeout, progress, sleep=time.sleep, clock=time.monotonic):
+    """Wait until nobody holds the dpkg lock; name the holder while waiting; exit 75 after ``timeout``."""
+    started = clock()
+    announced = None
+    while True:
+        holders = [(pid, name) for pid, name in lock_holders(paths) if pid != os.getpid()]
+        if not holders:
+            return
+        waited = clock() - started
+        names = ", ".join("{} (pid {})".format(name, pid) for pid, name in holders)
+        if waited >= timeout:
+            raise LockTimeoutError(
+                "The dpkg lock is still held by {} after {:.0f} s.".format(names, waited),
+                "Nothing was changed. Wait for it to finish (first boot runs unattended-upgrades) "
+                "and run jvb-join again, or raise --lock-timeout.")
+        if announced != names or int(waited) % 30 == 0:
+            progress("waiting for the dpkg lock, held by {} ({:.0f} s of {} s)".format(names, waited, timeout))
+            announced = names
+        sleep(1)
+
+
+class AptProgress:
+    """Turns apt-get's output into a few progress lines: what is being fetched, unpacked, set up."""
+
+    PREFIXES = ("Get:", "Unpacking ", "Setting up ", "Removing ", "Purging ")
+
+    def __init__(self, progress):
+        self.progress = progress
+
+    def __call__(self, line):
+        if line.startswith(self.PREFIXES):
+            self.progress("  " + line.strip()[:100])
+
+
+def apt_get(args, progress, lock_timeout=DEFAULT_LOCK_TIMEOUT, timeout=1800):
+    """Run apt-get non-interactively, waiting for the lock and retrying downloads."""
+    argv = ["apt-get", "-q", "-y",
+            "-o", "DPkg::Lock::Timeout={}".format(int(lock_timeout)),
+            "-o", "Acquire::Retries=3",
+            "-o", "Dpkg::Options::=--force-confdef",
+            "-o", "Dpkg::Options::=--force-confold",
+            "-o", "Dpkg::Use-Pty=0"] + list(args)
+    try:
+        return run_streaming(argv, AptProgress(progress), timeout=timeout)
+    except CommandError as err:
+        text = err.output
+        if "Could not get lock" in text or "Unable to acquire the dpkg frontend lock" in text:
+            raise LockTimeoutError("apt-get could not get the dpkg lock within {} s.".format(lock_timeout)) from None
+        if any(s in text for s in ("Failed to fetch", "Temporary failure resolving", "Could not connect",
+                                   "Connection failed", "Unable to connect")):
+            raise UnreachableError(
+                "A package repository could not be reached: {}".format(_last_error(text)),
+                "Check the host's network and apt sources, then run jvb-join again.") from None
+        if "NO_PUBKEY" in text or "is not signed" in text or "BADSIG" in text or "not signed" in text:
+            raise JvbJoinError("A package repository's signature could not be verified: {}".format(_last_error(text)),
+                               "Check the repository key given to jvb-join; jvb-join never installs unsigned packages.") from None
+        raise JvbJoinError("apt-get {} failed: {}".format(args[0], _last_error(text)),
+                           "See 'apt-get {}' output above or in /var/log/apt/term.log.".format(args[0])) from None
+
+
+def _last_error(text):
+    errors = [line for line in text.splitlines() if line.startswith(("E:", "W:", "Err:"))]
+    return (errors[-1] if errors else text.strip().splitlines()[-1] if text.strip() else "no output")[:300]
+
+
+def debconf_get(question):
+    """The current value of a debconf question, or None if it is not registered."""
+    result = run(["debconf-communicate", "jvb-join"], input="GET {}\n".format(question), check=False)
+    line = (result.stdout.strip().splitlines() or [""])[0]
+    code, _, value = line.partition(" ")
+    return value if code == "0" else None

@@ -1,0 +1,64 @@
+"""The bridge's private REST API on 127.0.0.1:8080: health, version, metrics, drain."""
+
+import json
+import urllib.error
+import urllib.request
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+class BridgeAPI:
+    def __init__(self, url=DEFAULT_URL, timeout=2.0):
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    def _request(self, path, method="GET", body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"} if data else {})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.status, response.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode("utf-8", "replace")
+
+    def health(self):
+        """``(healthy, message)``; (False, reason) when the API does not answer at all."""
+        try:
+            status, body = self._request("/about/health")
+        except (OSError, ValueError) as exc:
+            return False, "the bridge's REST API does not answer ({})".format(getattr(exc, "reason", exc))
+        return status == 200, body.strip() or "HTTP {}".format(status)
+
+    def version(self):
+        status, body = self._request("/about/version")
+        return json.loads(body) if status == 200 else None
+
+    def metrics(self):
+        """Prometheus text parsed into ``{name: value}`` (labels dropped; last sample wins)."""
+        status, body = self._request("/metrics")
+        if status != 200:
+            return {}
+        return parse_metrics(body)
+
+    def drain(self, enable=True):
+        status, body = self._request("/colibri/drain/{}".format("enable" if enable else "disable"), "POST")
+        return status == 200
+
+    def drain_state(self):
+        status, body = self._request("/colibri/drain")
+        return json.loads(body).get("drain") if status == 200 else None
+
+
+def parse_metrics(text):
+    values = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name_part, _, value = line.rpartition(" ")
+        name = name_part.split("{", 1)[0].strip()
+        try:
+            values[name] = float(value)
+        except ValueError:
+            continue
+    return values

@@ -1,0 +1,182 @@
+"""Steps that go through debconf and apt: the preseed, the Jitsi apt source, the packages."""
+
+import os
+
+from .. import apt, files
+from ..engine import Change, Step
+from ..errors import InputError
+from ..run import run
+from .base import FileStep, WantedFile
+
+JITSI_URL = "https://download.jitsi.org"
+JITSI_SUITE = "stable/"
+
+
+class DebconfPreseed(Step):
+    """Answers the questions the Jitsi packages would ask, before they are installed."""
+
+    name = "debconf"
+    title = "debconf answers"
+
+    def __init__(self, answers):
+        # [(owner, question, type, value)]; never a secret: passwords are not preseeded here.
+        self.answers = answers
+
+    def check(self, ctx):
+        changes = []
+        for owner, question, qtype, value in self.answers:
+            current = apt.debconf_get(question)
+            if current != value:
+                changes.append(Change("debconf", question, "set {} to {}".format(question, value),
+                                      data=(owner, question, qtype, value, current)))
+        return changes
+
+    def apply(self, ctx, changes, journal):
+        for change in changes:
+            owner, question, qtype, value, before = change.data
+            journal.record("debconf {}".format(question), _debconf_undo(owner, question, qtype, before))
+            run(["debconf-set-selections"], input="{} {} {} {}\n".format(owner, question, qtype, value))
+
+
+def _debconf_undo(owner, question, qtype, before):
+    def undo():
+        if before is None:
+            run(["debconf-communicate", "jvb-join"], input="UNREGISTER {}\n".format(question), check=False)
+        else:
+            run(["debconf-set-selections"], input="{} {} {} {}\n".format(owner, question, qtype, before))
+    return undo
+
+
+def _source_uris(text):
+    """The URIs named by an apt sources file, one-line or deb822 form."""
+    uris = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.lower().startswith("uris:"):
+            uris.extend(line.split(":", 1)[1].split())
+        elif line.startswith(("deb ", "deb-src ")):
+            # drop the options in brackets, which may span several words
+            inside, kept = False, []
+            for word in line.split()[1:]:
+                if word.startswith("["):
+                    inside = True
+                if not inside:
+                    kept.append(word)
+                if word.endswith("]"):
+                    inside = False
+            if kept:
+                uris.append(kept[0])
+    return [u.rstrip("/") for u in uris]
+
+
+class JitsiSource(FileStep):
+    """The Jitsi apt repository as a deb822 source with its own keyring (``Signed-By``, no apt-key).
+
+    A host that already has a source for the same repository (the tutorials' jitsi-stable.list) is
+    left as it is: a second entry would make apt warn, or fail on conflicting Signed-By values.
+    """
+
+    name = "apt-source"
+    title = "Jitsi apt repository"
+    owns_files = True
+
+    def __init__(self, url=JITSI_URL, suite=JITSI_SUITE, components="", key_file=None):
+        self.url = url.rstrip("/")
+        self.suite = suite
+        self.components = components
+        self.key_file = key_file
+
+    def existing_source(self, ctx):
+        folder = ctx.paths.apt_sources_dir
+        candidates = [ctx.paths("/etc/apt/sources.list")]
+        if os.path.isdir(folder):
+            candidates += [os.path.join(folder, n) for n in sorted(os.listdir(folder))
+                           if n.endswith((".list", ".sources"))]
+        for path in candidates:
+            if path == ctx.paths.jitsi_source:
+                continue
+            text = files.read_text(path)
+            if text and self.url in _source_uris(text):
+                return path
+        return None
+
+    def wanted(self, ctx):
+        if self.existing_source(ctx):
+            return []
+        wanted = []
+        keyring = ctx.paths.jitsi_keyring
+        if self.key_file:
+            key = files.read_bytes(self.key_file)
+            if key is None:
+                raise InputError("The repository key file {} does not exist.".format(self.key_file))
+            wanted.append(WantedFile(keyring, key, 0o644, 0, 0))
+        elif not os.path.exists(keyring):
+            raise InputError("No key for the Jitsi repository at {}.".format(keyring),
+                             "Give it with --jitsi-repo-key FILE (the key from "
+                             "https://download.jitsi.org/jitsi-key.gpg.key, dearmored).")
+        lines = ["# Jitsi packages, added by jvb-join.",
+                 "Types: deb",
+                 "URIs: {}".format(self.url),
+                 "Suites: {}".format(self.suite)]
+        if self.components:
+            lines.append("Components: {}".format(self.components))
+        lines.append("Signed-By: {}".format(keyring.replace(ctx.paths.root.rstrip("/"), "", 1) or keyring))
+        wanted.append(WantedFile(ctx.paths.jitsi_source, "\n".join(lines) + "\n", 0o644, 0, 0))
+        return wanted
+
+    def apply(self, ctx, changes, journal):
+        super().apply(ctx, changes, journal)
+        ctx.facts["apt_sources_changed"] = True
+
+
+class Packages(Step):
+    """Installs packages with apt-get; undoing purges exactly the packages this run installed."""
+
+    name = "packages"
+    title = "packages"
+    restarts = "bridge"
+
+    def __init__(self, packages, versions=None, lock_timeout=apt.DEFAULT_LOCK_TIMEOUT):
+        self.packages = list(packages)
+        self.versions = versions or {}
+        self.lock_timeout = lock_timeout
+
+    def check(self, ctx):
+        installed = apt.installed_packages(ctx.paths)
+        changes = []
+        for name in self.packages:
+            want = self.versions.get(name)
+            have = installed.get(name)
+            if have is None:
+                changes.append(Change("package", name, "install {}{}".format(name, "=" + want if want else ""),
+                                      data=(name, want)))
+            elif want and have != want:
+                changes.append(Change("package", name, "change {} from {} to {}".format(name, have, want),
+                                      data=(name, want)))
+        return changes
+
+    def apply(self, ctx, changes, journal):
+        before = apt.installed_packages(ctx.paths)
+
+        def undo():
+            after = apt.installed_packages(ctx.paths)
+            new = sorted(set(after) - set(before))
+            if new:
+                apt.apt_get(["purge"] + new, ctx.progress, self.lock_timeout)
+            downgrade = ["{}={}".format(n, v) for n, v in before.items() if n in after and after[n] != v]
+            if downgrade:
+                apt.apt_get(["install", "--allow-downgrades"] + downgrade, ctx.progress, self.lock_timeout)
+
+        journal.record("remove the packages this run installed", undo)
+        if ctx.facts.get("apt_sources_changed") or not ctx.facts.get("apt_updated"):
+            ctx.progress("updating the package lists")
+            apt.apt_get(["update"], ctx.progress, self.lock_timeout)
+            ctx.facts["apt_updated"] = True
+        args = ["install", "--no-install-recommends"]
+        if any(want for _, want in (c.data for c in changes)):
+            args.append("--allow-downgrades")
+        args += ["{}={}".format(n, v) if v else n for n, v in (c.data for c in changes)]
+        ctx.progress("installing {}".format(", ".join(c.target for c in changes)))
+        apt.apt_get(args, ctx.progress, self.lock_timeout)

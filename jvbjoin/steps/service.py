@@ -1,0 +1,83 @@
+"""The bridge service through systemd over D-Bus: enable it, restart it only when needed, see it settle.
+
+A restart drops every conference on the bridge, so the service is restarted only when something it
+reads changed in this run (config, trust store, package) or when it is not running at all.
+"""
+
+from ..engine import Change, Step
+
+BRIDGE_UNIT = "jitsi-videobridge2.service"
+
+
+class BridgeService(Step):
+    name = "service"
+    title = "bridge service"
+
+    def __init__(self, unit=BRIDGE_UNIT, settle=5.0, timeout=90.0):
+        self.unit = unit
+        self.settle = settle
+        self.timeout = timeout
+
+    def _state(self, ctx):
+        from ..systemd import Systemd
+        with Systemd() as systemd:
+            return systemd.unit_state(self.unit)
+
+    def check(self, ctx):
+        state = self._state(ctx)
+        changes = []
+        if state.get("LoadState") == "not-found":
+            return [Change("service", self.unit, "enable and start {} once it is installed".format(self.unit))]
+        if state.get("UnitFileState") not in ("enabled", "enabled-runtime", "static", "alias"):
+            changes.append(Change("service", self.unit, "enable {}".format(self.unit), data="enable"))
+        if state.get("ActiveState") != "active":
+            changes.append(Change("service", self.unit, "start {}".format(self.unit), data="restart"))
+        elif "bridge" in ctx.changed:
+            changes.append(Change("service", self.unit,
+                                  "restart {} (its configuration changed)".format(self.unit), data="restart"))
+        return changes
+
+    def apply(self, ctx, changes, journal):
+        from ..systemd import Systemd
+        actions = {c.data for c in changes}
+        with Systemd() as systemd:
+            if "enable" in actions or None in actions:
+                journal.record("disable {}".format(self.unit), lambda: _disable(self.unit))
+                systemd.enable([self.unit])
+            if "restart" in actions or None in actions:
+                ctx.progress("restarting {} and waiting for it to settle".format(self.unit))
+                ctx.facts["bridge_restarted"] = True
+                systemd.restart(self.unit, timeout=self.timeout)
+                systemd.wait_active(self.unit, settle=self.settle, timeout=self.timeout)
+
+
+def _disable(unit):
+    from ..systemd import Systemd
+    with Systemd() as systemd:
+        systemd.disable([unit])
+
+
+def baseline(unit=BRIDGE_UNIT):
+    """The unit's state before a run, or None where systemd cannot be asked (then nothing to restore)."""
+    try:
+        from ..systemd import Systemd
+        with Systemd() as systemd:
+            return systemd.unit_state(unit)
+    except Exception:
+        return None
+
+
+def restore_service(ctx, before, unit=BRIDGE_UNIT):
+    """After a rollback: the bridge runs again with the restored config if it ran before, else stops."""
+    from ..systemd import Systemd
+    with Systemd() as systemd:
+        now = systemd.unit_state(unit)
+        if now.get("LoadState") == "not-found":
+            return
+        was_active = bool(before) and before.get("ActiveState") == "active"
+        if was_active and ctx.facts.get("bridge_restarted"):
+            systemd.restart(unit)
+        elif was_active and now.get("ActiveState") != "active":
+            systemd.start(unit)
+        elif not was_active and now.get("ActiveState") in ("active", "activating", "reloading"):
+            systemd.stop(unit)
