@@ -121,16 +121,59 @@ def read_token(argument, token_file, stdin=None, environ=None):
 @click.argument("token", required=False, metavar="[TOKEN]")
 @click.option("--token-file", metavar="FILE", help="Read the token from FILE ('-' for stdin).")
 @click.option("--dry-run", is_flag=True, help="Print the plan and the file diffs; change nothing.")
+@click.option("--verify-timeout", default=90.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for the bridge to appear in the brewery.")
+@click.option("--lock-timeout", default=300.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for another apt/dpkg run to finish.")
+@click.option("--jitsi-repo-url", metavar="URL", help="Use this Jitsi package repository (default: download.jitsi.org).")
+@click.option("--jitsi-repo-suite", metavar="SUITE", help="Suite of --jitsi-repo-url (default: stable).")
+@click.option("--jitsi-repo-components", metavar="LIST", help="Components of --jitsi-repo-url (default: main).")
+@click.option("--jitsi-repo-key", type=click.Path(dir_okay=False), metavar="FILE",
+              help="OpenPGP key (binary keyring) that signs the Jitsi repository.")
+@click.option("--log-level", type=click.Choice(["ALL", "FINE", "INFO", "WARNING", "SEVERE", "OFF"]),
+              default="INFO", show_default=True, help="The bridge's console log level (file logging is turned off).")
+@click.option("--swappiness", type=click.IntRange(0, 100), default=1, show_default=True,
+              help="vm.swappiness for the bridge host.")
+@click.option("--no-firewall", is_flag=True, help="Leave ufw alone.")
+@click.option("--no-ssh", "no_ssh", is_flag=True,
+              help="This host is not reached over SSH: enable ufw even if no SSH port is found.")
+@click.option("--allow-unsupported-release", is_flag=True, help="Try even on a release jvb-join does not support.")
 @click.pass_obj
-def join(opts, token, token_file, dry_run):
+def join(opts, token, token_file, dry_run, verify_timeout, lock_timeout, jitsi_repo_url, jitsi_repo_suite,
+         jitsi_repo_components, jitsi_repo_key, log_level, swappiness, no_firewall, no_ssh,
+         allow_unsupported_release):
     """Join this host to a Jitsi Meet server as a videobridge, from a join token."""
     text, source = read_token(token, token_file)
     if source == "argument":
         click.echo("warning: a token on the command line is visible to other users of this host; "
                    "prefer --token-file, '-' (stdin) or JVB_JOIN_TOKEN.", err=True)
     from .token import decode
-    decode(text)
-    _not_built("join")
+    from .join import JoinOptions, join as run_join
+    from .paths import Paths
+    from .render import Progress
+
+    parsed = decode(text)
+    del text
+    options = JoinOptions(dry_run=dry_run, verify_timeout=verify_timeout, lock_timeout=lock_timeout,
+                          jitsi_repo_url=jitsi_repo_url, jitsi_repo_suite=jitsi_repo_suite,
+                          jitsi_repo_components=jitsi_repo_components, jitsi_repo_key=jitsi_repo_key,
+                          allow_unsupported_release=allow_unsupported_release, firewall=not no_firewall,
+                          no_ssh=no_ssh, log_level=log_level, swappiness=swappiness)
+    report = run_join(parsed, options, Paths("/"), Progress(quiet=opts.as_json and not sys.stderr.isatty()))
+    _emit(opts, report, show_diffs=dry_run)
+    return _finish(report)
+
+
+def _emit(opts, report, show_diffs=False):
+    from .render import report_json, report_text
+    click.echo(report_json(report) if opts.as_json else report_text(report, show_diffs))
+
+
+def _finish(report):
+    from .errors import EXIT_DEGRADED
+    if report.degraded and not report.dry_run:
+        raise click.exceptions.Exit(EXIT_DEGRADED)
+    return None
 
 
 @cli.group()
@@ -162,19 +205,51 @@ def token():
 @token.command("create")
 @click.option("--ttl", default="24h", show_default=True, help="How long the token stays usable (e.g. 30m, 24h, 7d).")
 @click.option("--name", help="A name for the bridge this token is for.")
+@click.option("--host", help="The address bridges connect to (default: the meet domain).")
+@click.option("--port", type=click.IntRange(1, 65535), default=5222, show_default=True, help="prosody's client port.")
+@click.option("--jvb-version", metavar="VERSION", help="jitsi-videobridge2 version the bridge must install.")
 @click.option("--allow-from", metavar="CIDR|any", help="Where the bridge may connect from (opens 5222 for it).")
 @click.option("--print-join-command", is_flag=True, help="Print the whole 'jvb-join <token>' line.")
 @click.pass_obj
-def token_create(opts, **kwargs):
+def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_join_command):
     """Make a bridge account and print its join token."""
-    _not_built("token create")
+    if allow_from:
+        _not_built("token create --allow-from")
+    import json
+    from .paths import Paths
+    from .server import tokens
+    from .token import encode
+
+    record, joined = tokens.create(Paths("/"), tokens.parse_ttl(ttl), name, host, port, jvb_version)
+    text = encode(joined)
+    if opts.as_json:
+        click.echo(json.dumps({"id": record["id"], "name": record["name"], "expires": record["exp"],
+                               "token": text, "join_command": "jvb-join " + text}, indent=2))
+    elif print_join_command:
+        click.echo("jvb-join " + text)
+    else:
+        click.echo(text)
 
 
 @token.command("list")
 @click.pass_obj
 def token_list(opts):
     """Tokens and bridge accounts with their state."""
-    _not_built("token list")
+    import json
+    import time
+    from .paths import Paths
+    from .server import tokens
+
+    items = tokens.list_tokens(Paths("/"))
+    if opts.as_json:
+        click.echo(json.dumps(items, indent=2))
+        return
+    fmt = "{:<10} {:<16} {:<20} {:<20} {:<8}"
+    click.echo(fmt.format("ID", "NAME", "CREATED", "EXPIRES", "STATE"))
+    for item in items:
+        stamp = lambda t: time.strftime("%Y-%m-%d %H:%M", time.gmtime(t))
+        click.echo(fmt.format(item["id"], item["name"] or "-", stamp(item["created"]), stamp(item["exp"]),
+                              item["state"]))
 
 
 @token.command("revoke")
@@ -182,7 +257,22 @@ def token_list(opts):
 @click.pass_obj
 def token_revoke(opts, token_id):
     """Revoke a token and take its bridge out of the brewery."""
-    _not_built("token revoke")
+    from .paths import Paths
+    from .server import tokens
+
+    record = tokens.revoke(Paths("/"), token_id)
+    click.echo("revoked {} (account {}@{} deleted, its sessions closed)".format(
+        record["id"], record["user"], record["domain"]))
+
+
+@token.command("expire", hidden=True)
+def token_expire():
+    """Remove the accounts of unused tokens past their expiry (run by jvb-join-expire.timer)."""
+    from .paths import Paths
+    from .server import tokens
+
+    for token_id in tokens.expire(Paths("/")):
+        click.echo("expired {}".format(token_id))
 
 
 @cli.command()

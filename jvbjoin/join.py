@@ -1,0 +1,163 @@
+"""``jvb-join TOKEN``: preflight, the join steps in order, and the proof that the bridge is in the brewery."""
+
+import logging
+import os
+import time
+
+from . import apt, files
+from .engine import Context, Engine
+from .errors import JvbJoinError, TokenError, UsageError, VerifyError
+
+log = logging.getLogger(__name__)
+
+# (ID, VERSION_ID) pairs jvb-join supports as bridges; the README's support table says why.
+SUPPORTED = {
+    ("debian", "10"), ("debian", "11"), ("debian", "12"), ("debian", "13"),
+    ("ubuntu", "20.04"), ("ubuntu", "22.04"), ("ubuntu", "24.04"),
+}
+# Before this moment the clock is certainly wrong (jvb-join did not exist yet): TLS and token
+# expiry would both give misleading errors.
+EARLIEST_SANE_TIME = 1767225600  # 2026-01-01T00:00:00Z
+
+
+def os_release(paths):
+    values = {}
+    text = files.read_text(paths.os_release) or files.read_text(paths("/usr/lib/os-release")) or ""
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            values[key.strip()] = value.strip().strip('"').strip("'")
+    return values
+
+
+class JoinOptions:
+    """What the operator asked for, beyond the token."""
+
+    def __init__(self, dry_run=False, verify_timeout=90.0, lock_timeout=apt.DEFAULT_LOCK_TIMEOUT,
+                 jitsi_repo_url=None, jitsi_repo_suite=None, jitsi_repo_components=None,
+                 jitsi_repo_key=None, allow_unsupported_release=False, firewall=True, no_ssh=False,
+                 log_level="INFO", swappiness=1):
+        self.dry_run = dry_run
+        self.verify_timeout = verify_timeout
+        self.lock_timeout = lock_timeout
+        self.jitsi_repo_url = jitsi_repo_url
+        self.jitsi_repo_suite = jitsi_repo_suite
+        self.jitsi_repo_components = jitsi_repo_components
+        self.jitsi_repo_key = jitsi_repo_key
+        self.allow_unsupported_release = allow_unsupported_release
+        self.firewall = firewall
+        self.no_ssh = no_ssh
+        self.log_level = log_level
+        self.swappiness = swappiness
+
+    def as_dict(self):
+        return dict(vars(self))
+
+
+def preflight(ctx):
+    """Read-only checks; any failure here leaves the host exactly as it was."""
+    paths, opts = ctx.paths, ctx.facts["options"]
+    if os.geteuid() != 0:
+        raise JvbJoinError("jvb-join must run as root to install and configure the bridge.",
+                           "Run it again with sudo.")
+    release = os_release(paths)
+    ident = (release.get("ID", "?"), release.get("VERSION_ID", "?"))
+    ctx.facts["release"] = release
+    if ident not in SUPPORTED:
+        if not opts.allow_unsupported_release:
+            raise UsageError("{} {} is not a release jvb-join supports for bridges.".format(*ident),
+                             "Use Debian 11, 12 or 13 or Ubuntu 20.04, 22.04 or 24.04, or pass "
+                             "--allow-unsupported-release at your own risk.")
+        ctx.degraded.append("running on unsupported release {} {}".format(*ident))
+    now = time.time()
+    if now < EARLIEST_SANE_TIME:
+        raise JvbJoinError("The system clock says {}, which cannot be right.".format(
+            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(now))),
+            "Set the clock (timedatectl set-ntp true) and run jvb-join again.")
+    token = ctx.facts["token"]
+    if token.exp <= now:
+        raise TokenError("This join token expired at {}.".format(
+            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(token.exp))))
+    if apt.dpkg_interrupted(paths):
+        raise JvbJoinError("A previous package installation was interrupted.",
+                           "Run 'dpkg --configure -a' and then jvb-join again.")
+    if not ctx.facts.get("dry_run"):
+        apt.wait_for_lock(paths, opts.lock_timeout, ctx.progress)
+    from . import xmpp
+    ctx.progress("checking the server {}:{} and its certificate".format(token.host, token.port))
+    ctx.facts["server_cert_der"] = xmpp.verify_pin(token.host, token.port, token.domain, token.pin)
+
+
+def join_steps(ctx):
+    """The steps of a join, in order; each one only looks at the host until it is applied."""
+    from .steps.account import AccountPassword
+    from .steps.packages import DebconfPreseed, JitsiSource, Packages
+    from .steps.service import BridgeService
+    from .steps.trust import ServerTrust
+    from .steps import bridge_config, firewall, logging_level, sysctl
+
+    token, opts = ctx.facts["token"], ctx.facts["options"]
+    source = JitsiSource(key_file=opts.jitsi_repo_key)
+    if opts.jitsi_repo_url:
+        source = JitsiSource(opts.jitsi_repo_url, opts.jitsi_repo_suite or "stable",
+                             opts.jitsi_repo_components if opts.jitsi_repo_components is not None else "main",
+                             opts.jitsi_repo_key)
+    versions = {"jitsi-videobridge2": token.jvb} if getattr(token, "jvb", None) else {}
+    return [
+        DebconfPreseed([("jitsi-videobridge2", "jitsi-videobridge/jvb-hostname", "string", token.meet)]),
+        source,
+        Packages(["jitsi-videobridge2"], versions, opts.lock_timeout),
+        ServerTrust(),
+        AccountPassword(),
+    ] + bridge_config.steps(ctx) + [
+        logging_level.LoggingLevel(),
+        sysctl.Sysctl(),
+        firewall.Firewall(),
+        BridgeService(timeout=opts.verify_timeout),
+    ]
+
+
+def verify_in_brewery(ctx, report):
+    """The bridge is healthy and in the brewery, seen from the server's side too, within the timeout."""
+    from .bridge_api import BridgeAPI
+    from . import xmpp
+    from .steps.nickname import bridge_nickname
+
+    token, opts = ctx.facts["token"], ctx.facts["options"]
+    nickname = bridge_nickname(ctx)
+    deadline = time.monotonic() + opts.verify_timeout
+    api = BridgeAPI()
+    ctx.progress("waiting for the bridge to join the brewery {} as {}".format(token.muc, nickname))
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        healthy, message = api.health()
+        if healthy:
+            occupants = xmpp.brewery_occupants(token.host, token.port, token.domain, token.user,
+                                               ctx.facts["bridge_password"], token.muc,
+                                               ctx.facts["server_cert_der"])
+            if nickname in occupants:
+                ctx.facts["verified_nickname"] = nickname
+                return
+            last = "the server does not list {} in {} yet".format(nickname, token.muc)
+        else:
+            last = message
+        time.sleep(2)
+    tail = "\n".join((files.read_text(ctx.paths.jvb_log) or "").splitlines()[-15:])
+    raise VerifyError("The bridge did not join the brewery within {:.0f} s: {}.\nLast lines of {}:\n{}".format(
+        opts.verify_timeout, last, ctx.paths.jvb_log, tail),
+        "Fix what the log shows, then run jvb-join again with the same token.")
+
+
+def join(token, opts, paths, progress):
+    """Run a whole join; returns the engine's report. Raises a JvbJoinError after rolling back."""
+    from .steps import service
+
+    ctx = Context(paths, opts.as_dict(), progress)
+    ctx.facts.update(token=token, options=opts, dry_run=opts.dry_run)
+    ctx.facts["backups"] = files.Backups(paths.backups, paths.root)
+    for folder in (paths.jvb_dir, paths.apt_sources_dir, paths.state):
+        files.clean_stale_temps(folder)
+    before = None if opts.dry_run else service.baseline()
+    engine = Engine(join_steps(ctx), ctx, verify=None if opts.dry_run else verify_in_brewery,
+                    preflight=preflight, after_rollback=lambda c: service.restore_service(c, before))
+    return engine.run("join", dry_run=opts.dry_run)

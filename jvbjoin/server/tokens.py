@@ -1,0 +1,217 @@
+"""Join tokens and the per-bridge prosody accounts behind them (on the Jitsi Meet server).
+
+Each token gets a fresh account ``jvb-<id>@auth.<domain>`` with a random password that exists only
+inside the token (the store keeps no password). The bridge changes it at its first login, so a used
+token opens nothing. An unused token's account is removed once the token expires (by
+``jvb-join token expire``, run by a timer and at every token command), so expiry holds on the server
+side and not only by the bridge's clock.
+"""
+
+import json
+import os
+import re
+import secrets
+import string
+import time
+
+from .. import files
+from ..errors import InputError, JvbJoinError, UsageError
+from ..run import run
+
+TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def parse_ttl(text):
+    match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text or "")
+    if not match or int(match.group(1)) <= 0:
+        raise UsageError("--ttl must be a positive duration such as 30m, 24h or 7d, not {!r}.".format(text))
+    return int(match.group(1)) * TTL_UNITS[match.group(2) or "s"]
+
+
+class TokenStore:
+    """Token records in /var/lib/jvb-join/server/tokens.json (root-only): no passwords in it."""
+
+    def __init__(self, paths):
+        self.paths = paths
+        self.path = os.path.join(paths.server_state, "tokens.json")
+
+    def load(self):
+        text = files.read_text(self.path)
+        if not text:
+            return []
+        try:
+            records = json.loads(text)
+        except ValueError:
+            raise InputError("The token store {} is damaged.".format(self.path),
+                             "Restore it from /var/backups/jvb-join or remove it (tokens issued so far then show as unknown).") from None
+        return records if isinstance(records, list) else []
+
+    def save(self, records):
+        os.makedirs(self.paths.server_state, 0o700, exist_ok=True)
+        os.chmod(self.paths.server_state, 0o700)
+        files.write_atomic(self.path, json.dumps(records, indent=2, sort_keys=True) + "\n", 0o600, 0, 0)
+
+    def find(self, token_id):
+        for record in self.load():
+            if record["id"] == token_id:
+                return record
+        return None
+
+
+def new_token_id(existing):
+    while True:
+        token_id = "".join(secrets.choice(ID_ALPHABET) for _ in range(8))
+        if token_id not in existing and not token_id.isdigit():
+            return token_id
+
+
+def add_account(jid, password):
+    """``prosodyctl adduser`` reads the password twice from stdin: it never reaches a command line."""
+    run(["prosodyctl", "adduser", jid], input="{0}\n{0}\n".format(password), secrets=[password], timeout=60)
+
+
+def delete_account(jid):
+    result = run(["prosodyctl", "deluser", jid], check=False, timeout=60)
+    return result.ok
+
+
+def kick_sessions(jid):
+    """Disconnect every session of an account now, so a revoked bridge leaves the brewery at once."""
+    # prosodyctl shell talks to the running prosody over its admin socket (prosody 0.12+).
+    run(["prosodyctl", "shell", "c2s:close", jid], check=False, timeout=30)
+
+
+def token_state(record, paths, now=None):
+    now = time.time() if now is None else now
+    if record.get("revoked"):
+        return "revoked"
+    if record.get("joined"):
+        return "joined"
+    verifier = account_verifier(paths, record["domain"], record["user"])
+    if verifier is None:
+        return "expired" if record["exp"] <= now else "gone"
+    if record.get("verifier") and verifier != record["verifier"]:
+        return "joined"  # the bridge changed the password at its first login
+    if record["exp"] <= now:
+        return "expired"
+    return "unused"
+
+
+def account_verifier(paths, auth_domain, user):
+    """Prosody's SCRAM ``stored_key`` of an account: it changes when the password changes, and it
+    is not a secret that opens anything, so the store can keep it to tell 'used' from 'unused'."""
+    encoded = auth_domain.replace("%", "%25").replace(".", "%2e").replace("-", "%2d")
+    account = user.replace("%", "%25").replace(".", "%2e").replace("-", "%2d")
+    text = files.read_text(paths("/var/lib/prosody", encoded, "accounts", account + ".dat")) or ""
+    match = re.search(r'\["stored_key"\]\s*=\s*"([0-9a-fA-F]+)"', text)
+    return match.group(1) if match else None
+
+
+def expire(paths, now=None):
+    """Remove the accounts of unused tokens past their expiry; returns the ids expired."""
+    now = time.time() if now is None else now
+    store = TokenStore(paths)
+    records = store.load()
+    expired = []
+    for record in records:
+        if record.get("revoked") or record.get("joined") or record.get("expired_removed"):
+            continue
+        if token_state(record, paths, now) == "joined":
+            record["joined"] = int(now)
+            continue
+        if record["exp"] <= now:
+            delete_account("{}@{}".format(record["user"], record["domain"]))
+            record["expired_removed"] = int(now)
+            expired.append(record["id"])
+    if records:
+        store.save(records)
+    return expired
+
+
+def require_root():
+    if os.geteuid() != 0:
+        raise JvbJoinError("Token commands read prosody's accounts and jvb-join's token store; run them as root.",
+                           "Run it again with sudo.")
+
+
+def server_domain(paths):
+    """The meet domain of this Jitsi Meet server, from jitsi-meet-prosody's config in conf.avail."""
+    folder = paths("/etc/prosody/conf.avail")
+    try:
+        names = sorted(os.listdir(folder))
+    except FileNotFoundError:
+        names = []
+    for name in names:
+        text = files.read_text(os.path.join(folder, name)) or ""
+        match = re.search(r'^\s*Component\s+"internal\.auth\.([^"]+)"\s+"muc"', text, re.MULTILINE)
+        if match:
+            return match.group(1)
+    raise JvbJoinError("This host is not a Jitsi Meet server yet (no jitsi-meet-prosody configuration found).",
+                       "Run 'jvb-join server install --domain D' first.")
+
+
+def auth_certificate(paths, domain):
+    path = paths("/etc/prosody/certs/auth.{}.crt".format(domain))
+    data = files.read_bytes(path)
+    if data is None:
+        raise JvbJoinError("The auth certificate {} is missing.".format(path),
+                           "Reconfigure jitsi-meet-prosody (dpkg-reconfigure jitsi-meet-prosody).")
+    return data
+
+
+def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None, now=None):
+    """Make an account and return ``(record, token)``. The token holds the only copy of its password."""
+    from ..pin import spki_pin
+    from ..token import JoinToken
+
+    require_root()
+    now = int(time.time() if now is None else now)
+    domain = server_domain(paths)
+    pin = spki_pin(auth_certificate(paths, domain))
+    store = TokenStore(paths)
+    records = store.load()
+    token_id = new_token_id({r["id"] for r in records})
+    user = "jvb-{}".format(token_id)
+    auth = "auth.{}".format(domain)
+    password = secrets.token_urlsafe(24)
+    add_account("{}@{}".format(user, auth), password)
+    record = {"id": token_id, "name": name or "", "user": user, "domain": auth, "meet": domain,
+              "created": now, "exp": now + int(ttl_seconds), "host": host or domain, "port": port,
+              "pin": pin, "verifier": account_verifier(paths, auth, user)}
+    records.append(record)
+    store.save(records)
+    fields = dict(v=1, id=token_id, host=host or domain, port=port, domain=auth,
+                  muc="jvbbrewery@internal.auth.{}".format(domain), user=user, password=password,
+                  pin=pin, exp=now + int(ttl_seconds), meet=domain)
+    if jvb_version:
+        fields["jvb"] = jvb_version
+    return record, JoinToken(**fields)
+
+
+def list_tokens(paths, now=None):
+    require_root()
+    expire(paths, now)
+    out = []
+    for record in TokenStore(paths).load():
+        item = {k: record.get(k) for k in ("id", "name", "user", "created", "exp", "host")}
+        item["state"] = token_state(record, paths, now)
+        out.append(item)
+    return out
+
+
+def revoke(paths, token_id):
+    """Delete the token's account and disconnect its bridge; other bridges are not touched."""
+    require_root()
+    store = TokenStore(paths)
+    records = store.load()
+    for record in records:
+        if record["id"] == token_id:
+            jid = "{}@{}".format(record["user"], record["domain"])
+            delete_account(jid)
+            kick_sessions(jid)
+            record["revoked"] = int(time.time())
+            store.save(records)
+            return record
+    raise UsageError("There is no token with id {!r}.".format(token_id),
+                     "See 'jvb-join token list' for the ids.")
