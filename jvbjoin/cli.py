@@ -117,27 +117,36 @@ def read_token(argument, token_file, stdin=None, environ=None):
     return text, source
 
 
+def repo_options(func):
+    """Where the Jitsi packages come from: download.jitsi.org unless told otherwise (mirrors, labs)."""
+    for option in reversed([
+        click.option("--jitsi-repo-url", metavar="URL", help="Use this Jitsi package repository (default: download.jitsi.org)."),
+        click.option("--jitsi-repo-suite", metavar="SUITE", help="Suite of --jitsi-repo-url (default: stable)."),
+        click.option("--jitsi-repo-components", metavar="LIST", help="Components of --jitsi-repo-url (default: main)."),
+        click.option("--jitsi-repo-key", type=click.Path(dir_okay=False), metavar="FILE",
+                     help="OpenPGP key (binary keyring) that signs the Jitsi repository."),
+        click.option("--lock-timeout", default=300.0, show_default=True, metavar="SECONDS",
+                     help="How long to wait for another apt/dpkg run to finish."),
+        click.option("--no-firewall", is_flag=True, help="Leave ufw alone."),
+        click.option("--no-ssh", "no_ssh", is_flag=True,
+                     help="This host is not reached over SSH: enable ufw even if no SSH port is found."),
+        click.option("--allow-unsupported-release", is_flag=True, help="Try even on a release jvb-join does not support."),
+    ]):
+        func = option(func)
+    return func
+
+
 @cli.command()
 @click.argument("token", required=False, metavar="[TOKEN]")
 @click.option("--token-file", metavar="FILE", help="Read the token from FILE ('-' for stdin).")
 @click.option("--dry-run", is_flag=True, help="Print the plan and the file diffs; change nothing.")
 @click.option("--verify-timeout", default=90.0, show_default=True, metavar="SECONDS",
               help="How long to wait for the bridge to appear in the brewery.")
-@click.option("--lock-timeout", default=300.0, show_default=True, metavar="SECONDS",
-              help="How long to wait for another apt/dpkg run to finish.")
-@click.option("--jitsi-repo-url", metavar="URL", help="Use this Jitsi package repository (default: download.jitsi.org).")
-@click.option("--jitsi-repo-suite", metavar="SUITE", help="Suite of --jitsi-repo-url (default: stable).")
-@click.option("--jitsi-repo-components", metavar="LIST", help="Components of --jitsi-repo-url (default: main).")
-@click.option("--jitsi-repo-key", type=click.Path(dir_okay=False), metavar="FILE",
-              help="OpenPGP key (binary keyring) that signs the Jitsi repository.")
 @click.option("--log-level", type=click.Choice(["ALL", "FINE", "INFO", "WARNING", "SEVERE", "OFF"]),
               default="INFO", show_default=True, help="The bridge's console log level (file logging is turned off).")
 @click.option("--swappiness", type=click.IntRange(0, 100), default=1, show_default=True,
               help="vm.swappiness for the bridge host.")
-@click.option("--no-firewall", is_flag=True, help="Leave ufw alone.")
-@click.option("--no-ssh", "no_ssh", is_flag=True,
-              help="This host is not reached over SSH: enable ufw even if no SSH port is found.")
-@click.option("--allow-unsupported-release", is_flag=True, help="Try even on a release jvb-join does not support.")
+@repo_options
 @click.pass_obj
 def join(opts, token, token_file, dry_run, verify_timeout, lock_timeout, jitsi_repo_url, jitsi_repo_suite,
          jitsi_repo_components, jitsi_repo_key, log_level, swappiness, no_firewall, no_ssh,
@@ -189,12 +198,24 @@ def server():
 @click.option("--key-file", type=click.Path(dir_okay=False), help="Key for --cert own.")
 @click.option("--email", help="Contact address for --cert letsencrypt.")
 @click.option("--web", type=click.Choice(["nginx", "apache"]), default="nginx", show_default=True)
-@click.option("--no-local-bridge", is_flag=True, help="Stop the server's own bridge once external ones exist.")
+@click.option("--no-local-bridge", is_flag=True, help="Do not run a bridge on the server itself.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@repo_options
 @click.pass_obj
-def server_install(opts, **kwargs):
+def server_install(opts, domain, cert, cert_file, key_file, email, web, no_local_bridge, dry_run,
+                   jitsi_repo_url, jitsi_repo_suite, jitsi_repo_components, jitsi_repo_key, lock_timeout,
+                   no_firewall, no_ssh, allow_unsupported_release):
     """Install the Jitsi Meet server package set, ready for external bridges."""
-    _not_built("server install")
+    from .paths import Paths
+    from .render import Progress
+    from .server.install import ServerOptions, install
+
+    options = ServerOptions(domain, cert, cert_file, key_file, email, web, not no_local_bridge, dry_run,
+                            jitsi_repo_url, jitsi_repo_suite, jitsi_repo_components, jitsi_repo_key,
+                            lock_timeout, not no_firewall, no_ssh, allow_unsupported_release)
+    report = install(options, Paths("/"), Progress(quiet=opts.as_json and not sys.stderr.isatty()))
+    _emit(opts, report, show_diffs=dry_run)
+    return _finish(report)
 
 
 @cli.group()

@@ -1,0 +1,222 @@
+"""``jvb-join server install``: the Jitsi Meet server package set, preseeded so nothing prompts.
+
+It answers exactly the debconf questions the packages ask (reference: jitsi-packages.md §1), adds the
+Jitsi repository, installs the web server first (the packages pick nginx or Apache from what is
+installed), then prosody, jicofo and the jitsi-meet packages, opens the firewall for the web and
+keeps prosody's client port for bridges, and checks that the services run.
+"""
+
+import os
+import secrets
+import time
+
+from .. import files
+from ..engine import Change, Context, Engine, Step
+from ..errors import InputError, JvbJoinError, UsageError, VerifyError
+
+CERT_CHOICES = {
+    "self-signed": "Generate a new self-signed certificate",
+    "own": "I want to use my own certificate",
+    "letsencrypt": "Let's Encrypt certificates",
+}
+SERVER_UNITS = ("prosody.service", "jicofo.service")
+
+
+class ServerOptions:
+    def __init__(self, domain, cert="self-signed", cert_file=None, key_file=None, email=None, web="nginx",
+                 local_bridge=True, dry_run=False, jitsi_repo_url=None, jitsi_repo_suite=None,
+                 jitsi_repo_components=None, jitsi_repo_key=None, lock_timeout=300, firewall=True,
+                 no_ssh=False, allow_unsupported_release=False):
+        self.domain = domain
+        self.cert = cert
+        self.cert_file = cert_file
+        self.key_file = key_file
+        self.email = email
+        self.web = web
+        self.local_bridge = local_bridge
+        self.dry_run = dry_run
+        self.jitsi_repo_url = jitsi_repo_url
+        self.jitsi_repo_suite = jitsi_repo_suite
+        self.jitsi_repo_components = jitsi_repo_components
+        self.jitsi_repo_key = jitsi_repo_key
+        self.lock_timeout = lock_timeout
+        self.firewall = firewall
+        self.no_ssh = no_ssh
+        self.allow_unsupported_release = allow_unsupported_release
+
+    def as_dict(self):
+        return dict(vars(self))
+
+
+def validate(opts):
+    from ..token import valid_dns_name
+
+    if not valid_dns_name(opts.domain):
+        raise UsageError("--domain must be a DNS name such as meet.example.com, not {!r}.".format(opts.domain))
+    if opts.cert == "own":
+        if not (opts.cert_file and opts.key_file):
+            raise UsageError("--cert own needs --cert-file and --key-file.")
+        for path in (opts.cert_file, opts.key_file):
+            if not os.path.isfile(path):
+                raise InputError("{} does not exist.".format(path))
+    if opts.cert == "letsencrypt":
+        raise UsageError("--cert letsencrypt is not available in this version of jvb-join.",
+                         "Use --cert self-signed now and replace the certificate later, or --cert own.")
+
+
+def debconf_answers(opts):
+    """What the Jitsi packages would ask, as ``(owner, question, type, value)``; never a secret."""
+    domain = opts.domain
+    answers = [
+        ("jitsi-videobridge2", "jitsi-videobridge/jvb-hostname", "string", domain),
+        ("jitsi-meet-web-config", "jitsi-meet/cert-choice", "select", CERT_CHOICES[opts.cert]),
+        ("jitsi-meet-web-config", "jitsi-meet/jaas-choice", "boolean", "false"),
+    ]
+    if opts.cert == "own":
+        answers += [("jitsi-meet-web-config", "jitsi-meet/cert-path-crt", "string", os.path.abspath(opts.cert_file)),
+                    ("jitsi-meet-web-config", "jitsi-meet/cert-path-key", "string", os.path.abspath(opts.key_file))]
+    if opts.web == "apache":
+        answers.append(("jitsi-meet-web-config", "jitsi-meet/enforce_apache", "boolean", "true"))
+    return answers
+
+
+class GeneratedSecrets(Step):
+    """The component secrets jitsi-meet-prosody would prompt for when no local bridge sets them.
+
+    Given to debconf on stdin (never on a command line). The packages themselves keep these values
+    in debconf's root-only passwords.dat, as they always do.
+    """
+
+    name = "secrets"
+    title = "prosody secrets for the packages"
+    QUESTIONS = (("jitsi-meet-prosody", "jitsi-videobridge/jvbsecret"),)
+
+    def check(self, ctx):
+        from .. import apt
+        changes = []
+        for owner, question in self.QUESTIONS:
+            if not apt.debconf_get(question):
+                changes.append(Change("debconf", question, "generate {}".format(question), data=(owner, question)))
+        return changes
+
+    def apply(self, ctx, changes, journal):
+        from ..run import run
+        for change in changes:
+            owner, question = change.data
+            value = secrets.token_urlsafe(18)
+            journal.record("clear {}".format(question),
+                           lambda q=question: run(["debconf-communicate", "jvb-join"], input="SET {} \n".format(q),
+                                                  check=False))
+            run(["debconf-set-selections"], input="{} {} password {}\n".format(owner, question, value),
+                secrets=[value])
+
+
+def server_steps(ctx):
+    from ..steps.packages import DebconfPreseed, JitsiSource, Packages
+
+    opts = ctx.facts["options"]
+    source = JitsiSource(key_file=opts.jitsi_repo_key)
+    if opts.jitsi_repo_url:
+        source = JitsiSource(opts.jitsi_repo_url, opts.jitsi_repo_suite or "stable",
+                             opts.jitsi_repo_components if opts.jitsi_repo_components is not None else "main",
+                             opts.jitsi_repo_key)
+    web = ["apache2"] if opts.web == "apache" else ["nginx"]
+    jitsi = ["prosody", "jicofo", "jitsi-meet-web", "jitsi-meet-prosody", "jitsi-meet-web-config"]
+    if opts.local_bridge:
+        jitsi.insert(0, "jitsi-videobridge2")
+    steps = [DebconfPreseed(debconf_answers(opts)), GeneratedSecrets(), source,
+             Packages(web, lock_timeout=opts.lock_timeout), Packages(jitsi, lock_timeout=opts.lock_timeout)]
+    steps[3].name, steps[3].title = "web-server", "web server"
+    steps[4].name, steps[4].title = "jitsi-packages", "Jitsi Meet packages"
+    steps.append(AuthPin())
+    if opts.firewall:
+        from ..steps.firewall import Firewall
+        ports = [("80", "tcp"), ("443", "tcp")]
+        if opts.local_bridge:
+            ports.append(("10000", "udp"))
+        steps.append(Firewall(ports=ports))
+    return steps
+
+
+class AuthPin(Step):
+    """Remembers the auth certificate's pin, so doctor and token list can tell when it changed
+    (every token issued before would then fail its pin check)."""
+
+    name = "auth-pin"
+    title = "auth certificate pin"
+
+    def _pins(self, ctx):
+        from ..pin import spki_pin
+        from . import tokens
+        domain = ctx.facts["options"].domain
+        data = files.read_bytes(ctx.paths("/etc/prosody/certs/auth.{}.crt".format(domain)))
+        if data is None:
+            return None, os.path.join(ctx.paths.server_state, "auth-pin")
+        return spki_pin(data), os.path.join(ctx.paths.server_state, "auth-pin")
+
+    def check(self, ctx):
+        if ctx.facts.get("dry_run"):
+            return []
+        pin, path = self._pins(ctx)
+        if pin and (files.read_text(path) or "").strip() != pin:
+            return [Change("file", path, "record the auth certificate pin", data=pin)]
+        return []
+
+    def apply(self, ctx, changes, journal):
+        pin, path = self._pins(ctx)
+        before = files.FileState.read(path)
+        journal.record("restore {}".format(path), lambda: files.restore(before))
+        os.makedirs(os.path.dirname(path), 0o700, exist_ok=True)
+        files.write_atomic(path, pin + "\n", 0o600, 0, 0)
+
+
+def verify_server(ctx, report):
+    """prosody, jicofo and the web server are active and the web page answers on 443."""
+    from ..systemd import Systemd
+    import ssl
+    import urllib.request
+
+    opts = ctx.facts["options"]
+    units = list(SERVER_UNITS) + ["apache2.service" if opts.web == "apache" else "nginx.service"]
+    with Systemd() as systemd:
+        for unit in units:
+            systemd.wait_active(unit, settle=2.0, timeout=60)
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the page may use a self-signed certificate: we test it answers
+    deadline = time.monotonic() + 30
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen("https://127.0.0.1/", timeout=5, context=context) as response:
+                if response.status == 200:
+                    return
+                last = "HTTP {}".format(response.status)
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(1)
+    raise VerifyError("The web server does not answer on https://127.0.0.1/: {}".format(last),
+                      "See 'journalctl -u nginx' (or apache2) and /var/log/nginx/error.log.")
+
+
+def install(opts, paths, progress):
+    from ..join import os_release
+
+    validate(opts)
+    ctx = Context(paths, opts.as_dict(), progress)
+    ctx.facts.update(options=opts, dry_run=opts.dry_run)
+    ctx.facts["backups"] = files.Backups(paths.backups, paths.root)
+
+    def preflight(c):
+        from .. import apt
+        if os.geteuid() != 0:
+            raise JvbJoinError("jvb-join server install must run as root.", "Run it again with sudo.")
+        if apt.dpkg_interrupted(paths):
+            raise JvbJoinError("A previous package installation was interrupted.",
+                               "Run 'dpkg --configure -a' and then jvb-join again.")
+        if not opts.dry_run:
+            apt.wait_for_lock(paths, opts.lock_timeout, progress)
+        c.facts["release"] = os_release(paths)
+
+    engine = Engine(server_steps(ctx), ctx, verify=None if opts.dry_run else verify_server, preflight=preflight)
+    return engine.run("server install", dry_run=opts.dry_run)
