@@ -60,7 +60,8 @@ def valid_ip_literal(text):
     """True for an IPv4 or IPv6 address written plainly (no brackets, zone, or leading zeros)."""
     if not isinstance(text, str) or not 0 < len(text) <= 45 or "%" in text:
         return False
-    if text.replace(".", "").isdigit() and any(len(part) > 1 and part[0] == "0" for part in text.split(".")):
+    quad = text.rsplit(":", 1)[-1]
+    if "." in quad and any(len(part) > 1 and part[0] == "0" for part in quad.split(".")):
         return False  # 010.0.0.1 is octal to some resolvers and decimal to others
     try:
         ipaddress.ip_address(text)
