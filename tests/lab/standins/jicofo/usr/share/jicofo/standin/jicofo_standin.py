@@ -1,0 +1,323 @@
+#!/usr/bin/python3
+"""jicofo lab stand-in daemon: joins the bridge brewery as focus and reports the bridges.
+
+Started by /usr/share/jicofo/jicofo.sh with jicofo's Java system properties
+(-Dconfig.file=/etc/jitsi/jicofo/jicofo.conf ...). Logs in the JitsiLogFormatter format to
+stderr, which the init script appends to /var/log/jitsi/jicofo.log. What it models and what it
+does not: tests/lab/standins/README.md. Facts: reference/jitsi-packages.md 2.2, 3.4, 4.2, 7.3.
+"""
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from socketserver import ThreadingMixIn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import jicofo_model as model  # noqa: E402
+
+VERSION = "1.0-1196"
+FOCUS_NICK = "focus"
+MAIN_THREAD = 1
+SMACK_THREAD = 28
+
+_log_lock = threading.Lock()
+_fmt = model.JitsiLogFormat("Jicofo")
+
+
+def log(level, thread, ctx, where, message):
+    line = _fmt.line(level, thread, ctx, where, message)
+    with _log_lock:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+def system_properties(argv):
+    props, rest = {}, []
+    for arg in argv:
+        if arg.startswith("-D") and "=" in arg:
+            key, value = arg[2:].split("=", 1)
+            props[key] = value
+        else:
+            rest.append(arg)
+    return props, rest
+
+
+class State(object):
+    def __init__(self):
+        self.connected = False
+        self.joined = False
+        self.stopping = False
+
+
+class Handler(BaseHTTPRequestHandler):
+    brewery = None
+    state = None
+    server_version = "Jetty(stand-in)"
+    sys_version = ""
+
+    def _send(self, status, body, ctype):
+        data = body.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def do_GET(self):
+        path = self.path.split("?", 1)[0]
+        counts = self.brewery.counts() if self.brewery else {
+            "bridge_count": 0, "operational_bridge_count": 0,
+            "in_shutdown_bridge_count": 0, "lost_bridges": 0}
+        if path == "/about/health":
+            status, body = model.health(self.state.connected, self.state.joined, counts)
+            self._send(status, body, "application/json" if status == 200 else "text/plain")
+        elif path == "/metrics":
+            self._send(200, model.metrics_text(counts, self.state.connected),
+                       "text/plain; version=0.0.4")
+        elif path == "/debug/bridges":
+            # stand-in only: the bridge list as the brewery shows it
+            doc = {"brewery": self.brewery.room_jid if self.brewery else None,
+                   "connected": self.state.connected, "joined": self.state.joined,
+                   "bridges": self.brewery.snapshot() if self.brewery else []}
+            doc.update(counts)
+            self._send(200, json.dumps(doc, indent=2, sort_keys=True) + "\n", "application/json")
+        else:
+            self._send(404, "Not Found\n", "text/plain")
+
+    do_HEAD = do_GET
+
+    def log_message(self, *args):  # no access log in jicofo.log
+        pass
+
+
+class RestServer(ThreadingMixIn, HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def start_rest(settings, brewery, state):
+    Handler.brewery = brewery
+    Handler.state = state
+    host, port = settings["rest.host"], settings["rest.port"]
+    if ":" in host:
+        RestServer.address_family = socket.AF_INET6
+    server = RestServer((host, port), Handler)
+    threading.Thread(target=server.serve_forever, name="rest", daemon=True).start()
+    log("INFO", MAIN_THREAD, (), "JettyBundleActivator.start#63",
+        "Started the REST server on %s:%d" % (host, port))
+    return server
+
+
+def make_client(settings, brewery, state, ca_file):
+    import slixmpp
+    from slixmpp.exceptions import IqError, IqTimeout
+
+    class FocusClient(slixmpp.ClientXMPP):
+        # Like Smack with setHost(hostname) + setXmppDomain(domain): connect to the configured
+        # host and port with no DNS SRV games, but verify the TLS certificate against the XMPP
+        # domain (auth.DOMAIN), not against "localhost". slixmpp would otherwise take the host
+        # name as the domain to verify.
+        async def _pick_dns_answer(self, domain, port=None):
+            return None
+
+        def connect_to(self, host, port):
+            self.connect(address=(host, port), force_starttls=settings["xmpp.client.use-tls"],
+                         disable_starttls=not settings["xmpp.client.use-tls"])
+            self.default_domain = self.boundjid.domain
+
+    jid = "%s@%s/%s" % (settings["xmpp.client.username"], settings["xmpp.client.domain"], FOCUS_NICK)
+    client = FocusClient(jid, settings["xmpp.client.password"] or "")
+    client.register_plugin("xep_0030")
+    client.register_plugin("xep_0045")
+    client.register_plugin("xep_0199")
+    if settings["xmpp.client.disable-certificate-verification"]:
+        import ssl
+        log("WARNING", MAIN_THREAD, (), "XmppProvider.<init>#143", "Disabling certificate verification!")
+        client.ssl_context.check_hostname = False
+        client.ssl_context.verify_mode = ssl.CERT_NONE
+    elif ca_file:
+        client.ca_certs = ca_file
+    # XMPP nodeprep: "JvbBrewery@..." from the postinst is the room "jvbbrewery@..." (4.2)
+    room = brewery.room_jid.lower() if brewery else None
+    health_task = {"task": None}
+
+    def on_session_start(_event):
+        state.connected = True
+        log("INFO", SMACK_THREAD, (), "XmppProvider$connectionListener.authenticated#235",
+            "Authenticated, resumed=false")
+        client.send_presence()
+        if room:
+            client.plugin["xep_0045"].join_muc(room, FOCUS_NICK)
+        if brewery and settings["bridge.health-checks.enabled"] and health_task["task"] is None:
+            health_task["task"] = asyncio.ensure_future(health_loop())
+
+    def on_presence(pr):
+        if not room or pr["from"].bare.lower() != room.lower():
+            return
+        nick = pr["from"].resource
+        occupant = "%s/%s" % (pr["from"].bare, nick)
+        ptype = pr["type"]
+        if ptype == "error":
+            log("WARNING", SMACK_THREAD, brewery.ctx, "BaseBrewery.joinRoom#168",
+                "Failed to join the room: %s" % pr["error"]["condition"])
+            return
+        x = pr.xml.find("{%s}x" % model.MUC_USER_NS)
+        codes = set()
+        real_jid = None
+        if x is not None:
+            codes = set(s.get("code") for s in x.findall("{%s}status" % model.MUC_USER_NS))
+            item = x.find("{%s}item" % model.MUC_USER_NS)
+            if item is not None:
+                real_jid = item.get("jid")
+        if "110" in codes:
+            if ptype != "unavailable" and not state.joined:
+                state.joined = True
+                log("INFO", SMACK_THREAD, brewery.ctx, "BaseBrewery.start#139", "Joined the room.")
+            elif ptype == "unavailable":
+                state.joined = False
+            return
+        if ptype == "unavailable":
+            brewery.on_left(occupant)
+            return
+        stats = pr.xml.find("{%s}stats" % model.COLIBRI_NS)
+        pairs = None
+        if stats is not None:
+            pairs = [(s.get("name"), s.get("value"))
+                     for s in stats.findall("{%s}stat" % model.COLIBRI_NS)]
+        brewery.on_presence(occupant, True, pairs, real_jid)
+
+    async def check_one(occupant):
+        iq = client.make_iq_get(ito=occupant)
+        iq.append(ET.Element("{%s}healthcheck" % model.HEALTHCHECK_NS))
+        try:
+            await iq.send(timeout=settings["xmpp.client.reply-timeout"])
+            brewery.health_result(occupant, "ok")
+        except IqError:
+            brewery.health_result(occupant, "error")
+        except IqTimeout:
+            brewery.health_result(occupant, "timeout")
+        except Exception:  # disconnected in the middle: nothing to record
+            pass
+
+    async def health_loop():
+        while not state.stopping:
+            await asyncio.sleep(settings["bridge.health-checks.interval"])
+            if state.connected:
+                jids = [b["jid"] for b in brewery.snapshot()]
+                if jids:
+                    await asyncio.gather(*[check_one(j) for j in jids])
+
+    def on_disconnected(_event):
+        was = state.connected
+        state.connected = False
+        state.joined = False
+        if brewery:
+            brewery.clear()
+        if state.stopping:
+            return
+        if was:
+            log("WARNING", SMACK_THREAD, (), "XmppProvider$connectionListener.connectionClosedOnError#262",
+                "XMPP connection closed on error")
+        client.loop.call_later(5, reconnect)
+
+    def on_failed(event):
+        log("WARNING", SMACK_THREAD, (), "XmppProvider.doConnect#181",
+            "Failed to connect/login: %s" % (event,))
+
+    def on_failed_auth(_event):
+        log("WARNING", SMACK_THREAD, (), "XmppProvider.doConnect#181",
+            "Failed to connect/login: SASLError using SCRAM-SHA-1: not-authorized")
+
+    def on_bad_cert(cert):
+        log("WARNING", SMACK_THREAD, (), "XmppProvider.doConnect#181",
+            "Failed to connect/login: javax.net.ssl.SSLHandshakeException: PKIX path building "
+            "failed: unable to find valid certification path to requested target")
+
+    def reconnect():
+        if not state.stopping:
+            client.connect_to(settings["xmpp.client.hostname"], settings["xmpp.client.port"])
+
+    client.add_event_handler("session_start", on_session_start)
+    client.add_event_handler("groupchat_presence", on_presence)
+    client.add_event_handler("disconnected", on_disconnected)
+    client.add_event_handler("connection_failed", on_failed)
+    client.add_event_handler("failed_auth", on_failed_auth)
+    client.add_event_handler("ssl_invalid_chain", on_bad_cert)
+    client.add_event_handler("ssl_invalid_cert", on_bad_cert)
+    return client, reconnect
+
+
+def main(argv):
+    props, rest = system_properties(argv)
+    ca_file = None
+    for arg in rest:
+        # stand-in only, for tests off a Debian host: trust this CA file instead of the system store
+        if arg.startswith("--standin-ca-file="):
+            ca_file = arg.split("=", 1)[1]
+    config_file = props.get("config.file", "/etc/jitsi/jicofo/jicofo.conf")
+    log("INFO", MAIN_THREAD, (), "Main.main#58", "Starting Jicofo.")
+    try:
+        settings = model.settings_from_tree(model.read_hocon_tree(config_file))
+    except (model.ConfigError, ValueError, OSError) as e:
+        log("SEVERE", MAIN_THREAD, (), "Main.main#70", "Failed to load the configuration: %s" % e)
+        return 1
+    home = props.get("net.java.sip.communicator.SC_HOME_DIR_LOCATION", "/etc/jitsi")
+    name = props.get("net.java.sip.communicator.SC_HOME_DIR_NAME", "jicofo")
+    brewery_jid = settings["bridge.brewery-jid"]
+    if not brewery_jid:
+        legacy = os.path.join(home, name, "sip-communicator.properties")
+        try:
+            with open(legacy) as f:
+                brewery_jid = model.legacy_bridge_muc(f.read())
+        except OSError:
+            brewery_jid = None
+    state = State()
+    brewery = None
+    if brewery_jid:
+        brewery = model.Brewery(brewery_jid, log)
+        log("INFO", MAIN_THREAD, brewery.ctx, "BaseBrewery.<init>#104",
+            "Initialized with JID=%s" % brewery_jid)
+    else:
+        log("WARNING", MAIN_THREAD, (), "JicofoServices.<init>#120",
+            "No bridge brewery configured (jicofo.bridge.brewery-jid).")
+    log("INFO", MAIN_THREAD, (), "BridgeSelector.<init>#78",
+        "Using org.jitsi.jicofo.bridge.SingleBridgeSelectionStrategy")
+    if settings["rest.enabled"]:
+        try:
+            start_rest(settings, brewery, state)
+        except OSError as e:
+            log("SEVERE", MAIN_THREAD, (), "Main.main#70",
+                "Failed to start the REST server on %s:%d: %s" % (settings["rest.host"],
+                                                                  settings["rest.port"], e))
+            return 1
+    if not settings["xmpp.client.enabled"] or not settings["xmpp.client.domain"]:
+        log("SEVERE", MAIN_THREAD, (), "Main.main#70", "No XMPP client connection configured.")
+        return 1
+    client, connect = make_client(settings, brewery, state, ca_file)
+    loop = client.loop
+
+    def stop(signum, _frame):
+        log("INFO", MAIN_THREAD, (), "Main$main$1.run#84", "Caught signal %d, shutting down." % signum)
+        state.stopping = True
+        loop.call_soon_threadsafe(client.disconnect)
+        loop.call_soon_threadsafe(loop.call_later, 2, loop.stop)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log("INFO", MAIN_THREAD, (), "XmppProvider.doConnect#174",
+        "Connecting to %s:%d as %s@%s" % (settings["xmpp.client.hostname"], settings["xmpp.client.port"],
+                                         settings["xmpp.client.username"], settings["xmpp.client.domain"]))
+    connect()
+    loop.run_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
