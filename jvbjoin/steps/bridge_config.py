@@ -1,0 +1,245 @@
+"""The bridge's XMPP client settings: jvb-join's own fragment, one include line in jvb.conf, and
+the legacy sip-communicator.properties client block put out of the way if it would win."""
+
+import grp
+import os
+import re
+
+import jinja2
+
+from .. import files, hocon
+from ..engine import Change
+from ..errors import StepError
+from .base import FileStep, WantedFile
+from .nickname import bridge_nickname
+
+INCLUDE_LINE = 'include "jvb-join.conf"  # added by jvb-join; remove with \'jvb-join leave\''
+_INCLUDE_RE = re.compile(r'^\s*include\s+(?:required\s*\(\s*)?(?:file\s*\(\s*)?"(?:[^"]*/)?jvb-join\.conf"')
+
+LEGACY_PREFIX = "org.jitsi.videobridge.xmpp.user."
+LEGACY_MARKER = "#jvb-join# "
+LEGACY_REQUIRED = ("HOSTNAME", "USERNAME", "PASSWORD", "MUC_JIDS", "MUC_NICKNAME")
+
+_TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
+
+
+def add_degraded(ctx, line):
+    if line not in ctx.degraded:
+        ctx.degraded.append(line)
+
+
+def jitsi_gid():
+    try:
+        return grp.getgrnam("jitsi").gr_gid
+    except KeyError:
+        return 0
+
+
+def render_fragment(token, password, nickname):
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=False,
+                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    values = {
+        "hostname": token.host, "port": int(token.port), "domain": token.domain,
+        "username": token.user, "password": password, "muc_jids": token.muc, "nickname": nickname,
+    }
+    quoted = {k: (v if k == "port" else hocon.quote(v)) for k, v in values.items()}
+    return env.get_template("jvb-join.conf.j2").render(**quoted)
+
+
+class BridgeFragment(FileStep):
+    """/etc/jitsi/videobridge/jvb-join.conf: the client block under the package's id ``shard``."""
+
+    name = "bridge-config"
+    title = "bridge XMPP client settings"
+    owns_files = True
+    restarts = "bridge"
+
+    def wanted(self, ctx):
+        password = ctx.facts.get("bridge_password")
+        if password is None:
+            return []
+        content = render_fragment(ctx.facts["token"], password, bridge_nickname(ctx))
+        return [WantedFile(ctx.paths.jvb_fragment, content, 0o640, 0, jitsi_gid(), secret=True)]
+
+    def check(self, ctx):
+        changes = super().check(ctx)
+        if not os.path.isdir(ctx.paths.jvb_dir):
+            for change in changes:
+                change.summary += " (after jitsi-videobridge2 is installed)"
+        return changes
+
+    def apply(self, ctx, changes, journal):
+        if not os.path.isdir(ctx.paths.jvb_dir):
+            raise StepError("{} does not exist".format(ctx.paths.jvb_dir),
+                            "Check that jitsi-videobridge2 is installed, then run again.")
+        before = files.FileState.read(ctx.paths.nickname_file)
+        journal.record("restore {}".format(ctx.paths.nickname_file), lambda: files.restore(before))
+        bridge_nickname(ctx, create=True)
+        super().apply(ctx, changes, journal)
+
+
+class _EditStep(FileStep):
+    """A step that edits an admin's file in place through ``edit(ctx, text)``."""
+
+    path_name = None
+    #: the file must exist when the step is applied (the package creates it)
+    required = True
+    missing_summary = None
+
+    def path(self, ctx):
+        return getattr(ctx.paths, self.path_name)
+
+    def edit(self, ctx, text):
+        raise NotImplementedError
+
+    def wanted(self, ctx):
+        current = files.FileState.read(self.path(ctx))
+        if not current.exists:
+            return []
+        text = current.content.decode("utf-8", errors="surrogateescape")
+        new = self.edit(ctx, text)
+        if new == text:
+            return []
+        return [WantedFile(self.path(ctx), new)]
+
+    def check(self, ctx):
+        path = self.path(ctx)
+        if self.required and not os.path.exists(path):
+            return [Change("file", path, "{} (after jitsi-videobridge2 creates {})".format(
+                self.missing_summary, path), data=None)]
+        return super().check(ctx)
+
+    def apply(self, ctx, changes, journal):
+        if any(change.data is None for change in changes):
+            raise StepError("{} does not exist".format(self.path(ctx)),
+                            "Check that jitsi-videobridge2 is installed (apt-get install --reinstall "
+                            "jitsi-videobridge2), then run again.")
+        super().apply(ctx, changes, journal)
+
+
+def has_include(text):
+    return any(_INCLUDE_RE.match(line) for line in text.splitlines())
+
+
+def add_include(text):
+    """jvb.conf with the include line at the end; every other byte as it was."""
+    if has_include(text):
+        return text
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return text + INCLUDE_LINE + "\n"
+
+
+class JvbConfInclude(_EditStep):
+    """One marked line at the end of jvb.conf, so the fragment's keys win the HOCON merge."""
+
+    name = "bridge-config-include"
+    title = "include of jvb-join's settings in jvb.conf"
+    path_name = "jvb_conf"
+    missing_summary = "add include line to jvb.conf"
+    restarts = "bridge"
+
+    def edit(self, ctx, text):
+        return add_include(text)
+
+
+# --- legacy sip-communicator.properties --------------------------------------------------------
+
+def _logical_lines(lines):
+    """Group physical lines (with their line ends) into Java-properties logical lines: a line whose
+    content ends in an odd number of backslashes continues on the next one."""
+    groups, current = [], []
+    for line in lines:
+        current.append(line)
+        body = line.rstrip("\r\n")
+        stripped = body.lstrip()
+        is_comment = len(current) == 1 and (stripped.startswith("#") or stripped.startswith("!"))
+        trailing = len(body) - len(body.rstrip("\\"))
+        if is_comment or trailing % 2 == 0:
+            groups.append(current)
+            current = []
+    if current:
+        groups.append(current)
+    return groups
+
+
+def _property_key(first_line):
+    stripped = first_line.lstrip(" \t\f").rstrip("\r\n")
+    if not stripped or stripped[0] in "#!":
+        return None
+    key = []
+    i = 0
+    while i < len(stripped):
+        ch = stripped[i]
+        if ch == "\\" and i + 1 < len(stripped):
+            key.append(stripped[i + 1])
+            i += 2
+            continue
+        if ch in "=: \t\f":
+            break
+        key.append(ch)
+        i += 1
+    return "".join(key)
+
+
+def legacy_clients(text):
+    """``{id: set(FIELDS)}`` of the legacy client keys in a sip-communicator.properties text."""
+    clients = {}
+    for group in _logical_lines(text.splitlines(True)):
+        key = _property_key(group[0])
+        if key is None or not key.lower().startswith(LEGACY_PREFIX):
+            continue
+        rest = key[len(LEGACY_PREFIX):]
+        client, dot, field = rest.rpartition(".")
+        if not dot or not client:
+            continue
+        clients.setdefault(client, set()).add(field.upper())
+    return clients
+
+
+def complete_clients(clients):
+    return sorted(c for c, fields in clients.items() if all(f in fields for f in LEGACY_REQUIRED))
+
+
+def comment_out_legacy(text):
+    """Every legacy client line commented out with the marker; every other line byte for byte."""
+    out = []
+    for group in _logical_lines(text.splitlines(True)):
+        key = _property_key(group[0])
+        if key is not None and key.lower().startswith(LEGACY_PREFIX):
+            out.extend(LEGACY_MARKER + line for line in group)
+        else:
+            out.extend(group)
+    return "".join(out)
+
+
+def restore_legacy(text):
+    """What ``leave`` does: the marked lines back as they were."""
+    return "".join(line[len(LEGACY_MARKER):] if line.startswith(LEGACY_MARKER) else line
+                   for line in text.splitlines(True))
+
+
+class LegacyClient(_EditStep):
+    """A complete client block in sip-communicator.properties makes the bridge ignore jvb.conf's."""
+
+    name = "bridge-config-legacy"
+    title = "legacy client settings in sip-communicator.properties"
+    path_name = "jvb_legacy_properties"
+    required = False
+    restarts = "bridge"
+
+    def edit(self, ctx, text):
+        clients = legacy_clients(text)
+        complete = complete_clients(clients)
+        if complete:
+            return comment_out_legacy(text)
+        if clients:
+            add_degraded(ctx, "{} has incomplete legacy client settings ({}); the bridge ignores "
+                         "them, so they were left as they are".format(
+                             self.path(ctx), ", ".join(sorted(clients))))
+        return text
+
+
+def steps(ctx):
+    """The bridge configuration steps, in order."""
+    return [BridgeFragment(), JvbConfInclude(), LegacyClient()]
