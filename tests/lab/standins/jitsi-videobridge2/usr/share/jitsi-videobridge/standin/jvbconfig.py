@@ -1,0 +1,457 @@
+"""Configuration, log format and stats of the jitsi-videobridge2 lab stand-in (pure logic, no I/O
+beyond reading the config files).
+
+Lab stand-in only, never shipped. Facts: /work/shared/reference/jitsi-packages.md §2.1, §3.3, §3.4,
+§4.1, §4.3.
+"""
+
+import datetime
+import json
+import os
+import subprocess
+
+VERSION = "2.3.312-ga29d97d13"  # §0: runtime version major.minor.buildId
+
+CONFIG_ERROR_EXIT = 78  # §3.1: RestartPreventExitStatus=78
+
+# §2.1 "Key reference.conf defaults" (jvb reference.conf 2026 + jicoco's private port 8080).
+REFERENCE_CONF = """
+videobridge {
+  apis {
+    rest { enabled = false }
+    xmpp-client {
+      presence-interval = ${videobridge.stats.interval}
+      configs {}
+    }
+  }
+  rest {
+    debug.enabled = true
+    drain.enabled = true
+    health.enabled = true
+    prometheus.enabled = true
+    rtcstats.enabled = true
+    version.enabled = true
+    shutdown.enabled = false
+  }
+  http-servers {
+    public { port = -1, tls-port = -1 }
+    private { host = 127.0.0.1, port = 8080, tls-port = 8443 }
+  }
+  websockets { enabled = false, server-id = "default-id", domains = [], relay-domains = [] }
+  ice { udp { port = 10000 } }
+  stats { interval = 5 seconds }
+  shutdown {
+    graceful-shutdown-max-duration = 24 hours
+    graceful-shutdown-min-participants = 0
+    shutting-down-delay = 1 minutes
+  }
+  health { interval = 1 minute, timeout = 90 seconds, require-valid-address = true }
+}
+"""
+
+# Typesafe config (the Java library) is ported to Ruby as ruby-hocon, which the real package already
+# Depends on (§5.1). The stand-in uses it so includes, substitutions and merging behave like the
+# Java library: relative includes resolve against the including file's folder.
+_RUBY_PARSE = r'''
+require "hocon"
+require "hocon/config_factory"
+require "hocon/config_render_options"
+ref = Hocon::ConfigFactory.parse_string(STDIN.read)
+conf = ARGV[0].nil? ? Hocon::ConfigFactory.parse_string("") : Hocon::ConfigFactory.parse_file(ARGV[0])
+puts conf.with_fallback(ref).resolve.root.render(Hocon::ConfigRenderOptions.concise)
+'''
+
+LEGACY_CLIENT_PREFIX = "org.jitsi.videobridge.xmpp.user."
+REQUIRED_CLIENT_KEYS = ("HOSTNAME", "USERNAME", "PASSWORD", "MUC_JIDS", "MUC_NICKNAME")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+class ConfigError(Exception):
+    """A configuration the real bridge refuses to start with (exit 78)."""
+
+
+def parse_sys_props(args):
+    """-Dkey=value words (JAVA_SYS_PROPS) to a dict."""
+    props = {}
+    for word in args:
+        if word.startswith("-D"):
+            key, _, value = word[2:].partition("=")
+            props[key] = value
+    return props
+
+
+def load_hocon(path):
+    """Parse path (or nothing) over the built-in reference.conf; ConfigError if it does not parse."""
+    argv = ["ruby", "-e", _RUBY_PARSE]
+    if path:
+        if not os.path.exists(path):
+            # Typesafe config treats a missing config.file as empty.
+            path = None
+        else:
+            argv.append(path)
+    try:
+        proc = subprocess.run(argv, input=REFERENCE_CONF, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+    except OSError as exc:
+        raise ConfigError("cannot run the HOCON parser: %s" % exc)
+    if proc.returncode != 0:
+        lines = [l for l in proc.stderr.splitlines() if l.strip()]
+        raise ConfigError("Failed to parse %s: %s" % (path, lines[0] if lines else "error"))
+    return json.loads(proc.stdout)
+
+
+def parse_properties(text):
+    """java.util.Properties text to a dict (comments, ':'/'=' separators, line continuation)."""
+    props = {}
+    pending = ""
+    for raw in text.splitlines():
+        line = pending + raw.lstrip()
+        pending = ""
+        if not line or line[0] in "#!":
+            continue
+        if line.endswith("\\") and not line.endswith("\\\\"):
+            pending = line[:-1]
+            continue
+        key_end = len(line)
+        for i, ch in enumerate(line):
+            if ch in "=: \t" and (i == 0 or line[i - 1] != "\\"):
+                key_end = i
+                break
+        key = line[:key_end].replace("\\", "")
+        rest = line[key_end:].lstrip(" \t")
+        if rest[:1] in ("=", ":"):
+            rest = rest[1:].lstrip(" \t")
+        props[key] = rest.replace("\\:", ":").replace("\\=", "=").replace("\\\\", "\\")
+    return props
+
+
+def load_legacy_properties(sys_props):
+    """sip-communicator.properties from SC_HOME_DIR_LOCATION/SC_HOME_DIR_NAME (§2.1), or {}."""
+    loc = sys_props.get("net.java.sip.communicator.SC_HOME_DIR_LOCATION")
+    name = sys_props.get("net.java.sip.communicator.SC_HOME_DIR_NAME")
+    if not loc or not name:
+        return {}
+    path = os.path.join(loc, name, "sip-communicator.properties")
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return parse_properties(fh.read())
+    except OSError:
+        return {}
+
+
+def _as_str(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(_as_str(v) for v in value)
+    return str(value)
+
+
+class ClientConfig(object):
+    """One MucClientConfiguration: keys upper-cased as setProperty() does (§2.1)."""
+
+    def __init__(self, client_id, props):
+        self.id = client_id
+        self.props = dict((k.upper(), _as_str(v)) for k, v in props.items())
+
+    def get(self, key, default=None):
+        value = self.props.get(key)
+        return default if value is None else value
+
+    def is_complete(self):
+        return all(self.props.get(k) for k in REQUIRED_CLIENT_KEYS)
+
+    @property
+    def hostname(self):
+        return self.get("HOSTNAME")
+
+    @property
+    def port(self):
+        return int(self.get("PORT", "5222"))
+
+    @property
+    def domain(self):
+        return self.get("DOMAIN") or self.hostname
+
+    @property
+    def username(self):
+        return self.get("USERNAME")
+
+    @property
+    def password(self):
+        return self.get("PASSWORD")
+
+    @property
+    def muc_jids(self):
+        return [j.strip() for j in self.get("MUC_JIDS", "").split(",") if j.strip()]
+
+    @property
+    def nickname(self):
+        return self.get("MUC_NICKNAME")
+
+    @property
+    def disable_certificate_verification(self):
+        return self.get("DISABLE_CERTIFICATE_VERIFICATION", "false").strip().lower() == "true"
+
+    @property
+    def security_mode(self):
+        """required / ifpossible / disabled; unset: ifpossible on loopback, else required (§2.1)."""
+        mode = self.get("SECURITY_MODE")
+        if mode:
+            return mode.strip().lower()
+        return "ifpossible" if self.hostname in LOOPBACK_HOSTS else "required"
+
+    def describe(self):
+        """The MucClientConfiguration toString of §4.3 line 1 (no password)."""
+        return ("[ org.jitsi.xmpp.mucclient.MucClientConfiguration id=%s domain=%s hostname=%s "
+                "port=%s username=%s mucs=[%s] mucNickname=%s disableCertificateVerification=%s]"
+                % (self.id, self.get("DOMAIN"), self.hostname, self.get("PORT", "null"),
+                   self.username, ", ".join(self.muc_jids), self.nickname,
+                   "true" if self.disable_certificate_verification else "false"))
+
+
+def legacy_clients(legacy_props):
+    grouped = {}
+    for key, value in legacy_props.items():
+        if key.startswith(LEGACY_CLIENT_PREFIX):
+            rest = key[len(LEGACY_CLIENT_PREFIX):]
+            client_id, dot, prop = rest.partition(".")
+            if dot and prop:
+                grouped.setdefault(client_id, {})[prop] = value
+    return [ClientConfig(cid, props) for cid, props in sorted(grouped.items())]
+
+
+def hocon_clients(conf):
+    configs = get_path(conf, "videobridge.apis.xmpp-client.configs", {}) or {}
+    clients = []
+    for cid in sorted(configs):
+        if isinstance(configs[cid], dict):
+            clients.append(ClientConfig(cid, configs[cid]))
+    return clients
+
+
+def xmpp_clients(conf, legacy_props):
+    """XmppClientConnectionConfig.clientConfigs (§2.1 precedence): legacy first; if it yields at
+    least one complete client, jvb.conf's configs are ignored entirely. Incomplete ones dropped."""
+    legacy = [c for c in legacy_clients(legacy_props) if c.is_complete()]
+    if legacy:
+        return legacy, "legacy"
+    return [c for c in hocon_clients(conf) if c.is_complete()], "new"
+
+
+def get_path(conf, path, default=None):
+    node = conf
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+_UNITS = {
+    "ms": 0.001, "milli": 0.001, "millis": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
+    "s": 1, "second": 1, "seconds": 1, "m": 60, "minute": 60, "minutes": 60,
+    "h": 3600, "hour": 3600, "hours": 3600, "d": 86400, "day": 86400, "days": 86400,
+}
+
+
+def parse_duration(value):
+    """HOCON duration to seconds; a bare number is milliseconds as in Typesafe config."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value / 1000.0
+    text = str(value).strip()
+    num = text.rstrip("abcdefghijklmnopqrstuvwxyz ")
+    unit = text[len(num):].strip()
+    try:
+        number = float(num)
+    except ValueError:
+        raise ConfigError("Invalid duration: %s" % value)
+    if not unit:
+        return number / 1000.0
+    if unit not in _UNITS:
+        raise ConfigError("Invalid duration unit: %s" % value)
+    return number * _UNITS[unit]
+
+
+def _bool(value):
+    return str(value).strip().lower() == "true"
+
+
+class Settings(object):
+    """The effective bridge settings from jvb.conf + reference.conf + legacy properties."""
+
+    def __init__(self, conf, legacy_props):
+        self.conf = conf
+        self.legacy = legacy_props
+        self.clients, self.client_source = xmpp_clients(conf, legacy_props)
+        g = lambda p, d=None: get_path(conf, "videobridge." + p, d)
+        try:
+            self.private_host = str(g("http-servers.private.host", "127.0.0.1"))
+            self.private_port = int(g("http-servers.private.port", 8080))
+            self.udp_port = int(g("ice.udp.port", 10000))
+            self.stats_interval = parse_duration(g("stats.interval", "5 seconds"))
+            self.presence_interval = parse_duration(
+                g("apis.xmpp-client.presence-interval", self.stats_interval * 1000))
+            self.colibri_rest = _bool(g("apis.rest.enabled", False))
+            self.rest = dict((name, _bool(g("rest.%s.enabled" % name, default)))
+                             for name, default in (("debug", True), ("drain", True),
+                                                   ("health", True), ("prometheus", True),
+                                                   ("rtcstats", True), ("version", True),
+                                                   ("shutdown", False)))
+            self.graceful_max = parse_duration(g("shutdown.graceful-shutdown-max-duration", "24 hours"))
+            self.graceful_min_participants = int(g("shutdown.graceful-shutdown-min-participants", 0))
+            self.shutting_down_delay = parse_duration(g("shutdown.shutting-down-delay", "1 minutes"))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(str(exc))
+        # Legacy properties that still apply (§2.1, §3.3).
+        lp = legacy_props
+        if "org.jitsi.videobridge.rest.private.jetty.port" in lp:
+            self.private_port = int(lp["org.jitsi.videobridge.rest.private.jetty.port"])
+        if "org.jitsi.videobridge.rest.private.jetty.host" in lp:
+            self.private_host = lp["org.jitsi.videobridge.rest.private.jetty.host"]
+        if "org.jitsi.videobridge.ENABLE_REST_SHUTDOWN" in lp:
+            self.rest["shutdown"] = _bool(lp["org.jitsi.videobridge.ENABLE_REST_SHUTDOWN"])
+        if not _bool(lp.get("org.jitsi.videobridge.ENABLE_REST_COLIBRI", "true")):
+            self.colibri_rest = False  # the legacy flag can only veto the COLIBRI API
+        if "org.jitsi.videobridge.SINGLE_PORT_HARVESTER_PORT" in lp:
+            self.udp_port = int(lp["org.jitsi.videobridge.SINGLE_PORT_HARVESTER_PORT"])
+
+
+def load_settings(sys_props):
+    conf = load_hocon(sys_props.get("config.file"))
+    return Settings(conf, load_legacy_properties(sys_props))
+
+
+def program_name(logging_properties_path):
+    """JitsiLogFormatter.programname from logging.properties; absent → no prefix (§2.1)."""
+    if not logging_properties_path:
+        return ""
+    try:
+        with open(logging_properties_path, encoding="utf-8", errors="replace") as fh:
+            props = parse_properties(fh.read())
+    except OSError:
+        return ""
+    return props.get("org.jitsi.utils.logging2.JitsiLogFormatter.programname", "")
+
+
+def format_log_line(program, when, level, thread, context, source, message):
+    """§4.1: <Program> <yyyy-MM-dd HH:mm:ss.SSS> <LEVEL>: [<thread>] [<ctx>] <Class>.<method>#<line>: <msg>"""
+    stamp = when.strftime("%Y-%m-%d %H:%M:%S.") + "%03d" % (when.microsecond // 1000)
+    parts = []
+    if program:
+        parts.append(program + " ")
+    parts.append("%s %s: [%s] " % (stamp, level, thread))
+    if context:
+        parts.append("[%s] " % " ".join("%s=%s" % kv for kv in context))
+    parts.append("%s: %s" % (source, message))
+    return "".join(parts)
+
+
+def utc_timestamp(now=None):
+    now = now or datetime.datetime.utcnow()
+    return now.strftime("%Y-%m-%d %H:%M:%S.") + "%03d" % (now.microsecond // 1000)
+
+
+def stats_dict(state, now=None):
+    """VideobridgeStatisticsShim keys (§3.4) from the bridge state dict."""
+    participants = int(state.get("participants", 0))
+    conferences = int(state.get("conferences", 0))
+    stats = [
+        ("stress_level", "%.1f" % (participants * 0.01) if participants else "0.0"),
+        ("average_participant_stress", "0.01"),
+        ("conferences", conferences),
+        ("participants", participants),
+        ("endpoints", participants),
+        ("local_endpoints", participants),
+        ("largest_conference", participants if conferences else 0),
+        ("inactive_conferences", 0),
+        ("p2p_conferences", 0),
+        ("octo_conferences", 0),
+        ("octo_endpoints", 0),
+        ("receive_only_endpoints", 0),
+        ("inactive_endpoints", 0),
+        ("endpoints_sending_audio", 0),
+        ("endpoints_sending_video", 0),
+        ("bit_rate_download", 0),
+        ("bit_rate_upload", 0),
+        ("packet_rate_download", 0),
+        ("packet_rate_upload", 0),
+        ("rtt_aggregate", "0.0"),
+        ("total_conferences_created", int(state.get("total_conferences_created", 0))),
+        ("total_conferences_completed", int(state.get("total_conferences_completed", 0))),
+        ("total_participants", int(state.get("total_participants", 0))),
+        ("threads", int(state.get("threads", 1))),
+        ("graceful_shutdown", bool(state.get("graceful_shutdown", False))),
+        ("shutting_down", bool(state.get("shutting_down", False))),
+        ("drain", bool(state.get("drain", False))),
+        ("current_timestamp", utc_timestamp(now)),
+        ("version", VERSION),
+        ("healthy", bool(state.get("healthy", True))),
+        ("muc_clients_configured", int(state.get("muc_clients_configured", 0))),
+        ("muc_clients_connected", int(state.get("muc_clients_connected", 0))),
+        ("mucs_configured", int(state.get("mucs_configured", 0))),
+        ("mucs_joined", int(state.get("mucs_joined", 0))),
+    ]
+    return [(k, ("true" if v else "false") if isinstance(v, bool) else str(v)) for k, v in stats]
+
+
+STATS_NS = "http://jitsi.org/protocol/colibri"
+
+
+def stats_xml(state, now=None):
+    """<stats xmlns="http://jitsi.org/protocol/colibri"><stat name= value=/>... (§3.4)."""
+    from xml.sax.saxutils import quoteattr
+    return "<stats xmlns=\"%s\">%s</stats>" % (STATS_NS, "".join(
+        "<stat name=%s value=%s/>" % (quoteattr(k), quoteattr(v)) for k, v in stats_dict(state, now)))
+
+
+def stats_json(state, now=None):
+    """/colibri/stats: the same keys as the presence, typed as the real JSON."""
+    out = {}
+    for key, value in stats_dict(state, now):
+        if value in ("true", "false"):
+            out[key] = value == "true"
+        else:
+            try:
+                out[key] = int(value)
+            except ValueError:
+                try:
+                    out[key] = float(value) if key != "version" else value
+                except ValueError:
+                    out[key] = value
+    return out
+
+
+# Prometheus names: the real bridge exports its metrics with the jitsi_jvb_ prefix.
+_METRICS = (
+    ("conferences", "gauge", "Number of conferences."),
+    ("participants", "gauge", "Number of participants (endpoints)."),
+    ("endpoints", "gauge", "Number of endpoints."),
+    ("stress", "gauge", "Current stress (0-1)."),
+    ("healthy", "gauge", "Whether the bridge is healthy."),
+    ("graceful_shutdown", "gauge", "Whether the bridge is in graceful shutdown."),
+    ("shutting_down", "gauge", "Whether the bridge is shutting down."),
+    ("drain", "gauge", "Whether the bridge is in drain mode."),
+    ("muc_clients_configured", "gauge", "Number of configured XMPP clients."),
+    ("muc_clients_connected", "gauge", "Number of connected XMPP clients."),
+    ("mucs_configured", "gauge", "Number of configured MUCs."),
+    ("mucs_joined", "gauge", "Number of joined MUCs."),
+    ("conferences_created", "counter", "Number of conferences created."),
+)
+
+
+def metrics_text(state):
+    stats = dict(stats_dict(state))
+    values = dict(stats)
+    values["stress"] = stats["stress_level"]
+    values["conferences_created"] = stats["total_conferences_created"]
+    lines = []
+    for name, kind, help_text in _METRICS:
+        value = values[name]
+        if value in ("true", "false"):
+            value = "1" if value == "true" else "0"
+        full = "jitsi_jvb_" + name + ("_total" if kind == "counter" else "")
+        lines.append("# HELP %s %s" % (full, help_text))
+        lines.append("# TYPE %s %s" % (full, kind))
+        lines.append("%s %s" % (full, float(value)))
+    return "\n".join(lines) + "\n"
