@@ -1,0 +1,185 @@
+"""ufw: allow SSH and the bridge's media port, then enable -- never locking the operator out.
+
+Rules are only ever added (each with its own undo); existing rules are never touched and
+``ufw reset`` is never run. ufw is enabled only if it was inactive and SSH is allowed first.
+"""
+
+import os
+import re
+
+from .. import files, host
+from ..engine import Change, Step
+from ..errors import CommandError, StepError
+from ..run import run
+from .bridge_config import add_degraded
+
+MEDIA_PORT = (10000, "udp")
+SSH_COMMENT = "jvb-join ssh"
+MEDIA_COMMENT = "jvb-join"
+_CONTAINER_NOISE = "problem running sysctl"
+
+_ANY = ("0.0.0.0/0", "::/0", "any")
+_STATUS_RULE = re.compile(r"^(?P<to>\S+)(?: \(v6\))?\s+(?P<action>ALLOW|LIMIT|DENY|REJECT)(?: (?P<dir>IN|OUT|FWD))?\s+"
+                          r"(?P<src>.+?)\s*(?:#.*)?$")
+
+
+def parse_status(text):
+    """``(active, rules)`` from ``ufw status verbose``; rules are ``(action, proto, ports, from_any)``."""
+    active = False
+    rules = []
+    in_table = False
+    for line in text.splitlines():
+        if line.startswith("Status:"):
+            active = line.split(":", 1)[1].strip() == "active"
+            continue
+        if line.startswith("--"):
+            in_table = True
+            continue
+        if not in_table or not line.strip():
+            continue
+        match = _STATUS_RULE.match(line.rstrip())
+        if not match or (match.group("dir") or "IN") != "IN":
+            continue
+        port, _, proto = match.group("to").partition("/")
+        src = match.group("src").replace("(v6)", "").strip()
+        rules.append((match.group("action").lower(), proto or "any", port, src == "Anywhere"))
+    return active, rules
+
+
+def parse_user_rules(text):
+    """Rules from ufw's ``user.rules``/``user6.rules`` ``### tuple ###`` lines (kept even when
+    ufw is inactive, when ``ufw status`` shows none)."""
+    rules = []
+    for line in text.splitlines():
+        if not line.startswith("### tuple ###"):
+            continue
+        fields = line[len("### tuple ###"):].split()
+        fields = [f for f in fields if not f.startswith("comment=")]
+        if len(fields) < 7:
+            continue
+        action, proto, dport, dst, sport, src = fields[:6]
+        direction = fields[-1]
+        if direction != "in":
+            continue
+        rules.append((action.split("_")[0], proto, dport, src in _ANY))
+    return rules
+
+
+def _port_in(port, spec):
+    for part in spec.split(","):
+        if ":" in part:
+            low, _, high = part.partition(":")
+            if low.isdigit() and high.isdigit() and int(low) <= port <= int(high):
+                return True
+        elif part.isdigit() and int(part) == port:
+            return True
+    return False
+
+
+def allowed(rules, port, proto, from_anywhere=False):
+    """Is ``port/proto`` already let in by some rule (allow or limit)?"""
+    for action, rule_proto, ports, from_any in rules:
+        if action not in ("allow", "limit"):
+            continue
+        if rule_proto not in ("any", proto):
+            continue
+        if from_anywhere and not from_any:
+            continue
+        if _port_in(port, ports):
+            return True
+    return False
+
+
+def _rule_argv(port, proto, comment):
+    return ["ufw", "allow", "{}/{}".format(port, proto), "comment", comment]
+
+
+def _undo_argv(port, proto):
+    return ["ufw", "delete", "allow", "{}/{}".format(port, proto)]
+
+
+class Firewall(Step):
+    name = "firewall"
+    title = "firewall (ufw)"
+
+    def _status(self, ctx):
+        try:
+            result = run(["ufw", "status", "verbose"], check=False, timeout=60)
+        except CommandError as exc:
+            if exc.returncode == 127:
+                return None
+            raise
+        if not result.ok and "Status:" not in result.stdout:
+            raise StepError("ufw status failed: {}".format((result.stderr or result.stdout).strip()),
+                            "Check ufw (ufw status verbose), then run again.")
+        return result.stdout
+
+    def _rules(self, ctx, status_rules):
+        rules = list(status_rules)
+        for name in ("/etc/ufw/user.rules", "/etc/ufw/user6.rules"):
+            try:
+                text = files.read_text(ctx.paths(name))
+            except OSError:
+                continue
+            if text:
+                rules.extend(parse_user_rules(text))
+        return rules
+
+    def check(self, ctx):
+        if not ctx.options.get("firewall", True):
+            return []
+        status = self._status(ctx)
+        if status is None:
+            add_degraded(ctx, "ufw is not installed: let {}/{} in through this host's firewall".format(*MEDIA_PORT))
+            return []
+        active, status_rules = parse_status(status)
+        rules = self._rules(ctx, status_rules)
+        changes = []
+        ssh_ports = host.ssh_ports()
+        for port in ssh_ports:
+            if not allowed(rules, port, "tcp"):
+                changes.append(Change("firewall", "{}/tcp".format(port),
+                                      "allow {}/tcp (SSH) in ufw".format(port),
+                                      data=(_rule_argv(port, "tcp", SSH_COMMENT), _undo_argv(port, "tcp"))))
+        port, proto = MEDIA_PORT
+        if not allowed(rules, port, proto, from_anywhere=True):
+            changes.append(Change("firewall", "{}/{}".format(port, proto),
+                                  "allow {}/{} (bridge media) in ufw".format(port, proto),
+                                  data=(_rule_argv(port, proto, MEDIA_COMMENT), _undo_argv(port, proto))))
+        if not active:
+            if ssh_ports or ctx.options.get("no_ssh"):
+                changes.append(Change("firewall", "ufw", "enable ufw",
+                                      data=(["ufw", "--force", "enable"], ["ufw", "disable"])))
+            elif os.environ.get("SSH_CONNECTION") or host.sshd_installed(ctx.paths):
+                add_degraded(ctx, "ufw was left disabled: no SSH port could be found, and enabling it "
+                                  "could lock you out. Allow your SSH port (ufw allow <port>/tcp) and run "
+                                  "'ufw enable', or pass the no-SSH option if this host has no SSH.")
+            else:
+                changes.append(Change("firewall", "ufw", "enable ufw",
+                                      data=(["ufw", "--force", "enable"], ["ufw", "disable"])))
+        return changes
+
+    def apply(self, ctx, changes, journal):
+        # Rules first, enable last: SSH must be allowed before the firewall comes up.
+        ordered = [c for c in changes if c.target != "ufw"] + [c for c in changes if c.target == "ufw"]
+        for change in ordered:
+            argv, undo = change.data
+            journal.record(" ".join(undo), lambda undo=undo: run(undo, check=False, timeout=60))
+            result = run(argv, check=False, timeout=120)
+            if result.ok:
+                continue
+            output = result.stdout + result.stderr
+            if _CONTAINER_NOISE in output and self._took_effect(change):
+                add_degraded(ctx, "ufw could not set its kernel settings here ({}); the rules are in place".format(
+                    _CONTAINER_NOISE))
+                continue
+            raise StepError("{} failed: {}".format(" ".join(argv), output.strip()[-300:]),
+                            "Check ufw (ufw status verbose), then run again.")
+
+    def _took_effect(self, change):
+        status = self._status(None) or ""
+        active, rules = parse_status(status)
+        if change.target == "ufw":
+            return active
+        port, _, proto = change.target.partition("/")
+        return not active or allowed(rules, int(port), proto)
