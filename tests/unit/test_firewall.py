@@ -1,0 +1,194 @@
+"""ufw plans from recorded outputs: SSH allowed before enabling, admin rules untouched, no lockout."""
+
+import pytest
+
+from jvbjoin import host
+from jvbjoin.engine import Context, Journal
+from jvbjoin.errors import StepError
+from jvbjoin.run import Result
+from jvbjoin.steps import firewall
+
+INACTIVE = "Status: inactive\n"
+ACTIVE_ADMIN = """Status: active
+Logging: on (low)
+Default: deny (incoming), allow (outgoing), disabled (routed)
+New profiles: skip
+
+To                         Action      From
+--                         ------      ----
+22/tcp                     ALLOW IN    Anywhere
+8443                       ALLOW IN    10.0.0.0/8                 # admin panel
+22/tcp (v6)                ALLOW IN    Anywhere (v6)
+"""
+CONFIGURED = """Status: active
+Logging: on (low)
+Default: deny (incoming), allow (outgoing), disabled (routed)
+New profiles: skip
+
+To                         Action      From
+--                         ------      ----
+22/tcp                     ALLOW IN    Anywhere                   # jvb-join ssh
+10000/udp                  ALLOW IN    Anywhere                   # jvb-join
+22/tcp (v6)                ALLOW IN    Anywhere (v6)              # jvb-join ssh
+10000/udp (v6)             ALLOW IN    Anywhere (v6)              # jvb-join
+"""
+USER_RULES = """*filter
+### RULES ###
+
+### tuple ### allow tcp 2222 0.0.0.0/0 any 0.0.0.0/0 in comment=6a766220
+-A ufw-user-input -p tcp --dport 2222 -j ACCEPT
+
+### END RULES ###
+"""
+
+
+class FakeUfw:
+    """ufw with a status text, recording every call; optional failure output per command."""
+
+    def __init__(self, status, fail=None):
+        self.status = status
+        self.fail = fail or {}
+        self.calls = []
+
+    def __call__(self, argv, **kwargs):
+        argv = list(argv)
+        if argv[:2] == ["ufw", "status"]:
+            return Result(argv, 0, self.status, "")
+        self.calls.append(argv)
+        if tuple(argv[:3]) in self.fail:
+            rc, out, after = self.fail[tuple(argv[:3])]
+            if after:
+                self.status = after
+            return Result(argv, rc, "", out)
+        if argv[:3] == ["ufw", "--force", "enable"]:
+            self.status = self.status.replace("inactive", "active")
+        return Result(argv, 0, "", "")
+
+
+@pytest.fixture
+def setup(monkeypatch, paths):
+    def make(status, ports, ssh_connection=None, options=None, sshd=False, fail=None):
+        ufw = FakeUfw(status, fail)
+        monkeypatch.setattr(firewall, "run", ufw)
+        monkeypatch.setattr(host, "ssh_ports", lambda environ=None: list(ports))
+        monkeypatch.setattr(host, "sshd_installed", lambda p: sshd)
+        if ssh_connection:
+            monkeypatch.setenv("SSH_CONNECTION", ssh_connection)
+        else:
+            monkeypatch.delenv("SSH_CONNECTION", raising=False)
+        return Context(paths, options or {}), ufw
+    return make
+
+
+def summaries(changes):
+    return [c.summary for c in changes]
+
+
+def test_inactive_allows_ssh_before_enabling(setup):
+    ctx, ufw = setup(INACTIVE, [22])
+    step = firewall.Firewall()
+    changes = step.check(ctx)
+    assert summaries(changes) == ["allow 22/tcp (SSH) in ufw", "allow 10000/udp (bridge media) in ufw", "enable ufw"]
+    journal = Journal()
+    step.apply(ctx, changes, journal)
+    assert ufw.calls == [["ufw", "allow", "22/tcp", "comment", "jvb-join ssh"],
+                         ["ufw", "allow", "10000/udp", "comment", "jvb-join"],
+                         ["ufw", "--force", "enable"]]
+    assert [d for d, _ in journal._entries] == ["ufw delete allow 22/tcp", "ufw delete allow 10000/udp",
+                                                "ufw disable"]
+    assert not any("reset" in c for call in ufw.calls for c in call)
+
+
+def test_rollback_removes_only_added_rules(setup):
+    ctx, ufw = setup(INACTIVE, [22])
+    step = firewall.Firewall()
+    journal = Journal()
+    step.apply(ctx, step.check(ctx), journal)
+    ufw.calls.clear()
+    journal.rollback()
+    assert ufw.calls == [["ufw", "disable"], ["ufw", "delete", "allow", "10000/udp"],
+                         ["ufw", "delete", "allow", "22/tcp"]]
+
+
+def test_active_with_admin_rules_only_adds_media(setup):
+    ctx, ufw = setup(ACTIVE_ADMIN, [22])
+    changes = firewall.Firewall().check(ctx)
+    assert summaries(changes) == ["allow 10000/udp (bridge media) in ufw"]
+
+
+def test_already_configured_plans_nothing(setup):
+    ctx, _ = setup(CONFIGURED, [22])
+    assert firewall.Firewall().check(ctx) == []
+
+
+def test_ports_2222_and_22(setup):
+    ctx, _ = setup(INACTIVE, [22, 2222])
+    assert summaries(firewall.Firewall().check(ctx))[:2] == ["allow 22/tcp (SSH) in ufw",
+                                                             "allow 2222/tcp (SSH) in ufw"]
+
+
+def test_inactive_rules_from_user_rules_file(setup, paths):
+    ctx, _ = setup(INACTIVE, [2222])
+    import os
+    os.makedirs(paths("/etc/ufw"))
+    with open(paths("/etc/ufw/user.rules"), "w") as f:
+        f.write(USER_RULES)
+    assert summaries(firewall.Firewall().check(ctx)) == ["allow 10000/udp (bridge media) in ufw", "enable ufw"]
+
+
+def test_lockout_guard_over_ssh(setup):
+    ctx, ufw = setup(INACTIVE, [], ssh_connection="198.18.0.9 50000 198.18.0.2 22")
+    changes = firewall.Firewall().check(ctx)
+    assert "enable ufw" not in summaries(changes)
+    assert any("left disabled" in line for line in ctx.degraded)
+
+
+def test_lockout_guard_sshd_installed(setup):
+    ctx, _ = setup(INACTIVE, [], sshd=True)
+    assert "enable ufw" not in summaries(firewall.Firewall().check(ctx))
+    assert ctx.degraded
+
+
+def test_no_ssh_option_enables(setup):
+    ctx, _ = setup(INACTIVE, [], ssh_connection="1 2 3 22", options={"no_ssh": True})
+    assert summaries(firewall.Firewall().check(ctx))[-1] == "enable ufw"
+
+
+def test_firewall_off(setup):
+    ctx, ufw = setup(INACTIVE, [22], options={"firewall": False})
+    assert firewall.Firewall().check(ctx) == []
+
+
+def test_ufw_missing_is_degraded(monkeypatch, paths):
+    from jvbjoin.errors import CommandError
+
+    def missing(argv, **kwargs):
+        raise CommandError(argv, 127, "", message="ufw is not installed")
+    monkeypatch.setattr(firewall, "run", missing)
+    ctx = Context(paths, {})
+    assert firewall.Firewall().check(ctx) == []
+    assert "ufw is not installed" in ctx.degraded[0]
+
+
+def test_container_sysctl_noise_tolerated(setup):
+    ctx, ufw = setup(INACTIVE, [22], fail={("ufw", "--force", "enable"): (
+        1, "ERROR: problem running sysctl", "Status: active\n\nTo Action From\n-- ------ ----\n"
+        "22/tcp ALLOW IN Anywhere\n10000/udp ALLOW IN Anywhere\n")})
+    step = firewall.Firewall()
+    step.apply(ctx, step.check(ctx), Journal())
+    assert any("problem running sysctl" in line for line in ctx.degraded)
+
+
+def test_real_failure_raises(setup):
+    ctx, ufw = setup(INACTIVE, [22], fail={("ufw", "allow", "22/tcp"): (1, "ERROR: bad", None)})
+    step = firewall.Firewall()
+    with pytest.raises(StepError):
+        step.apply(ctx, step.check(ctx), Journal())
+
+
+def test_parse_status_rules():
+    active, rules = firewall.parse_status(ACTIVE_ADMIN)
+    assert active
+    assert ("allow", "any", "8443", False) in rules
+    assert firewall.allowed(rules, 22, "tcp")
+    assert not firewall.allowed(rules, 10000, "udp")
