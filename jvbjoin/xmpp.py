@@ -236,6 +236,7 @@ def _session(host, port, domain, user, password, cadata_der, timeout, work):
         client.add_event_handler("no_auth", lambda _e: finish("auth"))
         client.add_event_handler("connection_failed", lambda e: finish("unreachable", e))
         client.add_event_handler("ssl_invalid_cert", lambda _e: finish("tls"))
+        client.add_event_handler("ssl_invalid_chain", lambda _e: finish("tls"))
 
         client.connect(address=(host, int(port)), force_starttls=True, disable_starttls=False)
         try:

@@ -1,0 +1,194 @@
+"""jvb-join's XMPP client against a real prosody on 127.0.0.1 (Debian's package), from a temp config.
+
+Shows the prosody facts the token design relies on: the SPKI pin of the auth certificate is what
+jvb-join sees after STARTTLS, and a logged-in account changes its own password in band (XEP-0077)
+while registration is off, after which the old password fails and the new one works.
+"""
+
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from jvbjoin import pin, xmpp
+from jvbjoin.errors import EXIT_DATAERR, PinMismatchError, TokenError
+
+pytestmark = pytest.mark.contract
+
+DOMAIN = "auth.meet.lab.test"
+MUC = "internal.auth.meet.lab.test"
+PROSODY = shutil.which("prosody") or "/usr/bin/prosody"
+PROSODYCTL = shutil.which("prosodyctl") or "/usr/bin/prosodyctl"
+
+if not (os.path.exists(PROSODY) and os.path.exists(PROSODYCTL)):
+    pytest.skip("prosody is not installed (apt-get install -y prosody)", allow_module_level=True)
+if not shutil.which("openssl"):
+    pytest.skip("openssl is not installed", allow_module_level=True)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port, proc, log, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError("prosody exited with {}:\n{}".format(proc.returncode, _read(log)))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("prosody did not listen on {}:\n{}".format(port, _read(log)))
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()[-4000:]
+    except OSError:
+        return ""
+
+
+CONFIG = """
+pidfile = "{d}/prosody.pid"
+data_path = "{d}/data"
+daemonize = false
+prosody_user = "{user}"
+prosody_group = "{group}"
+interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ {c2s} }}
+s2s_ports = {{ {s2s} }}
+http_ports = {{ }}
+https_ports = {{ }}
+modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "register"; "ping" }}
+allow_registration = false
+c2s_require_encryption = true
+authentication = "internal_hashed"
+storage = "internal"
+log = {{ {{ levels = {{ min = "info" }}, to = "file", filename = "{d}/prosody.log" }} }}
+
+VirtualHost "{domain}"
+    ssl = {{ certificate = "{d}/{domain}.crt"; key = "{d}/{domain}.key" }}
+
+Component "{muc}" "muc"
+    muc_room_locking = false
+"""
+
+
+@pytest.fixture(scope="module")
+def prosody():
+    d = tempfile.mkdtemp(prefix="jvbjoin-prosody-")
+    os.chmod(d, 0o755)
+    try:
+        entry = pwd.getpwnam("prosody")
+        user, uid, gid = "prosody", entry.pw_uid, entry.pw_gid
+        group = "prosody"
+    except KeyError:
+        user, uid, gid, group = "root", 0, 0, "root"
+    os.makedirs(os.path.join(d, "data"), 0o750)
+    crt, key = os.path.join(d, DOMAIN + ".crt"), os.path.join(d, DOMAIN + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+                    "-subj", "/CN=" + DOMAIN, "-addext", "subjectAltName=DNS:" + DOMAIN,
+                    "-keyout", key, "-out", crt], check=True, capture_output=True)
+    c2s, s2s = _free_port(), _free_port()
+    cfg = os.path.join(d, "prosody.cfg.lua")
+    with open(cfg, "w") as f:
+        f.write(CONFIG.format(d=d, user=user, group=group, c2s=c2s, s2s=s2s, domain=DOMAIN, muc=MUC))
+    for name in ("prosody.log", "stderr.log"):
+        open(os.path.join(d, name), "a").close()
+    for root, dirs, names in os.walk(d):
+        for name in dirs + names:
+            os.chown(os.path.join(root, name), uid, gid)
+    os.chown(d, uid, gid)
+    log = os.path.join(d, "prosody.log")
+    as_user = {"user": uid, "group": gid} if os.getuid() == 0 else {}
+    proc = subprocess.Popen([PROSODY, "--config", cfg, "-F"], stdout=subprocess.DEVNULL, **as_user,
+                            stderr=open(os.path.join(d, "stderr.log"), "a"))
+    try:
+        _wait_port(c2s, proc, log)
+        server = {"dir": d, "config": cfg, "port": c2s, "cert": crt, "proc": proc}
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _adduser(server, user, password):
+    # prosodyctl reads the password twice from stdin: it never appears on a command line.
+    result = subprocess.run([PROSODYCTL, "--config", server["config"], "adduser", "{}@{}".format(user, DOMAIN)],
+                            input="{0}\n{0}\n".format(password), capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _openssl_pin(cert_path):
+    pub = subprocess.run(["openssl", "x509", "-pubkey", "-noout", "-in", cert_path],
+                         check=True, capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=pub,
+                         check=True, capture_output=True).stdout
+    import hashlib
+    return "sha256:" + hashlib.sha256(der).hexdigest()
+
+
+def test_verify_pin_with_the_right_pin_returns_the_certificate(prosody):
+    expected = _openssl_pin(prosody["cert"])
+    der = xmpp.verify_pin("127.0.0.1", prosody["port"], DOMAIN, expected)
+    assert pin.spki_pin(der) == expected
+    with open(prosody["cert"], "rb") as f:
+        assert der == pin.der_of(f.read())
+
+
+def test_verify_pin_with_a_wrong_pin_is_refused(prosody):
+    wrong = "sha256:" + "0" * 64
+    with pytest.raises(PinMismatchError) as e:
+        xmpp.verify_pin("127.0.0.1", prosody["port"], DOMAIN, wrong)
+    assert e.value.exit_code == EXIT_DATAERR
+    assert wrong in e.value.message and _openssl_pin(prosody["cert"]) in e.value.message
+
+
+def test_in_band_password_change_with_registration_off(prosody):
+    user, old, new = "jvb-test1", secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+    _adduser(prosody, user, old)
+    der = xmpp.verify_pin("127.0.0.1", prosody["port"], DOMAIN, _openssl_pin(prosody["cert"]))
+    assert xmpp.check_login("127.0.0.1", prosody["port"], DOMAIN, user, old, der, timeout=20) is True
+    assert xmpp.change_password("127.0.0.1", prosody["port"], DOMAIN, user, old, new, der, timeout=20) is True
+    with pytest.raises(TokenError) as e:
+        xmpp.check_login("127.0.0.1", prosody["port"], DOMAIN, user, old, der, timeout=20)
+    assert e.value.exit_code == EXIT_DATAERR
+    assert old not in str(e.value) and "already used" in str(e.value)
+    assert xmpp.check_login("127.0.0.1", prosody["port"], DOMAIN, user, new, der, timeout=20) is True
+
+
+def test_login_refuses_a_certificate_that_is_not_the_pinned_one(prosody, tmp_path):
+    user, password = "jvb-test2", secrets.token_urlsafe(18)
+    _adduser(prosody, user, password)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=" + DOMAIN, "-addext", "subjectAltName=DNS:" + DOMAIN,
+                    "-keyout", str(tmp_path / "k"), "-out", str(tmp_path / "c")], check=True, capture_output=True)
+    other = pin.der_of((tmp_path / "c").read_bytes())
+    with pytest.raises(PinMismatchError):
+        xmpp.check_login("127.0.0.1", prosody["port"], DOMAIN, user, password, other, timeout=20)
+
+
+def test_brewery_occupants_lists_who_is_in_the_room(prosody):
+    user, password = "jvb-test3", secrets.token_urlsafe(18)
+    _adduser(prosody, user, password)
+    der = xmpp.verify_pin("127.0.0.1", prosody["port"], DOMAIN, _openssl_pin(prosody["cert"]))
+    occupants = xmpp.brewery_occupants("127.0.0.1", prosody["port"], DOMAIN, user, password,
+                                       "jvbbrewery@" + MUC, der, timeout=20)
+    assert isinstance(occupants, list)
+    assert not any(n.startswith("jvb-join-probe-") for n in occupants)
