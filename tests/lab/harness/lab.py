@@ -706,9 +706,15 @@ class Lab(object):
         _run(ns + ["ip", "link", "set", "host0", "up"])
 
     def _wait(self, name, h, timeout):
-        rc, out, err = self.exec(name, ["systemctl", "is-system-running", "--wait"],
-                                 timeout=timeout)
-        state = out.strip()
+        deadline = time.time() + timeout
+        while True:
+            rc, out, err = self.exec(name, ["systemctl", "is-system-running", "--wait"],
+                                     timeout=max(1, deadline - time.time()))
+            state = out.strip()
+            # the manager's private socket appears a moment after PID 1 starts
+            if state or time.time() > deadline or not self._running(h):
+                break
+            time.sleep(0.1)
         if state == "running":
             log("%s: running at %s" % (name, h["ip"]))
         elif state == "degraded":
