@@ -1,7 +1,9 @@
 """HOCON quoted strings for the values jvb-join writes into the bridge's config fragment.
 
-A HOCON quoted string is a JSON string: inside the quotes, ``"``, ``\\`` and control characters
-must be escaped, and then nothing in the value (``${x}``, ``include``, ``#``, ``}``) is syntax.
+A HOCON quoted string is a JSON string: inside the quotes ``"`` and ``\\`` are escaped, and then
+nothing in the value (``${x}``, ``include``, ``#``, ``}``) is syntax. Control characters are
+refused rather than escaped: HOCON readers differ on ``\\uXXXX`` escapes, and no hostname, JID,
+nickname or password jvb-join writes has a reason to hold one.
 """
 
 from .errors import InputError
@@ -21,8 +23,9 @@ def quote(value):
             out.append('\\"')
         elif ch == "\\":
             out.append("\\\\")
-        elif code < 0x20 or code == 0x7f:
-            out.append("\\u{:04x}".format(code))
+        elif code < 0x20 or 0x7f <= code < 0xa0:
+            raise InputError("a value for the bridge configuration contains a control character",
+                             "Check the join token: its fields are plain text.")
         elif 0xd800 <= code <= 0xdfff:  # lone surrogates cannot be written as UTF-8
             raise InputError("a value for the bridge configuration is not valid text",
                              "Check the join token.")
