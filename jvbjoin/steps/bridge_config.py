@@ -35,6 +35,14 @@ def jitsi_gid():
         return 0
 
 
+def owner(gid=0):
+    """``(uid, gid)`` for a file jvb-join writes: root's, or unset when not running as root
+    (unit tests), so that the file keeps the current user's."""
+    if os.geteuid() != 0:
+        return None, None
+    return 0, gid
+
+
 def render_fragment(token, password, nickname):
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=False,
                              keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
@@ -59,7 +67,8 @@ class BridgeFragment(FileStep):
         if password is None:
             return []
         content = render_fragment(ctx.facts["token"], password, bridge_nickname(ctx))
-        return [WantedFile(ctx.paths.jvb_fragment, content, 0o640, 0, jitsi_gid(), secret=True)]
+        uid, gid = owner(jitsi_gid())
+        return [WantedFile(ctx.paths.jvb_fragment, content, 0o640, uid, gid, secret=True)]
 
     def check(self, ctx):
         changes = super().check(ctx)

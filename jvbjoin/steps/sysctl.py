@@ -7,7 +7,7 @@ from .. import files
 from ..errors import CommandError, UsageError
 from ..run import run
 from .base import FileStep, WantedFile
-from .bridge_config import add_degraded
+from .bridge_config import add_degraded, owner
 
 UDP_BUFFERS = "/etc/sysctl.d/20-jvb-udp-buffers.conf"
 
@@ -51,7 +51,8 @@ class Sysctl(FileStep):
         content = ("# Written by jvb-join: a bridge should keep its memory in RAM.\n"
                    "# Removed by 'jvb-join leave'.\n"
                    "vm.swappiness = {}\n").format(wanted_swappiness(ctx))
-        return [WantedFile(ctx.paths.sysctl_file, content, 0o644, 0, 0)]
+        uid, gid = owner()
+        return [WantedFile(ctx.paths.sysctl_file, content, 0o644, uid, gid)]
 
     def check(self, ctx):
         changes = super().check(ctx)
