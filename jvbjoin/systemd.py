@@ -278,6 +278,10 @@ class Systemd:
                     baseline, since = restarts, now
                 elif now - since >= settle:
                     return state
+            elif baseline is not None and state.get("SubState") == "auto-restart":
+                raise StepError("{} is in a restart loop: it exited {:.0f} s after it started and systemd is "
+                                "restarting it ({} restart(s) so far).".format(name, now - since, restarts),
+                                _remedy(name))
             elif baseline is not None:
                 raise StepError("{} stopped running {:.0f} s after it started (state {}/{}, result {}).".format(
                     name, now - since, active, state.get("SubState"), state.get("Result")), _remedy(name))
