@@ -8,7 +8,7 @@ PYTEST := $(PYTHON) -m pytest
 all: test
 
 ## test: everything CI runs: Python 3.7 syntax check, unit tests, lab tests on Debian 12
-test: vermin deb
+test: vermin lint
 	$(PYTEST) -q tests/unit tests/lab/standins/tests tests/integration
 
 ## test-unit: the fast tier only (no root, no network, no real programs)
@@ -31,6 +31,12 @@ $(VENV)/.stamp:
 ## vermin: the code must run on Python 3.7 (Debian 10) and newer
 vermin: $(VENV)/.stamp
 	$(VENV)/bin/vermin --target=3.7- --violations --no-tips --eval-annotations --backport argparse jvbjoin
+
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' jvbjoin/__init__.py)
+
+## lint: lintian on the built source and binary package: no error, no warning
+lint: deb
+	lintian --fail-on error,warning build/jvb-join_$(VERSION)_*.changes build/jvb-join_$(VERSION)_all.deb
 
 ## deb: build the source and binary package into build/
 deb:
