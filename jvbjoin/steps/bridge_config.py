@@ -139,6 +139,11 @@ def add_include(text):
     return text + INCLUDE_LINE + "\n"
 
 
+def remove_include(text):
+    """What ``leave`` does to jvb.conf: the line jvb-join added removed, every other byte kept."""
+    return "".join(line for line in text.splitlines(True) if line.rstrip("\r\n") != INCLUDE_LINE)
+
+
 class JvbConfInclude(_EditStep):
     """One marked line at the end of jvb.conf, so the fragment's keys win the HOCON merge."""
 

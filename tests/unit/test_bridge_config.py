@@ -310,3 +310,52 @@ def test_fragment_uses_stored_nickname(paths):
 def test_control_characters_are_refused(value):
     with pytest.raises(InputError):
         hocon.quote(value)
+
+
+# --- the real consumer's reading: ruby-hocon, the library jitsi's own postinst scripts use ------
+
+def hocon_cli_get(path, key):
+    import shutil
+    import subprocess
+    if shutil.which("hocon") is None:
+        pytest.skip("the hocon command (ruby-hocon) is not installed")
+    out = subprocess.run(["hocon", "-i", path, "-j", "get", key], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, universal_newlines=True, timeout=30, check=True)
+    return json.loads(out.stdout)
+
+
+@pytest.mark.real_programs
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.one_of(st.sampled_from(['a"b', "back\\slash", "${x}", 'include "evil.conf"', "}{", "#", "ü€"]),
+                       st.text(min_size=1, max_size=30)))
+def test_fragment_read_by_ruby_hocon(tmp_path, value):
+    try:
+        text = bridge_config.render_fragment(Token(), value, "jvb-h-00000000")
+    except InputError:
+        return
+    path = tmp_path / "jvb-join.conf"
+    path.write_text(text, encoding="utf-8")
+    shard = hocon_cli_get(str(path), "videobridge.apis.xmpp-client.configs.shard")
+    assert shard["PASSWORD"] == value
+    assert shard["DISABLE_CERTIFICATE_VERIFICATION"] is False
+    assert len(shard) == 8
+
+
+def test_remove_include_gives_back_the_original():
+    for text in ("videobridge {\n}\n", "a = 1", "", "x\n\n"):
+        after = bridge_config.add_include(text)
+        restored = bridge_config.remove_include(after)
+        assert restored == (text if text.endswith("\n") or not text else text + "\n")
+
+
+def test_whole_sequence_through_the_engine(paths):
+    from jvbjoin.engine import Engine
+    write(paths.machine_id, "m\n")
+    write(paths.jvb_conf, PACKAGE_JVB_CONF)
+    write(paths.jvb_legacy_properties, LEGACY_COMPLETE)
+    ctx = make_ctx(paths)
+    report = Engine(bridge_config.steps(ctx), ctx).run("join")
+    assert len(report.changed) == 3
+    assert "bridge" in ctx.changed
+    again = make_ctx(paths)
+    assert all(not changes for _, changes in Engine(bridge_config.steps(again), again).plan())
