@@ -49,7 +49,11 @@ def _read_until(sock, parser, host, port, deadline, wanted, budget):
     """Feed the parser until an end event of one of the `wanted` tags; returns (element, bytes used)."""
     used = 0
     while True:
-        for _event, elem in parser.read_events():
+        try:
+            events = list(parser.read_events())
+        except ET.ParseError as e:
+            raise _protocol_error(host, port, "not XMPP ({})".format(e))
+        for _event, elem in events:
             if elem.tag in wanted:
                 return elem, used
             if elem.tag == "{%s}error" % STREAMS:
