@@ -105,7 +105,7 @@ def main(argv=None):
         elif a.cmd == "ip":
             print(lab.ip(a.host))
         elif a.cmd == "ls":
-            for name, h in sorted(lab.hosts().items(), key=lambda kv: kv[1]["ip"]):
+            for name, h in sorted(lab.hosts().items(), key=lambda kv: int(kv[1]["ip"].split(".")[-1])):
                 print("%-12s %-14s %-9s %s" % (name, h["ip"], h["release"],
                                                "running" if h["running"] else "stopped"))
         elif a.cmd == "logs":

@@ -167,6 +167,8 @@ class Lab(object):
         self.www = os.path.join(self.cache, "www")
         self.lock_path = self.state_dir + ".lock"
         self.arch = _run(["dpkg", "--print-architecture"]).stdout.strip()
+        self._lock_depth = 0
+        self._lock_fd = None
 
     # ------------------------------------------------------------------ locking and state
     def _lock(self):
@@ -174,14 +176,18 @@ class Lab(object):
 
         class _L(object):
             def __enter__(self):
-                os.makedirs(os.path.dirname(lab.lock_path), exist_ok=True)
-                self.fd = os.open(lab.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-                fcntl.flock(self.fd, fcntl.LOCK_EX)
+                lab._lock_depth += 1
+                if lab._lock_depth == 1:
+                    os.makedirs(os.path.dirname(lab.lock_path), exist_ok=True)
+                    lab._lock_fd = os.open(lab.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+                    fcntl.flock(lab._lock_fd, fcntl.LOCK_EX)
                 return self
 
             def __exit__(self, *a):
-                fcntl.flock(self.fd, fcntl.LOCK_UN)
-                os.close(self.fd)
+                lab._lock_depth -= 1
+                if lab._lock_depth == 0:
+                    fcntl.flock(lab._lock_fd, fcntl.LOCK_UN)
+                    os.close(lab._lock_fd)
         return _L()
 
     def _load(self):
@@ -358,6 +364,10 @@ class Lab(object):
 
     def refresh_repos(self, mirror=True):
         """Rebuild the jvb-join and jitsi repositories from build/*.deb and the stand-ins."""
+        with self._lock():
+            return self._refresh_repos(mirror)
+
+    def _refresh_repos(self, mirror):
         t0 = time.time()
         fprs = self.ensure_keys()
         jvb, jitsi = self.collect_lab_debs()
@@ -412,21 +422,24 @@ class Lab(object):
         t0 = time.time()
         archive = os.path.join(self.cache, "debs", release)
         os.makedirs(os.path.join(archive, "partial"), exist_ok=True)
-        stage = tempfile.mkdtemp(prefix="labdebs-", dir=self.cache)
+        labnames = [_run(["dpkg-deb", "-f", d, "Package"]).stdout.strip() for d in debs]
         logfile = os.path.join(self.cache, "download-%s.log" % release)
         open(logfile, "w").close()
         sources = os.path.join(rootfs, "etc/apt/sources.list")
         try:
-            for deb in debs:
-                shutil.copy(deb, stage)
+            # the lab repos as file: sources, so stand-ins that depend on each other resolve
             with open(sources, "w") as f:
                 f.write("deb %s %s main\n" % (DEBIAN_MIRROR, release))
+                for repo, key in (("jvb-join", "archive"), ("jitsi", "jitsi")):
+                    if os.path.exists(os.path.join(self.www, repo, "dists", "stable", "Release")):
+                        f.write("deb [signed-by=/tmp/lab-www/keys/%s.gpg] file:/tmp/lab-www/%s "
+                                "stable main\n" % (key, repo))
 
             def chroot(cmd, show=lambda l: l.startswith(("E:", "W:"))):
                 return _stream(["systemd-nspawn", "-q", "-D", rootfs, "--register=no", "--keep-unit",
                                 "--resolv-conf=copy-host", "--timezone=off",
                                 "--bind=%s:/var/cache/apt/archives" % archive,
-                                "--bind-ro=%s:/tmp/lab-debs" % stage,
+                                "--bind-ro=%s:/tmp/lab-www" % self.www,
                                 "--setenv=DEBIAN_FRONTEND=noninteractive",
                                 "/bin/sh", "-c", cmd], logfile, show)
             log("mirror %s: apt-get update in the image chroot" % release)
@@ -444,7 +457,7 @@ class Lab(object):
             if missing:
                 log("mirror %s: not in this release, skipped: %s" % (release, " ".join(missing)))
             names = [n for n in names if n in have]
-            local = ["/tmp/lab-debs/" + os.path.basename(d) for d in debs]
+            local = labnames
             got = [0]
 
             def show(line):
@@ -464,8 +477,8 @@ class Lab(object):
                 if local and chroot(dl + " ".join(local), show) != 0:
                     for d in local:
                         if chroot(dl + d, show) != 0:
-                            log("mirror %s: WARNING: dependencies of %s cannot be resolved"
-                                % (release, os.path.basename(d)))
+                            log("mirror %s: WARNING: dependencies of lab package %s cannot be "
+                                "resolved on %s" % (release, d, release))
                 for n in names:
                     if chroot(dl + n, lambda l: False) != 0:
                         log("mirror %s: WARNING: %s cannot be downloaded" % (release, n))
@@ -475,13 +488,12 @@ class Lab(object):
             for f in glob.glob(os.path.join(rootfs, "var/lib/apt/lists/*")):
                 if os.path.isfile(f):
                     os.unlink(f)
-            shutil.rmtree(stage, ignore_errors=True)
-        self._publish_mirror(release, archive)
+        self._publish_mirror(release, archive, set(labnames))
         with open(stamp, "w") as f:
             f.write(key + "\n")
         log("mirror %s ready in %.0f s" % (release, time.time() - t0))
 
-    def _publish_mirror(self, release, archive):
+    def _publish_mirror(self, release, archive, exclude=()):
         fprs = self.ensure_keys()
         base = os.path.join(self.cache, "repos", "debian")
         out = os.path.join(self.www, "debian")
@@ -489,6 +501,8 @@ class Lab(object):
         best = {}
         for deb in sorted(glob.glob(os.path.join(archive, "*.deb"))):
             name, ver = os.path.basename(deb).split("_")[:2]
+            if name in exclude:
+                continue
             if name in best:
                 old = os.path.basename(best[name]).split("_")[1]
                 if _run(["dpkg", "--compare-versions", ver.replace("%3a", ":"), "le",
@@ -514,6 +528,10 @@ class Lab(object):
 
     def prepare(self, releases=(DEFAULT_RELEASE,), refresh=True):
         """Everything a lab run needs: keys, image(s), lab repos, Debian mirror(s)."""
+        with self._lock():
+            self._prepare(releases, refresh)
+
+    def _prepare(self, releases, refresh):
         self.ensure_keys()
         if refresh or not os.path.exists(os.path.join(self.www, "jitsi", "dists")):
             self.refresh_repos(mirror=False)
