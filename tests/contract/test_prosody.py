@@ -184,11 +184,59 @@ def test_login_refuses_a_certificate_that_is_not_the_pinned_one(prosody, tmp_pat
         xmpp.check_login("127.0.0.1", prosody["port"], DOMAIN, user, password, other, timeout=20)
 
 
+def _stay_in_room(port, jid, password, der, room, nick, ready, stop):
+    """A client that joins `room` as `nick` and stays until `stop` is set (run in a thread)."""
+    import asyncio
+    import xml.etree.ElementTree as ET
+    import slixmpp
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    context = xmpp.pinned_context(der, DOMAIN)
+
+    class Client(slixmpp.ClientXMPP):
+        def get_ssl_context(self):
+            return context
+
+    client = Client(jid, password)
+    client.loop = loop
+
+    def on_start(_event):
+        pres = client.make_presence(pto="{}/{}".format(room, nick))
+        pres.append(ET.Element("{http://jabber.org/protocol/muc}x"))
+        pres.send()
+
+    def on_presence(pres):
+        if pres["from"].resource == nick:
+            ready.set()
+
+    client.add_event_handler("session_start", on_start)
+    client.add_event_handler("presence", on_presence)
+    client.connect(address=("127.0.0.1", port))
+    loop.run_until_complete(loop.run_in_executor(None, stop.wait, 30))
+    client.abort()
+    xmpp._drain(loop)
+    loop.close()
+
+
 def test_brewery_occupants_lists_who_is_in_the_room(prosody):
+    import threading
     user, password = "jvb-test3", secrets.token_urlsafe(18)
     _adduser(prosody, user, password)
     der = xmpp.verify_pin("127.0.0.1", prosody["port"], DOMAIN, _openssl_pin(prosody["cert"]))
-    occupants = xmpp.brewery_occupants("127.0.0.1", prosody["port"], DOMAIN, user, password,
-                                       "jvbbrewery@" + MUC, der, timeout=20)
-    assert isinstance(occupants, list)
-    assert not any(n.startswith("jvb-join-probe-") for n in occupants)
+    room = "jvbbrewery@" + MUC
+    assert xmpp.brewery_occupants("127.0.0.1", prosody["port"], DOMAIN, user, password, room, der, timeout=20) == []
+    ready, stop = threading.Event(), threading.Event()
+    # The same account in the room under another resource, as the bridge itself will be.
+    t = threading.Thread(target=_stay_in_room, daemon=True,
+                         args=(prosody["port"], "{}@{}/bridge".format(user, DOMAIN), password, der, room,
+                               "jvb-lab-1", ready, stop))
+    t.start()
+    try:
+        assert ready.wait(15), "the stand-in occupant did not get into the room"
+        occupants = xmpp.brewery_occupants("127.0.0.1", prosody["port"], DOMAIN, user, password, room, der,
+                                           timeout=20)
+        assert occupants == ["jvb-lab-1"]
+    finally:
+        stop.set()
+        t.join(10)
