@@ -153,7 +153,7 @@ class Firewall(Step):
             elif os.environ.get("SSH_CONNECTION") or host.sshd_installed(ctx.paths):
                 add_degraded(ctx, "ufw was left disabled: no SSH port could be found, and enabling it "
                                   "could lock you out. Allow your SSH port (ufw allow <port>/tcp) and run "
-                                  "'ufw enable', or pass the no-SSH option if this host has no SSH.")
+                                  "'ufw enable', or pass --no-ssh if this host has no SSH.")
             else:
                 changes.append(Change("firewall", "ufw", "enable ufw",
                                       data=(["ufw", "--force", "enable"], ["ufw", "disable"])))

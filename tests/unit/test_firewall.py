@@ -192,3 +192,17 @@ def test_parse_status_rules():
     assert ("allow", "any", "8443", False) in rules
     assert firewall.allowed(rules, 22, "tcp")
     assert not firewall.allowed(rules, 10000, "udp")
+
+
+def test_app_profile_rule_in_user_rules_counts(setup, paths):
+    import os
+    ctx, _ = setup(INACTIVE, [22])
+    os.makedirs(paths("/etc/ufw"))
+    with open(paths("/etc/ufw/user.rules"), "w") as f:
+        f.write("### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 OpenSSH - in\n")
+    assert summaries(firewall.Firewall().check(ctx)) == ["allow 10000/udp (bridge media) in ufw", "enable ufw"]
+
+
+def test_media_rule_from_one_network_only_is_not_enough(setup):
+    ctx, _ = setup(ACTIVE_ADMIN.replace("8443", "10000/udp"), [22])
+    assert summaries(firewall.Firewall().check(ctx)) == ["allow 10000/udp (bridge media) in ufw"]
