@@ -11,6 +11,7 @@ Usage (from jvb.sh): jvb.py --java-home DIR [-Dkey=value ...]
 import asyncio
 import datetime
 import json
+import logging
 import os
 import signal
 import socket
@@ -380,8 +381,8 @@ class MucClient(object):
             if "110" in codes and pres["type"] != "unavailable" and room not in self.joined:
                 self.joined.add(room)
                 had_joined[0] = True
-                name = next((r for r in self.config.muc_jids if r.lower() == room.lower()), room)
-                self._l("INFO", "MucClient$MucWrapper.join#776", "Joined MUC: " + name)
+                # jxmpp normalises the localpart (nodeprep), so JvbBrewery@… is logged lowercase
+                self._l("INFO", "MucClient$MucWrapper.join#776", "Joined MUC: " + room.lower())
             elif "110" in codes and pres["type"] == "unavailable":
                 self.joined.discard(room)
 
@@ -573,6 +574,10 @@ def main(argv):
         java_home = args[1]
         args = args[2:]
     props = jvbconfig.parse_sys_props(args)
+    # slixmpp's own logging stays out of jvb.log: the bridge logs its own lines in its own format.
+    logging.getLogger().addHandler(logging.NullHandler())
+    logging.getLogger("slixmpp").propagate = False
+    logging.getLogger("slixmpp").addHandler(logging.NullHandler())
     log = Log(jvbconfig.program_name(props.get("java.util.logging.config.file")))
     log.info("MainKt.main#78", "Starting jitsi-videobridge version %s" % jvbconfig.VERSION)
     try:

@@ -96,7 +96,11 @@ def load_hocon(path):
         raise ConfigError("cannot run the HOCON parser: %s" % exc)
     if proc.returncode != 0:
         lines = [l for l in proc.stderr.splitlines() if l.strip()]
-        raise ConfigError("Failed to parse %s: %s" % (path, lines[0] if lines else "error"))
+        first = lines[0] if lines else "error"
+        # drop the Ruby backtrace location: keep "<file>: <line>: <message> (<error class>)"
+        if "': " in first:
+            first = first.split("': ", 1)[1]
+        raise ConfigError(first)
     return json.loads(proc.stdout)
 
 
