@@ -236,8 +236,8 @@ class Bridge(object):
 
 
 def _human(seconds):
-    """Kotlin Duration-style short text: 1m, 24h, 3s."""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+    """Short duration text as in the §7.2 log lines: 1m, 24h, 3s."""
+    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
         if seconds >= size and seconds % size == 0:
             return "%d%s" % (seconds // size, unit)
     return "%gs" % seconds
