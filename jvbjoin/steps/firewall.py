@@ -102,6 +102,10 @@ class Firewall(Step):
     name = "firewall"
     title = "firewall (ufw)"
 
+    def __init__(self, ports=None):
+        # (port, proto) pairs open to everyone; SSH ports are found on the host and come first.
+        self.ports = [(int(p), proto) for p, proto in (ports or [MEDIA_PORT])]
+
     def _status(self, ctx):
         try:
             result = run(["ufw", "status", "verbose"], check=False, timeout=60)
@@ -141,11 +145,12 @@ class Firewall(Step):
                 changes.append(Change("firewall", "{}/tcp".format(port),
                                       "allow {}/tcp (SSH) in ufw".format(port),
                                       data=(_rule_argv(port, "tcp", SSH_COMMENT), _undo_argv(port, "tcp"))))
-        port, proto = MEDIA_PORT
-        if not allowed(rules, port, proto, from_anywhere=True):
-            changes.append(Change("firewall", "{}/{}".format(port, proto),
-                                  "allow {}/{} (bridge media) in ufw".format(port, proto),
-                                  data=(_rule_argv(port, proto, MEDIA_COMMENT), _undo_argv(port, proto))))
+        for port, proto in self.ports:
+            if not allowed(rules, port, proto, from_anywhere=True):
+                what = "bridge media" if (port, proto) == tuple(MEDIA_PORT) else "jvb-join"
+                changes.append(Change("firewall", "{}/{}".format(port, proto),
+                                      "allow {}/{} ({}) in ufw".format(port, proto, what),
+                                      data=(_rule_argv(port, proto, MEDIA_COMMENT), _undo_argv(port, proto))))
         if not active:
             if ssh_ports or ctx.options.get("no_ssh"):
                 changes.append(Change("firewall", "ufw", "enable ufw",
