@@ -430,10 +430,10 @@ class Lab(object):
             # the lab repos as file: sources, so stand-ins that depend on each other resolve
             with open(sources, "w") as f:
                 f.write("deb %s %s main\n" % (DEBIAN_MIRROR, release))
-                for repo, key in (("jvb-join", "archive"), ("jitsi", "jitsi")):
+                for repo, role in (("jvb-join", "archive"), ("jitsi", "jitsi")):
                     if os.path.exists(os.path.join(self.www, repo, "dists", "stable", "Release")):
                         f.write("deb [signed-by=/tmp/lab-www/keys/%s.gpg] file:/tmp/lab-www/%s "
-                                "stable main\n" % (key, repo))
+                                "stable main\n" % (role, repo))
 
             def chroot(cmd, show=lambda l: l.startswith(("E:", "W:"))):
                 return _stream(["systemd-nspawn", "-q", "-D", rootfs, "--register=no", "--keep-unit",
@@ -835,6 +835,19 @@ class Lab(object):
             except OSError:
                 pass
 
+    def _rooted_in_lab(self, pid):
+        """True if pid's root is a lab host's overlay (a container process, even one whose
+        systemd-nspawn is gone)."""
+        try:
+            with open("/proc/%d/mountinfo" % pid) as f:
+                for line in f:
+                    fields = line.split()
+                    if len(fields) > 4 and fields[4] == "/":
+                        return ("upperdir=%s/" % self.hosts_dir) in line
+        except OSError:
+            pass
+        return False
+
     def _our_pids(self):
         """Processes that belong to the lab: nspawns on our host dirs, anything rooted there."""
         prefix = self.hosts_dir + "/"
@@ -848,7 +861,7 @@ class Lab(object):
             except OSError:
                 root = ""
             cl = _cmdline(pid)
-            if root.startswith(prefix) or \
+            if self._rooted_in_lab(pid) or root.startswith(prefix) or \
                     (cl and cl[0].endswith("systemd-nspawn") and any(a.startswith(prefix) for a in cl)):
                 out.append(pid)
         return out
