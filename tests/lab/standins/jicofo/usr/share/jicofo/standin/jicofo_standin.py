@@ -8,6 +8,7 @@ does not: tests/lab/standins/README.md. Facts: reference/jitsi-packages.md 2.2, 
 """
 import asyncio
 import json
+import logging
 import os
 import signal
 import socket
@@ -231,7 +232,16 @@ def make_client(settings, brewery, state, ca_file):
         log("WARNING", SMACK_THREAD, (), "XmppProvider.doConnect#181",
             "Failed to connect/login: %s" % (event,))
 
+    auth_failed = {"logged": False}
+
+    def on_connecting(_event):
+        auth_failed["logged"] = False
+
     def on_failed_auth(_event):
+        # slixmpp reports each SASL mechanism it tried; jicofo logs one failed login
+        if auth_failed["logged"]:
+            return
+        auth_failed["logged"] = True
         log("WARNING", SMACK_THREAD, (), "XmppProvider.doConnect#181",
             "Failed to connect/login: SASLError using SCRAM-SHA-1: not-authorized")
 
@@ -244,6 +254,7 @@ def make_client(settings, brewery, state, ca_file):
         if not state.stopping:
             client.connect_to(settings["xmpp.client.hostname"], settings["xmpp.client.port"])
 
+    client.add_event_handler("connecting", on_connecting)
     client.add_event_handler("session_start", on_session_start)
     client.add_event_handler("groupchat_presence", on_presence)
     client.add_event_handler("disconnected", on_disconnected)
@@ -255,6 +266,9 @@ def make_client(settings, brewery, state, ca_file):
 
 
 def main(argv):
+    # slixmpp's own warnings are not jicofo log lines: keep them out of jicofo.log
+    logging.getLogger().addHandler(logging.NullHandler())
+    logging.captureWarnings(True)
     props, rest = system_properties(argv)
     ca_file = None
     for arg in rest:
@@ -289,9 +303,10 @@ def main(argv):
             "No bridge brewery configured (jicofo.bridge.brewery-jid).")
     log("INFO", MAIN_THREAD, (), "BridgeSelector.<init>#78",
         "Using org.jitsi.jicofo.bridge.SingleBridgeSelectionStrategy")
+    rest = None
     if settings["rest.enabled"]:
         try:
-            start_rest(settings, brewery, state)
+            rest = start_rest(settings, brewery, state)
         except OSError as e:
             log("SEVERE", MAIN_THREAD, (), "Main.main#70",
                 "Failed to start the REST server on %s:%d: %s" % (settings["rest.host"],
@@ -306,8 +321,11 @@ def main(argv):
     def stop(signum, _frame):
         log("INFO", MAIN_THREAD, (), "Main$main$1.run#84", "Caught signal %d, shutting down." % signum)
         state.stopping = True
+        if rest is not None:
+            threading.Thread(target=rest.shutdown, daemon=True).start()
+            rest.socket.close()
         loop.call_soon_threadsafe(client.disconnect)
-        loop.call_soon_threadsafe(loop.call_later, 2, loop.stop)
+        loop.call_soon_threadsafe(loop.call_later, 0.5, loop.stop)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
