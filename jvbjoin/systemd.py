@@ -25,7 +25,7 @@ JOB = "org.freedesktop.systemd1.Job"
 PROPERTIES = "org.freedesktop.DBus.Properties"
 
 STATE_KEYS = ("ActiveState", "SubState", "LoadState", "NRestarts", "ActiveEnterTimestamp",
-              "UnitFileState", "MainPID", "Result")
+              "UnitFileState", "MainPID", "Result", "ExecMainStatus")
 
 
 def is_systemd_running(root="/"):
@@ -186,7 +186,7 @@ class Systemd:
         except StepError:
             raise
         except Exception as e:
-            raise StepError("systemd could not {}: {}.".format(what, e), _remedy(name))
+            raise StepError("systemd could not {}: {}.".format(what, str(e).rstrip(".")), _remedy(name))
 
     # -- jobs ---------------------------------------------------------------------------------------------
 
@@ -206,14 +206,14 @@ class Systemd:
         result = self._wrap(self._run_job(method, verb, name, timeout), "{} {}".format(verb, name), name)
         state = self.unit_state(name)
         if result not in ("done", "skipped"):
-            raise StepError("systemd could not {} {}: the job ended with '{}' (unit {}/{}, result {}).".format(
-                verb, name, result, state.get("ActiveState"), state.get("SubState"), state.get("Result")),
+            raise StepError("systemd could not {} {}: the job ended with '{}' (unit {}/{}, {}).".format(
+                verb, name, result, state.get("ActiveState"), state.get("SubState"), _outcome(state)),
                 _remedy(name))
         if want_active and state.get("ActiveState") != "active":
-            raise StepError("{} is not running after '{}' (job {}, unit {}/{}, result {}); a unit condition "
+            raise StepError("{} is not running after '{}' (job {}, unit {}/{}, {}); a unit condition "
                             "or the service itself stopped it.".format(
                                 name, verb, result, state.get("ActiveState"), state.get("SubState"),
-                                state.get("Result")), _remedy(name))
+                                _outcome(state)), _remedy(name))
         if not want_active and state.get("ActiveState") not in ("inactive", "failed"):
             raise StepError("{} did not stop (unit {}/{}).".format(name, state.get("ActiveState"),
                                                                   state.get("SubState")), _remedy(name))
@@ -268,8 +268,8 @@ class Systemd:
             if state.get("LoadState") == "not-found":
                 raise StepError("{} is not installed (no such unit).".format(name), _remedy(name))
             if active == "failed":
-                raise StepError("{} failed (result {}{}).".format(
-                    name, state.get("Result"), _restarts_text(restarts)), _remedy(name))
+                raise StepError("{} failed ({}{}).".format(
+                    name, _outcome(state), _restarts_text(restarts)), _remedy(name))
             if baseline is not None and restarts > baseline:
                 raise StepError("{} is in a restart loop: it restarted {} time(s) within {:.0f} s of starting.".format(
                     name, restarts - baseline, now - since), _remedy(name))
@@ -279,16 +279,28 @@ class Systemd:
                 elif now - since >= settle:
                     return state
             elif baseline is not None and state.get("SubState") == "auto-restart":
-                raise StepError("{} is in a restart loop: it exited {:.0f} s after it started and systemd is "
-                                "restarting it ({} restart(s) so far).".format(name, now - since, restarts),
+                raise StepError("{} is in a restart loop: it exited {:.0f} s after it started ({}) and systemd "
+                                "is restarting it{}.".format(name, now - since, _outcome(state),
+                                                             _restarts_text(restarts).replace(",", " after", 1)),
                                 _remedy(name))
             elif baseline is not None:
-                raise StepError("{} stopped running {:.0f} s after it started (state {}/{}, result {}).".format(
-                    name, now - since, active, state.get("SubState"), state.get("Result")), _remedy(name))
+                raise StepError("{} stopped running {:.0f} s after it started (state {}/{}, {}).".format(
+                    name, now - since, active, state.get("SubState"), _outcome(state)), _remedy(name))
             if now >= deadline:
                 raise StepError("{} did not become active and stay up within {:.0f} s (state {}/{}{}).".format(
                     name, timeout, active, state.get("SubState"), _restarts_text(restarts)), _remedy(name))
             await asyncio.sleep(min(self.poll, max(0.0, deadline - now)))
+
+
+def _outcome(state):
+    """'result exit-code, exit status 78 (...)' for messages, from Result and ExecMainStatus."""
+    text = "result {}".format(state.get("Result") or "unknown")
+    status = state.get("ExecMainStatus")
+    if state.get("Result") == "exit-code" and status:
+        text += ", exit status {}".format(status)
+        if status == 78:
+            text += " (the service rejected its configuration)"
+    return text
 
 
 def _restarts_text(n):
