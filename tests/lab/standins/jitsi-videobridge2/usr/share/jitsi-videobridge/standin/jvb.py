@@ -10,6 +10,7 @@ Usage (from jvb.sh): jvb.py --java-home DIR [-Dkey=value ...]
 
 import asyncio
 import datetime
+import inspect
 import json
 import logging
 import os
@@ -308,10 +309,6 @@ class MucClient(object):
         xmpp = slixmpp.ClientXMPP(jid, self.config.password)
         self.xmpp = xmpp
         xmpp.ssl_context = self.ssl_context()
-
-        async def no_srv(*_args, **_kwargs):
-            return None  # Smack connects to HOSTNAME:PORT as configured; no DNS SRV or domain lookup
-        xmpp._pick_dns_answer = no_srv
         xmpp.register_plugin("xep_0030")
         xmpp.register_plugin("xep_0199")
         had_joined = [False]
@@ -418,14 +415,28 @@ class MucClient(object):
             "jvb healthcheck", MatchXPath("{jabber:client}iq/{%s}healthcheck" % HEALTH_NS),
             on_healthcheck))
 
-        mode = self.config.security_mode
-        xmpp.connect(address=(self.config.hostname, self.config.port),
-                     force_starttls=(mode == "required"),
-                     disable_starttls=(mode == "disabled"))
+        self._connect(xmpp)
         try:
             return await self.attempt_done
         finally:
             self.xmpp = None
+
+    def _connect(self, xmpp):
+        """Connect to HOSTNAME:PORT as configured (Smack does no DNS SRV lookup here), with STARTTLS
+        per SECURITY_MODE. slixmpp changed its connect() between 1.8 (bookworm) and 1.10 (trixie)."""
+        mode = self.config.security_mode
+        if "force_starttls" in inspect.signature(xmpp.connect).parameters:
+            async def no_srv(*_args, **_kwargs):
+                return None
+            xmpp._pick_dns_answer = no_srv
+            xmpp.connect(address=(self.config.hostname, self.config.port),
+                         force_starttls=(mode == "required"),
+                         disable_starttls=(mode == "disabled"))
+        else:
+            xmpp.enable_direct_tls = False
+            xmpp.enable_starttls = mode != "disabled"
+            xmpp.enable_plaintext = mode != "required"
+            xmpp.connect(self.config.hostname, self.config.port)
 
     def _connected_lines(self):
         self._l("INFO", "MucClient$2.connected#189",
