@@ -1,2 +1,4 @@
-"""The jvb-join lab harness: `from harness import Lab`."""
-from .lab import Lab, LabError, RELEASES, DEFAULT_RELEASE, HOST_IP, BRIDGE, log  # noqa: F401
+"""The jvb-join lab harness: `from harness import Lab` (with tests/lab on sys.path)."""
+from .lab import BRIDGE, DEFAULT_RELEASE, HOST_IP, RELEASES, Lab, LabError, log
+
+__all__ = ["BRIDGE", "DEFAULT_RELEASE", "HOST_IP", "RELEASES", "Lab", "LabError", "log"]
