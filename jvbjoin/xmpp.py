@@ -170,6 +170,10 @@ class _QuietSlixmpp(logging.Filter):
 
 def _quiet_slixmpp():
     logger = logging.getLogger("slixmpp")
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        # jvb-join logs under "jvbjoin"; without this, slixmpp's warnings would reach stderr through
+        # logging's last-resort handler, next to jvb-join's own (clearer) message.
+        logger.addHandler(logging.NullHandler())
     if logger.level == logging.NOTSET or logger.level < logging.INFO:
         logger.setLevel(logging.INFO)
     for handler in logging.getLogger().handlers:
@@ -202,10 +206,7 @@ def _session(host, port, domain, user, password, cadata_der, timeout, work):
             return context
 
     loop = asyncio.new_event_loop()
-    try:
-        old_loop = asyncio.get_event_loop_policy().get_event_loop()
-    except Exception:
-        old_loop = None
+    # slixmpp (1.7 and 1.8) creates futures with get_event_loop() while it is constructed: make ours current.
     asyncio.set_event_loop(loop)
     client = None
     try:
@@ -255,7 +256,7 @@ def _session(host, port, domain, user, password, cadata_der, timeout, work):
         _abort(client)
         _drain(loop)
     finally:
-        asyncio.set_event_loop(old_loop)
+        asyncio.set_event_loop(None)
         loop.close()
 
     who = "{}@{}".format(user, domain)
