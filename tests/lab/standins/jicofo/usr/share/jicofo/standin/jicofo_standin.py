@@ -7,6 +7,7 @@ stderr, which the init script appends to /var/log/jitsi/jicofo.log. What it mode
 does not: tests/lab/standins/README.md. Facts: reference/jitsi-packages.md 2.2, 3.4, 4.2, 7.3.
 """
 import asyncio
+import inspect
 import json
 import logging
 import os
@@ -129,8 +130,21 @@ def make_client(settings, brewery, state, ca_file):
             return None
 
         def connect_to(self, host, port):
-            self.connect(address=(host, port), force_starttls=settings["xmpp.client.use-tls"],
-                         disable_starttls=not settings["xmpp.client.use-tls"])
+            use_tls = settings["xmpp.client.use-tls"]
+            if "force_starttls" in inspect.signature(self.connect).parameters:
+                # slixmpp 1.7/1.8 (bullseye, bookworm)
+                self.connect(address=(host, port), force_starttls=use_tls,
+                             disable_starttls=not use_tls)
+            else:
+                # slixmpp 1.10 (trixie): STARTTLS switches are attributes
+                self.enable_direct_tls = False
+                self.enable_starttls = use_tls
+                self.enable_plaintext = not use_tls
+                self.connect(host, port)
+            self.default_domain = self.boundjid.domain
+
+        def on_tcp_connected(self, _event):
+            # verify TLS against the XMPP domain from here on, whatever connect() set
             self.default_domain = self.boundjid.domain
 
     jid = "%s@%s/%s" % (settings["xmpp.client.username"], settings["xmpp.client.domain"], FOCUS_NICK)
@@ -255,6 +269,7 @@ def make_client(settings, brewery, state, ca_file):
             client.connect_to(settings["xmpp.client.hostname"], settings["xmpp.client.port"])
 
     client.add_event_handler("connecting", on_connecting)
+    client.add_event_handler("connected", client.on_tcp_connected)
     client.add_event_handler("session_start", on_session_start)
     client.add_event_handler("groupchat_presence", on_presence)
     client.add_event_handler("disconnected", on_disconnected)
