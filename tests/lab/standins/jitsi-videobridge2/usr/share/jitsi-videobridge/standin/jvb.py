@@ -475,6 +475,11 @@ class MucClient(object):
             pass
 
 
+def _json(obj):
+    """Compact JSON, as Jackson writes it."""
+    return json.dumps(obj, separators=(",", ":"))
+
+
 class RestHandler(BaseHTTPRequestHandler):
     """The private HTTP server (§3.3)."""
 
@@ -514,14 +519,14 @@ class RestHandler(BaseHTTPRequestHandler):
                 return self._send(200)
             return self._send(500, error, "text/plain")
         if path == "/about/version" and s.rest["version"] and method == "GET":
-            return self._send(200, json.dumps({"name": "JVB", "version": jvbconfig.VERSION,
+            return self._send(200, _json({"name": "JVB", "version": jvbconfig.VERSION,
                                                "os": "Linux"}))
         if path == "/metrics" and s.rest["prometheus"] and method == "GET":
             return self._send(200, jvbconfig.metrics_text(b.state()),
                               "text/plain; version=0.0.4; charset=utf-8")
         if path.startswith("/colibri/drain") and s.rest["drain"]:
             if path == "/colibri/drain" and method == "GET":
-                return self._send(200, json.dumps({"drain": b.drain}))
+                return self._send(200, _json({"drain": b.drain}))
             if path == "/colibri/drain/enable" and method == "POST":
                 b.set_drain(True)
                 return self._send(200)
@@ -535,7 +540,7 @@ class RestHandler(BaseHTTPRequestHandler):
                 b.set_drain(bool(body["drain"]))
                 return self._send(200)
         if path == "/colibri/stats" and s.colibri_rest and method == "GET":
-            return self._send(200, json.dumps(jvbconfig.stats_json(b.state())))
+            return self._send(200, _json(jvbconfig.stats_json(b.state())))
         if path == "/colibri/shutdown" and s.colibri_rest and s.rest["shutdown"] \
                 and method == "POST":
             body = self._body()
@@ -550,7 +555,7 @@ class RestHandler(BaseHTTPRequestHandler):
             if not isinstance(body, dict):
                 return self._send(400)
             b.add_lab_conference(body.get("participants", 1), body.get("leave_every_seconds", 0))
-            return self._send(200, json.dumps(jvbconfig.stats_json(b.state())))
+            return self._send(200, _json(jvbconfig.stats_json(b.state())))
         return self._send(404, "", "text/plain")
 
     def do_GET(self):
