@@ -71,5 +71,6 @@ def cert_summary(cert):
     parts = ["CN={}".format(cns[0] if cns else "(none)")]
     if sans:
         parts.append("names {}".format(", ".join(sans)))
-    parts.append("valid until {} UTC".format(c.not_valid_after.strftime("%Y-%m-%d %H:%M")))
+    not_after = getattr(c, "not_valid_after_utc", None) or c.not_valid_after  # _utc from cryptography 42
+    parts.append("valid until {} UTC".format(not_after.strftime("%Y-%m-%d %H:%M")))
     return "; ".join(parts)

@@ -186,7 +186,8 @@ def pinned_context(cadata_der, domain):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.verify_mode = ssl.CERT_REQUIRED
     context.check_hostname = True
-    context.load_verify_locations(cadata=bytes(cadata_der))
+    # PEM text rather than DER: Python 3.7 built against OpenSSL 3 misreads the end of DER cadata.
+    context.load_verify_locations(cadata=ssl.DER_cert_to_PEM_cert(bytes(cadata_der)))
     context.verify_flags |= getattr(ssl, "VERIFY_X509_PARTIAL_CHAIN", 0x80000)
     return context
 
