@@ -202,3 +202,26 @@ def test_slixmpp_debug_records_are_filtered():
         assert handler.filter(other)
     finally:
         root.removeHandler(handler)
+
+
+def test_login_refuses_a_server_whose_certificate_is_not_the_pinned_one(server):
+    other, _, _ = make_cert(DOMAIN)
+    start = time.monotonic()
+    with pytest.raises(PinMismatchError):
+        xmpp.check_login("127.0.0.1", server.port, DOMAIN, "jvb-x", "not-a-real-password", other, timeout=10)
+    assert time.monotonic() - start < 5
+    # Nothing but the stream header and <starttls/> reached the server in clear text.
+    assert not any(b"not-a-real-password" in chunk or b"<auth" in chunk for chunk in server.seen)
+
+
+def test_login_to_a_closed_port_is_temporary_and_quick():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    der, _, _ = make_cert(DOMAIN)
+    start = time.monotonic()
+    with pytest.raises(UnreachableError) as e:
+        xmpp.check_login("127.0.0.1", port, DOMAIN, "jvb-x", "secret-x", der, timeout=5)
+    assert time.monotonic() - start < 5
+    assert e.value.exit_code == EXIT_TEMPFAIL
+    assert "secret-x" not in e.value.message
