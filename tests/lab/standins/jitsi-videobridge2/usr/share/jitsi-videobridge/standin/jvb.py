@@ -6,6 +6,13 @@ described in /work/shared/reference/jitsi-packages.md §2.1 (config precedence),
 brewery presence), §4.3 (log lines), §7 (graceful shutdown, signals), §8 (common failures).
 
 Usage (from jvb.sh): jvb.py --java-home DIR [-Dkey=value ...]
+
+Lab-only addition, not in the real bridge: on the private REST server (with rest.debug.enabled,
+the default), POST /debug/lab/conference {"participants": N, "leave_every_seconds": S} adds a
+simulated conference whose participants leave one by one every S seconds (never if S is 0 or
+absent). It shows in the stats presence, /colibri/stats and /metrics, so drain and graceful
+shutdown can be tested without media. For a quick lab shutdown, set
+videobridge.shutdown.shutting-down-delay (default 1 minute) in jvb.conf.
 """
 
 import asyncio
