@@ -234,15 +234,18 @@ def token():
 @click.pass_obj
 def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_join_command):
     """Make a bridge account and print its join token."""
-    if allow_from:
-        _not_built("token create --allow-from")
     import json
     from .paths import Paths
     from .server import tokens
     from .token import encode
 
-    record, joined = tokens.create(Paths("/"), tokens.parse_ttl(ttl), name, host, port, jvb_version)
+    record, joined = tokens.create(Paths("/"), tokens.parse_ttl(ttl), name, host, port, jvb_version,
+                                   allow_from=allow_from)
     text = encode(joined)
+    if not allow_from and tokens.ufw_active():
+        click.echo("note: ufw is active here; if the bridge cannot reach port {0} yet, allow it with "
+                   "'jvb-join token create --allow-from ADDRESS' or 'ufw allow from ADDRESS to any port {0} "
+                   "proto tcp'.".format(tokens.XMPP_PORT), err=True)
     if opts.as_json:
         click.echo(json.dumps({"id": record["id"], "name": record["name"], "expires": record["exp"],
                                "token": text, "join_command": "jvb-join " + text}, indent=2))

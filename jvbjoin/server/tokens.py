@@ -160,7 +160,7 @@ def auth_certificate(paths, domain):
     return data
 
 
-def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None, now=None):
+def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None, now=None, allow_from=None):
     """Make an account and return ``(record, token)``. The token holds the only copy of its password."""
     from ..pin import spki_pin
     from ..token import JoinToken
@@ -175,10 +175,13 @@ def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None
     user = "jvb-{}".format(token_id)
     auth = "auth.{}".format(domain)
     password = secrets.token_urlsafe(24)
+    if allow_from:
+        allow_from = normalize_source(allow_from)
+        open_client_port(allow_from)
     add_account("{}@{}".format(user, auth), password)
     record = {"id": token_id, "name": name or "", "user": user, "domain": auth, "meet": domain,
               "created": now, "exp": now + int(ttl_seconds), "host": host or domain, "port": port,
-              "pin": pin, "verifier": account_verifier(paths, auth, user)}
+              "pin": pin, "verifier": account_verifier(paths, auth, user), "allow_from": allow_from}
     records.append(record)
     store.save(records)
     fields = dict(v=1, id=token_id, host=host or domain, port=port, domain=auth,
@@ -212,6 +215,57 @@ def revoke(paths, token_id):
             kick_sessions(jid)
             record["revoked"] = int(time.time())
             store.save(records)
+            if record.get("allow_from"):
+                close_client_port(record["allow_from"], records)
             return record
     raise UsageError("There is no token with id {!r}.".format(token_id),
                      "See 'jvb-join token list' for the ids.")
+
+
+XMPP_PORT = 5222
+
+
+def _client_port_argv(source, verb="allow"):
+    """The ufw rule that lets bridges from ``source`` (a CIDR, or 'any') reach prosody's client port."""
+    if source == "any":
+        argv = ["ufw", verb, "{}/tcp".format(XMPP_PORT)]
+    else:
+        argv = ["ufw", verb, "from", source, "to", "any", "port", str(XMPP_PORT), "proto", "tcp"]
+    if verb == "allow":
+        argv += ["comment", "jvb-join bridges"]
+    return argv if verb == "allow" else ["ufw", "delete", "allow"] + argv[2:]
+
+
+def normalize_source(text):
+    """'any', or a CIDR/address in canonical form; anything else is a usage error."""
+    import ipaddress
+    if text == "any":
+        return text
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        raise UsageError("--allow-from takes an address, a CIDR such as 198.51.100.0/24, or 'any'; "
+                         "not {!r}.".format(text)) from None
+
+
+def ufw_active():
+    result = run(["ufw", "status"], check=False, timeout=30)
+    return result.ok and "Status: active" in result.stdout
+
+
+def open_client_port(source):
+    """Let bridges from ``source`` reach 5222 (idempotent: ufw skips a rule it already has)."""
+    result = run(_client_port_argv(source), check=False, timeout=60)
+    text = result.stdout + result.stderr
+    if not result.ok and "problem running sysctl" not in text:
+        raise JvbJoinError("ufw could not open port {} for {}: {}".format(XMPP_PORT, source, text.strip()[-200:]),
+                           "Check 'ufw status verbose'.")
+
+
+def close_client_port(source, records):
+    """Remove the 5222 rule for ``source`` unless another live token still uses it."""
+    still_used = [r for r in records if r.get("allow_from") == source and not r.get("revoked")]
+    if still_used:
+        return False
+    run(_client_port_argv(source, "delete"), check=False, timeout=60)
+    return True
