@@ -71,15 +71,23 @@ def add_account(jid, password):
     run(["prosodyctl", "adduser", jid], input="{0}\n{0}\n".format(password), secrets=[password], timeout=60)
 
 
+def _shell(command):
+    """A command for the running prosody through its admin socket (mod_admin_shell, prosody 0.12+)."""
+    return run(["prosodyctl", "shell", command], check=False, timeout=60)
+
+
 def delete_account(jid):
-    result = run(["prosodyctl", "deluser", jid], check=False, timeout=60)
-    return result.ok
+    """Delete an account inside the running prosody, which also ends its sessions at once; fall
+    back to prosodyctl deluser (storage only) when prosody is not running."""
+    result = _shell("user:delete('{}')".format(jid))
+    if result.ok and "OK" in result.stdout:
+        return True
+    return run(["prosodyctl", "deluser", jid], check=False, timeout=60).ok
 
 
 def kick_sessions(jid):
-    """Disconnect every session of an account now, so a revoked bridge leaves the brewery at once."""
-    # prosodyctl shell talks to the running prosody over its admin socket (prosody 0.12+).
-    run(["prosodyctl", "shell", "c2s:close", jid], check=False, timeout=30)
+    """Close any session of the account still open (deleting it normally closed them already)."""
+    _shell("c2s:close('{}')".format(jid))
 
 
 def token_state(record, paths, now=None):
@@ -146,6 +154,10 @@ def server_domain(paths):
         text = files.read_text(os.path.join(folder, name)) or ""
         match = re.search(r'^\s*Component\s+"internal\.auth\.([^"]+)"\s+"muc"', text, re.MULTILINE)
         if match:
+            from ..token import valid_dns_name
+            if not valid_dns_name(match.group(1)):
+                raise JvbJoinError("The domain {!r} in {} is not a DNS name jvb-join can use.".format(
+                    match.group(1), name))
             return match.group(1)
     raise JvbJoinError("This host is not a Jitsi Meet server yet (no jitsi-meet-prosody configuration found).",
                        "Run 'jvb-join server install --domain D' first.")
