@@ -247,7 +247,7 @@ def _session(host, port, domain, user, password, cadata_der, timeout, work):
         client.add_event_handler("ssl_invalid_cert", lambda _e: finish("tls"))
         client.add_event_handler("ssl_invalid_chain", lambda _e: finish("tls"))
 
-        client.connect(address=(host, int(port)), force_starttls=True, disable_starttls=False)
+        _connect(client, host, int(port))
         try:
             kind, value = loop.run_until_complete(asyncio.wait_for(done, timeout))
         except asyncio.TimeoutError:
@@ -276,6 +276,16 @@ def _session(host, port, domain, user, password, cadata_der, timeout, work):
     if kind == "unreachable":
         raise _unreachable(host, port, str(value) if value else "connection failed")
     raise _unreachable(host, port, "no logged-in session within {:.0f} s".format(timeout))
+
+
+def _connect(client, host, port):
+    """STARTTLS only, to host:port: slixmpp 1.7/1.8 take switches in connect(), 1.10 as attributes."""
+    import inspect
+    if "force_starttls" in inspect.signature(client.connect).parameters:
+        client.connect(address=(host, port), force_starttls=True, disable_starttls=False)
+    else:
+        client.enable_starttls, client.enable_direct_tls, client.enable_plaintext = True, False, False
+        client.connect(host, port)
 
 
 def _abort(client):

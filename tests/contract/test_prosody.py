@@ -212,7 +212,7 @@ def _stay_in_room(port, jid, password, der, room, nick, ready, stop):
 
     client.add_event_handler("session_start", on_start)
     client.add_event_handler("presence", on_presence)
-    client.connect(address=("127.0.0.1", port))
+    xmpp._connect(client, "127.0.0.1", port)
     loop.run_until_complete(loop.run_in_executor(None, stop.wait, 30))
     xmpp._abort(client)
     xmpp._drain(loop)
