@@ -63,7 +63,8 @@ def server(lab):
                             timeout=1200)
     assert rc == 0, out + err
     print("server install took {:.1f} s".format(time.monotonic() - started))
-    return lab
+    yield lab
+    lab.down()  # later modules get fresh hosts of the same names
 
 
 def create_token(lab, name, allow_from):
