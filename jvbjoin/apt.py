@@ -157,3 +157,13 @@ def debconf_get(question):
     line = (result.stdout.strip().splitlines() or [""])[0]
     code, _, value = line.partition(" ")
     return value if code == "0" else None
+
+
+def ready_for_packages(paths, lock_timeout, progress, dry_run=False):
+    """Preflight shared by every command that installs packages: dpkg is not half way through
+    something, and (for a real run) the lock is free or becomes free within the timeout."""
+    if dpkg_interrupted(paths):
+        raise JvbJoinError("A previous package installation was interrupted.",
+                           "Run 'dpkg --configure -a' and then jvb-join again.")
+    if not dry_run:
+        wait_for_lock(paths, lock_timeout, progress)

@@ -78,11 +78,7 @@ def preflight(ctx):
     if token.exp <= now:
         raise TokenError("This join token expired at {}.".format(
             time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(token.exp))))
-    if apt.dpkg_interrupted(paths):
-        raise JvbJoinError("A previous package installation was interrupted.",
-                           "Run 'dpkg --configure -a' and then jvb-join again.")
-    if not ctx.facts.get("dry_run"):
-        apt.wait_for_lock(paths, opts.lock_timeout, ctx.progress)
+    apt.ready_for_packages(paths, opts.lock_timeout, ctx.progress, ctx.facts.get("dry_run"))
     from . import xmpp
     ctx.progress("checking the server {}:{} and its certificate".format(token.host, token.port))
     ctx.facts["server_cert_der"] = xmpp.verify_pin(token.host, token.port, token.domain, token.pin)
@@ -97,11 +93,7 @@ def join_steps(ctx):
     from .steps import bridge_config, firewall, logging_level, sysctl
 
     token, opts = ctx.facts["token"], ctx.facts["options"]
-    source = JitsiSource(key_file=opts.jitsi_repo_key)
-    if opts.jitsi_repo_url:
-        source = JitsiSource(opts.jitsi_repo_url, opts.jitsi_repo_suite or "stable",
-                             opts.jitsi_repo_components if opts.jitsi_repo_components is not None else "main",
-                             opts.jitsi_repo_key)
+    source = JitsiSource.from_options(opts)
     versions = {"jitsi-videobridge2": token.jvb} if getattr(token, "jvb", None) else {}
     return [
         DebconfPreseed([("jitsi-videobridge2", "jitsi-videobridge/jvb-hostname", "string", token.meet)]),

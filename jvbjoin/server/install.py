@@ -115,11 +115,7 @@ def server_steps(ctx):
     from ..steps.packages import DebconfPreseed, JitsiSource, Packages
 
     opts = ctx.facts["options"]
-    source = JitsiSource(key_file=opts.jitsi_repo_key)
-    if opts.jitsi_repo_url:
-        source = JitsiSource(opts.jitsi_repo_url, opts.jitsi_repo_suite or "stable",
-                             opts.jitsi_repo_components if opts.jitsi_repo_components is not None else "main",
-                             opts.jitsi_repo_key)
+    source = JitsiSource.from_options(opts)
     web = ["apache2"] if opts.web == "apache" else ["nginx"]
     jitsi = ["prosody", "jicofo", "jitsi-meet-web", "jitsi-meet-prosody", "jitsi-meet-web-config"]
     if opts.local_bridge:
@@ -147,7 +143,6 @@ class AuthPin(Step):
 
     def _pins(self, ctx):
         from ..pin import spki_pin
-        from . import tokens
         domain = ctx.facts["options"].domain
         data = files.read_bytes(ctx.paths("/etc/prosody/certs/auth.{}.crt".format(domain)))
         if data is None:
@@ -211,11 +206,7 @@ def install(opts, paths, progress):
         from .. import apt
         if os.geteuid() != 0:
             raise JvbJoinError("jvb-join server install must run as root.", "Run it again with sudo.")
-        if apt.dpkg_interrupted(paths):
-            raise JvbJoinError("A previous package installation was interrupted.",
-                               "Run 'dpkg --configure -a' and then jvb-join again.")
-        if not opts.dry_run:
-            apt.wait_for_lock(paths, opts.lock_timeout, progress)
+        apt.ready_for_packages(paths, opts.lock_timeout, progress, opts.dry_run)
         c.facts["release"] = os_release(paths)
 
     engine = Engine(server_steps(ctx), ctx, verify=None if opts.dry_run else verify_server, preflight=preflight)

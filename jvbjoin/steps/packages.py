@@ -88,6 +88,14 @@ class JitsiSource(FileStep):
         self.components = components
         self.key_file = key_file
 
+    @classmethod
+    def from_options(cls, opts):
+        """The source the operator asked for: download.jitsi.org, or --jitsi-repo-url and friends."""
+        if not opts.jitsi_repo_url:
+            return cls(key_file=opts.jitsi_repo_key)
+        components = opts.jitsi_repo_components if opts.jitsi_repo_components is not None else "main"
+        return cls(opts.jitsi_repo_url, opts.jitsi_repo_suite or "stable", components, opts.jitsi_repo_key)
+
     def existing_source(self, ctx):
         folder = ctx.paths.apt_sources_dir
         candidates = [ctx.paths("/etc/apt/sources.list")]

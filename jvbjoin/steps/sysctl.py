@@ -1,7 +1,6 @@
 """Kernel settings for a bridge: low swappiness in jvb-join's own sysctl file, and a read-only look
 at the UDP buffer sizes the package asks for."""
 
-import os
 
 from .. import files
 from ..errors import CommandError, UsageError
