@@ -98,6 +98,29 @@ def test_server_install_makes_a_working_server_without_prompts(server):
     assert json.loads(out)["changed"] == 0
 
 
+SNAPSHOT = ("find /etc /var/lib/dpkg /var/cache/debconf /usr/share/keyrings /usr/local/share/ca-certificates "
+            "-xdev -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum; "
+            "ufw status verbose; systemctl list-unit-files --state=enabled --no-legend")
+
+
+def test_dry_run_changes_nothing(server):
+    lab = server
+    lab.up("jvb3")
+    sh(lab, "jvb3", "apt-get update -q >/dev/null && apt-get install -y -q jvb-join >/dev/null")
+    token = create_token(lab, "dry", "jvb3")
+    before = sh(lab, "jvb3", SNAPSHOT)[1]
+    assert before.count("/etc/") > 100 and "Status:" in before  # the snapshot really covers the host
+    rc, out, err, _ = join(lab, "jvb3", token["token"], "--dry-run")
+    assert rc == 0, out + err
+    plan = json.loads(out)
+    assert plan["dry_run"] is True and any(s["status"] == "planned" for s in plan["steps"])
+    after = sh(lab, "jvb3", SNAPSHOT)[1]
+    assert after == before
+    # The plan shows the diff of the include line it would add once the package creates jvb.conf.
+    assert any(c["target"].endswith("jvb-join.conf") or "jvb.conf" in c["summary"]
+               for s in plan["steps"] for c in s["changes"])
+
+
 def test_two_bridges_join_with_verified_tls_and_a_rerun_changes_nothing(server):
     lab = server
     lab.up("jvb1", "jvb2")
