@@ -165,6 +165,10 @@ class Firewall(Step):
         return changes
 
     def apply(self, ctx, changes, journal):
+        # ufw rewrites its rule files whole; after the rules are undone, put back the exact bytes
+        # the admin had (recorded first, so replayed last).
+        saved = [files.FileState.read(ctx.paths(name)) for name in ("/etc/ufw/user.rules", "/etc/ufw/user6.rules")]
+        journal.record("restore ufw's rule files", lambda: [files.restore(state) for state in saved])
         # Rules first, enable last: SSH must be allowed before the firewall comes up.
         ordered = [c for c in changes if c.target != "ufw"] + [c for c in changes if c.target == "ufw"]
         for change in ordered:

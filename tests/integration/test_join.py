@@ -180,3 +180,32 @@ def test_revoking_one_token_takes_only_its_bridge_out(server):
              30, "jicofo to remove the revoked bridge")
     print("revoke to removal took {:.1f} s".format(time.monotonic() - started))
     assert "Removed brewery instance: jvbbrewery@internal.auth.{}/{}".format(DOMAIN, nick2) not in jicofo_log(lab)
+
+
+def test_a_bridge_that_cannot_work_is_rolled_back(server):
+    """UDP 10000 taken by another program: the bridge runs but is unhealthy, so the join fails,
+    exits 1, and the host is back as it was (packages, configs, firewall, units, trust)."""
+    lab = server
+    lab.up("jvb4")
+    sh(lab, "jvb4", "apt-get update -q >/dev/null && apt-get install -y -q jvb-join >/dev/null")
+    token = create_token(lab, "udp", "jvb4")
+    lab.exec("jvb4", ["systemd-run", "--unit=udp-squatter", "python3", "-c",
+                      "import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+                      "s.bind(('0.0.0.0', 10000)); time.sleep(3600)"], check=True)
+    # The package's own postinst adds the jvb user and jitsi group; its purge removes the user but
+    # leaves the group, as the real jitsi-videobridge2 does: account files are outside the claim.
+    snapshot = ("find /etc /var/lib/dpkg/info /usr/share/keyrings /usr/local/share/ca-certificates -xdev -type f "
+                "! -name 'passwd*' ! -name 'group*' ! -name 'shadow*' ! -name 'gshadow*' -print0 "
+                "| sort -z | xargs -0 sha256sum; dpkg-query -W -f '${Package} ${Status}\\n' | grep ' installed$'; "
+                "ufw status verbose; systemctl list-unit-files --state=enabled --no-legend")
+    before = sh(lab, "jvb4", snapshot)[1]
+    assert "jitsi-videobridge2" not in before
+    rc, out, err, seconds = join(lab, "jvb4", token["token"], "--verify-timeout", "20")
+    assert rc == 1, out + err
+    assert "did not join the brewery" in err and "Failed to bind single-port" in err
+    assert sh(lab, "jvb4", snapshot)[1] == before
+    print("failed join rolled back in {:.1f} s".format(seconds))
+    # The token's password was given back: the same token works once the port is free.
+    lab.exec("jvb4", ["systemctl", "stop", "udp-squatter"], check=True)
+    rc, out, err, _ = join(lab, "jvb4", token["token"])
+    assert rc in (0, 2), out + err

@@ -94,8 +94,9 @@ def test_inactive_allows_ssh_before_enabling(setup):
     assert ufw.calls == [["ufw", "allow", "22/tcp", "comment", "jvb-join ssh"],
                          ["ufw", "allow", "10000/udp", "comment", "jvb-join"],
                          ["ufw", "--force", "enable"]]
-    assert [d for d, _ in journal._entries] == ["ufw delete allow 22/tcp", "ufw delete allow 10000/udp",
-                                                "ufw disable"]
+    # The rule files' bytes are restored last, after the rules are undone.
+    assert [d for d, _ in journal._entries] == ["restore ufw's rule files", "ufw delete allow 22/tcp",
+                                                "ufw delete allow 10000/udp", "ufw disable"]
     assert not any("reset" in c for call in ufw.calls for c in call)
 
 
