@@ -143,8 +143,8 @@ class AuthPin(Step):
 
     def _pins(self, ctx):
         from ..pin import spki_pin
-        domain = ctx.facts["options"].domain
-        data = files.read_bytes(ctx.paths("/etc/prosody/certs/auth.{}.crt".format(domain)))
+        from .tokens import auth_cert_path
+        data = files.read_bytes(auth_cert_path(ctx.paths, ctx.facts["options"].domain))
         if data is None:
             return None, os.path.join(ctx.paths.server_state, "auth-pin")
         return spki_pin(data), os.path.join(ctx.paths.server_state, "auth-pin")

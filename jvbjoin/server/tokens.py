@@ -52,12 +52,6 @@ class TokenStore:
         os.chmod(self.paths.server_state, 0o700)
         files.write_atomic(self.path, json.dumps(records, indent=2, sort_keys=True) + "\n", 0o600, 0, 0)
 
-    def find(self, token_id):
-        for record in self.load():
-            if record["id"] == token_id:
-                return record
-        return None
-
 
 def new_token_id(existing):
     while True:
@@ -163,8 +157,13 @@ def server_domain(paths):
                        "Run 'jvb-join server install --domain D' first.")
 
 
+def auth_cert_path(paths, domain):
+    """Where jitsi-meet-prosody links the auth domain's certificate, the one tokens pin."""
+    return paths("/etc/prosody/certs/auth.{}.crt".format(domain))
+
+
 def auth_certificate(paths, domain):
-    path = paths("/etc/prosody/certs/auth.{}.crt".format(domain))
+    path = auth_cert_path(paths, domain)
     data = files.read_bytes(path)
     if data is None:
         raise JvbJoinError("The auth certificate {} is missing.".format(path),

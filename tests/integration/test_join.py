@@ -1,9 +1,7 @@
 """The heart of the product, in the lab: a Jitsi Meet server made by jvb-join, and bridges joined
 to its brewery from tokens, with TLS verified, proven by jicofo's own log."""
 
-import hashlib
 import json
-import re
 import time
 
 import pytest

@@ -1,7 +1,5 @@
 """The program runner: argv lists only, secrets on stdin and masked, timeouts, one error type."""
 
-import os
-
 import pytest
 
 from jvbjoin.errors import CommandError
