@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from harness.lab import BRIDGE, HOST_IP, MACHINE_PREFIX, NET  # noqa: E402 (path set in conftest)
+
 pytestmark = pytest.mark.lab
 
 HOSTS = ("jms", "jvb1", "jvb2")
@@ -26,7 +28,7 @@ def test_hosts_are_up_with_their_addresses(lab, hosts):
     for i, name in enumerate(hosts):
         assert seen[name]["running"]
         ip = lab.ip(name)
-        assert ip.startswith("198.18.0.")
+        assert ip.startswith(NET + ".")
         rc, out, _ = lab.exec(name, ["hostname"], check=True)
         assert out.strip() == name
         rc, out, _ = lab.exec(name, ["ip", "-4", "-o", "addr", "show", "dev", "host0"], check=True)
@@ -94,7 +96,7 @@ def test_nothing_outside_the_lab_is_reachable(lab, hosts):
 def test_apt_installs_offline_from_the_signed_mirror(lab, hosts):
     rc, out, err = lab.exec("jvb2", ["apt-get", "update"], timeout=120)
     assert rc == 0, err
-    assert "198.18.0.1" in out
+    assert HOST_IP in out
     assert "deb.debian.org" not in out
     rc, out, err = lab.exec("jvb2", ["apt-get", "install", "-y", "jq"], timeout=300,
                             env={"DEBIAN_FRONTEND": "noninteractive"})
@@ -139,7 +141,7 @@ def test_apt_refuses_a_tampered_repository(lab, hosts):
                           "/etc/apt/sources.list.d/tampered.sources"], check=True)
         # (with old index files apt only warns and keeps them: start from none, as a new host)
         lab.exec("jvb1", ["sh", "-c", "rm -f /etc/apt/sources.list.d/lab-debian.sources "
-                          "/var/lib/apt/lists/*198.18.0.1*"], check=True)
+                          "/var/lib/apt/lists/*%s*" % HOST_IP], check=True)
         rc, out, err = lab.exec("jvb1", ["apt-get", "update"], timeout=120)
         assert rc != 0
         assert "NO_PUBKEY" in (out + err)
@@ -171,9 +173,9 @@ def test_zz_down_leaves_nothing_behind(lab, hosts):
     lab.down()
     assert lab.hosts() == {}
     links = subprocess.run(["ip", "-o", "link"], stdout=subprocess.PIPE).stdout.decode()
-    assert "labbr0" not in links
+    assert BRIDGE + ":" not in links
     for name in hosts:
-        assert "vb-%s@" % name not in links
+        assert "vb-%s%s@" % (MACHINE_PREFIX, name) not in links
     with open("/proc/mounts") as f:
         assert lab.hosts_dir not in f.read()
     assert not os.path.exists(lab.state_dir)

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from .lab import DEFAULT_RELEASE, RELEASES, Lab, LabError, log, REPO_ROOT
+from .lab import DEFAULT_RELEASE, NET, RELEASES, Lab, LabError, log, REPO_ROOT
 
 
 def demo_build(lab, ctx):
@@ -110,7 +110,7 @@ def demo(lab):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="scripts/lab", description="the jvb-join lab: Debian "
-                                 "containers on 198.18.0.0/24 with offline signed apt repositories")
+                                 "containers on %s.0/24 with offline signed apt repositories" % NET)
     sub = ap.add_subparsers(dest="cmd")
     p = sub.add_parser("image", help="build (once, cached) base image, lab mirror and repositories")
     p.add_argument("--release", choices=RELEASES, default=DEFAULT_RELEASE)

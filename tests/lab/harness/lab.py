@@ -21,8 +21,17 @@ import uuid
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
-BRIDGE = "labbr0"
-NET = "198.18.0"
+# Several labs can run side by side on one machine: JVB_LAB_INSTANCE=N (0 to 9, default 0) gives
+# lab N its own bridge, network, HTTP port, state, host disks and cache (seeded from lab 0's cache).
+INSTANCE = int(os.environ.get("JVB_LAB_INSTANCE") or 0)
+if not 0 <= INSTANCE <= 9:
+    raise SystemExit("JVB_LAB_INSTANCE must be 0 to 9")
+_SUFFIX = "-%d" % INSTANCE if INSTANCE else ""
+BRIDGE = "labbr%d" % INSTANCE
+NET = "198.18.%d" % INSTANCE
+DEFAULT_CACHE = "/var/cache/jvb-join-lab"
+# the host side of a container's link is named after its machine: keep labs' names apart
+MACHINE_PREFIX = "l%d" % INSTANCE if INSTANCE else ""
 HOST_IP = NET + ".1"
 PREFIX = 24
 RELEASES = ("bullseye", "bookworm", "trixie")
@@ -154,11 +163,17 @@ class Lab(object):
 
     def __init__(self, cache=None, state=None, hosts=None, port=None):
         env = os.environ
-        self.cache = os.path.abspath(cache or env.get("JVB_LAB_CACHE") or "/var/cache/jvb-join-lab")
-        self.state_dir = os.path.abspath(state or env.get("JVB_LAB_STATE") or "/run/jvb-join-lab")
+        self.cache = os.path.abspath(cache or env.get("JVB_LAB_CACHE") or DEFAULT_CACHE + _SUFFIX)
+        self.state_dir = os.path.abspath(state or env.get("JVB_LAB_STATE")
+                                         or "/run/jvb-join-lab" + _SUFFIX)
         self.hosts_dir = os.path.abspath(hosts or env.get("JVB_LAB_HOSTS")
-                                         or "/var/lib/jvb-join-lab/hosts")
-        self.port = int(port or env.get("JVB_LAB_PORT") or 8765)
+                                         or "/var/lib/jvb-join-lab/hosts" + _SUFFIX)
+        self.port = int(port or env.get("JVB_LAB_PORT") or 8765 + INSTANCE)
+        if INSTANCE and not os.path.exists(self.cache) and os.path.isdir(DEFAULT_CACHE):
+            # a copy, not links: repositories and keyrings are rewritten in place
+            log("seeding %s from %s" % (self.cache, DEFAULT_CACHE))
+            _run(["cp", "-a", "--reflink=auto", DEFAULT_CACHE, self.cache + ".tmp"])
+            os.rename(self.cache + ".tmp", self.cache)
         self.root = REPO_ROOT
         self.keys_dir = os.path.join(self.cache, "keys")
         self.gnupg = os.path.join(self.keys_dir, "gnupg")
@@ -690,7 +705,7 @@ class Lab(object):
     def _boot(self, name, h):
         console = open(os.path.join(h["dir"], "console.log"), "ab")
         p = subprocess.Popen(["systemd-nspawn", "-q", "-D", h["merged"], "-b", "--register=no",
-                              "--keep-unit", "-M", name, "--network-bridge=" + BRIDGE,
+                              "--keep-unit", "-M", MACHINE_PREFIX + name, "--network-bridge=" + BRIDGE,
                               "--link-journal=no", "--resolv-conf=off", "--timezone=off",
                               "--console=read-only"],
                              stdin=subprocess.DEVNULL, stdout=console, stderr=console,
