@@ -80,7 +80,7 @@ def _setup_logging(verbose):
             pass
 
 
-def _not_built(what):
+def not_built(what):
     raise NotBuiltError("'jvb-join {}' is not available in jvb-join {} yet.".format(what, __version__))
 
 
@@ -303,7 +303,8 @@ def token_expire():
 @click.pass_obj
 def bridges(opts):
     """The bridges in the brewery as jicofo sees them (on the server)."""
-    _not_built("bridges")
+    from .server.bridges import command
+    _exit_with(command(opts))
 
 
 @cli.command()
@@ -312,14 +313,16 @@ def bridges(opts):
 @click.pass_obj
 def doctor(opts, ignore, role):
     """Check this host (bridge or server) and say what to fix."""
-    _not_built("doctor")
+    from .doctor import command
+    _exit_with(command(opts, ignore=ignore, role=role))
 
 
 @cli.command()
 @click.pass_obj
 def status(opts):
     """One screen: role, server, nickname, service, brewery presence, conferences."""
-    _not_built("status")
+    from .status import command
+    _exit_with(command(opts))
 
 
 @cli.command()
@@ -329,7 +332,14 @@ def status(opts):
 @click.pass_obj
 def leave(opts, drain, timeout, dry_run):
     """Take this bridge out cleanly: drain, stop, remove its account and config, keep a backup."""
-    _not_built("leave")
+    from .leave import command
+    _exit_with(command(opts, drain=drain, timeout=timeout, dry_run=dry_run))
+
+
+def _exit_with(code):
+    """Commands that work out their own exit code (doctor: 0, 1 or 2) return it here."""
+    if code:
+        raise click.exceptions.Exit(code)
 
 
 def _print_error(err, verbose):

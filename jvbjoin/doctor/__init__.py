@@ -1,1 +1,7 @@
-"""Host checks for jvb-join doctor: each with a stable id, a status, a detail and a remedy."""
+"""`jvb-join doctor`: checks of a bridge or server host, each with an id, a status and a remedy."""
+
+
+def command(opts, ignore=(), role=None):
+    """Run `jvb-join doctor`; return its exit code."""
+    from ..cli import not_built
+    not_built("doctor")
