@@ -8,76 +8,13 @@ import pytest
 
 pytestmark = pytest.mark.lab
 
-DOMAIN = "meet.lab.test"
-
-
-def sh(lab, host, script, input=None, check=True, timeout=900):
-    return lab.exec(host, ["bash", "-euo", "pipefail", "-c", script], input=input, check=check, timeout=timeout)
-
-
-def repo_args(lab, host):
-    _, url, _ = lab.exec(host, ["cat", "/root/lab/jitsi-repo.url"], check=True)
-    return ["--jitsi-repo-url", url.strip(), "--jitsi-repo-key", "/root/lab/jitsi-repo.gpg"]
-
-
-def jicofo_log(lab):
-    _, out, _ = lab.exec("jms", ["cat", "/var/log/jitsi/jicofo.log"], check=False)
-    return out
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(1)
-    raise AssertionError("timed out after {} s waiting for {}".format(timeout, what))
-
-
-def managed_hashes(lab, host):
-    """Hashes of every file a join manages, plus the bridge unit's restart counters."""
-    paths = ["/etc/jitsi/videobridge/jvb.conf", "/etc/jitsi/videobridge/jvb-join.conf",
-             "/etc/jitsi/videobridge/logging.properties", "/etc/sysctl.d/60-jvb-join.conf",
-             "/etc/apt/sources.list.d/jitsi-stable.sources", "/usr/share/keyrings/jitsi-keyring.gpg",
-             "/etc/ufw/user.rules", "/etc/ufw/user6.rules", "/var/lib/jvb-join/bridge.json",
-             "/var/lib/jvb-join/nickname"]
-    out = {}
-    for path in paths:
-        rc, data, _ = lab.exec(host, ["sha256sum", path], check=False)
-        out[path] = data.split()[0] if rc == 0 else None
-    _, show, _ = lab.exec(host, ["systemctl", "show", "jitsi-videobridge2", "-p", "NRestarts",
-                                 "-p", "ActiveEnterTimestampMonotonic", "-p", "MainPID"], check=True)
-    out["unit"] = show.strip()
-    return out
+from labkit import DOMAIN, create_token, install_server, jicofo_log, join, managed_hashes, nickname, repo_args, sh, wait_for
 
 
 @pytest.fixture(scope="module")
 def server(lab):
-    lab.up("jms")
-    sh(lab, "jms", "apt-get update -q >/dev/null && apt-get install -y -q jvb-join >/dev/null")
-    started = time.monotonic()
-    rc, out, err = lab.exec("jms", ["jvb-join", "server", "install", "--domain", DOMAIN] + repo_args(lab, "jms"),
-                            timeout=1200)
-    assert rc == 0, out + err
-    print("server install took {:.1f} s".format(time.monotonic() - started))
-    yield lab
+    yield install_server(lab)
     lab.down()  # later modules get fresh hosts of the same names
-
-
-def create_token(lab, name, allow_from):
-    rc, out, err = lab.exec("jms", ["jvb-join", "--json", "token", "create", "--name", name, "--host", DOMAIN,
-                                    "--allow-from", lab.ip(allow_from)], check=False)
-    assert rc == 0, out + err
-    return json.loads(out)
-
-
-def join(lab, host, token, *extra):
-    sh(lab, host, "dpkg -s jvb-join >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q jvb-join >/dev/null; }")
-    started = time.monotonic()
-    rc, out, err = lab.exec(host, ["jvb-join", "--json", "join", "--token-file", "-"] + repo_args(lab, host)
-                            + list(extra), input=token + "\n", timeout=1200)
-    return rc, out, err, time.monotonic() - started
 
 
 def test_server_install_makes_a_working_server_without_prompts(server):
@@ -128,14 +65,14 @@ def test_two_bridges_join_with_verified_tls_and_a_rerun_changes_nothing(server):
     report = json.loads(out)
     assert report["verified"] is True
     print("join took {:.1f} s".format(seconds))
-    nick1 = json.loads(lab.exec("jvb1", ["cat", "/var/lib/jvb-join/nickname"], check=True)[1])["nickname"]
+    nick1 = nickname(lab, "jvb1")
     wait_for(lambda: "Added brewery instance: jvbbrewery@internal.auth.{}/{}".format(DOMAIN, nick1) in jicofo_log(lab),
              30, "jicofo to add jvb1")
 
     second = create_token(lab, "second", "jvb2")
     rc, out, err, _ = join(lab, "jvb2", second["token"])
     assert rc in (0, 2), out + err
-    nick2 = json.loads(lab.exec("jvb2", ["cat", "/var/lib/jvb-join/nickname"], check=True)[1])["nickname"]
+    nick2 = nickname(lab, "jvb2")
     assert nick1 != nick2
     log = wait_for(lambda: (lambda t: t if "/{}".format(nick2) in t else None)(jicofo_log(lab)), 30, "jvb2 in jicofo")
     assert "Added new videobridge: Bridge[jid=jvbbrewery@internal.auth.{}/{}".format(DOMAIN, nick1) in log
@@ -170,8 +107,8 @@ def test_revoking_one_token_takes_only_its_bridge_out(server):
     if len(joined) < 2:
         pytest.skip("needs the two bridges of the previous test")
     first = [t for t in joined if t["name"] == "first"][0]
-    nick1 = json.loads(lab.exec("jvb1", ["cat", "/var/lib/jvb-join/nickname"], check=True)[1])["nickname"]
-    nick2 = json.loads(lab.exec("jvb2", ["cat", "/var/lib/jvb-join/nickname"], check=True)[1])["nickname"]
+    nick1 = nickname(lab, "jvb1")
+    nick2 = nickname(lab, "jvb2")
     started = time.monotonic()
     lab.exec("jms", ["jvb-join", "token", "revoke", first["id"]], check=True)
     wait_for(lambda: "Removed brewery instance: jvbbrewery@internal.auth.{}/{}".format(DOMAIN, nick1) in jicofo_log(lab),

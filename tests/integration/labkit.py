@@ -1,0 +1,90 @@
+"""What lab scenarios share: shell in a host, the lab's Jitsi repository, jicofo's log, waiting,
+a server made by `jvb-join server install`, tokens, joins. Import it from a test module:
+
+    from labkit import DOMAIN, install_server, create_token, join, sh, wait_for
+"""
+
+import json
+import time
+
+DOMAIN = "meet.lab.test"
+
+
+def sh(lab, host, script, input=None, check=True, timeout=900):
+    return lab.exec(host, ["bash", "-euo", "pipefail", "-c", script], input=input, check=check, timeout=timeout)
+
+
+def repo_args(lab, host):
+    _, url, _ = lab.exec(host, ["cat", "/root/lab/jitsi-repo.url"], check=True)
+    return ["--jitsi-repo-url", url.strip(), "--jitsi-repo-key", "/root/lab/jitsi-repo.gpg"]
+
+
+def jicofo_log(lab):
+    _, out, _ = lab.exec("jms", ["cat", "/var/log/jitsi/jicofo.log"], check=False)
+    return out
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError("timed out after {} s waiting for {}".format(timeout, what))
+
+
+def managed_hashes(lab, host):
+    """Hashes of every file a join manages, plus the bridge unit's restart counters."""
+    paths = ["/etc/jitsi/videobridge/jvb.conf", "/etc/jitsi/videobridge/jvb-join.conf",
+             "/etc/jitsi/videobridge/logging.properties", "/etc/sysctl.d/60-jvb-join.conf",
+             "/etc/apt/sources.list.d/jitsi-stable.sources", "/usr/share/keyrings/jitsi-keyring.gpg",
+             "/etc/ufw/user.rules", "/etc/ufw/user6.rules", "/var/lib/jvb-join/bridge.json",
+             "/var/lib/jvb-join/nickname"]
+    out = {}
+    for path in paths:
+        rc, data, _ = lab.exec(host, ["sha256sum", path], check=False)
+        out[path] = data.split()[0] if rc == 0 else None
+    _, show, _ = lab.exec(host, ["systemctl", "show", "jitsi-videobridge2", "-p", "NRestarts",
+                                 "-p", "ActiveEnterTimestampMonotonic", "-p", "MainPID"], check=True)
+    out["unit"] = show.strip()
+    return out
+
+
+def install_server(lab, *extra):
+    """Boot jms, install jvb-join from the lab repository and run `server install` on it."""
+    lab.up("jms")
+    sh(lab, "jms", "apt-get update -q >/dev/null && apt-get install -y -q jvb-join >/dev/null")
+    started = time.monotonic()
+    rc, out, err = lab.exec("jms", ["jvb-join", "server", "install", "--domain", DOMAIN] + repo_args(lab, "jms")
+                            + list(extra),
+                            timeout=1200)
+    assert rc == 0, out + err
+    print("server install took {:.1f} s".format(time.monotonic() - started))
+    return lab
+
+
+def install_jvb_join(lab, host):
+    sh(lab, host, "dpkg -s jvb-join >/dev/null 2>&1 || "
+                  "{ apt-get update -q >/dev/null && apt-get install -y -q jvb-join >/dev/null; }")
+
+
+def nickname(lab, host):
+    return json.loads(lab.exec(host, ["cat", "/var/lib/jvb-join/nickname"], check=True)[1])["nickname"]
+
+
+def create_token(lab, name, allow_from):
+    rc, out, err = lab.exec("jms", ["jvb-join", "--json", "token", "create", "--name", name, "--host", DOMAIN,
+                                    "--allow-from", lab.ip(allow_from)], check=False)
+    assert rc == 0, out + err
+    return json.loads(out)
+
+
+def join(lab, host, token, *extra):
+    install_jvb_join(lab, host)
+    started = time.monotonic()
+    rc, out, err = lab.exec(host, ["jvb-join", "--json", "join", "--token-file", "-"] + repo_args(lab, host)
+                            + list(extra), input=token + "\n", timeout=1200)
+    return rc, out, err, time.monotonic() - started
+
+
