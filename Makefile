@@ -46,5 +46,9 @@ deb:
 demo: deb
 	scripts/lab demo
 
+## bench: join, re-run, doctor, start-up, fleet and server figures in the lab (build/bench.json)
+bench: deb
+	scripts/bench
+
 clean:
 	rm -rf build .pytest_cache .hypothesis

@@ -1,0 +1,316 @@
+"""Benchmarks of jvb-join in the lab (issue "Benchmarks"): scripts/bench runs this as root.
+
+B1 join against the scripted hand procedure and the floor (apt/dpkg alone plus the bridge's own
+start-to-presence time), B2 the no-op re-run, B3 doctor, B4 start-up, B5 a fleet joining at once,
+B6 server install and token create. Every figure is the median of --runs runs with min and max;
+ratios are taken within this one invocation. Prints a table and writes JSON (--json).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+
+from harness import Lab  # noqa: E402
+from labkit import DOMAIN, create_token, install_jvb_join, install_server, nickname, repo_args, sh  # noqa: E402
+
+HAND_PROCEDURE = os.path.join(ROOT, "scripts", "hand-procedure")
+JICOFO_LOG = "/var/log/jitsi/jicofo.log"
+
+
+def stats(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
+            "max": round(max(values), 3), "runs": len(values)}
+
+
+def jicofo_added(lab, nick):
+    """How many times jicofo has added the bridge ``nick`` to the brewery (read from the host side)."""
+    try:
+        with open(lab.path("jms", JICOFO_LOG), errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        return 0
+    return text.count("Added brewery instance: jvbbrewery@internal.auth.{}/{}\n".format(DOMAIN, nick))
+
+
+def wait_added(lab, nick, count, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if jicofo_added(lab, nick) >= count:
+            return time.monotonic()
+        time.sleep(0.05)
+    raise RuntimeError("jicofo did not add {} within {} s".format(nick, timeout))
+
+
+def fresh_bridge_host(lab, name):
+    lab.up(name)
+    install_jvb_join(lab, name)
+
+
+def timed_join(lab, host, token):
+    """Seconds from `jvb-join <token>` to jicofo adding the bridge; and jvb-join's own wall time."""
+    started = time.monotonic()
+    rc, out, err = lab.exec(host, ["jvb-join", "--json", "join", "--token-file", "-"] + repo_args(lab, host),
+                            input=token + "\n", timeout=1200)
+    own = time.monotonic() - started
+    if rc not in (0, 2):
+        raise RuntimeError("join on {} failed ({}): {}".format(host, rc, (out + err)[-2000:]))
+    seen = wait_added(lab, nickname(lab, host), 1)
+    return seen - started, own
+
+
+def hand_procedure(lab, host):
+    """The tutorials' procedure, scripted (scripts/hand-procedure), timed to jicofo adding the bridge."""
+    with open(HAND_PROCEDURE) as handle:
+        script = handle.read()
+    started = time.monotonic()
+    rc, out, err = lab.exec(host, ["bash", "-s", "--", DOMAIN], input=script, timeout=1200)
+    if rc != 0:
+        raise RuntimeError("hand procedure on {} failed ({}): {}".format(host, rc, (out + err)[-2000:]))
+    nick = lab.exec(host, ["sh", "-c", "sed -n 's/.*MUC_NICKNAME=//p' "
+                           "/etc/jitsi/videobridge/sip-communicator.properties | tail -n1"])[1].strip()
+    if not nick:
+        nick = lab.exec(host, ["sh", "-c", "sed -n 's/.*nickname *= *\"\\{0,1\\}\\([^\"]*\\).*/\\1/p' "
+                               "/etc/jitsi/videobridge/jvb.conf | tail -n1"])[1].strip()
+    seen = wait_added(lab, nick, 1)
+    return seen - started
+
+
+def floor(lab, host, joined_host):
+    """apt/dpkg work alone (the same repositories, a fresh host), plus the bridge's own time from
+    start to presence in the brewery (restart of an already joined bridge)."""
+    lab.up(host)
+    for path in ("/etc/apt/sources.list.d/jitsi-stable.sources", "/usr/share/keyrings/jitsi-keyring.gpg"):
+        data = lab.exec(joined_host, ["cat", path], text=False, check=True)[1]
+        lab.exec(host, ["sh", "-c", "mkdir -p $(dirname {0}) && cat > {0}".format(path)], input=data, check=True)
+    started = time.monotonic()
+    sh(lab, host, "apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
+                  "--no-install-recommends openjdk-17-jre-headless jitsi-videobridge2 >/dev/null")
+    apt_seconds = time.monotonic() - started
+    nick = nickname(lab, joined_host)
+    count = jicofo_added(lab, nick)
+    started = time.monotonic()
+    lab.exec(joined_host, ["systemctl", "restart", "jitsi-videobridge2"], check=True)
+    presence = wait_added(lab, nick, count + 1) - started
+    return apt_seconds, presence
+
+
+def files_written(lab, host, command, input=None):
+    """Run command; return (seconds, report, files under /etc and /var/lib/jvb-join modified, restarts)."""
+    unit = lambda: lab.exec(host, ["systemctl", "show", "jitsi-videobridge2", "-p", "NRestarts", "-p",
+                                   "MainPID"], check=True)[1]
+    before = unit()
+    sh(lab, host, "touch /run/bench-marker && sleep 0.01")
+    started = time.monotonic()
+    rc, out, err = lab.exec(host, command, input=input, timeout=600)
+    seconds = time.monotonic() - started
+    changed = sh(lab, host, "find /etc /var/lib/jvb-join /usr/share/keyrings /usr/local/share/ca-certificates "
+                            "-xdev -newer /run/bench-marker -type f 2>/dev/null | wc -l")[1]
+    restarts = 0 if unit() == before else 1
+    return seconds, rc, out, int(changed.strip() or 0), restarts
+
+
+def startup(lab, host, runs=15):
+    probe = ("import statistics, subprocess, sys, time\n"
+             "def t(argv):\n"
+             "    xs = []\n"
+             "    for _ in range({runs}):\n"
+             "        s = time.perf_counter(); subprocess.run(argv, stdout=subprocess.DEVNULL); "
+             "xs.append(time.perf_counter() - s)\n"
+             "    return [min(xs), statistics.median(xs), max(xs)]\n"
+             "import json; print(json.dumps({{'python': t(['python3', '-c', 'pass']), "
+             "'version': t(['jvb-join', '--version']), 'help': t(['jvb-join', '--help'])}}))\n").format(runs=runs)
+    out = lab.exec(host, ["python3", "-c", probe], check=True)[1]
+    return json.loads(out)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=3, help="runs per figure (median, min, max); at least 3")
+    ap.add_argument("--fleet", type=int, default=4, help="bridges joining at once in B5")
+    ap.add_argument("--json", default=os.path.join(ROOT, "build", "bench.json"), help="where to write the JSON")
+    ap.add_argument("--only", default="B1,B2,B3,B4,B5,B6", help="comma-separated figures to run")
+    args = ap.parse_args(argv)
+    only = set(args.only.split(","))
+    lab = Lab()
+    lab.down()
+    lab.prepare()
+    result = {"runs": args.runs, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    try:
+        run_all(lab, args, only, result)
+    finally:
+        lab.down()
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, "w") as handle:
+        json.dump(result, handle, indent=2, sort_keys=True)
+    print_table(result)
+    print("written to {}".format(args.json))
+    return 0
+
+
+def run_all(lab, args, only, result):
+    # B6 first: each server install on a fresh jms; the last one serves the other figures.
+    installs = []
+    for index in range(args.runs if "B6" in only else 1):
+        if index:
+            lab.down()
+            lab.prepare(refresh=False)
+        started = time.monotonic()
+        install_server(lab)
+        installs.append(time.monotonic() - started)
+    if "B6" in only:
+        result["B6_server_install"] = stats(installs)
+        times = []
+        for index in range(args.runs):
+            started = time.monotonic()
+            create_token(lab, "bench-token-{}".format(index), "jms")
+            times.append(time.monotonic() - started)
+        result["B6_token_create"] = stats(times)
+
+    if "B4" in only:
+        probe = startup(lab, "jms")
+        result["B4_startup"] = {name: {"min": v[0], "median": v[1], "max": v[2]} for name, v in probe.items()}
+        base = probe["python"][1]
+        result["B4_ratio_version"] = round(probe["version"][1] / base, 2)
+        result["B4_ratio_help"] = round(probe["help"][1] / base, 2)
+
+    joined = []
+    if only & {"B1", "B2", "B3", "B5"}:
+        joins, owns, hands, apts, presences = [], [], [], [], []
+        for index in range(args.runs if "B1" in only else 1):
+            host = "jvb-{}".format(index)
+            fresh_bridge_host(lab, host)
+            token = create_token(lab, host, host)["token"]
+            total, own = timed_join(lab, host, token)
+            joins.append(total)
+            owns.append(own)
+            joined.append((host, token))
+            if "B1" not in only:
+                continue
+            if os.path.exists(HAND_PROCEDURE):
+                hand_host = "hand-{}".format(index)
+                lab.up(hand_host)
+                hands.append(hand_procedure(lab, hand_host))
+            apt_seconds, presence = floor(lab, "floor-{}".format(index), host)
+            apts.append(apt_seconds)
+            presences.append(presence)
+        result["B1_join"] = stats(joins)
+        result["B1_join_own_wall"] = stats(owns)
+        if "B1" in only:
+            result["B1_hand_procedure"] = stats(hands) or "not available (no scripts/hand-procedure)"
+            result["B1_floor_apt"] = stats(apts)
+            result["B1_floor_presence"] = stats(presences)
+            floors = [a + p for a, p in zip(apts, presences)]
+            result["B1_floor"] = stats(floors)
+            result["B1_overhead_above_floor"] = round(statistics.median(joins) - statistics.median(floors), 3)
+            if hands:
+                result["B1_ratio_join_to_hand"] = round(statistics.median(joins) / statistics.median(hands), 2)
+
+    if "B2" in only:
+        host, token = joined[0]
+        rows = []
+        for _ in range(args.runs):
+            seconds, rc, out, written, restarts = files_written(
+                lab, host, ["jvb-join", "--json", "join", "--token-file", "-"] + repo_args(lab, host),
+                input=token + "\n")
+            rows.append((seconds, json.loads(out).get("changed") if out.strip() else None, written, restarts))
+        result["B2_rerun"] = stats([r[0] for r in rows])
+        result["B2_changed"] = max(r[1] for r in rows)
+        result["B2_files_written"] = max(r[2] for r in rows)
+        result["B2_restarts"] = max(r[3] for r in rows)
+
+    if "B3" in only:
+        host = joined[0][0]
+        rc = lab.exec(host, ["jvb-join", "doctor"])[0]
+        if rc == 64:
+            result["B3_doctor"] = "not available (jvb-join doctor exits 64)"
+        else:
+            healthy = []
+            for _ in range(args.runs):
+                seconds, rc, _, written, _ = files_written(lab, host, ["jvb-join", "doctor"])
+                healthy.append(seconds)
+            result["B3_doctor_healthy"] = stats(healthy)
+            result["B3_doctor_healthy_exit"] = rc
+            result["B3_doctor_files_written"] = written
+            server = lab.ip("jms")
+            # the server unreachable: packets to it dropped (not refused), the slow case
+            lab.exec(host, ["ip", "route", "add", "blackhole", server + "/32"], check=True)
+            try:
+                unreachable = []
+                for _ in range(args.runs):
+                    started = time.monotonic()
+                    rc = lab.exec(host, ["jvb-join", "doctor"], timeout=120)[0]
+                    unreachable.append(time.monotonic() - started)
+                result["B3_doctor_unreachable"] = stats(unreachable)
+                result["B3_doctor_unreachable_exit"] = rc
+            finally:
+                lab.exec(host, ["ip", "route", "del", "blackhole", server + "/32"])
+
+    if "B5" in only:
+        fleet = ["fleet-{}".format(i) for i in range(args.fleet)]
+        tokens = {}
+        for host in fleet:
+            fresh_bridge_host(lab, host)
+            tokens[host] = create_token(lab, host, host)["token"]
+        times, errors = {}, []
+
+        def one(host):
+            try:
+                times[host] = timed_join(lab, host, tokens[host])[0]
+            except Exception as exc:  # reported below
+                errors.append("{}: {}".format(host, exc))
+        started = time.monotonic()
+        threads = [threading.Thread(target=one, args=(h,)) for h in fleet]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        result["B5_fleet_size"] = args.fleet
+        result["B5_fleet_all_in_brewery"] = round(time.monotonic() - started, 3)
+        result["B5_fleet_errors"] = errors
+        if result.get("B1_join"):
+            result["B5_ratio_to_single_join"] = round(result["B5_fleet_all_in_brewery"] /
+                                                      result["B1_join"]["median"], 2)
+        rc = lab.exec("jms", ["jvb-join", "bridges"])[0]
+        if rc == 64:
+            result["B5_bridges"] = "not available (jvb-join bridges exits 64)"
+        else:
+            seconds = []
+            for _ in range(args.runs):
+                started = time.monotonic()
+                lab.exec("jms", ["jvb-join", "--json", "bridges"], check=True)
+                seconds.append(time.monotonic() - started)
+            result["B5_bridges"] = stats(seconds)
+
+
+def _fmt(value):
+    if isinstance(value, dict) and "median" in value:
+        return "{median:.2f} s (min {min:.2f}, max {max:.2f}, n={runs})".format(**value) \
+            if "runs" in value else "{median:.4f} s (min {min:.4f}, max {max:.4f})".format(**value)
+    return str(value)
+
+
+def print_table(result):
+    width = max(len(k) for k in result)
+    for key in sorted(result):
+        value = result[key]
+        if isinstance(value, dict) and "median" not in value:
+            for sub in sorted(value):
+                print("{:<{w}}  {}".format("{}.{}".format(key, sub), _fmt(value[sub]), w=width + 10))
+        else:
+            print("{:<{w}}  {}".format(key, _fmt(value), w=width + 10))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
