@@ -146,11 +146,15 @@ def repo_options(func):
               default="INFO", show_default=True, help="The bridge's console log level (file logging is turned off).")
 @click.option("--swappiness", type=click.IntRange(0, 100), default=1, show_default=True,
               help="vm.swappiness for the bridge host.")
+@click.option("--adoptium-repo-url", metavar="URL",
+              help="Adoptium repository for Temurin on Debian 10 (default: packages.adoptium.net).")
+@click.option("--adoptium-repo-key", type=click.Path(dir_okay=False), metavar="FILE",
+              help="OpenPGP key that signs the Adoptium repository (Debian 10 only).")
 @repo_options
 @click.pass_obj
 def join(opts, token, token_file, dry_run, verify_timeout, lock_timeout, jitsi_repo_url, jitsi_repo_suite,
-         jitsi_repo_components, jitsi_repo_key, log_level, swappiness, no_firewall, no_ssh,
-         allow_unsupported_release):
+         jitsi_repo_components, jitsi_repo_key, log_level, swappiness, adoptium_repo_url, adoptium_repo_key,
+         no_firewall, no_ssh, allow_unsupported_release):
     """Join this host to a Jitsi Meet server as a videobridge, from a join token."""
     text, source = read_token(token, token_file)
     if source == "argument":
@@ -167,7 +171,8 @@ def join(opts, token, token_file, dry_run, verify_timeout, lock_timeout, jitsi_r
                           jitsi_repo_url=jitsi_repo_url, jitsi_repo_suite=jitsi_repo_suite,
                           jitsi_repo_components=jitsi_repo_components, jitsi_repo_key=jitsi_repo_key,
                           allow_unsupported_release=allow_unsupported_release, firewall=not no_firewall,
-                          no_ssh=no_ssh, log_level=log_level, swappiness=swappiness)
+                          no_ssh=no_ssh, log_level=log_level, swappiness=swappiness,
+                          adoptium_repo_url=adoptium_repo_url, adoptium_repo_key=adoptium_repo_key)
     report = run_join(parsed, options, Paths("/"), Progress(quiet=opts.as_json and not sys.stderr.isatty()))
     _emit(opts, report, show_diffs=dry_run)
     return _finish(report)

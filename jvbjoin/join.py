@@ -6,28 +6,13 @@ import time
 
 from . import apt, files
 from .engine import Context, Engine
-from .errors import JvbJoinError, TokenError, UsageError, VerifyError
+from .errors import JvbJoinError, TokenError, VerifyError
 
 log = logging.getLogger(__name__)
 
-# (ID, VERSION_ID) pairs jvb-join supports as bridges; the README's support table says why.
-SUPPORTED = {
-    ("debian", "10"), ("debian", "11"), ("debian", "12"), ("debian", "13"),
-    ("ubuntu", "20.04"), ("ubuntu", "22.04"), ("ubuntu", "24.04"),
-}
 # Before this moment the clock is certainly wrong (jvb-join did not exist yet): TLS and token
 # expiry would both give misleading errors.
 EARLIEST_SANE_TIME = 1767225600  # 2026-01-01T00:00:00Z
-
-
-def os_release(paths):
-    values = {}
-    text = files.read_text(paths.os_release) or files.read_text(paths("/usr/lib/os-release")) or ""
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            values[key.strip()] = value.strip().strip('"').strip("'")
-    return values
 
 
 class JoinOptions:
@@ -36,7 +21,7 @@ class JoinOptions:
     def __init__(self, dry_run=False, verify_timeout=90.0, lock_timeout=apt.DEFAULT_LOCK_TIMEOUT,
                  jitsi_repo_url=None, jitsi_repo_suite=None, jitsi_repo_components=None,
                  jitsi_repo_key=None, allow_unsupported_release=False, firewall=True, no_ssh=False,
-                 log_level="INFO", swappiness=1):
+                 log_level="INFO", swappiness=1, adoptium_repo_url=None, adoptium_repo_key=None):
         self.dry_run = dry_run
         self.verify_timeout = verify_timeout
         self.lock_timeout = lock_timeout
@@ -49,9 +34,24 @@ class JoinOptions:
         self.no_ssh = no_ssh
         self.log_level = log_level
         self.swappiness = swappiness
+        self.adoptium_repo_url = adoptium_repo_url
+        self.adoptium_repo_key = adoptium_repo_key
 
     def as_dict(self):
         return dict(vars(self))
+
+
+def supported_release(ctx, role, allow_unsupported):
+    """The support-table row of this host for ``role``; refuses other releases unless allowed."""
+    from . import releases
+    release = releases.os_release(ctx.paths)
+    row = releases.check_supported(release, role, allow_unsupported)
+    ctx.facts["release"] = release
+    ctx.facts["release_row"] = row
+    if not getattr(row, role, False) or releases.lookup(release) is None:
+        ctx.degraded.append("running on {} {}, which jvb-join does not support as a {}".format(
+            release.get("ID", "?"), release.get("VERSION_ID", "?"), role))
+    return row
 
 
 def preflight(ctx):
@@ -60,15 +60,7 @@ def preflight(ctx):
     if os.geteuid() != 0:
         raise JvbJoinError("jvb-join must run as root to install and configure the bridge.",
                            "Run it again with sudo.")
-    release = os_release(paths)
-    ident = (release.get("ID", "?"), release.get("VERSION_ID", "?"))
-    ctx.facts["release"] = release
-    if ident not in SUPPORTED:
-        if not opts.allow_unsupported_release:
-            raise UsageError("{} {} is not a release jvb-join supports for bridges.".format(*ident),
-                             "Use Debian 11, 12 or 13 or Ubuntu 20.04, 22.04 or 24.04, or pass "
-                             "--allow-unsupported-release at your own risk.")
-        ctx.degraded.append("running on unsupported release {} {}".format(*ident))
+    supported_release(ctx, "bridge", opts.allow_unsupported_release)
     now = time.time()
     if now < EARLIEST_SANE_TIME:
         raise JvbJoinError("The system clock says {}, which cannot be right.".format(
@@ -87,6 +79,7 @@ def preflight(ctx):
 def join_steps(ctx):
     """The steps of a join, in order; each one only looks at the host until it is applied."""
     from .steps.account import AccountPassword
+    from .steps.java import JavaRuntime
     from .steps.packages import DebconfPreseed, JitsiSource, Packages
     from .steps.service import BridgeService
     from .steps.trust import ServerTrust
@@ -98,6 +91,8 @@ def join_steps(ctx):
     return [
         DebconfPreseed([("jitsi-videobridge2", "jitsi-videobridge/jvb-hostname", "string", token.meet)]),
         source,
+        JavaRuntime("jitsi-videobridge2", versions.get("jitsi-videobridge2"),
+                    opts.adoptium_repo_url, opts.adoptium_repo_key, opts.lock_timeout),
         Packages(["jitsi-videobridge2"], versions, opts.lock_timeout),
         ServerTrust(),
         AccountPassword(),

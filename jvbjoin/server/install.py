@@ -124,6 +124,8 @@ def server_steps(ctx):
              Packages(web, lock_timeout=opts.lock_timeout), Packages(jitsi, lock_timeout=opts.lock_timeout)]
     steps[3].name, steps[3].title = "web-server", "web server"
     steps[4].name, steps[4].title = "jitsi-packages", "Jitsi Meet packages"
+    from ..steps.java import JavaRuntime
+    steps.insert(4, JavaRuntime("jicofo", lock_timeout=opts.lock_timeout))
     steps.append(AuthPin())
     if opts.firewall:
         from ..steps.firewall import Firewall
@@ -195,7 +197,7 @@ def verify_server(ctx, report):
 
 
 def install(opts, paths, progress):
-    from ..join import os_release
+    from ..join import supported_release
 
     validate(opts)
     ctx = Context(paths, opts.as_dict(), progress)
@@ -207,7 +209,7 @@ def install(opts, paths, progress):
         if os.geteuid() != 0:
             raise JvbJoinError("jvb-join server install must run as root.", "Run it again with sudo.")
         apt.ready_for_packages(paths, opts.lock_timeout, progress, opts.dry_run)
-        c.facts["release"] = os_release(paths)
+        supported_release(c, "server", opts.allow_unsupported_release)
 
     engine = Engine(server_steps(ctx), ctx, verify=None if opts.dry_run else verify_server, preflight=preflight)
     return engine.run("server install", dry_run=opts.dry_run)

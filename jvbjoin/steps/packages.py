@@ -71,30 +71,28 @@ def _source_uris(text):
     return [u.rstrip("/") for u in uris]
 
 
-class JitsiSource(FileStep):
-    """The Jitsi apt repository as a deb822 source with its own keyring (``Signed-By``, no apt-key).
+class AptSource(FileStep):
+    """A package repository as a deb822 source with its own keyring (``Signed-By``, no apt-key).
 
     A host that already has a source for the same repository (the tutorials' jitsi-stable.list) is
     left as it is: a second entry would make apt warn, or fail on conflicting Signed-By values.
     """
 
-    name = "apt-source"
-    title = "Jitsi apt repository"
     owns_files = True
+    label = "the"
+    key_hint = ""
 
-    def __init__(self, url=JITSI_URL, suite=JITSI_SUITE, components="", key_file=None):
+    def __init__(self, url, suite, components="", key_file=None):
         self.url = url.rstrip("/")
         self.suite = suite
         self.components = components
         self.key_file = key_file
 
-    @classmethod
-    def from_options(cls, opts):
-        """The source the operator asked for: download.jitsi.org, or --jitsi-repo-url and friends."""
-        if not opts.jitsi_repo_url:
-            return cls(key_file=opts.jitsi_repo_key)
-        components = opts.jitsi_repo_components if opts.jitsi_repo_components is not None else "main"
-        return cls(opts.jitsi_repo_url, opts.jitsi_repo_suite or "stable", components, opts.jitsi_repo_key)
+    def source_path(self, paths):
+        raise NotImplementedError
+
+    def keyring_path(self, paths):
+        raise NotImplementedError
 
     def existing_source(self, ctx):
         folder = ctx.paths.apt_sources_dir
@@ -103,7 +101,7 @@ class JitsiSource(FileStep):
             candidates += [os.path.join(folder, n) for n in sorted(os.listdir(folder))
                            if n.endswith((".list", ".sources"))]
         for path in candidates:
-            if path == ctx.paths.jitsi_source:
+            if path == self.source_path(ctx.paths):
                 continue
             text = files.read_text(path)
             if text and self.url in _source_uris(text):
@@ -114,29 +112,74 @@ class JitsiSource(FileStep):
         if self.existing_source(ctx):
             return []
         wanted = []
-        keyring = ctx.paths.jitsi_keyring
+        keyring = self.keyring_path(ctx.paths)
         if self.key_file:
             key = files.read_bytes(self.key_file)
             if key is None:
                 raise InputError("The repository key file {} does not exist.".format(self.key_file))
+            # apt tells an armored key from a binary keyring by the file name
+            armored = key.lstrip().startswith(b"-----BEGIN PGP")
+            keyring = keyring.rsplit(".", 1)[0] + (".asc" if armored else ".gpg")
             wanted.append(WantedFile(keyring, key, 0o644, 0, 0))
         elif not os.path.exists(keyring):
-            raise InputError("No key for the Jitsi repository at {}.".format(keyring),
-                             "Give it with --jitsi-repo-key FILE (the key from "
-                             "https://download.jitsi.org/jitsi-key.gpg.key, dearmored).")
-        lines = ["# Jitsi packages, added by jvb-join.",
+            raise InputError("No key for {} repository at {}.".format(self.label, keyring), self.key_hint)
+        lines = ["# {} packages, added by jvb-join.".format(self.title.split()[0]),
                  "Types: deb",
                  "URIs: {}".format(self.url),
                  "Suites: {}".format(self.suite)]
         if self.components:
             lines.append("Components: {}".format(self.components))
         lines.append("Signed-By: {}".format(keyring.replace(ctx.paths.root.rstrip("/"), "", 1) or keyring))
-        wanted.append(WantedFile(ctx.paths.jitsi_source, "\n".join(lines) + "\n", 0o644, 0, 0))
+        wanted.append(WantedFile(self.source_path(ctx.paths), "\n".join(lines) + "\n", 0o644, 0, 0))
         return wanted
 
     def apply(self, ctx, changes, journal):
         super().apply(ctx, changes, journal)
         ctx.facts["apt_sources_changed"] = True
+
+
+class JitsiSource(AptSource):
+    """The Jitsi repository (download.jitsi.org, or the one the operator names)."""
+
+    name = "apt-source"
+    title = "Jitsi apt repository"
+    label = "the Jitsi"
+    key_hint = ("Give it with --jitsi-repo-key FILE (the key from "
+                "https://download.jitsi.org/jitsi-key.gpg.key, dearmored).")
+
+    def __init__(self, url=JITSI_URL, suite=JITSI_SUITE, components="", key_file=None):
+        super().__init__(url, suite, components, key_file)
+
+    @classmethod
+    def from_options(cls, opts):
+        """The source the operator asked for: download.jitsi.org, or --jitsi-repo-url and friends."""
+        if not opts.jitsi_repo_url:
+            return cls(key_file=opts.jitsi_repo_key)
+        components = opts.jitsi_repo_components if opts.jitsi_repo_components is not None else "main"
+        return cls(opts.jitsi_repo_url, opts.jitsi_repo_suite or "stable", components, opts.jitsi_repo_key)
+
+    def source_path(self, paths):
+        return paths.jitsi_source
+
+    def keyring_path(self, paths):
+        return paths.jitsi_keyring
+
+
+class AdoptiumSource(AptSource):
+    """Eclipse Adoptium's repository, for Temurin on releases whose archive has no Java the Jitsi
+    packages accept (Debian 10)."""
+
+    name = "adoptium-source"
+    title = "Adoptium apt repository"
+    label = "the Adoptium"
+    key_hint = ("Give it with --adoptium-repo-key FILE (the key from "
+                "https://packages.adoptium.net/artifactory/api/gpg/key/public).")
+
+    def source_path(self, paths):
+        return paths.adoptium_source
+
+    def keyring_path(self, paths):
+        return paths.adoptium_keyring
 
 
 class Packages(Step):
@@ -166,25 +209,38 @@ class Packages(Step):
         return changes
 
     def apply(self, ctx, changes, journal):
-        before = apt.installed_packages(ctx.paths)
+        update_once(ctx, self.lock_timeout)
+        install(ctx, journal, [("{}={}".format(n, v) if v else n) for n, v in (c.data for c in changes)],
+                self.lock_timeout, downgrades=any(want for _, want in (c.data for c in changes)),
+                names=[c.target for c in changes])
 
-        def undo():
-            after = apt.installed_packages(ctx.paths)
-            new = sorted(set(after) - set(before))
-            if new:
-                apt.apt_get(["purge"] + new, ctx.progress, self.lock_timeout)
-            downgrade = ["{}={}".format(n, v) for n, v in before.items() if n in after and after[n] != v]
-            if downgrade:
-                apt.apt_get(["install", "--allow-downgrades"] + downgrade, ctx.progress, self.lock_timeout)
 
-        journal.record("remove the packages this run installed", undo)
-        if ctx.facts.get("apt_sources_changed") or not ctx.facts.get("apt_updated"):
-            ctx.progress("updating the package lists")
-            apt.apt_get(["update"], ctx.progress, self.lock_timeout)
-            ctx.facts["apt_updated"] = True
-        args = ["install", "--no-install-recommends"]
-        if any(want for _, want in (c.data for c in changes)):
-            args.append("--allow-downgrades")
-        args += ["{}={}".format(n, v) if v else n for n, v in (c.data for c in changes)]
-        ctx.progress("installing {}".format(", ".join(c.target for c in changes)))
-        apt.apt_get(args, ctx.progress, self.lock_timeout)
+def update_once(ctx, lock_timeout):
+    """``apt-get update`` once per run, and again after a step added an apt source."""
+    if ctx.facts.get("apt_sources_changed") or not ctx.facts.get("apt_updated"):
+        ctx.progress("updating the package lists")
+        apt.apt_get(["update"], ctx.progress, lock_timeout)
+        ctx.facts["apt_updated"] = True
+        ctx.facts["apt_sources_changed"] = False
+
+
+def install(ctx, journal, specs, lock_timeout, downgrades=False, names=None):
+    """``apt-get install`` of ``specs`` (names, name=version or paths of local .debs); the undo
+    purges exactly what this call installed and puts back versions it changed."""
+    before = apt.installed_packages(ctx.paths)
+
+    def undo():
+        after = apt.installed_packages(ctx.paths)
+        new = sorted(set(after) - set(before))
+        if new:
+            apt.apt_get(["purge"] + new, ctx.progress, lock_timeout)
+        downgrade = ["{}={}".format(n, v) for n, v in before.items() if n in after and after[n] != v]
+        if downgrade:
+            apt.apt_get(["install", "--allow-downgrades"] + downgrade, ctx.progress, lock_timeout)
+
+    journal.record("remove the packages this run installed", undo)
+    args = ["install", "--no-install-recommends"]
+    if downgrades:
+        args.append("--allow-downgrades")
+    ctx.progress("installing {}".format(", ".join(names or specs)))
+    apt.apt_get(args + list(specs), ctx.progress, lock_timeout)

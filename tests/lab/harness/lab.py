@@ -47,6 +47,14 @@ CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 KEYRING_IN_HOST = "/etc/apt/keyrings/jvb-join-lab.gpg"
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,11}$")
 JMS_ALIASES = ("meet.lab.test", "auth.meet.lab.test")
+# signing keys: the Debian mirror and jvb-join repo; the Jitsi stand-ins; the Adoptium stand-ins
+KEY_ROLES = (("archive", "jvb-join lab archive <archive@lab.test>"),
+             ("jitsi", "jvb-join lab Jitsi stand-in repository <jitsi@lab.test>"),
+             ("adoptium", "jvb-join lab Adoptium stand-in repository <adoptium@lab.test>"))
+# stand-ins that real hosts get from Adoptium's repository rather than Jitsi's
+ADOPTIUM_PACKAGES = ("temurin-", "adoptium-")
+# Adoptium publishes one suite per distribution codename
+ADOPTIUM_SUITES = ("buster", "bullseye", "bookworm", "trixie")
 
 
 class LabError(Exception):
@@ -231,13 +239,17 @@ class Lab(object):
         os.makedirs(self.keys_dir, mode=0o700, exist_ok=True)
         os.chmod(self.keys_dir, 0o700)
         fpr_file = os.path.join(self.keys_dir, "fingerprints.json")
-        if not os.path.exists(fpr_file):
-            shutil.rmtree(self.gnupg, ignore_errors=True)
-            os.makedirs(self.gnupg, mode=0o700)
-            fprs = {}
+        fprs = {}
+        if os.path.exists(fpr_file) and os.path.isdir(self.gnupg):
+            with open(fpr_file) as f:
+                fprs = json.load(f)
+        missing = [(role, uid) for role, uid in KEY_ROLES if role not in fprs]
+        if missing:
+            if not fprs:
+                shutil.rmtree(self.gnupg, ignore_errors=True)
+            os.makedirs(self.gnupg, mode=0o700, exist_ok=True)
             try:
-                for role, uid in (("archive", "jvb-join lab archive <archive@lab.test>"),
-                                  ("jitsi", "jvb-join lab Jitsi stand-in repository <jitsi@lab.test>")):
+                for role, uid in missing:
                     log("making the lab %s signing key" % role)
                     self._gpg("--pinentry-mode", "loopback", "--passphrase", "",
                               "--quick-gen-key", uid, "rsa3072", "sign", "never")
@@ -249,8 +261,9 @@ class Lab(object):
                         f.write(pub)
             finally:
                 self._gpg_stop()
-            with open(fpr_file, "w") as f:
+            with open(fpr_file + ".tmp", "w") as f:
                 json.dump(fprs, f)
+            os.rename(fpr_file + ".tmp", fpr_file)
         ssh_key = os.path.join(self.keys_dir, "id_ed25519")
         if not os.path.exists(ssh_key):
             _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "root@lab.test", "-f", ssh_key])
@@ -341,8 +354,12 @@ class Lab(object):
                 log("tests/lab/standins/build failed (exit %d): %s" % (p.returncode, p.stderr.strip()[-800:]))
         else:
             log("tests/lab/standins/build not found: the jitsi repository stays empty")
-        return (sorted(glob.glob(os.path.join(jvb, "*.deb"))),
-                sorted(glob.glob(os.path.join(jitsi, "*.deb"))))
+        adoptium = os.path.join(out, "adoptium")
+        os.makedirs(adoptium)
+        for deb in glob.glob(os.path.join(jitsi, "*.deb")):
+            if os.path.basename(deb).startswith(ADOPTIUM_PACKAGES):
+                shutil.move(deb, adoptium)
+        return tuple(sorted(glob.glob(os.path.join(d, "*.deb"))) for d in (jvb, jitsi, adoptium))
 
     def _reprepro_conf(self, base, dists):
         os.makedirs(os.path.join(base, "conf"), exist_ok=True)
@@ -356,15 +373,16 @@ class Lab(object):
         env = dict(os.environ, GNUPGHOME=self.gnupg)
         return _run(["reprepro", "-b", base, "--outdir", outdir] + list(args), env=env, **kw)
 
-    def _fill_repo(self, name, codename, fpr, debs, label):
+    def _fill_repo(self, name, codenames, fpr, debs, label):
         base = os.path.join(self.cache, "repos", name)
         out = os.path.join(self.www, name)
         shutil.rmtree(base, ignore_errors=True)
         shutil.rmtree(out, ignore_errors=True)
+        codenames = [codenames] if isinstance(codenames, str) else list(codenames)
         self._reprepro_conf(base, [[("Origin", "jvb-join lab"), ("Label", label),
-                                    ("Suite", codename), ("Codename", codename),
+                                    ("Suite", c), ("Codename", c),
                                     ("Architectures", self.arch), ("Components", "main"),
-                                    ("Description", label), ("SignWith", fpr)]])
+                                    ("Description", label), ("SignWith", fpr)] for c in codenames])
         for deb in debs:
             fields = _run(["dpkg-deb", "-f", deb, "Section", "Priority"]).stdout
             extra = []
@@ -372,8 +390,9 @@ class Lab(object):
                 extra += ["-S", "misc"]
             if "Priority:" not in fields:
                 extra += ["-P", "optional"]
-            self._reprepro(base, out, "--export=never", *(extra + ["includedeb", codename, deb]))
-        self._reprepro(base, out, "export", codename)
+            for codename in codenames:
+                self._reprepro(base, out, "--export=never", *(extra + ["includedeb", codename, deb]))
+        self._reprepro(base, out, "export", *codenames)
 
     def refresh_repos(self, mirror=True):
         """Rebuild the jvb-join and jitsi repositories from build/*.deb and the stand-ins."""
@@ -383,18 +402,19 @@ class Lab(object):
     def _refresh_repos(self, mirror):
         t0 = time.time()
         fprs = self.ensure_keys()
-        jvb, jitsi = self.collect_lab_debs()
+        jvb, jitsi, adoptium = self.collect_lab_debs()
         try:
             self._fill_repo("jvb-join", "stable", fprs["archive"], jvb, "jvb-join lab packages")
             self._fill_repo("jitsi", "stable", fprs["jitsi"], jitsi, "Jitsi lab stand-ins")
+            self._fill_repo("adoptium", ADOPTIUM_SUITES, fprs["adoptium"], adoptium, "Adoptium lab stand-ins")
         finally:
             self._gpg_stop()
         keys = os.path.join(self.www, "keys")
         os.makedirs(keys, exist_ok=True)
-        for role in ("archive", "jitsi"):
+        for role in ("archive", "jitsi", "adoptium"):
             shutil.copy(os.path.join(self.keys_dir, "%s.gpg" % role), keys)
-        log("repositories: jvb-join %d .deb(s), jitsi %d stand-in(s) (%.1f s)"
-            % (len(jvb), len(jitsi), time.time() - t0))
+        log("repositories: jvb-join %d .deb(s), jitsi %d stand-in(s), adoptium %d (%.1f s)"
+            % (len(jvb), len(jitsi), len(adoptium), time.time() - t0))
         if mirror:
             for release in RELEASES:
                 if os.path.exists(os.path.join(self.image_path(release), "complete")):
@@ -443,10 +463,11 @@ class Lab(object):
             # the lab repos as file: sources, so stand-ins that depend on each other resolve
             with open(sources, "w") as f:
                 f.write("deb %s %s main\n" % (DEBIAN_MIRROR, release))
-                for repo, role in (("jvb-join", "archive"), ("jitsi", "jitsi")):
-                    if os.path.exists(os.path.join(self.www, repo, "dists", "stable", "Release")):
+                for repo, role, suite in (("jvb-join", "archive", "stable"), ("jitsi", "jitsi", "stable"),
+                                          ("adoptium", "adoptium", release)):
+                    if os.path.exists(os.path.join(self.www, repo, "dists", suite, "Release")):
                         f.write("deb [signed-by=/tmp/lab-www/keys/%s.gpg] file:/tmp/lab-www/%s "
-                                "stable main\n" % (role, repo))
+                                "%s main\n" % (role, repo, suite))
 
             def chroot(cmd, show=lambda l: l.startswith(("E:", "W:"))):
                 return _stream(["systemd-nspawn", "-q", "-D", rootfs, "--register=no", "--keep-unit",
@@ -621,6 +642,9 @@ class Lab(object):
             _put(m, "root/lab/jitsi-repo.gpg", f.read())
         _put(m, "root/lab/jitsi-repo.url", self.repo_url + "/jitsi\n")
         _put(m, "root/lab/jitsi-repo.fingerprint", fprs["jitsi"] + "\n")
+        with open(os.path.join(self.keys_dir, "adoptium.gpg"), "rb") as f:
+            _put(m, "root/lab/adoptium-repo.gpg", f.read())
+        _put(m, "root/lab/adoptium-repo.url", self.repo_url + "/adoptium\n")
         src = ("Types: deb\nURIs: %s/%s\nSuites: %s\nComponents: main\nSigned-By: %s\n")
         _put(m, "etc/apt/sources.list.d/lab-debian.sources",
              src % (self.repo_url, "debian", h["release"], KEYRING_IN_HOST))
