@@ -38,7 +38,9 @@ class JoinByDefault(click.Group):
         return super().parse_args(ctx, args)
 
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+# Help is laid out for 80 columns whatever the terminal, so the text is the same everywhere
+# (and jvbjoin/helptext.py can hold the top-level one).
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100, "terminal_width": 80}
 
 
 @click.group(cls=JoinByDefault, context_settings=CONTEXT)
