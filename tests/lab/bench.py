@@ -20,7 +20,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 from harness import Lab  # noqa: E402
-from labkit import DOMAIN, create_token, install_jvb_join, install_server, nickname, repo_args, sh  # noqa: E402
+from labkit import DOMAIN, create_token, install_jvb_join, nickname, repo_args, sh  # noqa: E402
 
 HAND_PROCEDURE = os.path.join(ROOT, "scripts", "hand-procedure")
 JICOFO_LOG = "/var/log/jitsi/jicofo.log"
@@ -180,8 +180,13 @@ def run_all(lab, args, only, result):
         if index:
             lab.down()
             lab.prepare(refresh=False)
+        lab.up("jms")
+        install_jvb_join(lab, "jms")
         started = time.monotonic()
-        install_server(lab)
+        rc, out, err = lab.exec("jms", ["jvb-join", "server", "install", "--domain", DOMAIN]
+                                + repo_args(lab, "jms"), timeout=1200)
+        if rc != 0:
+            raise RuntimeError("server install failed ({}): {}".format(rc, (out + err)[-2000:]))
         installs.append(time.monotonic() - started)
     if "B6" in only:
         result["B6_server_install"] = stats(installs)
