@@ -179,24 +179,26 @@ class RemoveFragment(FileStep):
         return [WantedFile(ctx.paths.jvb_fragment, None, secret=True)]
 
 
-class RemoveInclude(_EditStep):
-    name = "bridge-config-include"
-    title = "include of jvb-join's settings in jvb.conf"
-    path_name = "jvb_conf"
+class UndoEdit(_EditStep):
+    """Takes back what a join did to an admin's file, by the inverse of the join's edit."""
+
     required = False
 
-    def edit(self, ctx, text):
-        return remove_include(text)
-
-
-class RestoreLegacy(_EditStep):
-    name = "bridge-config-legacy"
-    title = "legacy client settings in sip-communicator.properties"
-    path_name = "jvb_legacy_properties"
-    required = False
+    def __init__(self, name, title, path_name, inverse):
+        self.name, self.title, self.path_name, self.inverse = name, title, path_name, inverse
 
     def edit(self, ctx, text):
-        return restore_legacy(text)
+        return self.inverse(text)
+
+
+def remove_include_step():
+    return UndoEdit("bridge-config-include", "include of jvb-join's settings in jvb.conf", "jvb_conf",
+                    remove_include)
+
+
+def restore_legacy_step():
+    return UndoEdit("bridge-config-legacy", "legacy client settings in sip-communicator.properties",
+                    "jvb_legacy_properties", restore_legacy)
 
 
 class RemoveJoinRecord(FileStep):
@@ -280,7 +282,7 @@ class RemoveAccount(Step):
 
 
 def leave_steps():
-    return [Drain(), ShutDown(), RemoveFragment(), RemoveInclude(), RestoreLegacy(), CloseFirewall(),
+    return [Drain(), ShutDown(), RemoveFragment(), remove_include_step(), restore_legacy_step(), CloseFirewall(),
             RemoveJoinRecord(), RemoveAccount()]
 
 
@@ -342,7 +344,7 @@ def command(opts, drain=False, timeout="1h", dry_run=False):
 
     from .errors import EXIT_DEGRADED, EXIT_OK
     from .paths import Paths
-    from .render import Progress, report_json, report_text
+    from .render import Progress, report_text
     from .server.tokens import parse_ttl
 
     seconds = parse_ttl(timeout, "--timeout")

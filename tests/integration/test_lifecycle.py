@@ -107,28 +107,13 @@ def test_failover_jicofo_drops_a_stopped_bridge_keeps_the_other_and_takes_it_bac
 
 
 def next_version_deb(workdir):
-    """build/jvb-join_V_all.deb rebuilt as V+lab1: the same files, a newer version for apt."""
-    debs = sorted(glob.glob(os.path.join(ROOT, "build", "jvb-join_*_all.deb")))
+    """build/jvb-join_V_all.deb rebuilt as V+lab1 (scripts/next-version-deb): ``(path, V)``."""
+    debs = sorted(d for d in glob.glob(os.path.join(ROOT, "build", "jvb-join_*_all.deb")) if "+lab1" not in d)
     assert debs, "no jvb-join .deb in build/ (make deb)"
-    tree = os.path.join(workdir, "tree")
-    subprocess.run(["dpkg-deb", "-R", debs[-1], tree], check=True)
-    control = os.path.join(tree, "DEBIAN", "control")
-    with open(control) as f:
-        text = f.read()
-    version = [l.split(": ", 1)[1] for l in text.splitlines() if l.startswith("Version: ")][0]
-    with open(control, "w") as f:
-        f.write(text.replace("Version: " + version, "Version: {}+lab1".format(version)))
-    for init in glob.glob(os.path.join(tree, "usr/lib/python3/dist-packages/jvbjoin/__init__.py")):
-        with open(init) as f:
-            text = f.read()
-        with open(init, "w") as f:
-            f.write(text.replace('"{}"'.format(version.split("-")[0]), '"{}+lab1"'.format(version.split("-")[0])))
-    md5 = subprocess.run("find . -type f ! -path './DEBIAN/*' -printf '%P\\0' | sort -z | xargs -0 md5sum",
-                         shell=True, cwd=tree, check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout
-    with open(os.path.join(tree, "DEBIAN", "md5sums"), "w") as f:
-        f.write(md5)
-    out = os.path.join(workdir, "jvb-join_{}+lab1_all.deb".format(version))
-    subprocess.run(["dpkg-deb", "--root-owner-group", "--build", tree, out], check=True, stdout=subprocess.DEVNULL)
+    out = subprocess.run([os.path.join(ROOT, "scripts", "next-version-deb"), debs[-1], workdir], check=True,
+                         stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
+    version = subprocess.run(["dpkg-deb", "-f", debs[-1], "Version"], check=True, stdout=subprocess.PIPE,
+                             universal_newlines=True).stdout.strip()
     return out, version
 
 

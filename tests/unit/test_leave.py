@@ -50,7 +50,7 @@ def leave_ctx(paths, **kw):
     return ctx
 
 
-FILE_STEPS = (leave.RemoveFragment, leave.RemoveInclude, leave.RestoreLegacy, leave.RemoveJoinRecord)
+FILE_STEPS = (leave.RemoveFragment, leave.remove_include_step, leave.restore_legacy_step, leave.RemoveJoinRecord)
 
 
 def test_leave_gives_the_admin_files_back_byte_for_byte_and_backs_up_what_it_removes(paths):
