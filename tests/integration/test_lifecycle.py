@@ -167,8 +167,18 @@ def test_leave_with_drain_waits_for_the_conference_then_jicofo_sees_a_shutdown(f
     _, legacy_joined, _ = sh(lab, "jvb1", legacy)
     token_id = json.loads(sh(lab, "jvb1", "cat /var/lib/jvb-join/bridge.json")[1])["token_id"]
 
-    # The plan first: it changes nothing.
+    # With the server out of reach nothing changes, and the exit code says to retry later (75).
     before = managed_hashes(lab, "jvb1")
+    route = "blackhole {}/32".format(lab.ip("jms"))
+    sh(lab, "jvb1", "ip route add " + route)
+    try:
+        rc, out, err = lab.exec("jvb1", ["jvb-join", "leave", "--drain"], timeout=120)
+    finally:
+        sh(lab, "jvb1", "ip route del " + route)
+    assert rc == 75, out + err
+    assert "meet.lab.test" in err and managed_hashes(lab, "jvb1") == before
+
+    # The plan: it changes nothing either.
     rc, out, err = lab.exec("jvb1", ["jvb-join", "leave", "--drain", "--dry-run"])
     assert rc == 0, out + err
     assert "would change" in out and "remove the account" in out

@@ -214,3 +214,85 @@ def test_timeout_is_a_duration():
     with pytest.raises(Exception) as err:
         tokens.parse_ttl("soon", "--timeout")
     assert "--timeout" in str(err.value)
+
+
+class FakeSystemd:
+    """The bridge unit as systemd would report it; the shutdown request makes it exit."""
+
+    state = {}
+    calls = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def unit_state(self, name):
+        return dict(FakeSystemd.state)
+
+    def stop(self, name):
+        FakeSystemd.calls.append("stop")
+        FakeSystemd.state["ActiveState"] = "inactive"
+
+    def disable(self, names):
+        FakeSystemd.calls.append("disable")
+        FakeSystemd.state["UnitFileState"] = "disabled"
+
+    def enable(self, names):
+        FakeSystemd.calls.append("enable")
+        FakeSystemd.state["UnitFileState"] = "enabled"
+
+    def start(self, name):
+        FakeSystemd.calls.append("start")
+        FakeSystemd.state["ActiveState"] = "active"
+
+
+class ShutdownAPI(FakeAPI):
+    def __init__(self, counts, accepts_shutdown):
+        super().__init__(counts)
+        self.accepts_shutdown = accepts_shutdown
+        self.requests = []
+
+    def shutdown(self, graceful=True):
+        self.requests.append(graceful)
+        if self.accepts_shutdown:
+            FakeSystemd.state["ActiveState"] = "inactive"  # the bridge exits by itself
+        return self.accepts_shutdown
+
+
+def shutdown_ctx(paths, monkeypatch, api):
+    from jvbjoin import systemd
+    monkeypatch.setattr(systemd, "Systemd", FakeSystemd)
+    monkeypatch.setattr(leave, "POLL", 0.01)
+    FakeSystemd.state = {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled"}
+    FakeSystemd.calls = []
+    ctx = leave_ctx(paths)
+    ctx.facts.update(api=api, unit_before=dict(FakeSystemd.state))
+    return ctx
+
+
+def test_the_bridge_shuts_itself_down_then_the_unit_is_disabled_and_a_rollback_starts_it(paths, monkeypatch):
+    api = ShutdownAPI([0], accepts_shutdown=True)
+    ctx = shutdown_ctx(paths, monkeypatch, api)
+    step, journal = leave.ShutDown(), Journal()
+    step.apply(ctx, step.check(ctx), journal)
+    assert api.requests == [True]  # no participants: a graceful shutdown
+    assert FakeSystemd.calls == ["disable"] and ctx.degraded == []
+    assert journal.rollback() == []
+    assert FakeSystemd.state["ActiveState"] == "active" and FakeSystemd.state["UnitFileState"] == "enabled"
+
+
+def test_with_participants_left_the_shutdown_is_immediate_so_jicofo_moves_them(paths, monkeypatch):
+    api = ShutdownAPI([2], accepts_shutdown=True)
+    step, ctx = leave.ShutDown(), shutdown_ctx(paths, monkeypatch, api)
+    step.apply(ctx, step.check(ctx), Journal())
+    assert api.requests == [False]
+
+
+def test_a_bridge_without_the_rest_shutdown_is_stopped_and_the_report_says_jicofo_lost_it(paths, monkeypatch):
+    api = ShutdownAPI([0], accepts_shutdown=False)
+    step, ctx = leave.ShutDown(), shutdown_ctx(paths, monkeypatch, api)
+    step.apply(ctx, step.check(ctx), Journal())
+    assert FakeSystemd.calls == ["stop", "disable"]
+    assert any("lost bridge" in line for line in ctx.degraded)
