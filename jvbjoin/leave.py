@@ -85,8 +85,11 @@ class Drain(Step):
                 break
             time.sleep(min(POLL, max(0.0, deadline - now)))
         ctx.facts["drain_seconds"] = time.monotonic() - started
-        ctx.facts["cut"] = count or 0
-        if count:
+        ctx.facts["cut"] = count
+        if count is None:
+            add_degraded(ctx, "the bridge stopped reporting its participants while draining, so how many "
+                              "were cut when it shut down is not known")
+        elif count:
             add_degraded(ctx, "the drain timeout ({}) passed with {} participant(s) still on the bridge: "
                               "they were cut, and jicofo moves them to another bridge".format(
                                   _duration(opts.timeout), count))

@@ -218,6 +218,7 @@ def test_leave_with_drain_waits_for_the_conference_then_jicofo_sees_a_shutdown(f
 
     # The server: the account is gone, and the token list says the bridge left.
     states = {t["id"]: t["state"] for t in json.loads(sh(lab, "jms", "jvb-join --json token list")[1])}
+    print("token list on the server says the token of the bridge that left is {!r}".format(states[token_id]))
     assert states[token_id] in ("left", "gone")
     rc, _, _ = lab.exec("jms", ["sh", "-c", "ls /var/lib/prosody/auth%2emeet%2elab%2etest/accounts/ | "
                                             "grep -x 'jvb%2d{}.dat'".format(token_id)])

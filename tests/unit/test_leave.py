@@ -296,3 +296,11 @@ def test_a_bridge_without_the_rest_shutdown_is_stopped_and_the_report_says_jicof
     step.apply(ctx, step.check(ctx), Journal())
     assert FakeSystemd.calls == ["stop", "disable"]
     assert any("lost bridge" in line for line in ctx.degraded)
+
+
+def test_a_bridge_that_stops_answering_while_draining_is_not_reported_as_drained(paths, monkeypatch):
+    monkeypatch.setattr(leave, "POLL", 0.01)
+    ctx, lines = drain_ctx(paths, FakeAPI([2, None]), 0.1)
+    leave.Drain().apply(ctx, leave.Drain().check(ctx), Journal())
+    assert ctx.facts["cut"] is None and any("not known" in d for d in ctx.degraded)
+    assert not any(l.startswith("drained") for l in lines)
