@@ -23,6 +23,10 @@ test-lab: deb
 test-matrix: deb
 	JVB_LAB_RELEASES="bullseye bookworm trixie" $(PYTEST) -q -m matrix tests/integration
 
+## test-long: slow extras, not in make test: piuparts (install, upgrade to the next version, purge)
+test-long: deb
+	scripts/piuparts bookworm
+
 $(VENV)/.stamp:
 	$(PYTHON) -m venv --system-site-packages $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'vermin>=1.6,<2'

@@ -1,4 +1,4 @@
-"""The bridge's private REST API on 127.0.0.1:8080: health, version, metrics, drain."""
+"""The bridge's private REST API on 127.0.0.1:8080: health, version, metrics, drain, shutdown."""
 
 import json
 import urllib.error
@@ -44,6 +44,28 @@ class BridgeAPI:
     def drain(self, enable=True):
         status, body = self._request("/colibri/drain/{}".format("enable" if enable else "disable"), "POST")
         return status == 200
+
+    def shutdown(self, graceful=True):
+        """Ask the bridge to shut down (POST /colibri/shutdown); True if it accepted.
+
+        The bridge then announces graceful shutdown / SHUTTING_DOWN in its brewery presence, so
+        jicofo moves its conferences and logs a shutdown rather than a lost bridge, and it exits by
+        itself after ``videobridge.shutdown.shutting-down-delay``. The endpoint exists only with
+        ``videobridge.apis.rest.enabled`` and ``videobridge.rest.shutdown.enabled`` (jvb-join's
+        fragment sets both); otherwise the answer is 404 and this returns False.
+        """
+        status, body = self._request("/colibri/shutdown", "POST",
+                                     {"graceful-shutdown": "true" if graceful else "false"})
+        return status == 200
+
+    def participants(self):
+        """Participants on the bridge now (the jitsi_jvb_participants gauge), or None without an answer."""
+        try:
+            values = self.metrics()
+        except (OSError, ValueError):
+            return None
+        value = values.get("jitsi_jvb_participants")
+        return None if value is None else int(value)
 
     def drain_state(self):
         status, body = self._request("/colibri/drain")

@@ -360,7 +360,11 @@ def main(argv=None):
     args = sys.argv[1:] if argv is None else list(argv)
     verbose = any(a in ("-v", "--verbose", "-vv", "-vvv") for a in args)
     try:
-        cli.main(args=args, prog_name="jvb-join", standalone_mode=False)
+        # Outside standalone mode click hands back the code of an Exit raised in a command
+        # (_exit_with, _finish) as the return value instead of raising it.
+        code = cli.main(args=args, prog_name="jvb-join", standalone_mode=False)
+        if isinstance(code, int) and not isinstance(code, bool):
+            return code
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.UsageError as exc:

@@ -316,29 +316,51 @@ def _drain(loop):
             pass
 
 
+async def _register_set(client, host, port, domain, user, children, what, remedy, timeout):
+    """Send an in-band registration IQ set (XEP-0077) to ``domain`` with ``children`` in its query."""
+    from slixmpp.exceptions import IqError, IqTimeout
+    iq = client.Iq()
+    iq["type"] = "set"
+    iq["to"] = domain
+    query = ET.Element("{jabber:iq:register}query")
+    for name, text in children:
+        ET.SubElement(query, "{jabber:iq:register}" + name).text = text
+    iq.append(query)
+    try:
+        await iq.send(timeout=max(5, timeout / 2))
+    except IqError as e:
+        condition = e.iq["error"]["condition"] or "error"
+        raise JvbJoinError("The server refused the {} of {}@{} ({}).".format(what, user, domain, condition), remedy)
+    except IqTimeout:
+        raise _unreachable(host, port, "no answer to the {}".format(what))
+    return True
+
+
 def change_password(host, port, domain, user, old_password, new_password, cadata_der, timeout=30):
     """Log in with `old_password` and set `new_password` in band (XEP-0077)."""
 
     async def work(client):
-        from slixmpp.exceptions import IqError, IqTimeout
-        iq = client.Iq()
-        iq["type"] = "set"
-        iq["to"] = domain
-        query = ET.Element("{jabber:iq:register}query")
-        ET.SubElement(query, "{jabber:iq:register}username").text = user
-        ET.SubElement(query, "{jabber:iq:register}password").text = new_password
-        iq.append(query)
-        try:
-            await iq.send(timeout=max(5, timeout / 2))
-        except IqError as e:
-            condition = e.iq["error"]["condition"] or "error"
-            raise JvbJoinError("The server refused the password change of {}@{} ({}).".format(user, domain, condition),
-                               "Check that prosody on the server loads mod_register for {}.".format(domain))
-        except IqTimeout:
-            raise _unreachable(host, port, "no answer to the password change")
-        return True
+        return await _register_set(client, host, port, domain, user,
+                                   [("username", user), ("password", new_password)], "password change",
+                                   "Check that prosody on the server loads mod_register for {}.".format(domain),
+                                   timeout)
 
     return _session(host, port, domain, user, old_password, cadata_der, timeout, work)
+
+
+def remove_account(host, port, domain, user, password, cadata_der, timeout=30):
+    """Log in as user@domain and delete that account in band (XEP-0077 ``<remove/>``).
+
+    prosody lets a logged-in account remove itself even with registration of new accounts off (its
+    account-management part of mod_register), answers, then deletes it and ends its sessions.
+    """
+
+    async def work(client):
+        return await _register_set(client, host, port, domain, user, [("remove", None)], "account removal",
+                                   "Remove it on the server instead: 'jvb-join token revoke ID' "
+                                   "(ids in 'jvb-join token list').", timeout)
+
+    return _session(host, port, domain, user, password, cadata_der, timeout, work)
 
 
 def check_login(host, port, domain, user, password, cadata_der, timeout=20):

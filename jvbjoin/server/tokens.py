@@ -22,10 +22,10 @@ TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
-def parse_ttl(text):
+def parse_ttl(text, option="--ttl"):
     match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text or "")
     if not match or int(match.group(1)) <= 0:
-        raise UsageError("--ttl must be a positive duration such as 30m, 24h or 7d, not {!r}.".format(text))
+        raise UsageError("{} must be a positive duration such as 30m, 24h or 7d, not {!r}.".format(option, text))
     return int(match.group(1)) * TTL_UNITS[match.group(2) or "s"]
 
 
@@ -88,11 +88,15 @@ def token_state(record, paths, now=None):
     now = time.time() if now is None else now
     if record.get("revoked"):
         return "revoked"
-    if record.get("joined"):
-        return "joined"
     verifier = account_verifier(paths, record["domain"], record["user"])
     if verifier is None:
+        # The account is gone without a revoke here: a joined bridge removes its own account
+        # when it leaves ('jvb-join leave', in band); otherwise it expired or was deleted by hand.
+        if record.get("joined"):
+            return "left"
         return "expired" if record["exp"] <= now else "gone"
+    if record.get("joined"):
+        return "joined"
     if record.get("verifier") and verifier != record["verifier"]:
         return "joined"  # the bridge changed the password at its first login
     if record["exp"] <= now:

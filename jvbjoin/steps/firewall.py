@@ -65,6 +65,20 @@ def parse_user_rules(text):
     return rules
 
 
+def commented_rules(text, comment):
+    """``[(port, proto)]`` of the incoming allow rules in a ``user.rules`` text that carry
+    ``comment`` (ufw keeps comments hex-encoded there): the ports jvb-join opened itself."""
+    wanted = "comment=" + comment.encode("utf-8").hex()
+    found = []
+    for line in text.splitlines():
+        if not line.startswith("### tuple ###") or wanted not in line.split():
+            continue
+        fields = [f for f in line[len("### tuple ###"):].split() if not f.startswith("comment=")]
+        if len(fields) >= 7 and fields[0] == "allow" and fields[-1] == "in" and (fields[2], fields[1]) not in found:
+            found.append((fields[2], fields[1]))
+    return found
+
+
 def _port_in(port, spec):
     for part in spec.split(","):
         if ":" in part:
