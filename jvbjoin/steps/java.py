@@ -62,6 +62,11 @@ class JavaRuntime(Step):
         return java.choose(self.release(ctx), control)
 
     def check(self, ctx):
+        installed = apt.installed_packages(ctx.paths)
+        if self.package in installed and not self.release(ctx).adoptium and \
+                (not self.version or installed[self.package] == self.version):
+            # dpkg installed it, so its Java dependency is met: nothing to read from apt (re-runs stay fast)
+            return []
         choice = self.choice(ctx)
         if choice is False:
             if self.package in apt.installed_packages(ctx.paths):

@@ -221,3 +221,14 @@ def test_step_on_buster_adds_adoptium_installs_temurin_and_its_shim(paths, monke
     journal.rollback()
     assert ["update-alternatives", "--auto", "java"] in fake.calls
     assert not os.path.exists(paths.adoptium_source) and not os.path.exists(specs[2])
+
+
+def test_step_with_the_package_installed_asks_apt_nothing(paths, monkeypatch):
+    os.makedirs(os.path.dirname(paths.dpkg_status))
+    with open(paths.dpkg_status, "w") as handle:
+        handle.write("Package: jitsi-videobridge2\nStatus: install ok installed\nVersion: 2.3-312-ga29d97d13-1\n\n")
+    fake = FakeApt("jvb-2026-02")
+    monkeypatch.setattr(java, "run", fake)
+    monkeypatch.setattr(java_step, "run", fake)
+    assert java_step.JavaRuntime("jitsi-videobridge2").check(make_ctx(paths, "debian-12")) == []
+    assert fake.calls == []
