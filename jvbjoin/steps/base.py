@@ -1,6 +1,7 @@
 """The shape every file-writing step shares: compute wanted files, diff them, write with undo."""
 
 import difflib
+import hashlib
 import os
 
 from .. import files
@@ -23,14 +24,39 @@ class WantedFile:
         self.secret = secret
 
 
+def _is_text(data):
+    # A NUL byte never occurs in a config file, and always in a binary keyring. Text that is not
+    # UTF-8 (a Latin-1 comment in a properties file) is still text: shown with replacement marks.
+    return data is None or b"\0" not in data
+
+
+def _describe_binary(data):
+    if data is None:
+        return "(none)"
+    return "{} bytes, sha256 {}".format(len(data), hashlib.sha256(data).hexdigest())
+
+
 def unified_diff(path, old, new, secret=False):
-    """A unified diff of two byte strings, for the plan. Secret files show only that they change."""
-    if secret:
+    """A unified diff of two byte strings, for the plan.
+
+    ``secret`` is False, True (the file's content is not shown at all, only that it changes) or
+    a function that masks the secret parts of a content (both sides are diffed masked). Binary
+    content is shown by size and SHA-256, which is what can be compared with the written file.
+    """
+    if secret is True:
         return "--- {0}\n+++ {0}\n(content not shown: this file holds a secret)\n".format(path)
-    old_lines = [] if old is None else old.decode("utf-8", "replace").splitlines(True)
-    new_lines = [] if new is None else new.decode("utf-8", "replace").splitlines(True)
+    if callable(secret):
+        old = None if old is None else secret(old)
+        new = None if new is None else secret(new)
+        if old is not None and old == new:
+            return "--- {0}\n+++ {0}\n(only values that are not shown change)\n".format(path)
     fromfile = path if old is not None else "/dev/null"
     tofile = path if new is not None else "/dev/null"
+    if not (_is_text(old) and _is_text(new)):
+        return "--- {}\n+++ {}\nbinary content: {} -> {}\n".format(
+            fromfile, tofile, _describe_binary(old), _describe_binary(new))
+    old_lines = [] if old is None else old.decode("utf-8", "replace").splitlines(True)
+    new_lines = [] if new is None else new.decode("utf-8", "replace").splitlines(True)
     return "".join(difflib.unified_diff(old_lines, new_lines, fromfile, tofile))
 
 

@@ -54,6 +54,23 @@ def render_fragment(token, password, nickname):
     return env.get_template("jvb-join.conf.j2").render(**quoted)
 
 
+_PASSWORD_VALUE = re.compile(rb"^([ \t]*PASSWORD[ \t]*[=:][ \t]*).*$", re.MULTILINE)
+HIDDEN_PASSWORD = b'"(hidden: made on this host at the join, never shown)"'
+
+
+def fragment_mask(proposed_nickname=None):
+    """What the plan shows of the fragment: the password hidden, and a nickname that is not made
+    yet shown as its pattern (the join draws its random part; a dry run cannot know it)."""
+    def mask(content):
+        content = _PASSWORD_VALUE.sub(lambda m: m.group(1) + HIDDEN_PASSWORD, content)
+        if proposed_nickname:
+            pattern = "{}<8 random hex digits, made at the join>".format(proposed_nickname[:-8])
+            content = content.replace(hocon.quote(proposed_nickname).encode("utf-8"),
+                                      hocon.quote(pattern).encode("utf-8"))
+        return content
+    return mask
+
+
 class BridgeFragment(FileStep):
     """/etc/jitsi/videobridge/jvb-join.conf: the client block under the package's id ``shard``."""
 
@@ -66,9 +83,11 @@ class BridgeFragment(FileStep):
         password = ctx.facts.get("bridge_password")
         if password is None:
             return []
-        content = render_fragment(ctx.facts["token"], password, bridge_nickname(ctx))
+        nickname = bridge_nickname(ctx)
+        content = render_fragment(ctx.facts["token"], password, nickname)
         uid, gid = owner(jitsi_gid())
-        return [WantedFile(ctx.paths.jvb_fragment, content, 0o640, uid, gid, secret=True)]
+        proposed = nickname if nickname == ctx.facts.get("proposed_nickname") else None
+        return [WantedFile(ctx.paths.jvb_fragment, content, 0o640, uid, gid, secret=fragment_mask(proposed))]
 
     def check(self, ctx):
         changes = super().check(ctx)

@@ -168,6 +168,31 @@ def test_fragment_mode_and_idempotence(paths):
     assert BridgeFragment().check(make_ctx(paths)) == []
 
 
+def test_fragment_plan_shows_every_value_but_the_password(paths):
+    """The plan's diff of the fragment is the file the join writes, with the password hidden and
+    a nickname not made yet shown as its pattern; once the nickname exists it is shown as it is."""
+    write(paths.machine_id, "m1\n")
+    os.makedirs(paths.jvb_dir)
+    ctx = make_ctx(paths, "hunter2-pass")
+    diff = BridgeFragment().check(ctx)[0].diff
+    assert "hunter2-pass" not in diff
+    assert '+  PASSWORD = "(hidden: made on this host at the join, never shown)"\n' in diff
+    proposed = nickname.bridge_nickname(ctx)
+    assert proposed not in diff
+    assert '+  MUC_NICKNAME = "{}<8 random hex digits, made at the join>"\n'.format(proposed[:-8]) in diff
+    assert '+  MUC_JIDS = "jvbbrewery@internal.auth.meet.example.com"\n' in diff
+    run_step(BridgeFragment(), ctx)
+    stored = nickname.bridge_nickname(make_ctx(paths))
+    assert BridgeFragment().check(make_ctx(paths, "next-pass"))[0].diff.endswith(
+        "(only values that are not shown change)\n")
+    ctx = make_ctx(paths, "next-pass")
+    ctx.facts["token"] = type("Moved", (Token,), {"muc": "jvbbrewery@internal.auth.meet2.example.com"})()
+    diff = BridgeFragment().check(ctx)[0].diff
+    assert "hunter2-pass" not in diff and "next-pass" not in diff
+    assert '+  MUC_JIDS = "jvbbrewery@internal.auth.meet2.example.com"\n' in diff
+    assert ' MUC_NICKNAME = "{}"\n'.format(stored) in diff
+
+
 def test_fragment_missing_folder_dry_run_then_apply_refuses(paths):
     ctx = make_ctx(paths)
     changes = BridgeFragment().check(ctx)

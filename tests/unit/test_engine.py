@@ -140,6 +140,17 @@ def test_secret_file_diff_hides_content(host):
     assert "holds a secret" in text
 
 
+def test_binary_file_diff_names_size_and_hash():
+    import hashlib
+    from jvbjoin.steps.base import unified_diff
+    key = b"\x99\x01\x8d\x04\x00keyring\xff"
+    diff = unified_diff("/usr/share/keyrings/k.gpg", None, key)
+    assert diff == ("--- /dev/null\n+++ /usr/share/keyrings/k.gpg\nbinary content: (none) -> "
+                    "{} bytes, sha256 {}\n".format(len(key), hashlib.sha256(key).hexdigest()))
+    # Text that is not UTF-8 is still diffed as text.
+    assert "+caf\ufffd\n" in unified_diff("/etc/x", None, b"caf\xe9\n")
+
+
 def test_rollback_keeps_going_when_one_undo_fails(host):
     from jvbjoin.engine import Journal
     journal = Journal()
