@@ -52,7 +52,7 @@ class LoggingLevel(_EditStep):
     name = "logging"
     title = "bridge logging level"
     path_name = "jvb_logging"
-    missing_summary = "set the log level"
+    missing_summary = "set the log level if the package's file needs it"
     restarts = "bridge"
 
     def edit(self, ctx, text):

@@ -94,9 +94,10 @@ systemctl restart ssh
 echo "deb $(cat /root/lab/jitsi-repo.url) stable main" >> /etc/apt/sources.list.d/jitsi-stable.list
 cp /root/lab/jitsi-repo.gpg /etc/apt/trusted.gpg.d/jitsi-key.gpg
 apt-get update -q >/dev/null
-# Step 4: the package; its installer asks for the server's domain
+# Step 4: the package; its installer asks for the server's domain. (jvb-join, which the
+# operator installs later, comes in the same apt run only to save the lab a second one.)
 echo "jitsi-videobridge2 jitsi-videobridge/jvb-hostname string %(domain)s" | debconf-set-selections
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q jitsi-videobridge2 >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q jitsi-videobridge2 jvb-join >/dev/null
 # Step 5: the admin's files; file logging off (tutorial 004)
 cd /etc/jitsi/videobridge
 cat > config <<'EOF'
