@@ -228,6 +228,8 @@ def test_a_host_prepared_the_2020_way_joins_and_keeps_every_admin_line(server):
     originals = {name: read_file(lab, "jvb1", BRIDGE_DIR + "/" + name) for name in ADMIN_FILES}
     apt_list = read_file(lab, "jvb1", "/etc/apt/sources.list.d/jitsi-stable.list")
     offset = log_size(lab, "jvb1")
+    _, files, before = plan_files(lab, "jvb1", token["token"])
+    assert {BRIDGE_DIR + "/jvb.conf", BRIDGE_DIR + "/sip-communicator.properties"} <= set(files)
 
     session = open_ssh_session(lab, "jvb1", 2200)
     rc, out, err, seconds = join(lab, "jvb1", token["token"])
@@ -258,6 +260,8 @@ def test_a_host_prepared_the_2020_way_joins_and_keeps_every_admin_line(server):
     for name in ("jvb.conf", "sip-communicator.properties"):
         assert saved.get(BRIDGE_DIR + "/" + name) == originals[name], name
 
+    assert_written_as_planned(lab, "jvb1", files, before)
+
     # In the brewery under its own account and nickname, TLS verified.
     nick = nickname(lab, "jvb1")
     wait_for(lambda: "Added brewery instance: jvbbrewery@internal.auth.{}/{}".format(DOMAIN, nick)
@@ -267,8 +271,13 @@ def test_a_host_prepared_the_2020_way_joins_and_keeps_every_admin_line(server):
     assert_nothing_left_to_do(lab, "jvb1", token["token"])
 
 
-def planned_files(plan):
-    return {c["target"]: c for s in plan["steps"] for c in s["changes"] if c["kind"] == "file"}
+def plan_files(lab, host, token):
+    """The --dry-run plan's file changes {path: change} and each file's bytes before the join."""
+    rc, out, err, _ = join(lab, host, token, "--dry-run")
+    assert rc in (0, 2), out + err
+    plan = json.loads(out)
+    files = {c["target"]: c for s in plan["steps"] for c in s["changes"] if c["kind"] == "file"}
+    return plan, files, {path: read_file(lab, host, path) for path in files}
 
 
 def masked_like_the_plan(content, planned_diff, nick):
@@ -280,16 +289,47 @@ def masked_like_the_plan(content, planned_diff, nick):
     return content.replace('"{}"'.format(nick), pattern).encode()
 
 
+def assert_written_as_planned(lab, host, files, before):
+    """The plan's diff of each file against the diff between the file before the join and after:
+    - a planned diff must be the same unified diff, byte for byte; a binary file (the keyring)
+      the same size and SHA-256; the fragment is compared with its password and random nickname
+      masked as the plan masks them (the nickname's random part is drawn at the join: a dry run
+      cannot know it);
+    - jvb.conf and logging.properties, when the package creates them during the join, have no
+      diff in the plan: jvb.conf must then be the package's file (as jvb-join backed it up before
+      its edit) plus the include line, and logging.properties the package's conffile, untouched,
+      since it already logs as jvb-join wants."""
+    nick = nickname(lab, host)
+    saved = backups(lab, host)
+    for path, change in sorted(files.items()):
+        after = read_file(lab, host, path)
+        diff = change.get("diff")
+        if diff is None and path.endswith("/jvb.conf"):
+            assert change["summary"].startswith("add include line")
+            added = after[len(saved[path]):]
+            assert after.startswith(saved[path]) and added.startswith(b'include "jvb-join.conf"')
+            assert added.count(b"\n") == 1 and added.endswith(b"\n")
+            continue
+        if diff is None and path.endswith("/logging.properties"):
+            _, conffiles, _ = lab.exec(host, ["dpkg-query", "-W", "-f", "${Conffiles}", "jitsi-videobridge2"])
+            assert "{} {}".format(path, hashlib.md5(after).hexdigest()) in conffiles
+            continue
+        assert diff, "the plan shows no diff for " + path
+        if "binary content:" in diff:
+            assert diff.endswith("{} bytes, sha256 {}\n".format(len(after), hashlib.sha256(after).hexdigest()))
+            continue
+        old, new = before[path], after
+        if path.endswith("/jvb-join.conf"):
+            new = masked_like_the_plan(new, diff, nick)
+        written = "".join(difflib.unified_diff(
+            [] if old is None else old.decode().splitlines(True), new.decode().splitlines(True),
+            path if old is not None else "/dev/null", path))
+        assert written == diff, path
+
+
 def test_ssh_through_socket_activation_survives_and_the_plan_is_what_the_join_writes(server):
-    """A fresh host whose sshd is socket-activated on port 2222. The plan's diff of each file is
-    compared with the diff between the file before the join and after it:
-    - files the plan creates or changes: the same unified diff, byte for byte; the binary keyring
-      by size and SHA-256; the fragment with its password and random nickname masked as the plan
-      masks them (the nickname's random part is drawn at the join, a dry run cannot know it);
-    - jvb.conf and logging.properties, which the package creates during the join, have no diff in
-      the plan: jvb.conf must be the package's file (as jvb-join backed it up before its edit)
-      plus the include line, and logging.properties the package's conffile, untouched, since it
-      already logs as jvb-join wants."""
+    """A fresh host whose sshd is socket-activated on port 2222; its plan is compared with what
+    the join writes (see assert_written_as_planned)."""
     lab = server
     lab.up("jvb2")
     sh(lab, "jvb2", "mkdir -p /etc/systemd/system/ssh.socket.d; "
@@ -297,13 +337,12 @@ def test_ssh_through_socket_activation_survives_and_the_plan_is_what_the_join_wr
                     "systemctl daemon-reload; systemctl disable --now ssh.service 2>/dev/null; "
                     "systemctl enable --now ssh.socket 2>/dev/null")
     token = create_token(lab, "fresh", "jvb2")
-    rc, out, err, _ = join(lab, "jvb2", token["token"], "--dry-run")
-    assert rc == 0, out + err
-    plan = json.loads(out)
-    files = planned_files(plan)
+    plan, files, before = plan_files(lab, "jvb2", token["token"])
     firewall = [c["target"] for s in plan["steps"] if s["step"] == "firewall" for c in s["changes"]]
     assert firewall == ["2222/tcp", "10000/udp", "ufw"]
-    before = {path: read_file(lab, "jvb2", path) for path in files}
+    assert set(files) >= {"/etc/jitsi/videobridge/jvb-join.conf", "/etc/jitsi/videobridge/jvb.conf",
+                          "/etc/apt/sources.list.d/jitsi-stable.sources", "/usr/share/keyrings/jitsi-keyring.gpg",
+                          "/etc/sysctl.d/60-jvb-join.conf"}
 
     session = open_ssh_session(lab, "jvb2", 2222)
     rc, out, err, seconds = join(lab, "jvb2", token["token"])
@@ -315,34 +354,7 @@ def test_ssh_through_socket_activation_survives_and_the_plan_is_what_the_join_wr
     assert_ssh_port_open_and_others_filtered(lab, "jvb2", 2222, status)
     assert re.search(r"^10000/udp +ALLOW IN +Anywhere", status, re.M)
 
-    nick = nickname(lab, "jvb2")
-    saved = backups(lab, "jvb2")
-    for path, change in sorted(files.items()):
-        after = read_file(lab, "jvb2", path)
-        if path.endswith("/jvb.conf"):
-            assert change["summary"].startswith("add include line")
-            added = after[len(saved[path]):]
-            assert after.startswith(saved[path]) and added.startswith(b'include "jvb-join.conf"')
-            assert added.count(b"\n") == 1 and added.endswith(b"\n")
-            continue
-        if path.endswith("/logging.properties"):
-            _, conffiles, _ = lab.exec("jvb2", ["dpkg-query", "-W", "-f", "${Conffiles}", "jitsi-videobridge2"])
-            assert "{} {}".format(path, hashlib.md5(after).hexdigest()) in conffiles
-            continue
-        diff = change["diff"]
-        if "binary content:" in diff:
-            assert diff.endswith("{} bytes, sha256 {}\n".format(len(after), hashlib.sha256(after).hexdigest()))
-            continue
-        old, new = before[path], after
-        if path.endswith("/jvb-join.conf"):
-            new = masked_like_the_plan(new, diff, nick)
-        written = "".join(difflib.unified_diff(
-            [] if old is None else old.decode().splitlines(True), new.decode().splitlines(True),
-            path if old is not None else "/dev/null", path))
-        assert written == diff, path
-    assert set(files) >= {"/etc/jitsi/videobridge/jvb-join.conf", "/etc/jitsi/videobridge/jvb.conf",
-                          "/etc/apt/sources.list.d/jitsi-stable.sources", "/usr/share/keyrings/jitsi-keyring.gpg",
-                          "/etc/sysctl.d/60-jvb-join.conf"}
+    assert_written_as_planned(lab, "jvb2", files, before)
     offset = log_size(lab, "jvb2")
     assert_nothing_left_to_do(lab, "jvb2", token["token"])
     rc, out, err, seconds = join(lab, "jvb2", token["token"])
