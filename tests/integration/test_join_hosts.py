@@ -155,9 +155,20 @@ def backups(lab, host):
     return found
 
 
+def files_with_tls_off(lab, host):
+    return lab.exec(host, ["grep", "-rilE", ACTIVE_TLS_OFF, "/etc"])[1].split()
+
+
+def assert_include_appended(before, after):
+    """jvb.conf after the join: every byte it had, then the one marked include line."""
+    added = after[len(before):]
+    assert after.startswith(before) and added.startswith(b'include "jvb-join.conf"')
+    assert added.count(b"\n") == 1 and added.endswith(b"\n")
+
+
 def assert_tls_verified(lab, host, log_offset):
-    rc, out, _ = lab.exec(host, ["grep", "-rilE", ACTIVE_TLS_OFF, "/etc"])
-    assert out == "", "TLS verification still switched off in: " + out
+    left = files_with_tls_off(lab, host)
+    assert left == [], "TLS verification still switched off in: {}".format(left)
     after = log_since(lab, host, log_offset)
     assert "Disabling certificate verification!" not in after
     assert "disableCertificateVerification=false" in after  # the client that runs now verifies
@@ -212,64 +223,7 @@ def assert_ssh_port_open_and_others_filtered(lab, host, port, status):
     assert lab.exec("jms", ["python3", "-c", probe])[1].strip() == "filtered"
 
 
-# --- the scenarios ----------------------------------------------------------------------------
-
-def test_a_host_prepared_the_2020_way_joins_and_keeps_every_admin_line(server):
-    lab = server
-    lab.up("jvb1")
-    token = create_token(lab, "legacy", "jvb1")  # also lets jvb1 reach 5222
-    # The tutorials copy the shared jvb account's password from the server.
-    secret = re.search(r'PASSWORD="([^"]+)"', read_file(lab, "jms", BRIDGE_DIR + "/jvb.conf").decode()).group(1)
-    sh(lab, "jvb1", PREPARE_2020, input=secret + "\n")
-    # As in 2020 it works, with TLS verification off.
-    wait_for(lambda: "Added brewery instance: jvbbrewery@internal.auth.{}/{}".format(DOMAIN, LEGACY_NICK)
-             in jicofo_log(lab), 60, "the hand-made bridge in the brewery")
-    assert "Disabling certificate verification!" in log_since(lab, "jvb1", 0)
-    originals = {name: read_file(lab, "jvb1", BRIDGE_DIR + "/" + name) for name in ADMIN_FILES}
-    apt_list = read_file(lab, "jvb1", "/etc/apt/sources.list.d/jitsi-stable.list")
-    offset = log_size(lab, "jvb1")
-    _, files, before = plan_files(lab, "jvb1", token["token"])
-    assert {BRIDGE_DIR + "/jvb.conf", BRIDGE_DIR + "/sip-communicator.properties"} <= set(files)
-
-    session = open_ssh_session(lab, "jvb1", 2200)
-    rc, out, err, seconds = join(lab, "jvb1", token["token"])
-    assert rc in (0, 2), out + err
-    report = json.loads(out)
-    assert report["verified"] is True
-    print("join of the 2020 host took {:.1f} s".format(seconds))
-    release_ssh_session(lab, "jvb1", session)
-    assert_ssh_port_open_and_others_filtered(lab, "jvb1", 2200, sh(lab, "jvb1", "ufw status verbose")[1])
-
-    # Every admin line byte for byte: jvb.conf gains one marked line at its end, the client block
-    # of the properties file is commented out with the marker, the other files are untouched.
-    after = {name: read_file(lab, "jvb1", BRIDGE_DIR + "/" + name) for name in ADMIN_FILES}
-    added = after["jvb.conf"][len(originals["jvb.conf"]):]
-    assert after["jvb.conf"].startswith(originals["jvb.conf"])
-    assert added.startswith(b'include "jvb-join.conf"') and added.count(b"\n") == 1 and added.endswith(b"\n")
-    lines = originals["sip-communicator.properties"].decode().splitlines(True)
-    expected = "".join("#jvb-join# " + l if l.startswith(CLIENT_KEY) else l for l in lines)
-    assert sum(l.startswith(CLIENT_KEY) for l in lines) == 7
-    assert after["sip-communicator.properties"].decode() == expected
-    for name in ("config", "logging.properties"):
-        assert after[name] == originals[name], name
-    assert read_file(lab, "jvb1", "/etc/apt/sources.list.d/jitsi-stable.list") == apt_list
-    assert read_file(lab, "jvb1", "/etc/apt/sources.list.d/jitsi-stable.sources") is None  # no second source
-
-    # Backups of what was touched, identical to the originals.
-    saved = backups(lab, "jvb1")
-    for name in ("jvb.conf", "sip-communicator.properties"):
-        assert saved.get(BRIDGE_DIR + "/" + name) == originals[name], name
-
-    assert_written_as_planned(lab, "jvb1", files, before)
-
-    # In the brewery under its own account and nickname, TLS verified.
-    nick = nickname(lab, "jvb1")
-    wait_for(lambda: "Added brewery instance: jvbbrewery@internal.auth.{}/{}".format(DOMAIN, nick)
-             in jicofo_log(lab), 30, "jicofo to add the joined bridge")
-    assert "Removed brewery instance: jvbbrewery@internal.auth.{}/{}".format(DOMAIN, LEGACY_NICK) in jicofo_log(lab)
-    assert_tls_verified(lab, "jvb1", offset)
-    assert_nothing_left_to_do(lab, "jvb1", token["token"])
-
+# --- the plan against what the join wrote --------------------------------------------------
 
 def plan_files(lab, host, token):
     """The --dry-run plan's file changes {path: change} and each file's bytes before the join."""
@@ -306,9 +260,7 @@ def assert_written_as_planned(lab, host, files, before):
         diff = change.get("diff")
         if diff is None and path.endswith("/jvb.conf"):
             assert change["summary"].startswith("add include line")
-            added = after[len(saved[path]):]
-            assert after.startswith(saved[path]) and added.startswith(b'include "jvb-join.conf"')
-            assert added.count(b"\n") == 1 and added.endswith(b"\n")
+            assert_include_appended(saved[path], after)
             continue
         if diff is None and path.endswith("/logging.properties"):
             _, conffiles, _ = lab.exec(host, ["dpkg-query", "-W", "-f", "${Conffiles}", "jitsi-videobridge2"])
@@ -325,6 +277,64 @@ def assert_written_as_planned(lab, host, files, before):
             [] if old is None else old.decode().splitlines(True), new.decode().splitlines(True),
             path if old is not None else "/dev/null", path))
         assert written == diff, path
+
+
+# --- the scenarios ----------------------------------------------------------------------------
+
+def test_a_host_prepared_the_2020_way_joins_and_keeps_every_admin_line(server):
+    lab = server
+    lab.up("jvb1")
+    token = create_token(lab, "legacy", "jvb1")  # also lets jvb1 reach 5222
+    # The tutorials copy the shared jvb account's password from the server.
+    secret = re.search(r'PASSWORD="([^"]+)"', read_file(lab, "jms", BRIDGE_DIR + "/jvb.conf").decode()).group(1)
+    sh(lab, "jvb1", PREPARE_2020, input=secret + "\n")
+    # As in 2020 it works, with TLS verification off.
+    wait_for(lambda: "Added brewery instance: jvbbrewery@internal.auth.{}/{}".format(DOMAIN, LEGACY_NICK)
+             in jicofo_log(lab), 60, "the hand-made bridge in the brewery")
+    assert "Disabling certificate verification!" in log_since(lab, "jvb1", 0)
+    assert files_with_tls_off(lab, "jvb1") == [BRIDGE_DIR + "/sip-communicator.properties"]
+    originals = {name: read_file(lab, "jvb1", BRIDGE_DIR + "/" + name) for name in ADMIN_FILES}
+    apt_list = read_file(lab, "jvb1", "/etc/apt/sources.list.d/jitsi-stable.list")
+    offset = log_size(lab, "jvb1")
+    _, files, before = plan_files(lab, "jvb1", token["token"])
+    assert {BRIDGE_DIR + "/jvb.conf", BRIDGE_DIR + "/sip-communicator.properties"} <= set(files)
+
+    session = open_ssh_session(lab, "jvb1", 2200)
+    rc, out, err, seconds = join(lab, "jvb1", token["token"])
+    assert rc in (0, 2), out + err
+    report = json.loads(out)
+    assert report["verified"] is True
+    print("join of the 2020 host took {:.1f} s".format(seconds))
+    release_ssh_session(lab, "jvb1", session)
+    assert_ssh_port_open_and_others_filtered(lab, "jvb1", 2200, sh(lab, "jvb1", "ufw status verbose")[1])
+
+    # Every admin line byte for byte: jvb.conf gains one marked line at its end, the client block
+    # of the properties file is commented out with the marker, the other files are untouched.
+    after = {name: read_file(lab, "jvb1", BRIDGE_DIR + "/" + name) for name in ADMIN_FILES}
+    assert_include_appended(originals["jvb.conf"], after["jvb.conf"])
+    lines = originals["sip-communicator.properties"].decode().splitlines(True)
+    expected = "".join("#jvb-join# " + l if l.startswith(CLIENT_KEY) else l for l in lines)
+    assert sum(l.startswith(CLIENT_KEY) for l in lines) == 7
+    assert after["sip-communicator.properties"].decode() == expected
+    for name in ("config", "logging.properties"):
+        assert after[name] == originals[name], name
+    assert read_file(lab, "jvb1", "/etc/apt/sources.list.d/jitsi-stable.list") == apt_list
+    assert read_file(lab, "jvb1", "/etc/apt/sources.list.d/jitsi-stable.sources") is None  # no second source
+
+    # Backups of what was touched, identical to the originals.
+    saved = backups(lab, "jvb1")
+    for name in ("jvb.conf", "sip-communicator.properties"):
+        assert saved.get(BRIDGE_DIR + "/" + name) == originals[name], name
+
+    assert_written_as_planned(lab, "jvb1", files, before)
+
+    # In the brewery under its own account and nickname, TLS verified.
+    nick = nickname(lab, "jvb1")
+    wait_for(lambda: "Added brewery instance: jvbbrewery@internal.auth.{}/{}".format(DOMAIN, nick)
+             in jicofo_log(lab), 30, "jicofo to add the joined bridge")
+    assert "Removed brewery instance: jvbbrewery@internal.auth.{}/{}".format(DOMAIN, LEGACY_NICK) in jicofo_log(lab)
+    assert_tls_verified(lab, "jvb1", offset)
+    assert_nothing_left_to_do(lab, "jvb1", token["token"])
 
 
 def test_ssh_through_socket_activation_survives_and_the_plan_is_what_the_join_writes(server):
