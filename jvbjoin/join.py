@@ -21,7 +21,8 @@ class JoinOptions:
     def __init__(self, dry_run=False, verify_timeout=90.0, lock_timeout=apt.DEFAULT_LOCK_TIMEOUT,
                  jitsi_repo_url=None, jitsi_repo_suite=None, jitsi_repo_components=None,
                  jitsi_repo_key=None, allow_unsupported_release=False, firewall=True, no_ssh=False,
-                 log_level="INFO", swappiness=1, adoptium_repo_url=None, adoptium_repo_key=None):
+                 log_level="INFO", swappiness=1, adoptium_repo_url=None, adoptium_repo_key=None,
+                 rest_stats=False, advertise_ip=None, local_ip=None, stun_servers=None):
         self.dry_run = dry_run
         self.verify_timeout = verify_timeout
         self.lock_timeout = lock_timeout
@@ -36,6 +37,10 @@ class JoinOptions:
         self.swappiness = swappiness
         self.adoptium_repo_url = adoptium_repo_url
         self.adoptium_repo_key = adoptium_repo_key
+        self.rest_stats = rest_stats
+        self.advertise_ip = advertise_ip
+        self.local_ip = local_ip
+        self.stun_servers = stun_servers
 
     def as_dict(self):
         return dict(vars(self))
@@ -74,6 +79,9 @@ def preflight(ctx):
     from . import xmpp
     ctx.progress("checking the server {}:{} and its certificate".format(token.host, token.port))
     ctx.facts["server_cert_der"] = xmpp.verify_pin(token.host, token.port, token.domain, token.pin)
+    if opts.advertise_ip:
+        from . import nat
+        ctx.facts["local_ip"] = nat.local_address(opts.local_ip, token.host, token.port)
 
 
 def join_steps(ctx):

@@ -43,14 +43,32 @@ def owner(gid=0):
     return 0, gid
 
 
-def render_fragment(token, password, nickname):
+class BridgeExtras:
+    """What a join may add to the fragment beyond the XMPP client: the COLIBRI REST API on
+    loopback, static NAT mappings ``[(local, public)]`` and the STUN servers (``None``: the
+    package's list stays; ``[]``: no STUN)."""
+
+    def __init__(self, rest_stats=False, static_mappings=(), stun_servers=None):
+        self.rest_stats = bool(rest_stats)
+        self.static_mappings = list(static_mappings)
+        self.stun_servers = None if stun_servers is None else list(stun_servers)
+
+
+def render_fragment(token, password, nickname, extras=None):
+    extras = extras or BridgeExtras()
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=False,
-                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
     values = {
         "hostname": token.host, "port": int(token.port), "domain": token.domain,
         "username": token.user, "password": password, "muc_jids": token.muc, "nickname": nickname,
     }
     quoted = {k: (v if k == "port" else hocon.quote(v)) for k, v in values.items()}
+    quoted["rest_stats"] = extras.rest_stats
+    quoted["static_mappings"] = [(hocon.quote(local), hocon.quote(public))
+                                 for local, public in extras.static_mappings]
+    quoted["stun_servers"] = None if extras.stun_servers is None else [
+        hocon.quote(server) for server in extras.stun_servers]
     return env.get_template("jvb-join.conf.j2").render(**quoted)
 
 
@@ -71,6 +89,41 @@ def fragment_mask(proposed_nickname=None):
     return mask
 
 
+def bridge_extras(ctx):
+    """The fragment extras from the join options and what preflight found (the local address)."""
+    opts = ctx.facts.get("options")
+    if opts is None:
+        return BridgeExtras()
+    mappings = []
+    if getattr(opts, "advertise_ip", None):
+        mappings.append((ctx.facts["local_ip"], opts.advertise_ip))
+    return BridgeExtras(getattr(opts, "rest_stats", False), mappings, getattr(opts, "stun_servers", None))
+
+
+# Legacy properties the bridge reads before jvb.conf, which would undo an extra of the fragment.
+_LEGACY_STUN = "org.ice4j.ice.harvest.STUN_MAPPING_HARVESTER_ADDRESSES"
+_LEGACY_REST = ("org.jitsi.videobridge.ENABLE_REST_COLIBRI", "org.jitsi.videobridge.rest.private.jetty.host",
+                "org.jitsi.videobridge.rest.private.jetty.port")
+
+
+def legacy_overrides(ctx, extras):
+    """Say (as degraded) which legacy sip-communicator.properties keys win over the fragment's."""
+    text = files.read_text(ctx.paths.jvb_legacy_properties)
+    if not text:
+        return
+    values = legacy_values(text)
+    found = []
+    if extras.stun_servers is not None and _LEGACY_STUN in values:
+        found.append(_LEGACY_STUN)
+    if extras.rest_stats:
+        if values.get(_LEGACY_REST[0], "true").strip().lower() != "true":
+            found.append(_LEGACY_REST[0])
+        found.extend(k for k in _LEGACY_REST[1:] if k in values)
+    for key in found:
+        add_degraded(ctx, "{} sets {}, which the bridge reads before jvb.conf: remove it there for "
+                          "jvb-join's setting to apply".format(ctx.paths.jvb_legacy_properties, key))
+
+
 class BridgeFragment(FileStep):
     """/etc/jitsi/videobridge/jvb-join.conf: the client block under the package's id ``shard``."""
 
@@ -84,13 +137,14 @@ class BridgeFragment(FileStep):
         if password is None:
             return []
         nickname = bridge_nickname(ctx)
-        content = render_fragment(ctx.facts["token"], password, nickname)
+        content = render_fragment(ctx.facts["token"], password, nickname, bridge_extras(ctx))
         uid, gid = owner(jitsi_gid())
         proposed = nickname if nickname == ctx.facts.get("proposed_nickname") else None
         return [WantedFile(ctx.paths.jvb_fragment, content, 0o640, uid, gid, secret=fragment_mask(proposed))]
 
     def check(self, ctx):
         changes = super().check(ctx)
+        legacy_overrides(ctx, bridge_extras(ctx))
         if not os.path.isdir(ctx.paths.jvb_dir):
             for change in changes:
                 change.summary += " (after jitsi-videobridge2 is installed)"
@@ -213,6 +267,18 @@ def _property_key(first_line):
         key.append(ch)
         i += 1
     return "".join(key)
+
+
+def legacy_values(text):
+    """``{key: value}`` of a sip-communicator.properties text (values of one physical line; enough
+    for the flags and addresses jvb-join looks at)."""
+    values = {}
+    for group in _logical_lines(text.splitlines(True)):
+        key = _property_key(group[0])
+        if key:
+            rest = group[0].strip().rstrip("\\")
+            values[key] = re.split(r"\s*[=:\s]\s*", rest, maxsplit=1)[-1] if re.search(r"[=:\s]", rest) else ""
+    return values
 
 
 def legacy_clients(text):

@@ -187,6 +187,35 @@ def test_legacy_rest_keys(tmp_path):
     assert settings.colibri_rest is False  # the legacy flag can only veto
 
 
+@needs_hocon
+def test_static_mappings_new_keys_after_the_legacy_pair(tmp_path):
+    legacy = ("org.ice4j.ice.harvest.NAT_HARVESTER_LOCAL_ADDRESS=10.0.0.5\n"
+              "org.ice4j.ice.harvest.NAT_HARVESTER_PUBLIC_ADDRESS=198.51.100.9\n")
+    conf = POSTINST_CONF + ('ice4j.harvest.mapping.static-mappings = [\n'
+                            '  { local-address = "10.0.0.5", public-address = "203.0.113.7" }\n]\n')
+    settings = jvbconfig.load_settings(make_tree(tmp_path, conf, legacy))
+    assert [(m["localAddress"], m["publicAddress"]) for m in settings.static_mappings] == [
+        ("10.0.0.5", "198.51.100.9"), ("10.0.0.5", "203.0.113.7")]
+    assert jvbconfig.mapping_text(settings.static_mappings[1]) == (
+        "StaticMapping(localAddress=10.0.0.5, publicAddress=203.0.113.7, localPort=null, "
+        "publicPort=null, name=null)")
+
+
+@needs_hocon
+def test_static_mappings_absent_by_default_and_half_a_port_pair_is_a_config_error(tmp_path):
+    assert jvbconfig.load_settings(make_tree(tmp_path, POSTINST_CONF)).static_mappings == []
+    only_legacy_local = "org.ice4j.ice.harvest.NAT_HARVESTER_LOCAL_ADDRESS=10.0.0.5\n"
+    other = tmp_path / "other"
+    other.mkdir()
+    assert jvbconfig.load_settings(make_tree(other, POSTINST_CONF, only_legacy_local)).static_mappings == []
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    conf = ('ice4j.harvest.mapping.static-mappings = [ { local-address = "10.0.0.5", '
+            'public-address = "203.0.113.7", local-port = 10000 } ]\n')
+    with pytest.raises(jvbconfig.ConfigError):
+        jvbconfig.load_settings(make_tree(bad, conf))
+
+
 def test_security_mode_explicit_wins():
     client = jvbconfig.ClientConfig("x", {"HOSTNAME": "127.0.0.1", "SECURITY_MODE": "REQUIRED"})
     assert client.security_mode == "required"

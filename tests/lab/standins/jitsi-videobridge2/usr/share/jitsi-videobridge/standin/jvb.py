@@ -105,6 +105,7 @@ class Bridge(object):
         self.shutting_down = False
         self.health_error = None
         self.udp_socket = None
+        self.mapping_harvesters = []
         self.stop_future = None
         self.exit_code = 0
 
@@ -145,6 +146,33 @@ class Bridge(object):
         self.udp_socket = sock
         self.log.info("SinglePortUdpHarvester.<init>#93",
                       "Initialized SinglePortUdpHarvester with address 0.0.0.0:%d/udp" % port)
+
+    # -- mapping harvesters (ice4j MappingCandidateHarvesters.initialize) -----------------------
+    def init_mapping_harvesters(self):
+        """The static mappings ice4j logs at start-up, and which it keeps: a mapping whose public
+        address equals its local one, or repeats a kept pair of addresses, is discarded. The
+        AWS and STUN harvesters are not modelled (the lab has no route to a STUN server)."""
+        source = "MappingCandidateHarvesters.%s"
+        kept = []
+        for mapping in self.settings.static_mappings:
+            self.log.info(source % "initialize#108", "Adding a static mapping: %s"
+                          % jvbconfig.mapping_text(mapping))
+            face = _transport_address(mapping["localAddress"], mapping["localPort"])
+            mask = _transport_address(mapping["publicAddress"], mapping["publicPort"])
+            text = "org.ice4j.ice.harvest.StaticMappingCandidateHarvester(face=%s, mask=%s)" % (face, mask)
+            if face is None or mask is None or face == mask:
+                self.log.info(source % "maybeAdd#185", "Discarding a mapping harvester: %s" % text)
+                continue
+            same = [k for k in kept if k[0].rsplit(":", 1)[0] == face.rsplit(":", 1)[0]
+                    and k[1].rsplit(":", 1)[0] == mask.rsplit(":", 1)[0]]
+            if same:
+                self.log.info(source % "maybeAdd#194", "Discarding a mapping harvester with duplicate "
+                              "addresses: %s. Kept: %s" % (text, same[0][2]))
+                continue
+            kept.append((face, mask, text))
+        for _face, _mask, text in kept:
+            self.log.info(source % "initialize#145", "Using %s" % text)
+        self.mapping_harvesters = [(face, mask) for face, mask, _text in kept]
 
     # -- conferences (lab simulation) ------------------------------------------------------------
     def add_lab_conference(self, participants, leave_every):
@@ -241,6 +269,19 @@ class Bridge(object):
         await asyncio.sleep(0.5)
         if self.stop_future and not self.stop_future.done():
             self.stop_future.set_result(code)
+
+
+def _transport_address(address, port):
+    """ice4j TransportAddress.toString() for a UDP address (9, "discard", when no port is set);
+    None when the address does not resolve."""
+    try:
+        info = socket.getaddrinfo(address, None, 0, socket.SOCK_DGRAM)
+    except (socket.gaierror, UnicodeError):
+        return None
+    host = info[0][4][0].split("%")[0]
+    if info[0][0] == socket.AF_INET6:
+        host = "[%s]" % host
+    return "%s:%d/udp" % (host, 9 if port is None else port)
 
 
 def _human(seconds):
@@ -616,6 +657,7 @@ def main(argv):
     bridge.loop = loop
     bridge.stop_future = loop.create_future()
     bridge.bind_udp()
+    bridge.init_mapping_harvesters()
 
     def on_signal(signum):
         log.info("MainKt$main$1.handle#110",

@@ -319,6 +319,44 @@ class Settings(object):
             self.colibri_rest = False  # the legacy flag can only veto the COLIBRI API
         if "org.jitsi.videobridge.SINGLE_PORT_HARVESTER_PORT" in lp:
             self.udp_port = int(lp["org.jitsi.videobridge.SINGLE_PORT_HARVESTER_PORT"])
+        self.static_mappings = static_mappings(conf, lp)
+
+
+def static_mappings(conf, legacy_props):
+    """ice4j's HarvestConfig.staticMappings: the legacy NAT_HARVESTER pair (when both are set)
+    first, then every ice4j.harvest.mapping.static-mappings entry; local-port and public-port both
+    present or both absent. Each is a dict with the keys of the Kotlin data class."""
+    mappings = []
+    local = legacy_props.get("org.ice4j.ice.harvest.NAT_HARVESTER_LOCAL_ADDRESS")
+    public = legacy_props.get("org.ice4j.ice.harvest.NAT_HARVESTER_PUBLIC_ADDRESS")
+    if local is not None and public is not None:
+        mappings.append({"localAddress": local, "publicAddress": public, "localPort": None,
+                         "publicPort": None, "name": None})
+    entries = get_path(conf, "ice4j.harvest.mapping.static-mappings", [])
+    if not isinstance(entries, list):
+        raise ConfigError("ice4j.harvest.mapping.static-mappings must be a list")
+    for entry in entries:
+        if not isinstance(entry, dict) or "local-address" not in entry or "public-address" not in entry:
+            raise ConfigError("No configuration setting found for key 'local-address'")
+        local_port, public_port = entry.get("local-port"), entry.get("public-port")
+        if (local_port is None) != (public_port is None):
+            raise ConfigError("Inconsistent value for local-port and public-port, both must be "
+                              "present or both missing.")
+        mapping = {"localAddress": str(entry["local-address"]),
+                   "publicAddress": str(entry["public-address"]),
+                   "localPort": None if local_port is None else int(local_port),
+                   "publicPort": None if public_port is None else int(public_port),
+                   "name": entry.get("name")}
+        if mapping not in mappings:  # a Kotlin Set of data classes
+            mappings.append(mapping)
+    return mappings
+
+
+def mapping_text(mapping):
+    """The Kotlin data class toString() of HarvestConfig.StaticMapping."""
+    return "StaticMapping(%s)" % ", ".join(
+        "%s=%s" % (key, "null" if mapping[key] is None else mapping[key])
+        for key in ("localAddress", "publicAddress", "localPort", "publicPort", "name"))
 
 
 def load_settings(sys_props):
