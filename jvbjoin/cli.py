@@ -241,6 +241,55 @@ def server_install(opts, domain, cert, cert_file, key_file, email, web, no_local
     return _finish(report)
 
 
+@server.command("tune")
+@click.option("--domain", help="The meet domain (default: the only one on this server).")
+@click.option("--start-audio-only/--no-start-audio-only", default=None,
+              help="config.js startAudioOnly: join with video off.")
+@click.option("--resolution", type=click.IntRange(90, 2160), metavar="HEIGHT",
+              help="config.js resolution: the preferred video height, e.g. 480.")
+@click.option("--disable-audio-levels/--enable-audio-levels", default=None,
+              help="config.js disableAudioLevels: skip measuring audio levels (saves client CPU).")
+@click.option("--open-bridge-channel", type=click.Choice(["websocket", "datachannel", "true"]),
+              help="config.js openBridgeChannel: how clients talk to the bridge.")
+@click.option("--config", "config_settings", multiple=True, metavar="KEY=VALUE",
+              help="Any other config.js key; VALUE is JSON (true, 480, \"x\") or else a string. Repeatable.")
+@click.option("--interface", "interface_settings", multiple=True, metavar="KEY=VALUE",
+              help="An interface_config.js key (jitsi-meet-web upgrades replace that file: tune again after). Repeatable.")
+@click.option("--unset", "unset", multiple=True, metavar="KEY", help="Remove jvb-join's config.js line for KEY.")
+@click.option("--unset-interface", multiple=True, metavar="KEY",
+              help="Remove jvb-join's interface_config.js line for KEY.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and the file diffs; change nothing.")
+@click.pass_obj
+def server_tune(opts, domain, start_audio_only, resolution, disable_audio_levels, open_bridge_channel,
+                config_settings, interface_settings, unset, unset_interface, dry_run):
+    """Client settings in config.js and interface_config.js, one marked line each."""
+    from .paths import Paths
+    from .render import Progress
+    from .server import tune
+
+    config, interface = {}, {}
+    for text in config_settings:
+        key, value = tune.parse_setting(text, "--config")
+        config[key] = tune.js_value(value)
+    named = (("startAudioOnly", start_audio_only), ("resolution", resolution),
+             ("disableAudioLevels", disable_audio_levels),
+             ("openBridgeChannel", True if open_bridge_channel == "true" else open_bridge_channel))
+    for key, value in named:
+        if value is not None:
+            config[key] = tune.js_value(value)
+    for text in interface_settings:
+        key, value = tune.parse_setting(text, "--interface")
+        interface[key] = tune.js_value(value)
+    for key in unset:
+        config[tune.check_key(key, "--unset")] = None
+    for key in unset_interface:
+        interface[tune.check_key(key, "--unset-interface")] = None
+    options = tune.TuneOptions(domain, config, interface, dry_run)
+    report = tune.tune(options, Paths("/"), Progress(quiet=opts.as_json and not sys.stderr.isatty()))
+    _emit(opts, report, show_diffs=dry_run)
+    return _finish(report)
+
+
 @cli.group()
 def token():
     """Join tokens for new bridges (on the Jitsi Meet server)."""

@@ -1,0 +1,168 @@
+"""``jvb-join server tune``: the client settings the tutorials change in the meet domain's config.js
+and in interface_config.js, each one line marked as jvb-join's; every other line stays byte for byte.
+
+A marked line is a whole statement after the file's own object, ``config.resolution = 480; // ...``,
+so the browser applies it last and the admin's own settings above it are left untouched. Running the
+command again with the same settings changes nothing; ``--unset KEY`` removes jvb-join's line.
+"""
+
+import glob
+import json
+import os
+import re
+
+from .. import files
+from ..engine import Context, Engine
+from ..errors import JvbJoinError, UsageError
+from ..steps.base import FileStep, WantedFile
+
+MARK = "// set by 'jvb-join server tune'"
+_KEY_RE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+
+
+def js_value(value):
+    """A JavaScript literal for a JSON-compatible value. ``<`` and ``>`` are escaped too: nginx runs
+    SSI over config.js, and a ``<!--#`` in a value must stay text."""
+    text = json.dumps(value, ensure_ascii=True, sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def parse_setting(text, option):
+    """``KEY=VALUE`` from the command line: VALUE is JSON (true, 480, "x", [..]) or else a string."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not _KEY_RE.match(key):
+        raise UsageError("{} {!r} is not KEY=VALUE with a plain key name.".format(option, text),
+                         "Write it like {} startAudioOnly=true or {} defaultLanguage=fr.".format(option, option))
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return key, value
+
+
+def check_key(key, option):
+    if not _KEY_RE.match(key):
+        raise UsageError("{} {!r} is not a plain key name.".format(option, key))
+    return key
+
+
+def _marked_key(line, obj):
+    """The key of a line jvb-join wrote for ``obj``, or None for any other line."""
+    body = line.rstrip("\r\n")
+    if not body.endswith(MARK):
+        return None
+    match = re.match(r"^{}\.([A-Za-z_$][A-Za-z0-9_$]*) = ".format(re.escape(obj)), body)
+    return match.group(1) if match else None
+
+
+def tune_text(text, obj, settings):
+    """``text`` with jvb-join's line for each key of ``settings`` (a JS literal, or None to remove it):
+    replaced where it is, appended at the end when new; every other line byte for byte."""
+    out, seen = [], set()
+    for line in text.splitlines(True):
+        key = _marked_key(line, obj)
+        if key is None or key not in settings:
+            out.append(line)
+            continue
+        seen.add(key)
+        if settings[key] is not None:
+            ending = line[len(line.rstrip("\r\n")):]
+            out.append("{}.{} = {}; {}{}".format(obj, key, settings[key], MARK, ending))
+    new = "".join(out)
+    for key, literal in settings.items():
+        if key in seen or literal is None:
+            continue
+        if new and not new.endswith("\n"):
+            new += "\n"
+        new += "{}.{} = {}; {}\n".format(obj, key, literal, MARK)
+    return new
+
+
+def marked_settings(text, obj):
+    """``{key: literal}`` of the lines jvb-join wrote (for doctor and status)."""
+    found = {}
+    for line in (text or "").splitlines():
+        key = _marked_key(line, obj)
+        if key is not None:
+            found[key] = line.split(" = ", 1)[1].rsplit("; " + MARK, 1)[0]
+    return found
+
+
+class TuneFile(FileStep):
+    """One web client file, tuned by marked lines."""
+
+    restarts = None
+
+    def __init__(self, name, title, path, obj, settings):
+        self.name, self.title = name, title
+        self.path, self.obj, self.settings = path, obj, settings
+
+    def wanted(self, ctx):
+        current = files.FileState.read(self.path)
+        if not self.settings or not current.exists:
+            return []
+        text = current.content.decode("utf-8", errors="surrogateescape")
+        new = tune_text(text, self.obj, self.settings)
+        return [] if new == text else [WantedFile(self.path, new)]
+
+
+class TuneOptions:
+    def __init__(self, domain=None, config=None, interface=None, dry_run=False):
+        self.domain = domain
+        self.config = dict(config or {})        # key -> JS literal, or None to remove jvb-join's line
+        self.interface = dict(interface or {})
+        self.dry_run = dry_run
+
+    def as_dict(self):
+        return dict(vars(self))
+
+
+def config_js(paths, domain):
+    return paths("/etc/jitsi/meet/{}-config.js".format(domain))
+
+
+def interface_config_js(paths):
+    return paths("/usr/share/jitsi-meet/interface_config.js")
+
+
+def find_domain(paths, given):
+    """The meet domain: ``--domain``, or the only ``/etc/jitsi/meet/<domain>-config.js``."""
+    if given:
+        if not os.path.isfile(config_js(paths, given)):
+            raise JvbJoinError("{} does not exist: is {} the meet domain of this server?".format(
+                config_js(paths, given), given),
+                "Check the domain, or run 'jvb-join server install --domain {}' first.".format(given))
+        return given
+    found = sorted(os.path.basename(p)[:-len("-config.js")]
+                   for p in glob.glob(paths("/etc/jitsi/meet/*-config.js")))
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise JvbJoinError("No /etc/jitsi/meet/<domain>-config.js here: this is not a Jitsi Meet server yet.",
+                           "Run 'jvb-join server install --domain DOMAIN' first.")
+    raise UsageError("This server has several meet domains ({}).".format(", ".join(found)),
+                     "Say which one with --domain.")
+
+
+def tune(opts, paths, progress):
+    if not opts.config and not opts.interface:
+        raise UsageError("Nothing to tune.", "Give at least one setting; see 'jvb-join server tune --help'.")
+    domain = find_domain(paths, opts.domain)
+    ctx = Context(paths, opts.as_dict(), progress)
+    ctx.facts.update(options=opts, dry_run=opts.dry_run)
+    ctx.facts["backups"] = files.Backups(paths.backups, paths.root)
+    interface_path = interface_config_js(paths)
+
+    def preflight(c):
+        if os.geteuid() != 0 and not opts.dry_run:
+            raise JvbJoinError("jvb-join server tune must run as root.", "Run it again with sudo.")
+        if opts.interface and not os.path.isfile(interface_path):
+            raise JvbJoinError("{} does not exist.".format(interface_path),
+                               "Check that jitsi-meet-web is installed (apt-get install jitsi-meet-web).")
+
+    steps = [TuneFile("tune-config", "client settings in config.js", config_js(paths, domain), "config",
+                      opts.config),
+             TuneFile("tune-interface", "interface settings in interface_config.js", interface_path,
+                      "interfaceConfig", opts.interface)]
+    return Engine(steps, ctx, preflight=preflight).run("server tune", dry_run=opts.dry_run)

@@ -1,0 +1,70 @@
+"""What the tutorials do beyond a plain join, in the lab: the bridge's COLIBRI REST stats on
+loopback, a bridge behind NAT announcing its public address, and client tuning on the server."""
+
+import json
+import time
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+from labkit import DOMAIN, create_token, install_server, join, sh
+
+PUBLIC = "203.0.113.7"  # TEST-NET-3: the address a NAT in front of jvb1 would forward
+
+
+@pytest.fixture(scope="module")
+def server(lab):
+    yield install_server(lab)
+    lab.down()
+
+
+def colibri_stats(lab, host):
+    """What the tutorial's `curl http://127.0.0.1:8080/colibri/stats` prints on the bridge: HTTP code, body."""
+    _, out, _ = sh(lab, host, "curl -s -o /tmp/stats.json -w '%{http_code}' --max-time 10 "
+                              "http://127.0.0.1:8080/colibri/stats; echo; cat /tmp/stats.json", check=False)
+    code, _, body = out.partition("\n")
+    return code.strip(), body
+
+
+def test_rest_stats_on_loopback_and_the_public_address_behind_nat(server):
+    lab = server
+    lab.up("jvb1")
+    sh(lab, "jvb1", "command -v curl >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q curl >/dev/null; }")
+    token = create_token(lab, "nat", "jvb1")
+    rc, out, err, seconds = join(lab, "jvb1", token["token"], "--rest-stats", "--advertise-ip", PUBLIC)
+    assert rc in (0, 2), out + err
+    assert json.loads(out)["verified"] is True
+    print("join with --rest-stats --advertise-ip took {:.1f} s".format(seconds))
+
+    code, body = colibri_stats(lab, "jvb1")
+    assert code == "200", body
+    stats = json.loads(body)
+    assert stats["conferences"] == 0 and stats["version"] and "stress_level" in stats
+    # Loopback only: the server next door cannot reach the bridge's REST API.
+    rc, out, _ = lab.exec("jms", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5",
+                                  "http://{}:8080/colibri/stats".format(lab.ip("jvb1"))], check=False)
+    assert out.strip() == "000" and rc != 0, out
+
+    # The bridge maps its own address to the public one, as ice4j says at start-up.
+    _, log, _ = lab.exec("jvb1", ["cat", "/var/log/jitsi/jvb.log"], check=True)
+    using = "Using org.ice4j.ice.harvest.StaticMappingCandidateHarvester(face={}:9/udp, mask={}:9/udp)".format(
+        lab.ip("jvb1"), PUBLIC)
+    assert using in log, log[-2000:]
+
+    # The same options again: nothing rewritten, no restart.
+    rc, out, err, _ = join(lab, "jvb1", token["token"], "--rest-stats", "--advertise-ip", PUBLIC)
+    assert rc in (0, 2), out + err
+    assert json.loads(out)["changed"] == 0
+
+    # Off by default: a join without the options takes them away again.
+    started = time.monotonic()
+    rc, out, err, _ = join(lab, "jvb1", token["token"])
+    assert rc in (0, 2), out + err
+    print("join that turns them off took {:.1f} s".format(time.monotonic() - started))
+    code, body = colibri_stats(lab, "jvb1")
+    assert code == "404", body
+    _, log, _ = lab.exec("jvb1", ["cat", "/var/log/jitsi/jvb.log"], check=True)
+    last_start = log.rsplit("Starting jitsi-videobridge version", 1)[1]
+    assert "StaticMappingCandidateHarvester" not in last_start
+    lab.stop("jvb1")
