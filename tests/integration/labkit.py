@@ -88,3 +88,9 @@ def join(lab, host, token, *extra):
     return rc, out, err, time.monotonic() - started
 
 
+
+
+def install_tools(lab, host, *packages):
+    """Debian packages a scenario uses as an operator would (curl, ...), from the lab mirror, if missing."""
+    sh(lab, host, "dpkg -s {0} >/dev/null 2>&1 || {{ apt-get update -q >/dev/null && "
+                  "apt-get install -y -q {0} >/dev/null; }}".format(" ".join(packages)))

@@ -8,14 +8,16 @@ import pytest
 
 pytestmark = pytest.mark.lab
 
-from labkit import DOMAIN, create_token, install_server, join, sh
+from labkit import DOMAIN, create_token, install_server, install_tools, join, sh
 
 PUBLIC = "203.0.113.7"  # TEST-NET-3: the address a NAT in front of jvb1 would forward
 
 
 @pytest.fixture(scope="module")
 def server(lab):
-    yield install_server(lab)
+    install_server(lab)
+    install_tools(lab, "jms", "curl")
+    yield lab
     lab.down()
 
 
@@ -30,7 +32,7 @@ def colibri_stats(lab, host):
 def test_rest_stats_on_loopback_and_the_public_address_behind_nat(server):
     lab = server
     lab.up("jvb1")
-    sh(lab, "jvb1", "command -v curl >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q curl >/dev/null; }")
+    install_tools(lab, "jvb1", "curl")
     token = create_token(lab, "nat", "jvb1")
     rc, out, err, seconds = join(lab, "jvb1", token["token"], "--rest-stats", "--advertise-ip", PUBLIC)
     assert rc in (0, 2), out + err
@@ -68,3 +70,32 @@ def test_rest_stats_on_loopback_and_the_public_address_behind_nat(server):
     last_start = log.rsplit("Starting jitsi-videobridge version", 1)[1]
     assert "StaticMappingCandidateHarvester" not in last_start
     lab.stop("jvb1")
+
+
+def test_server_tune_sets_the_tutorial_client_settings_by_marked_lines(server):
+    lab = server
+    path = "/etc/jitsi/meet/{}-config.js".format(DOMAIN)
+    before = lab.exec("jms", ["cat", path], check=True)[1]
+    tutorial = ["--start-audio-only", "--resolution", "480", "--disable-audio-levels",
+                "--open-bridge-channel", "websocket", "--interface", "SHOW_JITSI_WATERMARK=false"]
+    rc, out, err = lab.exec("jms", ["jvb-join", "--json", "server", "tune", "--dry-run"] + tutorial)
+    assert rc == 0, out + err
+    assert lab.exec("jms", ["cat", path], check=True)[1] == before
+    rc, out, err = lab.exec("jms", ["jvb-join", "--json", "server", "tune"] + tutorial)
+    assert rc == 0, out + err
+    after = lab.exec("jms", ["cat", path], check=True)[1]
+    assert after.startswith(before)  # every line of the package's file as it was
+    # What browsers get from the web server.
+    _, served, _ = sh(lab, "jms", "curl -sk https://127.0.0.1/config.js")
+    for line in ("config.startAudioOnly = true;", "config.resolution = 480;", "config.disableAudioLevels = true;",
+                 'config.openBridgeChannel = "websocket";'):
+        assert line in served, served[-800:]
+    interface = lab.exec("jms", ["cat", "/usr/share/jitsi-meet/interface_config.js"], check=True)[1]
+    assert "interfaceConfig.SHOW_JITSI_WATERMARK = false;" in interface
+    rc, out, err = lab.exec("jms", ["jvb-join", "--json", "server", "tune"] + tutorial)
+    assert json.loads(out)["changed"] == 0
+    # And back: --unset leaves the file exactly as the package wrote it.
+    rc, out, err = lab.exec("jms", ["jvb-join", "--json", "server", "tune", "--unset", "startAudioOnly", "--unset",
+                                    "resolution", "--unset", "disableAudioLevels", "--unset", "openBridgeChannel"])
+    assert rc == 0, out + err
+    assert lab.exec("jms", ["cat", path], check=True)[1] == before
