@@ -220,6 +220,10 @@ def server():
 @click.option("--cert-file", type=click.Path(dir_okay=False), help="Certificate for --cert own.")
 @click.option("--key-file", type=click.Path(dir_okay=False), help="Key for --cert own.")
 @click.option("--email", help="Contact address for --cert letsencrypt.")
+@click.option("--acme-directory", metavar="URL",
+              help="ACME directory for --cert letsencrypt (default: Let's Encrypt's).")
+@click.option("--acme-ca-file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="CA certificates to trust for --acme-directory (a private or test ACME server).")
 @click.option("--web", type=click.Choice(["nginx", "apache"]), default="nginx", show_default=True)
 @click.option("--no-local-bridge", is_flag=True, help="Do not run a bridge on the server itself.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
@@ -227,7 +231,7 @@ def server():
 @click.pass_obj
 def server_install(opts, domain, cert, cert_file, key_file, email, web, no_local_bridge, dry_run,
                    jitsi_repo_url, jitsi_repo_suite, jitsi_repo_components, jitsi_repo_key, lock_timeout,
-                   no_firewall, no_ssh, allow_unsupported_release):
+                   no_firewall, no_ssh, allow_unsupported_release, acme_directory=None, acme_ca_file=None):
     """Install the Jitsi Meet server package set, ready for external bridges."""
     from .paths import Paths
     from .render import Progress
@@ -235,7 +239,9 @@ def server_install(opts, domain, cert, cert_file, key_file, email, web, no_local
 
     options = ServerOptions(domain, cert, cert_file, key_file, email, web, not no_local_bridge, dry_run,
                             jitsi_repo_url, jitsi_repo_suite, jitsi_repo_components, jitsi_repo_key,
-                            lock_timeout, not no_firewall, no_ssh, allow_unsupported_release)
+                            lock_timeout, not no_firewall, no_ssh, allow_unsupported_release,
+                            acme_directory=acme_directory,
+                            acme_ca_file=os.path.abspath(acme_ca_file) if acme_ca_file else None)
     report = install(options, Paths("/"), Progress(quiet=opts.as_json and not sys.stderr.isatty()))
     _emit(opts, report, show_diffs=dry_run)
     return _finish(report)

@@ -26,7 +26,7 @@ class ServerOptions:
     def __init__(self, domain, cert="self-signed", cert_file=None, key_file=None, email=None, web="nginx",
                  local_bridge=True, dry_run=False, jitsi_repo_url=None, jitsi_repo_suite=None,
                  jitsi_repo_components=None, jitsi_repo_key=None, lock_timeout=300, firewall=True,
-                 no_ssh=False, allow_unsupported_release=False):
+                 no_ssh=False, allow_unsupported_release=False, acme_directory=None, acme_ca_file=None):
         self.domain = domain
         self.cert = cert
         self.cert_file = cert_file
@@ -43,6 +43,8 @@ class ServerOptions:
         self.firewall = firewall
         self.no_ssh = no_ssh
         self.allow_unsupported_release = allow_unsupported_release
+        self.acme_directory = acme_directory
+        self.acme_ca_file = acme_ca_file
 
     def as_dict(self):
         return dict(vars(self))
@@ -60,16 +62,25 @@ def validate(opts):
             if not os.path.isfile(path):
                 raise InputError("{} does not exist.".format(path))
     if opts.cert == "letsencrypt":
-        raise UsageError("--cert letsencrypt is not available in this version of jvb-join.",
-                         "Use --cert self-signed now and replace the certificate later, or --cert own.")
+        if not opts.email or "@" not in opts.email or any(c.isspace() for c in opts.email):
+            raise UsageError("--cert letsencrypt needs --email ADDRESS (the ACME account's contact).")
+        if opts.acme_directory and not opts.acme_directory.startswith("https://"):
+            raise UsageError("--acme-directory must be an https:// URL, not {!r}.".format(opts.acme_directory))
+        if opts.acme_ca_file and not os.path.isfile(opts.acme_ca_file):
+            raise InputError("{} does not exist.".format(opts.acme_ca_file))
+    elif opts.acme_directory or opts.acme_ca_file or opts.email:
+        raise UsageError("--email, --acme-directory and --acme-ca-file go with --cert letsencrypt.")
 
 
 def debconf_answers(opts):
     """What the Jitsi packages would ask, as ``(owner, question, type, value)``; never a secret."""
     domain = opts.domain
+    # Let's Encrypt: the packages start with their self-signed certificate (their own choice would
+    # download acme.sh and only talk to Let's Encrypt); the letsencrypt step replaces it.
+    choice = CERT_CHOICES["self-signed" if opts.cert == "letsencrypt" else opts.cert]
     answers = [
         ("jitsi-videobridge2", "jitsi-videobridge/jvb-hostname", "string", domain),
-        ("jitsi-meet-web-config", "jitsi-meet/cert-choice", "select", CERT_CHOICES[opts.cert]),
+        ("jitsi-meet-web-config", "jitsi-meet/cert-choice", "select", choice),
         ("jitsi-meet-web-config", "jitsi-meet/jaas-choice", "boolean", "false"),
     ]
     if opts.cert == "own":
@@ -133,6 +144,12 @@ def server_steps(ctx):
         if opts.local_bridge:
             ports.append(("10000", "udp"))
         steps.append(Firewall(ports=ports))
+    if opts.cert == "letsencrypt":
+        from .letsencrypt import LetsEncryptCertificate
+        certbot = Packages(["certbot"], lock_timeout=opts.lock_timeout)
+        certbot.name, certbot.title = "certbot", "certbot (ACME client)"
+        steps += [certbot, LetsEncryptCertificate(opts.domain, opts.email, opts.acme_directory,
+                                                  opts.acme_ca_file, opts.web)]
     return steps
 
 

@@ -1,0 +1,64 @@
+"""`server install --cert letsencrypt` against pebble (Debian's ACME test server) on its own lab
+host: the HTTP-01 challenge is answered by the Jitsi site on port 80, and the page on 443 then has a
+certificate that chains to pebble's root. Slow (a second server): run by `make test-long`."""
+
+import json
+import os
+
+import pytest
+
+pytestmark = [pytest.mark.lab, pytest.mark.skipif(os.environ.get("JVB_LAB_LONG") != "1",
+                                                  reason="a long lab scenario: make test-long")]
+
+from labkit import DOMAIN, install_server, install_tools, repo_args, sh
+
+PEBBLE_CONFIG = """{"pebble": {"listenAddress": "0.0.0.0:14000", "managementListenAddress": "0.0.0.0:15000",
+ "certificate": "/etc/pebble/cert.pem", "privateKey": "/etc/pebble/key.pem",
+ "httpPort": 80, "tlsPort": 443, "ocspResponderURL": "", "externalAccountBindingRequired": false}}
+"""
+
+
+@pytest.fixture(scope="module")
+def acme(lab):
+    """pebble on host `acme`, with a TLS certificate from a CA made here; returns (directory, CA PEM)."""
+    lab.down()
+    lab.up("acme")
+    install_tools(lab, "acme", "pebble", "openssl")
+    sh(lab, "acme", "mkdir -p /etc/pebble && cd /etc/pebble && "
+                    "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=lab-acme-ca -keyout ca.key -out ca.pem 2>/dev/null && "
+                    "openssl req -newkey rsa:2048 -nodes -subj /CN=acme.lab.test -keyout key.pem -out req.csr 2>/dev/null && "
+                    "printf 'subjectAltName=DNS:acme.lab.test,DNS:acme\\n' > san.ext && "
+                    "openssl x509 -req -in req.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out cert.pem 2>/dev/null")
+    sh(lab, "acme", "cat > /etc/pebble/pebble.json", input=PEBBLE_CONFIG)
+    # No artificial validation delays and no injected bad nonces: the lab measures jvb-join, not retries.
+    sh(lab, "acme", "systemd-run --unit=pebble -E PEBBLE_VA_NOSLEEP=1 -E PEBBLE_WFE_NONCEREJECT=0 "
+                    "pebble -config /etc/pebble/pebble.json")
+    ca = sh(lab, "acme", "cat /etc/pebble/ca.pem")[1]
+    yield "https://acme.lab.test:14000/dir", ca
+    lab.down()
+
+
+def test_letsencrypt_certificate_from_the_acme_directory(acme, lab):
+    directory, ca = acme
+    lab.up("jms")
+    sh(lab, "jms", "cat > /root/acme-ca.pem", input=ca)
+    install_server(lab, "--cert", "letsencrypt", "--email", "admin@lab.test", "--acme-directory", directory,
+                   "--acme-ca-file", "/root/acme-ca.pem")
+    install_tools(lab, "jms", "curl")
+    # The page on 443 has the issued certificate: it verifies against pebble's root, for the domain.
+    sh(lab, "jms", "curl -s --cacert /root/acme-ca.pem https://acme.lab.test:15000/roots/0 > /root/pebble-root.pem")
+    rc, out, err = sh(lab, "jms", "curl -s -o /dev/null -w '%{http_code}' --cacert /root/pebble-root.pem "
+                                  "https://" + DOMAIN + "/", check=False)
+    assert out == "200", out + err
+    rc, issuer, _ = sh(lab, "jms", "openssl x509 -noout -issuer -in /etc/jitsi/meet/{}.crt".format(DOMAIN))
+    assert "Pebble" in issuer, issuer
+    # certbot renews from the same directory and puts the result in the same files.
+    renewal = sh(lab, "jms", "cat /etc/letsencrypt/renewal/{}.conf".format(DOMAIN))[1]
+    assert "server = {}".format(directory) in renewal
+    assert "/etc/jitsi/meet/{}.crt".format(DOMAIN) in renewal  # the deploy hook
+    # A second run changes nothing (no new certificate).
+    rc, out, err = lab.exec("jms", ["jvb-join", "--json", "server", "install", "--domain", DOMAIN, "--cert",
+                                    "letsencrypt", "--email", "admin@lab.test", "--acme-directory", directory,
+                                    "--acme-ca-file", "/root/acme-ca.pem"] + repo_args(lab, "jms"), timeout=600)
+    assert rc == 0, out + err
+    assert json.loads(out)["changed"] == 0
