@@ -94,3 +94,31 @@ def install_tools(lab, host, *packages):
     """Debian packages a scenario uses as an operator would (curl, ...), from the lab mirror, if missing."""
     sh(lab, host, "dpkg -s {0} >/dev/null 2>&1 || {{ apt-get update -q >/dev/null && "
                   "apt-get install -y -q {0} >/dev/null; }}".format(" ".join(packages)))
+
+
+_FETCH = """import json, ssl, sys, urllib.error, urllib.request
+class Keep(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+ctx = ssl.create_default_context(cafile=sys.argv[2] or None)
+if not sys.argv[2]:
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+opener = urllib.request.build_opener(Keep, urllib.request.HTTPSHandler(context=ctx))
+try:
+    r = opener.open(sys.argv[1], timeout=10)
+except urllib.error.HTTPError as e:
+    r = e
+except OSError as e:
+    print(json.dumps({"status": 0, "error": str(e)}))
+    sys.exit(0)
+print(json.dumps({"status": r.status if hasattr(r, "status") else r.code, "headers": dict(r.headers.items()),
+                  "body": r.read().decode("utf-8", "replace")}))
+"""
+
+
+def fetch(lab, host, url, cafile=""):
+    """GET ``url`` from inside ``host`` with python3 (in every lab host): {status, headers, body};
+    status 0 with an error when nothing answers. No redirects followed; without ``cafile`` any
+    certificate is accepted (the page's own checks are the test's business)."""
+    _, out, _ = lab.exec(host, ["python3", "-c", _FETCH, url, cafile], check=True, timeout=60)
+    return json.loads(out)

@@ -8,14 +8,13 @@ import pytest
 
 pytestmark = pytest.mark.lab
 
-from labkit import DOMAIN, install_server, install_tools, repo_args, sh
+from labkit import DOMAIN, fetch, install_server, repo_args
 
 
 @pytest.fixture(scope="module")
 def apache_server(lab):
     lab.down()  # a fresh jms: the web server is chosen at install time
     install_server(lab, "--web", "apache")
-    install_tools(lab, "jms", "curl")
     yield lab
     lab.down()
 
@@ -31,17 +30,17 @@ def test_the_web_page_is_served_by_apache_and_nginx_is_absent(apache_server):
     site = "/etc/apache2/sites-enabled/{}.conf".format(DOMAIN)
     assert lab.exec("jms", ["test", "-e", site])[0] == 0
     # The page on 443, from Apache, as a browser on the network reaches it.
-    _, out, _ = sh(lab, "jms", "curl -sk -o /dev/null -D - https://{}/ | tr -d '\\r'".format(DOMAIN))
-    assert out.startswith("HTTP/") and " 200" in out.splitlines()[0], out
-    assert "Server: Apache" in out, out
+    page = fetch(lab, "jms", "https://{}/".format(DOMAIN))
+    assert page["status"] == 200, page
+    assert page["headers"].get("Server", "").startswith("Apache"), page["headers"]
     # config.js is the domain's, through Apache's alias; BOSH reaches prosody through the proxy.
-    _, config, _ = sh(lab, "jms", "curl -sk https://{}/config.js".format(DOMAIN))
-    assert "domain: '{}'".format(DOMAIN) in config
-    _, bosh, _ = sh(lab, "jms", "curl -sk -o /dev/null -w '%{http_code}' https://" + DOMAIN + "/http-bind")
-    assert bosh == "200", bosh
+    config = fetch(lab, "jms", "https://{}/config.js".format(DOMAIN))
+    assert "domain: '{}'".format(DOMAIN) in config["body"]
+    bosh = fetch(lab, "jms", "https://{}/http-bind".format(DOMAIN))
+    assert bosh["status"] == 200, bosh
     # Plain HTTP is redirected to HTTPS, as the site template says.
-    _, redirect, _ = sh(lab, "jms", "curl -s -o /dev/null -w '%{http_code} %{redirect_url}' http://" + DOMAIN + "/")
-    assert redirect.startswith("301 https://{}/".format(DOMAIN)), redirect
+    plain = fetch(lab, "jms", "http://{}/".format(DOMAIN))
+    assert plain["status"] == 301 and plain["headers"]["Location"] == "https://{}/".format(DOMAIN), plain
     # A second run changes nothing.
     rc, out, err = lab.exec("jms", ["jvb-join", "--json", "server", "install", "--domain", DOMAIN, "--web", "apache"]
                             + repo_args(lab, "jms"), timeout=600)

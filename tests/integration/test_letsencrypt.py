@@ -10,7 +10,7 @@ import pytest
 pytestmark = [pytest.mark.lab, pytest.mark.skipif(os.environ.get("JVB_LAB_LONG") != "1",
                                                   reason="a long lab scenario: make test-long")]
 
-from labkit import DOMAIN, install_server, install_tools, repo_args, sh
+from labkit import DOMAIN, fetch, install_server, install_tools, repo_args, sh
 
 PEBBLE_CONFIG = """{"pebble": {"listenAddress": "0.0.0.0:14000", "managementListenAddress": "0.0.0.0:15000",
  "certificate": "/etc/pebble/cert.pem", "privateKey": "/etc/pebble/key.pem",
@@ -22,8 +22,8 @@ PEBBLE_CONFIG = """{"pebble": {"listenAddress": "0.0.0.0:14000", "managementList
 def acme(lab):
     """pebble on host `acme`, with a TLS certificate from a CA made here; returns (directory, CA PEM)."""
     lab.down()
-    lab.up("acme")
-    install_tools(lab, "acme", "pebble", "openssl")
+    lab.up("acme", "jms")  # together: each one's /etc/hosts names the other (meet.lab.test is jms)
+    install_tools(lab, "acme", "pebble", "openssl")  # openssl: the lab's own CA for pebble's listener
     sh(lab, "acme", "mkdir -p /etc/pebble && cd /etc/pebble && "
                     "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=lab-acme-ca -keyout ca.key -out ca.pem 2>/dev/null && "
                     "openssl req -newkey rsa:2048 -nodes -subj /CN=acme.lab.test -keyout key.pem -out req.csr 2>/dev/null && "
@@ -40,16 +40,15 @@ def acme(lab):
 
 def test_letsencrypt_certificate_from_the_acme_directory(acme, lab):
     directory, ca = acme
-    lab.up("jms")
     sh(lab, "jms", "cat > /root/acme-ca.pem", input=ca)
     install_server(lab, "--cert", "letsencrypt", "--email", "admin@lab.test", "--acme-directory", directory,
                    "--acme-ca-file", "/root/acme-ca.pem")
-    install_tools(lab, "jms", "curl")
     # The page on 443 has the issued certificate: it verifies against pebble's root, for the domain.
-    sh(lab, "jms", "curl -s --cacert /root/acme-ca.pem https://acme.lab.test:15000/roots/0 > /root/pebble-root.pem")
-    rc, out, err = sh(lab, "jms", "curl -s -o /dev/null -w '%{http_code}' --cacert /root/pebble-root.pem "
-                                  "https://" + DOMAIN + "/", check=False)
-    assert out == "200", out + err
+    root = fetch(lab, "jms", "https://acme.lab.test:15000/roots/0", "/root/acme-ca.pem")
+    assert root["status"] == 200 and "BEGIN CERTIFICATE" in root["body"], root
+    sh(lab, "jms", "cat > /root/pebble-root.pem", input=root["body"])
+    page = fetch(lab, "jms", "https://{}/".format(DOMAIN), "/root/pebble-root.pem")
+    assert page["status"] == 200, page
     rc, issuer, _ = sh(lab, "jms", "openssl x509 -noout -issuer -in /etc/jitsi/meet/{}.crt".format(DOMAIN))
     assert "Pebble" in issuer, issuer
     # certbot renews from the same directory and puts the result in the same files.
