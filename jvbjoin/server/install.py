@@ -209,8 +209,10 @@ def verify_server(ctx, report):
         except OSError as exc:
             last = str(exc)
         time.sleep(1)
+    unit, log = ("apache2", "/var/log/apache2/error.log") if opts.web == "apache" else \
+        ("nginx", "/var/log/nginx/error.log")
     raise VerifyError("The web server does not answer on https://127.0.0.1/: {}".format(last),
-                      "See 'journalctl -u nginx' (or apache2) and /var/log/nginx/error.log.")
+                      "See 'journalctl -u {}' and {}.".format(unit, log))
 
 
 def install(opts, paths, progress):
