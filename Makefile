@@ -24,8 +24,8 @@ test-matrix: deb
 	JVB_LAB_RELEASES="bullseye bookworm trixie" $(PYTEST) -q -m matrix tests/integration
 
 ## test-long: slow extras, not in make test: piuparts (install, upgrade to the next version, purge)
-## and the slow lab scenarios (Let's Encrypt against pebble)
-LONG_TESTS := tests/integration/test_letsencrypt.py
+## and the slow lab scenarios (Apache, Let's Encrypt against pebble: a second server install each)
+LONG_TESTS := tests/integration/test_apache.py tests/integration/test_letsencrypt.py
 test-long: deb
 	scripts/piuparts bookworm
 	JVB_LAB_LONG=1 $(PYTEST) -q $(LONG_TESTS)

@@ -122,3 +122,10 @@ def fetch(lab, host, url, cafile=""):
     certificate is accepted (the page's own checks are the test's business)."""
     _, out, _ = lab.exec(host, ["python3", "-c", _FETCH, url, cafile], check=True, timeout=60)
     return json.loads(out)
+
+
+def long_scenario():
+    """The mark of a slow lab scenario: it runs under `make test-long` (JVB_LAB_LONG=1), not `make test`."""
+    import os
+    import pytest
+    return pytest.mark.skipif(os.environ.get("JVB_LAB_LONG") != "1", reason="a long lab scenario: make test-long")

@@ -1,14 +1,14 @@
 """`server install --web apache` (the Shibboleth tutorial's web server), in the lab: Apache is chosen
 before the Jitsi packages are installed, so they configure Apache and nginx never arrives; the page,
-config.js and BOSH answer on 443 through Apache."""
+config.js and BOSH answer on 443 through Apache. Slow (a second server): run by `make test-long`."""
 
 import json
 
 import pytest
 
-pytestmark = pytest.mark.lab
+from labkit import DOMAIN, fetch, install_server, long_scenario, repo_args
 
-from labkit import DOMAIN, fetch, install_server, repo_args
+pytestmark = [pytest.mark.lab, long_scenario()]  # a second server install: make test-long
 
 
 @pytest.fixture(scope="module")

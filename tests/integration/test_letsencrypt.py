@@ -3,14 +3,12 @@ host: the HTTP-01 challenge is answered by the Jitsi site on port 80, and the pa
 certificate that chains to pebble's root. Slow (a second server): run by `make test-long`."""
 
 import json
-import os
 
 import pytest
 
-pytestmark = [pytest.mark.lab, pytest.mark.skipif(os.environ.get("JVB_LAB_LONG") != "1",
-                                                  reason="a long lab scenario: make test-long")]
+from labkit import DOMAIN, fetch, install_server, install_tools, long_scenario, repo_args, sh
 
-from labkit import DOMAIN, fetch, install_server, install_tools, repo_args, sh
+pytestmark = [pytest.mark.lab, long_scenario()]
 
 PEBBLE_CONFIG = """{"pebble": {"listenAddress": "0.0.0.0:14000", "managementListenAddress": "0.0.0.0:15000",
  "certificate": "/etc/pebble/cert.pem", "privateKey": "/etc/pebble/key.pem",
