@@ -152,8 +152,6 @@ def repo_options(func):
               help="Adoptium repository for Temurin on Debian 10 (default: packages.adoptium.net).")
 @click.option("--adoptium-repo-key", type=click.Path(dir_okay=False), metavar="FILE",
               help="OpenPGP key that signs the Adoptium repository (Debian 10 only).")
-@click.option("--rest-stats", is_flag=True,
-              help="Enable the bridge's COLIBRI REST API on 127.0.0.1:8080 (/colibri/stats); off by default.")
 @click.option("--advertise-ip", metavar="ADDRESS",
               help="The bridge's public address behind NAT (written as ice4j's static mapping).")
 @click.option("--local-ip", metavar="ADDRESS",
@@ -164,7 +162,7 @@ def repo_options(func):
 @click.pass_obj
 def join(opts, token, token_file, dry_run, verify_timeout, lock_timeout, jitsi_repo_url, jitsi_repo_suite,
          jitsi_repo_components, jitsi_repo_key, log_level, swappiness, adoptium_repo_url, adoptium_repo_key,
-         no_firewall, no_ssh, allow_unsupported_release, rest_stats=False, advertise_ip=None, local_ip=None,
+         no_firewall, no_ssh, allow_unsupported_release, advertise_ip=None, local_ip=None,
          stun_server=()):
     """Join this host to a Jitsi Meet server as a videobridge, from a join token."""
     from . import nat
@@ -189,7 +187,7 @@ def join(opts, token, token_file, dry_run, verify_timeout, lock_timeout, jitsi_r
                           allow_unsupported_release=allow_unsupported_release, firewall=not no_firewall,
                           no_ssh=no_ssh, log_level=log_level, swappiness=swappiness,
                           adoptium_repo_url=adoptium_repo_url, adoptium_repo_key=adoptium_repo_key,
-                          rest_stats=rest_stats, advertise_ip=advertise_ip, local_ip=local_ip,
+                          advertise_ip=advertise_ip, local_ip=local_ip,
                           stun_servers=stun_servers)
     report = run_join(parsed, options, Paths("/"), Progress(quiet=opts.as_json and not sys.stderr.isatty()))
     _emit(opts, report, show_diffs=dry_run)

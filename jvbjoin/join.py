@@ -22,7 +22,7 @@ class JoinOptions:
                  jitsi_repo_url=None, jitsi_repo_suite=None, jitsi_repo_components=None,
                  jitsi_repo_key=None, allow_unsupported_release=False, firewall=True, no_ssh=False,
                  log_level="INFO", swappiness=1, adoptium_repo_url=None, adoptium_repo_key=None,
-                 rest_stats=False, advertise_ip=None, local_ip=None, stun_servers=None):
+                 advertise_ip=None, local_ip=None, stun_servers=None):
         self.dry_run = dry_run
         self.verify_timeout = verify_timeout
         self.lock_timeout = lock_timeout
@@ -37,7 +37,6 @@ class JoinOptions:
         self.swappiness = swappiness
         self.adoptium_repo_url = adoptium_repo_url
         self.adoptium_repo_key = adoptium_repo_key
-        self.rest_stats = rest_stats
         self.advertise_ip = advertise_ip
         self.local_ip = local_ip
         self.stun_servers = stun_servers

@@ -44,12 +44,11 @@ def owner(gid=0):
 
 
 class BridgeExtras:
-    """What a join may add to the fragment beyond the XMPP client: the COLIBRI REST API on
-    loopback, static NAT mappings ``[(local, public)]`` and the STUN servers (``None``: the
-    package's list stays; ``[]``: no STUN)."""
+    """What a join may add to the fragment beyond the XMPP client and the private REST API: static
+    NAT mappings ``[(local, public)]`` and the STUN servers (``None``: the package's list stays;
+    ``[]``: no STUN)."""
 
-    def __init__(self, rest_stats=False, static_mappings=(), stun_servers=None):
-        self.rest_stats = bool(rest_stats)
+    def __init__(self, static_mappings=(), stun_servers=None):
         self.static_mappings = list(static_mappings)
         self.stun_servers = None if stun_servers is None else list(stun_servers)
 
@@ -64,7 +63,6 @@ def render_fragment(token, password, nickname, extras=None):
         "username": token.user, "password": password, "muc_jids": token.muc, "nickname": nickname,
     }
     quoted = {k: (v if k == "port" else hocon.quote(v)) for k, v in values.items()}
-    quoted["rest_stats"] = extras.rest_stats
     quoted["static_mappings"] = [(hocon.quote(local), hocon.quote(public))
                                  for local, public in extras.static_mappings]
     quoted["stun_servers"] = None if extras.stun_servers is None else [
@@ -97,13 +95,11 @@ def bridge_extras(ctx):
     mappings = []
     if getattr(opts, "advertise_ip", None):
         mappings.append((ctx.facts["local_ip"], opts.advertise_ip))
-    return BridgeExtras(getattr(opts, "rest_stats", False), mappings, getattr(opts, "stun_servers", None))
+    return BridgeExtras(mappings, getattr(opts, "stun_servers", None))
 
 
-# Legacy properties the bridge reads before jvb.conf, which would undo an extra of the fragment.
+# A legacy property the bridge reads before jvb.conf, which would undo --stun-server.
 _LEGACY_STUN = "org.ice4j.ice.harvest.STUN_MAPPING_HARVESTER_ADDRESSES"
-_LEGACY_REST = ("org.jitsi.videobridge.ENABLE_REST_COLIBRI", "org.jitsi.videobridge.rest.private.jetty.host",
-                "org.jitsi.videobridge.rest.private.jetty.port")
 
 
 def legacy_overrides(ctx, extras):
@@ -115,10 +111,6 @@ def legacy_overrides(ctx, extras):
     found = []
     if extras.stun_servers is not None and _LEGACY_STUN in values:
         found.append(_LEGACY_STUN)
-    if extras.rest_stats:
-        if values.get(_LEGACY_REST[0], "true").strip().lower() != "true":
-            found.append(_LEGACY_REST[0])
-        found.extend(k for k in _LEGACY_REST[1:] if k in values)
     for key in found:
         add_degraded(ctx, "{} sets {}, which the bridge reads before jvb.conf: remove it there for "
                           "jvb-join's setting to apply".format(ctx.paths.jvb_legacy_properties, key))

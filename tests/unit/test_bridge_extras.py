@@ -1,6 +1,6 @@
-"""Join options beyond the XMPP client: the COLIBRI REST API on loopback (--rest-stats) and a
-bridge behind NAT (--advertise-ip, --stun-server), written to jvb-join's fragment as the bridge
-reads them; off unless asked, and a second run changes nothing."""
+"""The fragment beyond the XMPP client: the private REST API held on loopback, and a bridge behind
+NAT (--advertise-ip, --stun-server) written as the bridge reads it; NAT off unless asked, and a
+second run changes nothing."""
 
 import os
 import shutil
@@ -45,28 +45,25 @@ def joined(paths, **kwargs):
     return ctx
 
 
-def test_off_by_default_the_fragment_has_only_the_client(paths):
+def test_by_default_no_nat_keys_and_the_rest_api_on_loopback(paths):
     joined(paths)
     text = read(paths.jvb_fragment)
-    for key in ("apis.rest", "http-servers", "static-mappings", "stun.addresses"):
+    for key in ("static-mappings", "stun.addresses"):
         assert key not in text
-
-
-def test_rest_stats_and_nat_then_a_rerun_changes_nothing_and_dropping_them_rewrites(paths):
-    joined(paths, rest_stats=True, advertise_ip="203.0.113.7", local_ip="10.0.0.5",
-           stun_servers=["stun.example.org:3478"])
-    text = read(paths.jvb_fragment)
-    assert "videobridge.apis.rest.enabled = true" in text
     assert 'videobridge.http-servers.private.host = "127.0.0.1"' in text
+
+
+def test_nat_then_a_rerun_changes_nothing_and_dropping_it_rewrites(paths):
+    joined(paths, advertise_ip="203.0.113.7", local_ip="10.0.0.5", stun_servers=["stun.example.org:3478"])
+    text = read(paths.jvb_fragment)
     assert '{ local-address = "10.0.0.5", public-address = "203.0.113.7" }' in text
     assert 'ice4j.harvest.mapping.stun.addresses = ["stun.example.org:3478"]' in text
-    again = make_ctx(paths, rest_stats=True, advertise_ip="203.0.113.7", local_ip="10.0.0.5",
-                     stun_servers=["stun.example.org:3478"])
+    again = make_ctx(paths, advertise_ip="203.0.113.7", local_ip="10.0.0.5", stun_servers=["stun.example.org:3478"])
     assert BridgeFragment().check(again) == []
     # A later join without the options turns them off again: the fragment says what was asked.
     assert BridgeFragment().check(make_ctx(paths))
     joined(paths)
-    assert "apis.rest" not in read(paths.jvb_fragment)
+    assert "static-mappings" not in read(paths.jvb_fragment)
 
 
 def test_stun_none_is_an_empty_list(paths):
@@ -81,8 +78,7 @@ def test_the_bridge_reads_what_jvb_join_writes(paths, tmp_path):
     if shutil.which("ruby") is None or subprocess.run(["ruby", "-e", 'require "hocon"'],
                                                       stderr=subprocess.DEVNULL).returncode:
         pytest.skip("ruby-hocon is not installed")
-    joined(paths, rest_stats=True, advertise_ip="203.0.113.7", local_ip="10.0.0.5",
-           stun_servers=["stun.example.org:3478"])
+    joined(paths, advertise_ip="203.0.113.7", local_ip="10.0.0.5", stun_servers=["stun.example.org:3478"])
     sys.path.insert(0, STANDIN)
     try:
         import jvbconfig
@@ -98,15 +94,11 @@ def test_the_bridge_reads_what_jvb_join_writes(paths, tmp_path):
     assert read(paths.jvb_conf).endswith(INCLUDE_LINE + "\n")
 
 
-def test_legacy_keys_that_win_are_reported_as_degraded(paths):
+def test_a_legacy_stun_list_that_wins_is_reported_as_degraded(paths):
     write(paths.jvb_legacy_properties,
-          "org.ice4j.ice.harvest.STUN_MAPPING_HARVESTER_ADDRESSES=meet-jit-si-turnrelay.jitsi.net:443\n"
-          "org.jitsi.videobridge.ENABLE_REST_COLIBRI=true\n")
-    ctx = joined(paths, rest_stats=True, stun_servers=["stun.example.org:3478"])
+          "org.ice4j.ice.harvest.STUN_MAPPING_HARVESTER_ADDRESSES=meet-jit-si-turnrelay.jitsi.net:443\n")
+    ctx = joined(paths, stun_servers=["stun.example.org:3478"])
     assert len(ctx.degraded) == 1 and "STUN_MAPPING_HARVESTER_ADDRESSES" in ctx.degraded[0]
-    write(paths.jvb_legacy_properties, "org.jitsi.videobridge.ENABLE_REST_COLIBRI=false\n")
-    ctx = joined(paths, rest_stats=True)
-    assert any("ENABLE_REST_COLIBRI" in line for line in ctx.degraded)
     assert joined(paths).degraded == []  # nothing asked, nothing to say
 
 
