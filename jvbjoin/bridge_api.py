@@ -41,6 +41,13 @@ class BridgeAPI:
             return {}
         return parse_metrics(body)
 
+    def metrics_or_raise(self):
+        """Like metrics(), but OSError when the REST API does not answer or has no metrics."""
+        status, body = self._request("/metrics")
+        if status != 200:
+            raise OSError("GET /metrics answered HTTP {}".format(status))
+        return parse_metrics(body)
+
     def drain(self, enable=True):
         status, body = self._request("/colibri/drain/{}".format("enable" if enable else "disable"), "POST")
         return status == 200

@@ -386,18 +386,26 @@ def bridges(opts):
 @cli.command()
 @click.option("--ignore", multiple=True, metavar="ID", help="Skip the check with this id (repeatable).")
 @click.option("--role", type=click.Choice(["bridge", "server"]), help="Check as this role (default: detected).")
+@click.option("--json", "as_json", is_flag=True, help="The results as JSON.")
+@click.option("-v", "--verbose", count=True, help="Details and timing of every check.")
 @click.pass_obj
-def doctor(opts, ignore, role):
-    """Check this host (bridge or server) and say what to fix."""
+def doctor(opts, ignore, role, as_json, verbose):
+    """Check this host (bridge or server) and say what to fix.
+
+    Exit status: 0 healthy, 2 warnings only, 1 at least one failure.
+    """
     from .doctor import command
+    opts = Options(opts.as_json or as_json, opts.yes, opts.verbose + verbose)
     _exit_with(command(opts, ignore=ignore, role=role))
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help="The same facts as JSON.")
 @click.pass_obj
-def status(opts):
+def status(opts, as_json):
     """One screen: role, server, nickname, service, brewery presence, conferences."""
     from .status import command
+    opts = Options(opts.as_json or as_json, opts.yes, opts.verbose)
     _exit_with(command(opts))
 
 

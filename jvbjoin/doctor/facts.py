@@ -1,0 +1,130 @@
+"""Read-only facts the doctor's checks share: unit states, the bridge's REST answers, the bridge's
+effective XMPP client settings, listening sockets, ufw's saved rules. Nothing here writes."""
+
+import os
+import socket
+import struct
+
+from .. import files, hocon
+
+REQUIRED_CLIENT_KEYS = ("HOSTNAME", "USERNAME", "PASSWORD", "MUC_JIDS", "MUC_NICKNAME")
+CLIENTS_KEY = "videobridge.apis.xmpp-client.configs"
+
+
+def unit_state(facts, unit):
+    """systemd's view of ``unit`` over D-Bus (one connection per unit, asked once per run)."""
+    def compute():
+        from ..systemd import Systemd
+        with Systemd(connect_timeout=2.0) as systemd:
+            return systemd.unit_state(unit)
+    return facts.get("unit:" + unit, compute)
+
+
+def bridge_conf(facts):
+    """jvb.conf as the bridge's config library merges it (with jvb-join.conf included)."""
+    return facts.get("jvb.conf", lambda: hocon.load(facts.paths.jvb_conf))
+
+
+def hocon_clients(conf):
+    """``{id: {KEY: value}}`` of the complete XMPP clients in a merged bridge config (keys are
+    upper-cased as the bridge does; incomplete entries are dropped, as the bridge drops them)."""
+    configs = hocon.get(conf, CLIENTS_KEY, {})
+    out = {}
+    if not isinstance(configs, dict):
+        return out
+    for name, fields in configs.items():
+        if not isinstance(fields, dict):
+            continue
+        upper = {str(k).upper(): v for k, v in fields.items()}
+        if all(upper.get(k) not in (None, "") for k in REQUIRED_CLIENT_KEYS):
+            out[name] = upper
+    return out
+
+
+def legacy_text(facts):
+    return facts.get("legacy", lambda: files.read_text(facts.paths.jvb_legacy_properties) or "")
+
+
+def bridge_metrics(facts):
+    """The bridge's /metrics as ``{name: value}``; raises OSError when the REST API does not answer."""
+    def compute():
+        from ..bridge_api import BridgeAPI
+        return BridgeAPI(timeout=2.0).metrics_or_raise()
+    return facts.get("metrics", compute)
+
+
+def bridge_health(facts):
+    def compute():
+        from ..bridge_api import BridgeAPI
+        return BridgeAPI(timeout=2.0).health()
+    return facts.get("health", compute)
+
+
+def server_certificate(facts, host, port, domain, timeout=2.5):
+    """The DER the XMPP server shows after STARTTLS (fetched once; not verified here)."""
+    from .. import xmpp
+    return facts.get("server-cert", lambda: xmpp.fetch_server_certificate(host, port, domain, timeout=timeout))
+
+
+# --- sockets -----------------------------------------------------------------------------------
+
+def _parse_proc_net(text, v6):
+    """``(address, port)`` of every listening TCP socket in a /proc/net/tcp{,6} text."""
+    out = []
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 4 or fields[3] != "0A":  # 0A = LISTEN
+            continue
+        address, _, port = fields[1].partition(":")
+        try:
+            raw = bytes.fromhex(address)
+            if v6:
+                raw = b"".join(struct.pack("<I", struct.unpack(">I", raw[i:i + 4])[0]) for i in range(0, 16, 4))
+                host = socket.inet_ntop(socket.AF_INET6, raw)
+            else:
+                host = socket.inet_ntop(socket.AF_INET, raw[::-1])
+            out.append((host, int(port, 16)))
+        except (ValueError, OSError):
+            continue
+    return out
+
+
+def tcp_listeners(facts):
+    def compute():
+        out = []
+        for name, v6 in (("/proc/net/tcp", False), ("/proc/net/tcp6", True)):
+            text = files.read_text(facts.paths(name))
+            if text:
+                out.extend(_parse_proc_net(text, v6))
+        return out
+    return facts.get("listeners", compute)
+
+
+def is_loopback(address):
+    return address in ("::1",) or address.startswith("127.") or address.startswith("::ffff:127.")
+
+
+# --- ufw -----------------------------------------------------------------------------------------
+
+def ufw_saved(paths):
+    """``(installed, enabled, rules)`` from ufw's own files, without running ufw."""
+    from ..steps.firewall import parse_user_rules
+    conf = files.read_text(paths("/etc/ufw/ufw.conf"))
+    if conf is None:
+        return False, False, []
+    enabled = any(line.strip().replace(" ", "").lower() == "enabled=yes" for line in conf.splitlines())
+    rules = []
+    for name in ("/etc/ufw/user.rules", "/etc/ufw/user6.rules"):
+        rules.extend(parse_user_rules(files.read_text(paths(name)) or ""))
+    return True, enabled, rules
+
+
+def in_container(facts):
+    def compute():
+        from .. import host
+        return host.in_container(facts.paths)
+    return facts.get("container", compute)
+
+
+def exists(paths, path):
+    return os.path.exists(paths(path))
