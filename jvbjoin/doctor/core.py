@@ -71,6 +71,11 @@ class Facts:
         self._locks = {}
         self._guard = threading.Lock()
 
+    def put(self, key, value):
+        """Give a fact its value up front (tests, and callers that already know it)."""
+        with self._guard:
+            self._values[key] = (True, value)
+
     def get(self, key, compute):
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
