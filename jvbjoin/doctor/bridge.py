@@ -418,29 +418,17 @@ def check_rest_loopback(facts):
 
 
 def check_firewall(facts):
-    from .. import host
     from ..steps.firewall import allowed
-    installed, enabled, rules = F.ufw_saved(facts.paths)
-    if not installed:
-        return warn("ufw is not installed: make sure this host's firewall lets 10000/udp in",
-                    "apt-get install ufw; ufw allow 22/tcp; ufw allow 10000/udp; ufw enable")
-    problems, remedies = [], []
-    if not enabled:
-        problems.append("ufw is not enabled")
-    ssh = host.ssh_ports() if facts.paths.root == "/" else []
-    for port in ssh:
-        if not allowed(rules, port, "tcp"):
-            problems.append("SSH port {}/tcp is not allowed".format(port))
-            remedies.append("ufw allow {}/tcp".format(port))
+    missing, rules, problems, remedies, ssh = F.firewall_base(
+        facts, "make sure this host's firewall lets 10000/udp in")
+    if missing:
+        return missing
     if not allowed(rules, 10000, "udp", from_anywhere=True):
         problems.append("10000/udp (media) is not allowed from anywhere")
         remedies.append("ufw allow 10000/udp")
-    if not enabled:
-        remedies.append("ufw enable")
-    if problems:
-        return fail("; ".join(problems), "; ".join(remedies))
-    return ok("ufw is enabled; SSH ({}) and 10000/udp are allowed".format(
-        ", ".join("{}/tcp".format(p) for p in ssh) or "no SSH port found"))
+    return F.firewall_result(problems, remedies, "ufw is not enabled" in problems,
+                             "ufw is enabled; SSH ({}) and 10000/udp are allowed".format(
+                                 ", ".join("{}/tcp".format(p) for p in ssh) or "no SSH port found"))
 
 
 def _sysctl(paths, key):

@@ -119,6 +119,35 @@ def ufw_saved(paths):
     return True, enabled, rules
 
 
+def firewall_base(facts, missing_hint):
+    """What bridge and server firewall checks share: ``(result, rules, problems, remedies, ssh)``;
+    ``result`` is a warning when ufw is not installed (then the rest is empty)."""
+    from .. import host
+    from ..steps.firewall import allowed
+    from .core import warn
+    installed, enabled, rules = ufw_saved(facts.paths)
+    if not installed:
+        return warn("ufw is not installed: " + missing_hint, "apt-get install ufw"), [], [], [], []
+    problems, remedies = [], []
+    if not enabled:
+        problems.append("ufw is not enabled")
+    ssh = host.ssh_ports() if facts.paths.root == "/" else []
+    for port in ssh:
+        if not allowed(rules, port, "tcp"):
+            problems.append("SSH port {}/tcp is not allowed".format(port))
+            remedies.append("ufw allow {}/tcp".format(port))
+    return None, rules, problems, remedies, ssh
+
+
+def firewall_result(problems, remedies, enabled_fix, fine):
+    from .core import fail, ok
+    if enabled_fix:
+        remedies = remedies + ["ufw enable"]
+    if problems:
+        return fail("; ".join(problems), "; ".join(remedies))
+    return ok(fine)
+
+
 def in_container(facts):
     def compute():
         from .. import host

@@ -244,19 +244,11 @@ def parse_rule_sources(text):
 
 
 def check_firewall(facts):
-    from .. import host
     from ..steps.firewall import allowed
-    installed, enabled, rules = F.ufw_saved(facts.paths)
-    if not installed:
-        return warn("ufw is not installed: make sure 443/tcp and 5222/tcp (from the bridges) are open",
-                    "apt-get install ufw")
-    problems, remedies = [], []
-    if not enabled:
-        problems.append("ufw is not enabled")
-    for port in (host.ssh_ports() if facts.paths.root == "/" else []):
-        if not allowed(rules, port, "tcp"):
-            problems.append("SSH port {}/tcp is not allowed".format(port))
-            remedies.append("ufw allow {}/tcp".format(port))
+    missing, rules, problems, remedies, _ = F.firewall_base(
+        facts, "make sure 443/tcp and 5222/tcp (from the bridges) are open")
+    if missing:
+        return missing
     if not allowed(rules, 443, "tcp", from_anywhere=True):
         problems.append("443/tcp (web) is not allowed")
         remedies.append("ufw allow 443/tcp")
@@ -276,11 +268,8 @@ def check_firewall(facts):
         if not fine:
             problems.append("{}/tcp is closed to {} (token {})".format(XMPP_PORT, source, record["id"]))
             remedies.append("ufw allow from {} to any port {} proto tcp".format(source, XMPP_PORT))
-    if not enabled:
-        remedies.append("ufw enable")
-    if problems:
-        return fail("; ".join(problems), "; ".join(remedies))
-    return ok("ufw is enabled; SSH, 443/tcp and 5222/tcp for the bridges are allowed")
+    return F.firewall_result(problems, remedies, "ufw is not enabled" in problems,
+                             "ufw is enabled; SSH, 443/tcp and 5222/tcp for the bridges are allowed")
 
 
 def _port_match(spec, port):

@@ -73,8 +73,8 @@ def fleet(lab):
     lab.down()
 
 
-SNAPSHOT = ("find /etc /var/lib/jvb-join /var/lib/prosody /usr/local/share/ca-certificates /etc/systemd "
-            "-xdev -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum; "
+SNAPSHOT = ("(find /etc /var/lib/jvb-join /var/lib/prosody /usr/local/share/ca-certificates "
+            "-xdev -type f -print0 2>/dev/null || true) | sort -z | xargs -0 sha256sum; "
             "ufw status verbose; systemctl list-unit-files --state=enabled --no-legend; "
             "systemctl list-units --state=active --no-legend --plain | awk '{print $1}'; "
             "systemctl show -p NRestarts -p MainPID jitsi-videobridge2 prosody jicofo 2>/dev/null")

@@ -14,6 +14,7 @@ from jvbjoin.doctor import facts as F
 from jvbjoin.doctor.core import Check, Facts, fail, ok, run_checks, warn
 from jvbjoin.errors import TokenError, UnreachableError, UsageError
 
+from test_bridge_config import PACKAGE_JVB_CONF
 from test_pin import make_cert
 
 DOMAIN = "meet.example.com"
@@ -46,20 +47,8 @@ FRAGMENT = """videobridge.apis.xmpp-client.configs.shard {{
 }}
 """
 
-JVB_CONF = """videobridge {
-    apis.xmpp-client.configs {
-        shard {
-            HOSTNAME=localhost
-            DOMAIN="auth.meet.example.com"
-            USERNAME=jvb
-            PASSWORD="pkg"
-            MUC_JIDS="JvbBrewery@internal.auth.meet.example.com"
-            MUC_NICKNAME=93510e85
-        }
-    }
-}
-include "jvb-join.conf"  # added by jvb-join; remove with 'jvb-join leave'
-"""
+# The package's own client block turns verification off: the fragment's keys must win over it.
+JVB_CONF = PACKAGE_JVB_CONF + 'include "jvb-join.conf"  # added by jvb-join; remove with \'jvb-join leave\'\n'
 
 
 @pytest.fixture(scope="module")
