@@ -23,6 +23,8 @@ class Result:
         self.remedy = remedy
         self.details = list(details)
         self.id = None
+        #: the failed checks that kept this one from running (a skip for that reason blocks in turn)
+        self.blocked_by = []
         self.title = None
         self.group = None
         self.seconds = None
@@ -123,10 +125,16 @@ def run_checks(checks, facts, ignore=(), total=5.5):
                 continue
             if not done[dep].wait(max(0.0, end - time.monotonic())):
                 blocked.append(dep)
-            elif results[dep].status == FAIL:
+            elif results[dep].status == FAIL or results[dep].blocked_by:
                 blocked.append(dep)
         if blocked:
-            result = skipped("not checked: {} failed".format(", ".join(blocked)))
+            causes = []
+            for dep in blocked:
+                for cause in (results[dep].blocked_by if dep in results and results[dep].blocked_by else [dep]):
+                    if cause not in causes:
+                        causes.append(cause)
+            result = skipped("not checked: {} failed".format(", ".join(causes)))
+            result.blocked_by = causes
             result.seconds = 0.0
         else:
             result = _run_one(check, facts)

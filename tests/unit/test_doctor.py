@@ -106,6 +106,15 @@ def test_a_check_whose_prerequisite_failed_is_skipped_naming_it():
     assert core.exit_code([results[1]]) == 0
 
 
+def test_a_skip_for_a_failed_prerequisite_blocks_in_turn():
+    checks = [Check("reach", "R", "g", lambda f: fail("unreachable")),
+              Check("login", "L", "g", lambda f: ok("in"), requires=("reach",)),
+              Check("brewery", "B", "g", lambda f: fail("not in"), requires=("login",))]
+    results = run_checks(checks, Facts(None))
+    assert [r.status for r in results] == ["fail", "skipped", "skipped"]
+    assert "reach failed" in results[2].detail
+
+
 def test_a_hanging_check_fails_on_its_own_time_limit_and_the_rest_report():
     release = threading.Event()
     checks = [Check("slow", "slow", "g", lambda f: release.wait(10) and ok("late"), timeout=0.3),
