@@ -87,4 +87,6 @@ class AccountPassword(Step):
         state = {"token_id": token.id, "server": token.host, "port": token.port, "domain": token.domain,
                  "meet": token.meet, "muc": token.muc, "user": token.user, "pin": token.pin,
                  "password_changed": True, "joined_at": int(time.time())}
+        if getattr(token, "jvb", None):
+            state["jvb"] = token.jvb  # the fleet's bridge version, for doctor's package check
         files.write_atomic(ctx.paths.bridge_state, json.dumps(state, indent=2, sort_keys=True) + "\n", 0o600, 0, 0)
