@@ -366,6 +366,16 @@ def test_package_versions(host, monkeypatch):
     assert bridge.check_package(facts_for(host)).status == "fail"
 
 
+def test_package_against_the_fleets_version(host):
+    write(host, "/var/lib/dpkg/status", "Package: jitsi-videobridge2\nStatus: install ok installed\n"
+                                        "Version: 2.3-300-gbbbbbbbb-1\n\n")
+    state = json.loads(open(host("/var/lib/jvb-join/bridge.json")).read())
+    state["jvb"] = "2.3-312-ga29d97d13-1"
+    write(host, "/var/lib/jvb-join/bridge.json", json.dumps(state), 0o600)
+    result = bridge.check_package(facts_for(host))
+    assert result.status == "warn" and "apt-get install jitsi-videobridge2=2.3-312-ga29d97d13-1" == result.remedy
+
+
 def test_not_joined_bridge_says_how_to_join(paths):
     result = bridge.check_xmpp_config(Facts(paths))
     assert result.status == "fail" and "jvb-join <token>" in result.remedy
