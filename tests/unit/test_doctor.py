@@ -528,3 +528,17 @@ def test_status_reads_when_the_bridge_joined_the_brewery(host):
                                "in_brewery_since": "2026-11-21 03:00:00", "conferences": 2, "participants": 5,
                                "drain": False, "graceful_shutdown": False})
     assert "yes, since 2026-11-21 03:00:00" in text and "participants  5" in text and "drain         no" in text
+
+
+@pytest.mark.parametrize("code", [0, 1, 2])
+def test_the_cli_exits_with_the_code_doctor_hands_back(monkeypatch, capsys, code):
+    import jvbjoin.doctor
+    from jvbjoin import cli
+    seen = {}
+
+    def fake(opts, ignore=(), role=None):
+        seen.update(json=opts.as_json, verbose=opts.verbose, ignore=ignore, role=role)
+        return code
+    monkeypatch.setattr(jvbjoin.doctor, "command", fake)
+    assert cli.main(["doctor", "--json", "-v", "--ignore", "clock", "--role", "bridge"]) == code
+    assert seen == {"json": True, "verbose": 1, "ignore": ("clock",), "role": "bridge"}
