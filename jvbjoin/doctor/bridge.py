@@ -8,9 +8,9 @@ logs in with the resource ``jvb-join``, never the bridge's, so even a racing rec
 bridge is not thrown out by a resource conflict.
 """
 
+import datetime
 import json
 import os
-import shutil
 import ssl
 import time
 
@@ -72,14 +72,14 @@ def runtime_version(package_version):
 
 
 def check_java(facts):
-    java = shutil.which("java", path="/usr/local/bin:/usr/bin:/bin")
-    if facts.paths.root != "/":
-        java = facts.paths("/usr/bin/java") if os.path.exists(facts.paths("/usr/bin/java")) else None
+    # The unit runs jvb.sh with systemd's default PATH; these are its folders that hold a 'java'.
+    candidates = [facts.paths(folder, "java") for folder in ("/usr/local/bin", "/usr/bin", "/bin")]
+    java = next((c for c in candidates if os.path.lexists(c)), None)
     if not java:
         return fail("no 'java' on the PATH: the bridge cannot start",
                     "apt-get install --reinstall {}   (it pulls in a Java runtime)".format(PACKAGE))
     target = os.path.realpath(java)
-    if not os.access(target, os.X_OK):
+    if not (os.path.isfile(target) and os.access(target, os.X_OK)):
         return fail("'java' points to {}, which cannot be run".format(target),
                     "update-alternatives --config java")
     return ok("java is {}".format(target))
@@ -280,7 +280,7 @@ def _not_after(der):
         from cryptography import x509
         cert = x509.load_der_x509_certificate(bytes(der))
         moment = getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after.replace(
-            tzinfo=__import__("datetime").timezone.utc)
+            tzinfo=datetime.timezone.utc)
         return moment.timestamp()
     except Exception:
         return None

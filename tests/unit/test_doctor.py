@@ -542,3 +542,14 @@ def test_the_cli_exits_with_the_code_doctor_hands_back(monkeypatch, capsys, code
     monkeypatch.setattr(jvbjoin.doctor, "command", fake)
     assert cli.main(["doctor", "--json", "-v", "--ignore", "clock", "--role", "bridge"]) == code
     assert seen == {"json": True, "verbose": 1, "ignore": ("clock",), "role": "bridge"}
+
+
+def test_java_on_the_units_path(paths):
+    assert bridge.check_java(Facts(paths)).status == "fail"
+    write(paths, "/usr/lib/jvm/java-17/bin/java", "#!/bin/sh\n", 0o755)
+    os.makedirs(paths("/usr/bin"), exist_ok=True)
+    os.symlink(paths("/usr/lib/jvm/java-17/bin/java"), paths("/usr/bin/java"))
+    assert bridge.check_java(Facts(paths)).status == "ok"
+    os.remove(paths("/usr/lib/jvm/java-17/bin/java"))
+    result = bridge.check_java(Facts(paths))
+    assert result.status == "fail" and "update-alternatives" in result.remedy
