@@ -9,7 +9,7 @@ from .. import files, hocon
 from ..run import run
 from ..server import jicofo, tokens
 from . import facts as F
-from .bridge import check_disk_space
+from .host import check_disk_space
 from .core import Check, fail, ok, warn
 
 XMPP_PORT = 5222
@@ -109,7 +109,7 @@ def recorded_pin(paths):
 
 def check_auth_certificate(facts):
     from .. import pin, xmpp
-    from .bridge import _not_after
+    from .link import not_after as not_after_of
     name = domain(facts)
     path = tokens.auth_cert_path(facts.paths, name)
     data = files.read_bytes(path)
@@ -130,7 +130,7 @@ def check_auth_certificate(facts):
                     "Put the previous certificate back and restart prosody; or keep it and give each bridge a new "
                     "token (jvb-join token create) and record it with: jvb-join server install --domain {}".format(name),
                     [summary])
-    not_after = _not_after(der)
+    not_after = not_after_of(der)
     details = [summary, "pin {}".format(seen)]
     if not_after is not None and not_after < time.time():
         return fail("the auth certificate expired", "Renew it, then give each bridge a new token", details)

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from jvbjoin import pin
-from jvbjoin.doctor import bridge, core, detect_role, diagnose, render, server
+from jvbjoin.doctor import bridge, core, detect_role, diagnose, link, render, server
+from jvbjoin.doctor import host as host_checks
 from jvbjoin.doctor import facts as F
 from jvbjoin.doctor.core import Check, Facts, fail, ok, run_checks, warn
 from jvbjoin.errors import TokenError, UnreachableError, UsageError
@@ -160,8 +161,8 @@ def test_role_is_detected_from_what_jvb_join_left(paths):
 def test_healthy_bridge_passes_the_config_checks(host, cert):
     facts = facts_for(host, cert_der=cert[0])
     for check in (bridge.check_xmpp_config, bridge.check_cert_verification, bridge.check_nickname,
-                  bridge.check_server_certificate, bridge.check_trust_store, bridge.check_brewery,
-                  bridge.check_rest_loopback, bridge.check_logging, bridge.check_service):
+                  link.check_server_certificate, link.check_trust_store, link.check_brewery,
+                  host_checks.check_rest_loopback, bridge.check_logging, bridge.check_service):
         result = check(facts)
         assert result.status == "ok", (check.__name__, result.detail)
 
@@ -237,7 +238,7 @@ def test_cloned_host_and_changed_nickname(host):
 
 def test_replaced_server_certificate_fails_the_pin(host):
     other, _, _ = make_cert(AUTH, key_type="ec")
-    result = bridge.check_server_certificate(facts_for(host, cert_der=other))
+    result = link.check_server_certificate(facts_for(host, cert_der=other))
     assert result.status == "fail" and "not the one this bridge joined with" in result.detail
     assert "token create" in result.remedy
 
@@ -257,16 +258,16 @@ def test_unreachable_server_is_a_failure_with_the_port(host, monkeypatch):
 def test_trust_stores(host):
     os.remove(host("/etc/ssl/certs/java/cacerts"))
     write(host, "/etc/ssl/certs/java/cacerts", b"\xfe\xed\xfe\xed nothing")
-    assert "Java" in bridge.check_trust_store(facts_for(host)).detail
+    assert "Java" in link.check_trust_store(facts_for(host)).detail
     os.remove(host("/usr/local/share/ca-certificates/jvb-join-{}.crt".format(AUTH)))
-    assert bridge.check_trust_store(facts_for(host)).status == "fail"
+    assert link.check_trust_store(facts_for(host)).status == "fail"
 
 
 def test_login_is_not_tried_while_the_bridge_is_logged_in(host, monkeypatch):
     from jvbjoin import xmpp
     calls = []
     monkeypatch.setattr(xmpp, "check_login", lambda *a, **k: calls.append(a))
-    assert bridge.check_account_login(facts_for(host)).status == "ok"
+    assert link.check_account_login(facts_for(host)).status == "ok"
     assert calls == []
 
 
@@ -279,14 +280,14 @@ def test_a_refused_login_names_the_account(host, cert, monkeypatch):
         raise TokenError("refused")
     monkeypatch.setattr(xmpp, "check_login", refuse)
     facts = facts_for(host, metrics={"jitsi_jvb_muc_clients_connected": 0.0}, cert_der=cert[0])
-    result = bridge.check_account_login(facts)
+    result = link.check_account_login(facts)
     assert result.status == "fail" and "jvb-abc@" + AUTH in result.detail
     assert seen == {"user": "jvb-abc", "password": "s3cret-password"}
     assert "s3cret" not in result.detail + (result.remedy or "")
 
 
 def test_brewery_uses_the_muc_gauge_not_only_health(host):
-    result = bridge.check_brewery(facts_for(host, metrics={"jitsi_jvb_muc_clients_connected": 0.0,
+    result = link.check_brewery(facts_for(host, metrics={"jitsi_jvb_muc_clients_connected": 0.0,
                                                            "jitsi_jvb_mucs_joined": 0.0}, health=(True, "")))
     assert result.status == "fail" and "says healthy" in result.detail
     down = Facts(host)
@@ -295,13 +296,13 @@ def test_brewery_uses_the_muc_gauge_not_only_health(host):
         raise OSError("connection refused")
     with pytest.raises(OSError):
         down.get("metrics", no_api)  # what the REST API's silence leaves for every check
-    assert "does not answer" in bridge.check_brewery(down).detail
+    assert "does not answer" in link.check_brewery(down).detail
 
 
 def test_rest_on_all_addresses_fails(host):
     write(host, "/proc/net/tcp", "  sl  local_address rem_address   st\n"
                                  "   0: 00000000:1F90 00000000:0000 0A 00000000:00000000\n")
-    result = bridge.check_rest_loopback(facts_for(host))
+    result = host_checks.check_rest_loopback(facts_for(host))
     assert result.status == "fail" and "0.0.0.0:8080" in result.detail
 
 
@@ -314,10 +315,10 @@ def test_ipv6_listeners_are_read():
 
 def test_firewall_without_media_port_or_disabled(host):
     write(host, "/etc/ufw/user.rules", "### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in\n")
-    result = bridge.check_firewall(facts_for(host))
+    result = host_checks.check_firewall(facts_for(host))
     assert result.status == "fail" and "10000/udp" in result.detail and "ufw allow 10000/udp" in result.remedy
     write(host, "/etc/ufw/ufw.conf", "ENABLED=no\n")
-    assert "ufw enable" in bridge.check_firewall(facts_for(host)).remedy
+    assert "ufw enable" in host_checks.check_firewall(facts_for(host)).remedy
 
 
 def test_verbose_logging_warns(host):
@@ -334,24 +335,24 @@ def test_kernel_settings_are_skipped_in_a_container_and_checked_outside(host):
     write(host, "/proc/sys/vm/swappiness", "60\n")
     facts = facts_for(host)
     facts.put("container", True)
-    assert bridge.check_udp_buffers(facts).status == "skipped"
+    assert host_checks.check_udp_buffers(facts).status == "skipped"
     facts = facts_for(host)
     facts.put("container", False)
-    assert bridge.check_udp_buffers(facts).status == "warn"
-    assert bridge.check_swappiness(facts).status == "warn"
+    assert host_checks.check_udp_buffers(facts).status == "warn"
+    assert host_checks.check_swappiness(facts).status == "warn"
 
 
 @pytest.mark.parametrize("offset,status", [(1, "ok"), (-45, "warn"), (7200, "fail")])
 def test_clock_against_the_server(host, monkeypatch, offset, status):
-    monkeypatch.setattr(bridge, "server_time", lambda server, timeout=2.0: time.time() - offset)
-    assert bridge.check_clock(facts_for(host)).status == status
+    monkeypatch.setattr(link, "server_time", lambda server, timeout=2.0: time.time() - offset)
+    assert link.check_clock(facts_for(host)).status == status
 
 
 def test_clock_is_skipped_when_the_server_does_not_answer(host, monkeypatch):
     def refuse(server, timeout=2.0):
         raise OSError("timed out")
-    monkeypatch.setattr(bridge, "server_time", refuse)
-    assert bridge.check_clock(facts_for(host)).status == "skipped"
+    monkeypatch.setattr(link, "server_time", refuse)
+    assert link.check_clock(facts_for(host)).status == "skipped"
 
 
 def test_package_versions(host, monkeypatch):
