@@ -126,7 +126,7 @@ FAULTS = [
      "printf '[Service]\\nExecStartPost=/bin/sh -c \"sleep 1; kill -9 $MAINPID\"\\n' "
      "> /run/systemd/system/jitsi-videobridge2.service.d/doctor-fault.conf; "
      "systemctl daemon-reload; systemctl restart --no-block jitsi-videobridge2; "
-     "for i in $(seq 30); do [ \"$(systemctl show -p NRestarts --value jitsi-videobridge2)\" -ge 2 ] && exit 0; "
+     "for i in $(seq 90); do [ \"$(systemctl show -p NRestarts --value jitsi-videobridge2)\" -ge 1 ] && exit 0; "
      "sleep 1; done; exit 1",
      "rm -rf /run/systemd/system/jitsi-videobridge2.service.d; systemctl daemon-reload; "
      "systemctl reset-failed jitsi-videobridge2; " + RESTART_AND_WAIT, JVB, "service", "fail", 1),
