@@ -123,7 +123,7 @@ def test_a_hanging_check_fails_on_its_own_time_limit_and_the_rest_report():
     started = time.monotonic()
     results = run_checks(checks, Facts(None), total=2.0)
     release.set()
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 5.0  # well before the hanging check's 10 s (lenient: busy CI machines)
     assert [(r.id, r.status) for r in results] == [("slow", "fail"), ("fast", "ok")]
     assert "no answer within" in results[0].detail
 
