@@ -435,7 +435,10 @@ def test_a_used_token_does_not_warn(jms):
 
 def test_bridges_seen_by_jicofo_against_accounts_joined(jms, monkeypatch):
     now = time.time()
-    store(jms, [record("a", now, now + 60, joined=int(now)), record("b", now, now + 60, joined=int(now))])
+    store(jms, [record("a", now, now + 60, joined=int(now)), record("b", now, now + 60, joined=int(now)),
+                record("c", now, now + 60, joined=int(now))])
+    account(jms, "a", key="bb")
+    account(jms, "b", key="bb")  # c has no account any more: it left, and is not expected
     facts = Facts(jms)
     facts.put("unit:jitsi-videobridge2.service", {"ActiveState": "inactive"})
     from jvbjoin.server import jicofo
@@ -488,6 +491,7 @@ def test_brewery_jid_of_jicofo(jms):
 def test_local_bridge_beside_external_ones_warns(jms):
     now = time.time()
     store(jms, [record("a", now, now + 60, joined=int(now))])
+    account(jms, "a", key="bb")
     facts = Facts(jms)
     facts.put("unit:jitsi-videobridge2.service", {"ActiveState": "active"})
     assert server.check_local_bridge(facts).status == "warn"
