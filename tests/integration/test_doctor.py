@@ -154,7 +154,8 @@ FAULTS = [
      " = true' >> {c}/jvb.conf".format(c=CONF, b=BACKUP),
      "cp -a {b}/jvb.conf {c}/".format(c=CONF, b=BACKUP), JVB, "cert-verification", "fail", 1),
     ("REST bound to 0.0.0.0", JVB,
-     "cp -a {c}/jvb.conf {b}/; sed -i '1i videobridge.http-servers.private.host = \"0.0.0.0\"' {c}/jvb.conf; "
+     # after the include line, so that it wins over jvb-join's own 127.0.0.1
+     "cp -a {c}/jvb.conf {b}/; echo 'videobridge.http-servers.private.host = \"0.0.0.0\"' >> {c}/jvb.conf; "
      .format(c=CONF, b=BACKUP) + RESTART_AND_WAIT,
      "cp -a {b}/jvb.conf {c}/; ".format(c=CONF, b=BACKUP) + RESTART_AND_WAIT, JVB, "rest-loopback", "fail", 1),
     ("duplicate nickname on a cloned host", JVB,
