@@ -161,9 +161,13 @@ def debconf_get(question):
 
 def ready_for_packages(paths, lock_timeout, progress, dry_run=False):
     """Preflight shared by every command that installs packages: dpkg is not half way through
-    something, and (for a real run) the lock is free or becomes free within the timeout."""
+    something, and (for a real run) the lock is free or becomes free within the timeout.
+
+    The lock comes first: while another apt run is working (the one that installed jvb-join
+    itself, for a preseeded join), dpkg's journal of pending updates is not empty, which only
+    means "interrupted" once nobody holds the lock."""
+    if not dry_run:
+        wait_for_lock(paths, lock_timeout, progress)
     if dpkg_interrupted(paths):
         raise JvbJoinError("A previous package installation was interrupted.",
                            "Run 'dpkg --configure -a' and then jvb-join again.")
-    if not dry_run:
-        wait_for_lock(paths, lock_timeout, progress)

@@ -22,6 +22,7 @@ class Options:
         self.as_json = as_json
         self.yes = yes
         self.verbose = verbose
+        self.token_text = None  # set by `firstboot`, which read the token from its file already
 
 
 class JoinByDefault(click.Group):
@@ -62,6 +63,16 @@ def cli(ctx, as_json, yes, verbose):
     """
     ctx.obj = Options(as_json, yes, verbose)
     _setup_logging(verbose)
+    _options_file_defaults(ctx)
+
+
+def _options_file_defaults(ctx):
+    """/etc/jvb-join/options gives defaults to join and server install; the command line wins."""
+    from .paths import Paths
+    from .unattended import read_options
+    values = read_options(Paths("/"))
+    if values:
+        ctx.default_map = {"join": values, "server": {"install": values}}
 
 
 def _setup_logging(verbose):
@@ -170,7 +181,11 @@ def join(opts, token, token_file, dry_run, verify_timeout, lock_timeout, jitsi_r
     stun_servers = nat.stun_servers(stun_server)
     if local_ip and not advertise_ip:
         raise UsageError("--local-ip only goes with --advertise-ip.")
-    text, source = read_token(token, token_file)
+    if opts.token_text is not None:
+        text, source = opts.token_text, "file"
+        opts.token_text = None
+    else:
+        text, source = read_token(token, token_file)
     if source == "argument":
         click.echo("warning: a token on the command line is visible to other users of this host; "
                    "prefer --token-file, '-' (stdin) or JVB_JOIN_TOKEN.", err=True)
@@ -192,6 +207,38 @@ def join(opts, token, token_file, dry_run, verify_timeout, lock_timeout, jitsi_r
     report = run_join(parsed, options, Paths("/"), Progress(quiet=opts.as_json and not sys.stderr.isatty()))
     _emit(opts, report, show_diffs=dry_run)
     return _finish(report)
+
+
+@cli.command(hidden=True)
+@click.pass_context
+def firstboot(ctx):
+    """Join once from /etc/jvb-join/token, deleting it first (run by jvb-join-firstboot.service)."""
+    import time
+    from .errors import TemporaryError
+    from .paths import Paths
+    from .unattended import UNATTENDED_LOCK_TIMEOUT, read_options, take_token_file
+
+    paths = Paths("/")
+    text = take_token_file(paths)
+    if text is None:
+        click.echo("jvb-join firstboot: no {}, nothing to do.".format(paths.firstboot_token))
+        return
+    options = dict({"lock_timeout": UNATTENDED_LOCK_TIMEOUT}, **read_options(paths))
+    # A server that is not reachable yet at first boot, or a busy dpkg lock, is worth waiting for:
+    # the token file is already gone, so giving up early would leave the host for a person to join.
+    deadline = time.monotonic() + 900
+    while True:
+        ctx.obj.token_text = text
+        try:
+            ctx.invoke(join, **options)
+            break
+        except TemporaryError as err:
+            if time.monotonic() > deadline:
+                raise
+            click.echo("jvb-join firstboot: {} Trying again in 30 s.".format(err.message), err=True)
+            time.sleep(30)
+    del text
+    click.echo("jvb-join firstboot: this host joined; the token file was deleted.")
 
 
 def _emit(opts, report, show_diffs=False):

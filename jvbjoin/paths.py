@@ -43,6 +43,18 @@ class Paths:
         return self("/etc/jvb-join/token")
 
     @property
+    def options_file(self):
+        """Defaults for the options of unattended joins and server installs (jvbjoin.unattended)."""
+        return self("/etc/jvb-join/options")
+
+    @property
+    def joined_as(self):
+        """Holds a file named by the machine-id the bridge joined as. jvb-join's drop-in for
+        jitsi-videobridge2 starts the bridge only if it names the current machine-id, so a clone of
+        a joined host does not log in with the original's account and nickname."""
+        return self("/var/lib/jvb-join/joined-as")
+
+    @property
     def nickname_file(self):
         """The bridge's nickname and the machine-id it was made for (see steps.bridge_config)."""
         return self("/var/lib/jvb-join/nickname")

@@ -32,6 +32,8 @@ def bridge_nickname(ctx, create=False):
     machine = host.machine_id(paths)
     stored = _read(paths)
     if stored is not None and stored.get("machine_id") == machine:
+        if create:
+            _mark_joined_as(paths, machine, stored["nickname"])
         return stored["nickname"]
     nickname = ctx.facts.get("proposed_nickname")
     if nickname is None:
@@ -42,4 +44,12 @@ def bridge_nickname(ctx, create=False):
         files.write_atomic(paths.nickname_file,
                            (json.dumps({"nickname": nickname, "machine_id": machine}) + "\n").encode(),
                            0o644)
+        _mark_joined_as(paths, machine, nickname)
     return nickname
+
+
+def _mark_joined_as(paths, machine, nickname):
+    """The file jitsi-videobridge2's drop-in looks for (``paths.joined_as``)."""
+    if machine:
+        os.makedirs(paths.joined_as, 0o755, exist_ok=True)
+        files.write_atomic(os.path.join(paths.joined_as, machine), nickname + "\n", 0o644)

@@ -1,0 +1,117 @@
+"""Unattended runs: the options file that carries what a command line would, the first-boot token
+file, and the clone guard's marker."""
+
+import json
+import os
+
+import pytest
+
+from jvbjoin import cli, unattended
+from jvbjoin.engine import Context
+from jvbjoin.errors import EXIT_USAGE, InputError, UsageError
+from jvbjoin.steps import nickname
+
+
+def test_options_file_values_are_typed_and_comments_skipped():
+    text = ("# a private mirror of the Jitsi repository\n\n"
+            "jitsi-repo-url = http://mirror.example.org/jitsi  \n"
+            "jitsi-repo-key=/etc/jvb-join/jitsi.gpg\n"
+            "lock-timeout = 1200\n"
+            "no-firewall = yes\n")
+    assert unattended.parse_options(text, "F") == {
+        "jitsi_repo_url": "http://mirror.example.org/jitsi", "jitsi_repo_key": "/etc/jvb-join/jitsi.gpg",
+        "lock_timeout": 1200.0, "no_firewall": True}
+
+
+@pytest.mark.parametrize("line,words", [
+    ("token = jvbj1.abc", "'token' is not an option"),
+    ("jitsi-repo-url http://x", "is not an option"),
+    ("no-ssh = maybe", "must be true or false"),
+    ("lock-timeout = soon", "must be a number"),
+])
+def test_options_file_mistakes_name_the_file_and_line(line, words):
+    with pytest.raises(UsageError) as err:
+        unattended.parse_options("# ok\n" + line + "\n", "/etc/jvb-join/options")
+    assert err.value.message.startswith("/etc/jvb-join/options line 2: ") and words in err.value.message
+
+
+def test_options_file_gives_join_its_defaults_and_the_command_line_wins(paths, monkeypatch, capsys):
+    os.makedirs(paths.etc, exist_ok=True)
+    with open(paths.options_file, "w") as handle:
+        handle.write("jitsi-repo-url = http://mirror.example.org/jitsi\nlock-timeout = 42\n")
+    import jvbjoin.paths
+    monkeypatch.setattr(jvbjoin.paths, "Paths", lambda root="/": paths)
+    seen = {}
+
+    def fake_join(token, options, paths_, progress):
+        seen.update(url=options.jitsi_repo_url, lock=options.lock_timeout)
+        raise InputError("stop here")
+
+    import jvbjoin.join
+    import jvbjoin.token
+    monkeypatch.setattr(jvbjoin.join, "join", fake_join)
+    monkeypatch.setattr(jvbjoin.token, "decode", lambda text: object())
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("jvbj1.x\n"))
+    cli.main(["join", "--token-file", "-"])
+    assert seen == {"url": "http://mirror.example.org/jitsi", "lock": 42.0}
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("jvbj1.x\n"))
+    cli.main(["join", "--token-file", "-", "--lock-timeout", "7"])
+    assert seen["lock"] == 7.0
+
+
+def test_a_bad_options_file_is_a_usage_error(paths, monkeypatch, capsys):
+    os.makedirs(paths.etc, exist_ok=True)
+    with open(paths.options_file, "w") as handle:
+        handle.write("password = x\n")
+    import jvbjoin.paths
+    monkeypatch.setattr(jvbjoin.paths, "Paths", lambda root="/": paths)
+    assert cli.main(["status"]) == EXIT_USAGE
+    assert "is not an option jvb-join reads there" in capsys.readouterr().err
+
+
+def _token_file(paths, mode):
+    os.makedirs(paths.etc, exist_ok=True)
+    fd = os.open(paths.firstboot_token, os.O_WRONLY | os.O_CREAT, mode)
+    os.write(fd, b"jvbj1.secret\n")
+    os.close(fd)
+    os.chmod(paths.firstboot_token, mode)
+
+
+def test_first_boot_token_is_read_and_deleted(paths):
+    _token_file(paths, 0o600)
+    assert unattended.take_token_file(paths) == "jvbj1.secret\n"
+    assert not os.path.exists(paths.firstboot_token)
+    assert unattended.take_token_file(paths) is None
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o606])
+def test_first_boot_token_others_could_read_is_deleted_and_refused(paths, mode):
+    _token_file(paths, mode)
+    with pytest.raises(InputError) as err:
+        unattended.take_token_file(paths)
+    assert "deleted and not used" in err.value.message and "secret" not in err.value.message
+    assert not os.path.exists(paths.firstboot_token)
+
+
+def test_first_boot_token_symlink_is_not_followed(paths, tmp_path):
+    target = tmp_path / "elsewhere"
+    target.write_text("jvbj1.secret\n")
+    os.makedirs(paths.etc, exist_ok=True)
+    os.symlink(str(target), paths.firstboot_token)
+    with pytest.raises(InputError):
+        unattended.take_token_file(paths)
+    assert target.exists() and not os.path.lexists(paths.firstboot_token)
+
+
+def test_joined_as_marker_names_the_machine_id_and_a_clone_gets_a_new_nickname(paths):
+    with open(paths.machine_id, "w") as handle:
+        handle.write("a" * 32 + "\n")
+    ctx = Context(paths, {}, lambda line: None)
+    first = nickname.bridge_nickname(ctx, create=True)
+    assert open(os.path.join(paths.joined_as, "a" * 32)).read() == first + "\n"
+    with open(paths.machine_id, "w") as handle:
+        handle.write("b" * 32 + "\n")
+    clone = nickname.bridge_nickname(Context(paths, {}, lambda line: None), create=True)
+    assert clone != first
+    assert json.loads(open(paths.nickname_file).read())["machine_id"] == "b" * 32
+    assert open(os.path.join(paths.joined_as, "b" * 32)).read() == clone + "\n"
