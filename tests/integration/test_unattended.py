@@ -59,9 +59,17 @@ while True:
 """
 
 
-def start_sampler(lab, host):
+def start_sampler(lab, host, at_boot=False):
+    """Sample now, or (at_boot) from early in the next boot on, before cloud-init and first boot."""
     sh(lab, host, "rm -f /srv/proc-samples*; systemctl reset-failed lab-sampler 2>/dev/null || true")
-    lab.exec(host, ["systemd-run", "--unit=lab-sampler", "python3", "-c", SAMPLER], check=True)
+    if not at_boot:
+        lab.exec(host, ["systemd-run", "--unit=lab-sampler", "python3", "-c", SAMPLER], check=True)
+        return
+    sh(lab, host, "mkdir -p /srv && cat > /srv/sampler.py && cat > /etc/systemd/system/lab-sampler.service <<'UNIT'\n"
+                  "[Unit]\nDescription=lab: sample command lines and environments\nDefaultDependencies=no\n"
+                  "After=local-fs.target\nBefore=cloud-init-local.service jvb-join-firstboot.service\n"
+                  "[Service]\nExecStart=/usr/bin/python3 /srv/sampler.py\n"
+                  "[Install]\nWantedBy=sysinit.target\nUNIT\nsystemctl enable -q lab-sampler", input=SAMPLER)
 
 
 def stop_sampler(lab, host):
@@ -126,7 +134,7 @@ def server(lab):
     rc, out, err = sh(lab, "jms", "apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive "
                                   "apt-get install -y -q jvb-join", check=False)
     assert rc == 0, out + err
-    assert "installing the Jitsi Meet server for {} once the package manager has finished".format(DOMAIN) in err
+    assert "installing the Jitsi Meet server for {} once the package manager has finished".format(DOMAIN) in out + err
     rc, out, err = sh(lab, "jms", WAIT_FOR_PRESEED, check=False, timeout=1500)
     assert rc == 0, lab.exec("jms", ["journalctl", "-u", "jvb-join-preseed", "--no-pager"])[1]
     print("preseeded server install took {:.1f} s".format(time.monotonic() - started))
@@ -150,7 +158,7 @@ def test_preseeded_token_joins_after_apt_and_leaves_no_secret(server):
     rc, out, err = sh(lab, "pre1", "apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive "
                                    "apt-get install -y -q jvb-join", check=False)
     assert rc == 0, out + err
-    assert "joining this host as a bridge once the package manager has finished" in err
+    assert "joining this host as a bridge once the package manager has finished" in out + err
     rc, _, _ = sh(lab, "pre1", WAIT_FOR_PRESEED, check=False, timeout=1200)
     journal = lab.exec("pre1", ["journalctl", "-u", "jvb-join-preseed", "--no-pager"])[1]
     assert rc == 0, journal
@@ -187,3 +195,133 @@ def test_a_failed_preseeded_join_is_reported_and_changes_nothing(server):
     assert lab.exec("pre2", ["systemctl", "is-system-running"])[1].strip() == "degraded"
     assert sh(lab, "pre2", snapshot)[1] == before
     assert_no_secret_left(lab, "pre2", token)
+
+
+def put_first_boot_token(lab, host, token):
+    sh(lab, host, "install -d -m 0755 /etc/jvb-join && umask 077 && cat > /etc/jvb-join/token", input=token + "\n")
+
+
+def removed_count(lab, nick):
+    return jicofo_log(lab).count("Removed brewery instance: jvbbrewery@internal.auth.{}/{}".format(DOMAIN, nick))
+
+
+def test_golden_image_joins_at_first_boot_and_a_clone_does_not_fight_it(server):
+    lab = server
+    lab.up("gold")
+    lab_options(lab, "gold")
+    install_jvb_join(lab, "gold")
+    # Installed and enabled, but it does nothing without a token.
+    assert lab.exec("gold", ["systemctl", "is-enabled", "jvb-join-firstboot"])[1].strip() == "enabled"
+    _, show, _ = lab.exec("gold", ["systemctl", "show", "-p", "ConditionResult", "jvb-join-firstboot"], check=True)
+    assert show.strip() == "ConditionResult=no"
+    token = create_token(lab, "gold", "gold")["token"]
+    put_first_boot_token(lab, "gold", token)
+    start_sampler(lab, "gold", at_boot=True)
+    lab.stop("gold")
+    started = time.monotonic()
+    lab.start("gold", timeout=1200)  # booting ends when the first-boot join has ended
+    gold = in_brewery(lab, "gold")
+    print("golden image: boot to brewery {:.1f} s".format(time.monotonic() - started))
+    assert lab.exec("gold", ["test", "-e", "/etc/jvb-join/token"])[0] == 1
+    _, journal, _ = lab.exec("gold", ["journalctl", "-b", "-u", "jvb-join-firstboot", "--no-pager"], check=True)
+    assert "this host joined; the token file was deleted" in journal, journal
+    assert_no_secret_left(lab, "gold", token)
+
+    # The image of a joined host, copied to a new host: new machine-id, same files.
+    gold_id = lab.exec("gold", ["cat", "/etc/machine-id"], check=True)[1]
+    lab.stop("gold")
+    lab.clone("gold", "clone", timeout=300)
+    lab.start("gold")
+    wait_for(lambda: jicofo_log(lab).count("Added brewery instance: jvbbrewery@internal.auth.{}/{}".format(
+        DOMAIN, gold)) >= 2, 60, "the original back in the brewery")
+    removed = removed_count(lab, gold)
+    assert lab.exec("clone", ["cat", "/etc/machine-id"], check=True)[1] != gold_id
+    assert lab.exec("clone", ["cat", "/var/lib/jvb-join/nickname"], check=True)[1].count(gold) == 1
+    # The clone's bridge does not start with the original's account and nickname.
+    _, show, _ = lab.exec("clone", ["systemctl", "show", "-p", "ConditionResult", "-p", "ActiveState",
+                                    "jitsi-videobridge2"], check=True)
+    assert "ConditionResult=no" in show and "ActiveState=inactive" in show, show
+    # Given a token of its own, the clone joins as itself; the original stays in the brewery.
+    token = create_token(lab, "clone", "clone")["token"]
+    start_sampler(lab, "clone")
+    put_first_boot_token(lab, "clone", token)
+    started = time.monotonic()
+    rc, out, err = lab.exec("clone", ["systemctl", "start", "jvb-join-firstboot"], timeout=1200)
+    assert rc == 0, lab.exec("clone", ["journalctl", "-u", "jvb-join-firstboot", "--no-pager"])[1]
+    clone = in_brewery(lab, "clone")
+    print("clone: token to brewery {:.1f} s".format(time.monotonic() - started))
+    assert clone != gold
+    time.sleep(10)
+    assert removed_count(lab, gold) == removed
+    assert_no_secret_left(lab, "clone", token)
+
+
+def armored(key):
+    """An OpenPGP key in ASCII armor (RFC 4880 §6), as repositories publish theirs."""
+    import base64
+    crc = 0xB704CE
+    for byte in bytearray(key):
+        crc ^= byte << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= 0x1864CFB
+    body = base64.b64encode(key).decode()
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    check = base64.b64encode(bytes([(crc >> 16) & 255, (crc >> 8) & 255, crc & 255])).decode()
+    return "\n".join(["-----BEGIN PGP PUBLIC KEY BLOCK-----", ""] + lines + ["=" + check,
+                                                                             "-----END PGP PUBLIC KEY BLOCK-----"]) + "\n"
+
+
+def lab_user_data(lab, host, token):
+    """docs/cloud-init.yaml with the lab's repositories, keys and token in place of the operator's."""
+    import yaml
+    with open(os.path.join(ROOT, "docs", "cloud-init.yaml")) as handle:
+        text = handle.read()
+    assert text.startswith("#cloud-config\n")
+    doc = yaml.safe_load(text)
+    jitsi_url = repo_args(lab, host)[1]
+    keys = {"/etc/apt/keyrings/jvb-join.asc": lab.path(host, "/etc/apt/keyrings/jvb-join-lab.gpg"),
+            "/etc/apt/keyrings/jitsi.asc": lab.path(host, "/root/lab/jitsi-repo.gpg")}
+    for entry in doc["write_files"]:
+        with open(keys.pop(entry["path"]), "rb") as handle:
+            entry["content"] = armored(handle.read())
+    assert keys == {}
+    sources = doc["apt"]["sources"]
+    sources["jvb-join.list"]["source"] = sources["jvb-join.list"]["source"].replace(
+        "https://jvb-join.example.org/debian", lab.repo_url + "/jvb-join")
+    sources["jitsi.list"]["source"] = sources["jitsi.list"]["source"].replace(
+        "https://download.jitsi.org stable/", jitsi_url + " stable main")
+    selections = doc["apt"]["debconf_selections"]["jvb-join"]
+    assert "JOIN_TOKEN" in selections
+    doc["apt"]["debconf_selections"]["jvb-join"] = selections.replace("JOIN_TOKEN", token)
+    assert doc["packages"] == ["jvb-join"]
+    return "#cloud-config\n" + yaml.safe_dump(doc, sort_keys=False)
+
+
+def test_cloud_init_document_joins_the_bridge_at_first_boot(server):
+    lab = server
+    lab.up("cinit")
+    # The image: Debian with cloud-init, no jvb-join, no jvb-join source (the document adds it).
+    sh(lab, "cinit", "apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive "
+                     "apt-get install -y -q cloud-init >/dev/null && rm /etc/apt/sources.list.d/jvb-join.sources")
+    sh(lab, "cinit", "printf 'datasource_list: [NoCloud, None]\\nnetwork: {config: disabled}\\n' "
+                     "> /etc/cloud/cloud.cfg.d/99-lab.cfg && cloud-init clean --logs")
+    lab_options(lab, "cinit")
+    token = create_token(lab, "cloud", "cinit")["token"]
+    user_data = lab_user_data(lab, "cinit", token)
+    sh(lab, "cinit", "install -d -m 0700 /var/lib/cloud/seed/nocloud && cd /var/lib/cloud/seed/nocloud && "
+                     "umask 077 && cat > user-data && printf 'instance-id: lab-cinit-1\\n' > meta-data",
+       input=user_data)
+    start_sampler(lab, "cinit", at_boot=True)
+    lab.stop("cinit")
+    started = time.monotonic()
+    lab.start("cinit", timeout=600)
+    booted = time.monotonic() - started
+    in_brewery(lab, "cinit")
+    print("cloud-init: boot {:.1f} s, boot to brewery {:.1f} s".format(booted, time.monotonic() - started))
+    rc, out, _ = lab.exec("cinit", ["cloud-init", "status", "--long"])
+    assert "status: done" in out, out
+    sh(lab, "cinit", WAIT_FOR_PRESEED, timeout=600)
+    sh(lab, "cinit", "rm -rf /var/lib/cloud/seed")  # the lab's seed; a cloud serves it instead
+    assert_no_secret_left(lab, "cinit", token)

@@ -712,6 +712,44 @@ class Lab(object):
         if booting:
             log("up: %s in %.1f s" % (" ".join(booting), time.time() - t0))
 
+    def clone(self, src, name, timeout=120):
+        """Boot a new host from a copy of stopped host src's disk, as a golden image would be
+        copied: same files, but its own name, address and machine-id."""
+        if not NAME_RE.match(name):
+            raise LabError("bad host name %r (lower case letters, digits, '-', at most 12)" % name)
+        with self._lock():
+            st = self._load()
+            s = st["hosts"].get(src)
+            if not s:
+                raise LabError("no lab host %r" % src)
+            if self._running(s):
+                raise LabError("stop %s before cloning it (its disk must be at rest)" % src)
+            if name in st["hosts"]:
+                raise LabError("lab host %r exists already" % name)
+            hd = os.path.join(self.hosts_dir, name)
+            h = {"ip": self._alloc_ip(st), "release": s["release"], "dir": hd,
+                 "merged": os.path.join(hd, "merged"), "image": s["image"]}
+            st["hosts"][name] = h
+            self._save(st)
+            shutil.rmtree(hd, ignore_errors=True)
+            os.makedirs(hd)
+            # the overlay's upper layer holds every change made on src (whiteouts and xattrs too)
+            _run(["cp", "-a", "--reflink=auto", os.path.join(s["dir"], "upper"), os.path.join(hd, "upper")])
+            for sub in ("work", "merged"):
+                os.makedirs(os.path.join(hd, sub))
+            _run(["mount", "-t", "overlay", "jvb-join-lab", "-o",
+                  "lowerdir=%s,upperdir=%s/upper,workdir=%s/work" % (h["image"], hd, hd), h["merged"]])
+            self._write_host_files(name, h, st)
+            for n, other in st["hosts"].items():
+                if os.path.ismount(other["merged"]):
+                    _put(other["merged"], "etc/hosts", self._hosts_file(st))
+            self._ensure_bridge()
+            self._ensure_http()
+            self._boot(name, h)
+            self._save(st)
+            self._wait(name, h, timeout)
+            self._save(st)
+
     def _mount(self, h):
         hd = h["dir"]
         if os.path.ismount(h["merged"]):
