@@ -115,3 +115,47 @@ def test_joined_as_marker_names_the_machine_id_and_a_clone_gets_a_new_nickname(p
     assert clone != first
     assert json.loads(open(paths.nickname_file).read())["machine_id"] == "b" * 32
     assert open(os.path.join(paths.joined_as, "b" * 32)).read() == clone + "\n"
+
+
+@pytest.fixture
+def fake_join(paths, monkeypatch):
+    """`join` as far as the command line goes: what it was given, and what it should raise."""
+    import jvbjoin.join
+    import jvbjoin.paths
+    import jvbjoin.token
+    monkeypatch.setattr(jvbjoin.paths, "Paths", lambda root="/": paths)
+    monkeypatch.setattr(jvbjoin.token, "decode", lambda text: text)
+    calls, outcomes = [], []
+
+    def run(token, options, paths_, progress):
+        calls.append((token, options.lock_timeout, options.jitsi_repo_url))
+        if outcomes:
+            raise outcomes.pop(0)
+        raise InputError("stop after the call")
+    monkeypatch.setattr(jvbjoin.join, "join", run)
+    return calls, outcomes
+
+
+def test_firstboot_without_a_token_does_nothing(fake_join, capsys):
+    assert cli.main(["firstboot"]) == 0
+    assert "nothing to do" in capsys.readouterr().out and fake_join[0] == []
+
+
+def test_firstboot_joins_from_the_token_file_with_the_options_file_and_an_hour_for_the_lock(paths, fake_join, capsys):
+    _token_file(paths, 0o600)
+    with open(paths.options_file, "w") as handle:
+        handle.write("jitsi-repo-url = http://mirror.example.org/jitsi\n")
+    assert cli.main(["firstboot"]) == 65  # the fake join's InputError
+    assert fake_join[0] == [("jvbj1.secret\n", 3600.0, "http://mirror.example.org/jitsi")]
+    assert not os.path.exists(paths.firstboot_token)
+    assert "jvbj1.secret" not in "".join(capsys.readouterr())
+
+
+def test_firstboot_retries_a_server_not_reachable_yet(paths, fake_join, monkeypatch, capsys):
+    from jvbjoin.errors import UnreachableError
+    _token_file(paths, 0o600)
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    fake_join[1].extend([UnreachableError("The server is not reachable."), UnreachableError("Still not.")])
+    assert cli.main(["firstboot"]) == 65
+    assert [call[0] for call in fake_join[0]] == ["jvbj1.secret\n"] * 3
+    assert capsys.readouterr().err.count("Trying again in 30 s") == 2
