@@ -227,10 +227,14 @@ def firstboot(ctx):
     # A server that is not reachable yet at first boot, or a busy dpkg lock, is worth waiting for:
     # the token file is already gone, so giving up early would leave the host for a person to join.
     deadline = time.monotonic() + 900
+    code = 0
     while True:
         ctx.obj.token_text = text
         try:
             ctx.invoke(join, **options)
+            break
+        except click.exceptions.Exit as done:  # joined, degraded (2): the report above says how
+            code = done.exit_code
             break
         except TemporaryError as err:
             if time.monotonic() > deadline:
@@ -238,7 +242,9 @@ def firstboot(ctx):
             click.echo("jvb-join firstboot: {} Trying again in 30 s.".format(err.message), err=True)
             time.sleep(30)
     del text
-    click.echo("jvb-join firstboot: this host joined; the token file was deleted.")
+    click.echo("jvb-join firstboot: this host joined{}; the token file was deleted.".format(
+        " (degraded, see above)" if code else ""))
+    _exit_with(code)
 
 
 def _emit(opts, report, show_diffs=False):

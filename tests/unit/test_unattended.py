@@ -159,3 +159,14 @@ def test_firstboot_retries_a_server_not_reachable_yet(paths, fake_join, monkeypa
     assert cli.main(["firstboot"]) == 65
     assert [call[0] for call in fake_join[0]] == ["jvbj1.secret\n"] * 3
     assert capsys.readouterr().err.count("Trying again in 30 s") == 2
+
+
+def test_a_degraded_join_exits_2_and_firstboot_says_it_joined(paths, fake_join, monkeypatch, capsys):
+    import click
+    fake_join[1].append(click.exceptions.Exit(2))
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("jvbj1.x\n"))
+    assert cli.main(["join", "--token-file", "-"]) == 2
+    _token_file(paths, 0o600)
+    fake_join[1].append(click.exceptions.Exit(2))
+    assert cli.main(["firstboot"]) == 2
+    assert "this host joined (degraded, see above); the token file was deleted" in capsys.readouterr().out

@@ -731,14 +731,8 @@ class Lab(object):
                  "merged": os.path.join(hd, "merged"), "image": s["image"]}
             st["hosts"][name] = h
             self._save(st)
-            shutil.rmtree(hd, ignore_errors=True)
-            os.makedirs(hd)
             # the overlay's upper layer holds every change made on src (whiteouts and xattrs too)
-            _run(["cp", "-a", "--reflink=auto", os.path.join(s["dir"], "upper"), os.path.join(hd, "upper")])
-            for sub in ("work", "merged"):
-                os.makedirs(os.path.join(hd, sub))
-            _run(["mount", "-t", "overlay", "jvb-join-lab", "-o",
-                  "lowerdir=%s,upperdir=%s/upper,workdir=%s/work" % (h["image"], hd, hd), h["merged"]])
+            self._mount(h, upper_from=os.path.join(s["dir"], "upper"))
             self._write_host_files(name, h, st)
             for n, other in st["hosts"].items():
                 if os.path.ismount(other["merged"]):
@@ -750,13 +744,16 @@ class Lab(object):
             self._wait(name, h, timeout)
             self._save(st)
 
-    def _mount(self, h):
+    def _mount(self, h, upper_from=None):
         hd = h["dir"]
         if os.path.ismount(h["merged"]):
             return
         shutil.rmtree(hd, ignore_errors=True)
+        os.makedirs(hd)
+        if upper_from:
+            _run(["cp", "-a", "--reflink=auto", upper_from, os.path.join(hd, "upper")])
         for sub in ("upper", "work", "merged"):
-            os.makedirs(os.path.join(hd, sub))
+            os.makedirs(os.path.join(hd, sub), exist_ok=True)
         _run(["mount", "-t", "overlay", "jvb-join-lab", "-o",
               "lowerdir=%s,upperdir=%s/upper,workdir=%s/work" % (h["image"], hd, hd), h["merged"]])
 
