@@ -85,7 +85,7 @@ def bridge_password(lab, host):
     return json.loads(re.search(r"^\s*PASSWORD = (\".*\")\s*$", conf, re.M).group(1))
 
 
-SEARCH = ("grep -rlF -D skip -f /srv/secrets /var/cache/debconf /var/log /etc /run /tmp /root 2>/dev/null; "
+SEARCH = ("grep -rlF -D skip -f /srv/secrets /var/cache/debconf /var/log /etc /run /tmp /root 2>/dev/null || true; "
           "journalctl -o export | grep -caF -f /srv/secrets || true")
 
 
@@ -111,7 +111,7 @@ def assert_no_secret_left(lab, host, token):
     files, journal, sampled = secret_hits(lab, host, secrets, samples)
     print("{}: {} /proc samples, {} distinct command lines and environments; secret hits: files {}, "
           "journal {}, /proc {}".format(host, count, len(samples.splitlines()), files, journal, len(sampled)))
-    assert count > 50
+    assert count > 10  # about 10 a second while the run lasted
     assert files == [] and journal == 0 and sampled == []
 
 
@@ -165,6 +165,7 @@ def test_preseeded_token_joins_after_apt_and_leaves_no_secret(server):
     journal = lab.exec("pre1", ["journalctl", "-u", "jvb-join-preseed", "--no-pager"])[1]
     assert rc == 0, journal
     # It waited for the apt run that installed jvb-join instead of failing on its lock.
+    assert re.search(r"waiting for the dpkg lock, held by .*apt-get", journal), journal
     in_brewery(lab, "pre1")
     print("preseeded join: install to brewery {:.1f} s".format(time.monotonic() - started))
     _, value, _ = lab.exec("pre1", ["debconf-communicate", "jvb-join"], input="GET jvb-join/token\n", check=True)
@@ -287,6 +288,10 @@ def lab_user_data(lab, host, token):
     keys = {"/etc/apt/keyrings/jvb-join.asc": lab.path(host, "/etc/apt/keyrings/jvb-join-lab.gpg"),
             "/etc/apt/keyrings/jitsi.asc": lab.path(host, "/root/lab/jitsi-repo.gpg")}
     for entry in doc["write_files"]:
+        if entry["path"] == "/etc/jvb-join/token":
+            assert entry["content"] == "JOIN_TOKEN\n" and entry["permissions"] == "0600"
+            entry["content"] = token + "\n"
+            continue
         with open(keys.pop(entry["path"]), "rb") as handle:
             entry["content"] = armored(handle.read())
     assert keys == {}
@@ -295,10 +300,8 @@ def lab_user_data(lab, host, token):
         "https://jvb-join.example.org/debian", lab.repo_url + "/jvb-join")
     sources["jitsi.list"]["source"] = sources["jitsi.list"]["source"].replace(
         "https://download.jitsi.org stable/", jitsi_url + " stable main")
-    selections = doc["apt"]["debconf_selections"]["jvb-join"]
-    assert "JOIN_TOKEN" in selections
-    doc["apt"]["debconf_selections"]["jvb-join"] = selections.replace("JOIN_TOKEN", token)
-    assert doc["packages"] == ["jvb-join"]
+    assert doc["packages"] == ["jvb-join"] and doc["runcmd"] == [["systemctl", "start", "jvb-join-firstboot.service"]]
+    assert "JOIN_TOKEN" not in yaml.safe_dump(doc)
     return "#cloud-config\n" + yaml.safe_dump(doc, sort_keys=False)
 
 
@@ -322,9 +325,9 @@ def test_cloud_init_document_joins_the_bridge_at_first_boot(server):
     started = time.monotonic()
     lab.start("cinit", timeout=600)
     booted = time.monotonic() - started
-    # The boot ends with cloud-init's apt run; the join goes on after it.
-    rc, _, _ = sh(lab, "cinit", WAIT_FOR_PRESEED, check=False, timeout=900)
-    assert rc == 0, lab.exec("cinit", ["journalctl", "-u", "jvb-join-preseed", "--no-pager"])[1]
+    # The boot ends with the document's runcmd, which ends with the join.
+    _, journal, _ = lab.exec("cinit", ["journalctl", "-u", "jvb-join-firstboot", "--no-pager"], check=True)
+    assert "jvb-join firstboot: this host joined" in journal, journal
     in_brewery(lab, "cinit")
     print("cloud-init: boot {:.1f} s, boot to brewery {:.1f} s".format(booted, time.monotonic() - started))
     rc, out, _ = lab.exec("cinit", ["cloud-init", "status", "--long"])
