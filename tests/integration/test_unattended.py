@@ -53,8 +53,9 @@ while True:
                 out.write(data.replace(b"\0", b" ").decode("utf-8", "replace") + "\n")
     samples += 1
     out.flush()
-    with open("/srv/proc-samples.count", "w") as f:
+    with open("/srv/proc-samples.count.tmp", "w") as f:
         f.write(str(samples))
+    os.replace("/srv/proc-samples.count.tmp", "/srv/proc-samples.count")
     time.sleep(0.1)
 """
 
