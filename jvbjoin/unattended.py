@@ -18,6 +18,9 @@ OPTION_TYPES = {
     "no-firewall": bool,
     "no-ssh": bool,
     "allow-unsupported-release": bool,
+    # join only (Debian 10's Java): server install ignores them
+    "adoptium-repo-url": str,
+    "adoptium-repo-key": str,
 }
 _TRUE = ("true", "yes", "1", "on")
 _FALSE = ("false", "no", "0", "off")

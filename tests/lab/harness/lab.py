@@ -801,8 +801,8 @@ class Lab(object):
             rc, out, err = self.exec(name, ["systemctl", "is-system-running", "--wait"],
                                      timeout=max(1, deadline - time.time()))
             state = out.strip()
-            # the manager's private socket appears a moment after PID 1 starts, and a daemon-reload
-            # during boot (a package installed by cloud-init) drops it for a moment: "offline" (also until then)
+            # "offline": the manager's private socket is not there yet (just after PID 1 starts) or
+            # for a moment (a daemon-reload during boot, e.g. cloud-init installing a package)
             if (state and state != "offline") or time.time() > deadline or not self._running(h):
                 break
             time.sleep(0.1)
