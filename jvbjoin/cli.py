@@ -238,13 +238,22 @@ def firstboot(ctx):
             break
         except TemporaryError as err:
             if time.monotonic() > deadline:
+                _first_boot_failed()
                 raise
             click.echo("jvb-join firstboot: {} Trying again in 30 s.".format(err.message), err=True)
             time.sleep(30)
+        except JvbJoinError:
+            _first_boot_failed()
+            raise
     del text
     click.echo("jvb-join firstboot: this host joined{}; the token file was deleted.".format(
         " (degraded, see above)" if code else ""))
     _exit_with(code)
+
+
+def _first_boot_failed():
+    click.echo("jvb-join firstboot: the join failed and the host is as it was; the token file was deleted "
+               "(it is never kept). Join with 'jvb-join --token-file FILE' once the cause below is fixed.", err=True)
 
 
 def _emit(opts, report, show_diffs=False):

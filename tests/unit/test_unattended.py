@@ -148,7 +148,9 @@ def test_firstboot_joins_from_the_token_file_with_the_options_file_and_an_hour_f
     assert cli.main(["firstboot"]) == 65  # the fake join's InputError
     assert fake_join[0] == [("jvbj1.secret\n", 3600.0, "http://mirror.example.org/jitsi")]
     assert not os.path.exists(paths.firstboot_token)
-    assert "jvbj1.secret" not in "".join(capsys.readouterr())
+    out, err = capsys.readouterr()
+    assert "jvbj1.secret" not in out + err
+    assert "the join failed and the host is as it was; the token file was deleted" in err
 
 
 def test_firstboot_retries_a_server_not_reachable_yet(paths, fake_join, monkeypatch, capsys):
