@@ -134,6 +134,28 @@ def test_metrics_text():
     assert "# TYPE jitsi_jicofo_bridge_selector_lost_bridges_total counter" in text
 
 
+def test_debug_state_has_the_real_bridge_selector_shape():
+    b, _ = brewery()
+    b.on_presence(ROOM + "/a", True, STATS + [("drain", "false"), ("region", "eu")])
+    state = b.debug_state()
+    assert state["strategy"] == "SingleBridgeSelectionStrategy"
+    bridge = state["bridge"][ROOM + "/a"]
+    # Bridge.kt debugState keys, dashes and all; unknown values are the string "null"
+    assert sorted(bridge) == sorted(["drain", "endpoints", "endpoint-restart-requests", "graceful-shutdown",
+                                     "healthy", "operational", "overloaded", "region", "relay-id", "release",
+                                     "shutting-down", "stress", "version"])
+    assert bridge["region"] == "eu" and bridge["relay-id"] == "null" and bridge["release"] == "null"
+    assert bridge["drain"] is False and bridge["stress"] == 0.05 and bridge["overloaded"] is False
+    b.on_presence(ROOM + "/a", False, None)
+    assert b.debug_state()["bridge"] == {}
+
+
+def test_a_bridge_drains_until_its_presence_says_otherwise():
+    b, _ = brewery()
+    b.on_presence(ROOM + "/a", True, STATS)
+    assert b.debug_state()["bridge"][ROOM + "/a"]["drain"] is True  # Bridge.kt: isDraining = true
+
+
 def test_settings_defaults_and_values():
     s = model.settings_from_tree({
         "xmpp": {"client": {"xmpp-domain": "meet.example.com", "domain": "auth.meet.example.com",

@@ -29,7 +29,11 @@ DEFAULTS = {
     "rest.enabled": True,
     "rest.port": 8888,
     "rest.host": "127.0.0.1",
+    "rest.debug.enabled": True,
 }
+
+# jicofo.bridge.stress-threshold (jicofo-selector reference.conf): Bridge.isOverloaded
+STRESS_THRESHOLD = 0.8
 
 
 class ConfigError(Exception):
@@ -81,7 +85,8 @@ def settings_from_tree(jicofo_tree):
         value = _lookup(tree, key)
         s[key] = default if value is None else value
     for key in ("xmpp.client.enabled", "xmpp.client.disable-certificate-verification",
-                "xmpp.client.use-tls", "bridge.health-checks.enabled", "rest.enabled"):
+                "xmpp.client.use-tls", "bridge.health-checks.enabled", "rest.enabled",
+                "rest.debug.enabled"):
         s[key] = _as_bool(s[key])
     for key in ("xmpp.client.port", "rest.port"):
         s[key] = int(s[key])
@@ -238,6 +243,27 @@ class Bridge(object):
         }
 
 
+    def debug_state(self):
+        """Bridge.kt debugState: what GET /debug shows per bridge under bridge_selector.bridge.
+        jicofo allocates no endpoints here (no conferences), so endpoints and restart requests
+        are 0 and the stress is the reported one."""
+        return {
+            "drain": self.flag("drain") if "drain" in self.stats else True,
+            "endpoints": 0,
+            "endpoint-restart-requests": 0,
+            "graceful-shutdown": self.graceful_shutdown,
+            "healthy": self.flag("healthy") if "healthy" in self.stats else True,
+            "operational": self.operational,
+            "overloaded": self.stress >= STRESS_THRESHOLD,
+            "region": _java(self.region),
+            "relay-id": _java(self.relay_id),
+            "release": _java(self.stats.get("release") or None),
+            "shutting-down": self.shutting_down,
+            "stress": self.stress,
+            "version": _java(self.version),
+        }
+
+
 class Brewery(object):
     """The bridge brewery as jicofo's BaseBrewery + BridgeSelector + JvbDoctor see it.
 
@@ -350,6 +376,12 @@ class Brewery(object):
             "in_shutdown_bridge_count": len([b for b in bridges if b.graceful_shutdown or b.shutting_down]),
             "lost_bridges": self.lost_bridges,
         }
+
+    def debug_state(self, strategy="SingleBridgeSelectionStrategy"):
+        """BridgeSelector.kt debugState: the strategy and every bridge by its occupant JID."""
+        with self.lock:
+            bridges = {b.jid: b.debug_state() for b in self.bridges.values()}
+        return {"strategy": strategy, "bridge": bridges}
 
     def snapshot(self):
         with self.lock:

@@ -60,6 +60,7 @@ class State(object):
 class Handler(BaseHTTPRequestHandler):
     brewery = None
     state = None
+    settings = {}
     server_version = "Jetty(stand-in)"
     sys_version = ""
 
@@ -83,6 +84,15 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/metrics":
             self._send(200, model.metrics_text(counts, self.state.connected),
                        "text/plain; version=0.0.4")
+        elif path == "/debug" and self.settings.get("rest.debug.enabled", True):
+            # JicofoServices.getDebugState: the real top-level keys; no conferences, jibri,
+            # jigasi or moderation are modelled, so those parts are empty (3.4, 7.3)
+            selector = (self.brewery.debug_state() if self.brewery
+                        else {"strategy": "SingleBridgeSelectionStrategy", "bridge": {}})
+            doc = {"focus_manager": {}, "bridge_selector": selector, "jibri_detector": "null",
+                   "sip_jibri_detector": "null", "jigasi_detector": "null", "av_moderation": {},
+                   "conference_iq_handler": {}}
+            self._send(200, json.dumps(doc), "application/json")
         elif path == "/debug/bridges":
             # stand-in only: the bridge list as the brewery shows it
             doc = {"brewery": self.brewery.room_jid if self.brewery else None,
@@ -107,6 +117,7 @@ class RestServer(ThreadingMixIn, HTTPServer):
 def start_rest(settings, brewery, state):
     Handler.brewery = brewery
     Handler.state = state
+    Handler.settings = settings
     host, port = settings["rest.host"], settings["rest.port"]
     if ":" in host:
         RestServer.address_family = socket.AF_INET6
