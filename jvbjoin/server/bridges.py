@@ -1,7 +1,139 @@
-"""`jvb-join bridges`: the bridges jicofo sees, with the tokens that let them in."""
+"""`jvb-join bridges`: the bridges jicofo sees, with the tokens that let them in.
+
+jicofo's debug state (server/jicofo.py) says which bridges are in the brewery and how they are
+(version, stress, drain, shutdown, health); it does not say which account each one logged in with.
+prosody does: the brewery room's occupants carry their real JIDs (the internal MUC makes them
+public to its members) and their sessions their addresses. Joining both with the token store
+names the token behind each bridge, and the token accounts that are not in the brewery.
+"""
+
+import json
+import time
+
+from ..run import run
+
+SHARED_ACCOUNT = "jvb"
+# One line per occupant session; tabs separate the fields (a nickname or JID cannot hold a tab).
+OCCUPANTS_LUA = (
+    '>local host = prosody.hosts["internal.auth.{domain}"]; '
+    'local muc = host and host.modules.muc; '
+    'local room = muc and muc.get_room_from_jid("jvbbrewery@internal.auth.{domain}"); '
+    'if room then for _, occupant in room:each_occupant() do '
+    'for full in occupant:each_session() do local s = prosody.full_sessions[full]; '
+    'print("jvb-join-occupant\\t" .. tostring(occupant.nick) .. "\\t" .. tostring(full) .. "\\t" '
+    '.. tostring(s and s.ip or "")) end end end'
+)
+
+
+def occupants(domain):
+    """``{nickname: {"account": bare JID, "address": IP}}`` of the brewery, as prosody has it.
+
+    Asked of the running prosody through its admin shell; empty when prosody cannot tell (then
+    bridges are still listed, only their accounts come from what the token store remembers)."""
+    result = run(["prosodyctl", "shell", OCCUPANTS_LUA.format(domain=domain)], check=False, timeout=60)
+    return parse_occupants(result.stdout if result.ok else "")
+
+
+def parse_occupants(text):
+    out = {}
+    for line in text.splitlines():
+        parts = line.strip().lstrip("| ").split("\t")
+        if len(parts) != 4 or parts[0] != "jvb-join-occupant":
+            continue
+        _, occupant, full, address = parts
+        nick = occupant.partition("/")[2]
+        out[nick] = {"account": full.partition("/")[0], "address": address or None}
+    return out
+
+
+def fleet(paths, now=None):
+    """The document `bridges` prints: jicofo's bridges joined with prosody's occupants and the
+    token store; remembers each token's bridge nickname for `token list`."""
+    from . import jicofo
+    from .tokens import TokenStore, require_root, server_domain, token_state
+
+    now = time.time() if now is None else now
+    require_root()
+    domain = server_domain(paths)
+    url, seen = jicofo.bridges(paths)
+    present = occupants(domain)
+    store = TokenStore(paths)
+    records = store.load()
+    by_account = {"{}@{}".format(r["user"], r["domain"]): r for r in records}
+    by_nick = {r["nickname"]: r for r in records if r.get("nickname")}
+    changed = False
+    listed = []
+    for bridge in seen:
+        occupant = present.get(bridge["nickname"], {})
+        account = occupant.get("account")
+        record = by_account.get(account) if account else by_nick.get(bridge["nickname"])
+        item = dict(bridge)
+        item.update(account=account or (record and "{}@{}".format(record["user"], record["domain"])),
+                    address=occupant.get("address"), token=None, token_name=None, state=bridge_state(bridge))
+        if record:
+            item.update(token=record["id"], token_name=record.get("name") or None)
+            if record.get("nickname") != bridge["nickname"] and account:
+                record["nickname"] = bridge["nickname"]
+                changed = True
+        elif account and account.partition("@")[0] == SHARED_ACCOUNT:
+            item["token_name"] = "(shared jvb account)"
+        listed.append(item)
+    connected = {item["account"] for item in listed if item["account"]}
+    absent = []
+    for record in records:
+        account = "{}@{}".format(record["user"], record["domain"])
+        state = token_state(record, paths, now)
+        if account in connected or state in ("revoked", "expired", "gone"):
+            continue
+        absent.append({"token": record["id"], "token_name": record.get("name") or None, "account": account,
+                       "state": state, "nickname": record.get("nickname")})
+    if changed:
+        store.save(records)
+    return {"jicofo": url, "brewery": "jvbbrewery@internal.auth.{}".format(domain),
+            "bridges": listed, "not_connected": absent}
+
+
+def bridge_state(bridge):
+    """One word for the operator, the most important first."""
+    if bridge["shutting_down"]:
+        return "shutting-down"
+    if bridge["graceful_shutdown"]:
+        return "graceful-shutdown"
+    if not bridge["operational"] or not bridge["healthy"]:
+        return "unhealthy"
+    if bridge["drain"]:
+        return "draining"
+    return "overloaded" if bridge["overloaded"] else "ok"
+
+
+def render_text(doc):
+    lines = []
+    if not doc["bridges"]:
+        lines.append("jicofo sees no bridge in {}.".format(doc["brewery"]))
+    else:
+        fmt = "{:<24} {:<18} {:<34} {:<15} {:<22} {:>6} {}"
+        lines.append(fmt.format("NICKNAME", "TOKEN", "ACCOUNT", "ADDRESS", "VERSION", "STRESS", "STATE"))
+        for b in doc["bridges"]:
+            token = b["token"] and "{} ({})".format(b["token"], b["token_name"] or "-") or b["token_name"] or "-"
+            stress = "-" if b["stress"] is None else "{:.2f}".format(b["stress"])
+            state = b["state"] + ("" if not b["region"] else " region={}".format(b["region"]))
+            lines.append(fmt.format(b["nickname"], token, b["account"] or "?", b["address"] or "-",
+                                    b["version"] or "-", stress, state))
+    if doc["not_connected"]:
+        lines.append("")
+        lines.append("Token accounts not in the brewery:")
+        for t in doc["not_connected"]:
+            lines.append("  {} ({}) {} {}{}".format(t["token"], t["token_name"] or "-", t["account"], t["state"],
+                                                    " last seen as {}".format(t["nickname"]) if t["nickname"] else ""))
+    return "\n".join(lines)
 
 
 def command(opts):
     """Run `jvb-join bridges`; return its exit code."""
-    from ..cli import not_built
-    not_built("bridges")
+    import click
+    from ..paths import Paths
+
+    doc = fleet(Paths("/"))
+    click.echo(json.dumps(doc, indent=2, sort_keys=True) if opts.as_json else render_text(doc))
+    return 0
+

@@ -1,12 +1,23 @@
 """What jicofo itself says about the bridges, from its REST API on 127.0.0.1:8888.
 
-Only what the real jicofo serves there is read: ``/about/health`` and the bridge selector's
-gauges in ``/metrics`` (``jitsi_jicofo_bridge_selector_*``). Both answer without credentials and
-only on loopback.
+Only what the real jicofo serves there is read, without credentials and only on loopback:
+``/about/health``, the bridge selector's gauges in ``/metrics`` (``jitsi_jicofo_bridge_selector_*``),
+and ``GET /debug``. ``jicofo.rest`` is enabled on 127.0.0.1:8888 by default and
+``jicofo.rest.debug.enabled`` defaults to true, so a packaged server needs no configuration for
+``/debug``. In that document ``bridge_selector.bridge`` maps each bridge's occupant JID
+(``<brewery>/<nickname>``) to what jicofo's BridgeSelector knows of it: drain, graceful-shutdown,
+shutting-down, healthy (from its presence), operational (from jicofo's health checks),
+overloaded, region, relay-id, release, stress and version. jicofo writes a value it does not know
+as the string ``"null"``.
 """
 
+import json
+import re
 import urllib.error
 import urllib.request
+
+from .. import files
+from ..errors import JvbJoinError
 
 PORT = 8888
 URL = "http://127.0.0.1:{}".format(PORT)
@@ -35,3 +46,116 @@ def bridge_counts(timeout=2.0):
         raise OSError("jicofo's /metrics answered HTTP {}".format(status))
     values = parse_metrics(body)
     return {name[len(PREFIX):]: int(value) for name, value in values.items() if name.startswith(PREFIX)}
+
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = PORT
+JICOFO_CONF = "/etc/jitsi/jicofo/jicofo.conf"
+
+NOT_RUNNING_REMEDY = ("Check 'systemctl status jicofo' and /var/log/jitsi/jicofo.log; "
+                      "start it with 'systemctl start jicofo'.")
+
+
+class JicofoError(JvbJoinError):
+    """jicofo's REST interface cannot tell which bridges it sees."""
+
+
+def rest_url(paths):
+    """jicofo's REST address: the defaults, unless jicofo.conf sets ``rest { host, port }``.
+
+    Only the plain ``host = ...`` / ``port = ...`` forms inside a ``rest`` block are recognised;
+    anything fancier keeps the defaults, which is what a packaged jicofo.conf has.
+    """
+    text = files.read_text(paths(JICOFO_CONF)) or ""
+    host, port = DEFAULT_HOST, DEFAULT_PORT
+    block = re.search(r"\brest\s*[:=]?\s*\{([^{}]*)", text)
+    if block:
+        found = re.search(r'^\s*port\s*[:=]\s*(\d+)\s*$', block.group(1), re.MULTILINE)
+        if found:
+            port = int(found.group(1))
+        found = re.search(r'^\s*host\s*[:=]\s*"?([0-9A-Za-z.:\-]+)"?\s*$', block.group(1), re.MULTILINE)
+        if found:
+            host = found.group(1)
+    if host in ("0.0.0.0", "::"):
+        host = DEFAULT_HOST
+    if ":" in host:
+        host = "[{}]".format(host)
+    return "http://{}:{}".format(host, port)
+
+
+def read_debug(url, timeout=5.0):
+    """jicofo's ``/debug`` document, or a JicofoError saying why it cannot be had."""
+    try:
+        with urllib.request.urlopen(url + "/debug", timeout=timeout) as response:
+            body = response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as err:
+        if err.code == 404:
+            raise JicofoError("jicofo answers on {} but its debug interface is off.".format(url),
+                              "Set 'jicofo.rest.debug.enabled = true' in {} and restart jicofo.".format(
+                                  JICOFO_CONF)) from None
+        raise JicofoError("jicofo's {}/debug answered HTTP {}.".format(url, err.code), NOT_RUNNING_REMEDY) from None
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise JicofoError("jicofo does not answer on {} ({}).".format(url, reason), NOT_RUNNING_REMEDY) from None
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        raise JicofoError("jicofo's {}/debug did not answer with JSON.".format(url), NOT_RUNNING_REMEDY) from None
+    if not isinstance(doc, dict):
+        raise JicofoError("jicofo's {}/debug answered something other than an object.".format(url),
+                          NOT_RUNNING_REMEDY)
+    return doc
+
+
+def _known(value):
+    return None if value in (None, "null", "") else value
+
+
+def _flag(value, default=False):
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return default
+    return str(value).strip().lower() == "true"
+
+
+def _number(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_bridges(doc):
+    """The bridges in a ``/debug`` document as plain dicts, sorted by nickname."""
+    selector = doc.get("bridge_selector")
+    table = selector.get("bridge") if isinstance(selector, dict) else None
+    if not isinstance(table, dict):
+        return []
+    out = []
+    for jid, state in table.items():
+        state = state if isinstance(state, dict) else {}
+        room, _, nick = jid.partition("/")
+        out.append({
+            "jid": jid,
+            "brewery": room,
+            "nickname": nick,
+            "version": _known(state.get("version")),
+            "release": _known(state.get("release")),
+            "region": _known(state.get("region")),
+            "relay_id": _known(state.get("relay-id")),
+            "stress": _number(state.get("stress")),
+            "drain": _flag(state.get("drain")),
+            "graceful_shutdown": _flag(state.get("graceful-shutdown")),
+            "shutting_down": _flag(state.get("shutting-down")),
+            "healthy": _flag(state.get("healthy"), True),
+            "operational": _flag(state.get("operational"), True),
+            "overloaded": _flag(state.get("overloaded")),
+        })
+    return sorted(out, key=lambda b: (b["nickname"], b["jid"]))
+
+
+def bridges(paths, timeout=5.0):
+    """``(url, bridges)``: the bridges jicofo sees now."""
+    url = rest_url(paths)
+    return url, parse_bridges(read_debug(url, timeout))

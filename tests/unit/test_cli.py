@@ -47,14 +47,6 @@ def test_missing_required_option_is_64(capsys):
     assert code == 64 and "--domain" in err
 
 
-@pytest.mark.parametrize("args", [["bridges"],
-                                  ])
-def test_commands_not_built_say_so_and_exit_64(capsys, args):
-    code, out, err = run_cli(capsys, *args)
-    assert code == 64
-    assert "not available" in err and out == ""
-
-
 def test_a_command_exit_code_reaches_the_shell(capsys, monkeypatch):
     from jvbjoin import leave
     monkeypatch.setattr(leave, "command", lambda opts, **kw: 2)  # done, degraded

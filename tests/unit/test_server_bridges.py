@@ -1,0 +1,152 @@
+"""`jvb-join bridges`: jicofo's debug state read as the real jicofo writes it, joined with prosody's
+brewery occupants and the token store; the server's own units (expiry timer, local bridge)."""
+
+import io
+import json
+import os
+import urllib.error
+
+import pytest
+
+from jvbjoin import cli
+from jvbjoin.server import bridges, jicofo, tokens
+
+DOMAIN = "meet.example.com"
+ROOM = "jvbbrewery@internal.auth.{}".format(DOMAIN)
+
+
+def bridge_state(**over):
+    # Bridge.kt debugState, as jicofo 1.0-1196 writes it
+    state = {"drain": False, "endpoints": 0, "endpoint-restart-requests": 0, "graceful-shutdown": False,
+             "healthy": True, "operational": True, "overloaded": False, "region": "null", "relay-id": "null",
+             "release": "null", "shutting-down": False, "stress": 0.05, "version": "2.3.312-ga29d97d13"}
+    state.update(over)
+    return state
+
+
+def debug_doc(**table):
+    return {"focus_manager": {}, "bridge_selector": {"strategy": "SingleBridgeSelectionStrategy",
+                                                      "bridge": {"{}/{}".format(ROOM, k): v for k, v in table.items()}},
+            "jibri_detector": "null", "sip_jibri_detector": "null", "jigasi_detector": "null"}
+
+
+def test_parse_bridges_reads_the_real_keys_and_nulls():
+    out = jicofo.parse_bridges(debug_doc(b=bridge_state(drain=True, region="eu-west"), a=bridge_state()))
+    assert [b["nickname"] for b in out] == ["a", "b"]
+    a, b = out
+    assert a["version"] == "2.3.312-ga29d97d13" and a["region"] is None and a["relay_id"] is None
+    assert a["stress"] == 0.05 and a["drain"] is False and a["brewery"] == ROOM
+    assert b["drain"] is True and b["region"] == "eu-west"
+    assert bridges.bridge_state(b) == "draining" and bridges.bridge_state(a) == "ok"
+
+
+def test_no_bridge_selector_means_no_bridges():
+    assert jicofo.parse_bridges({"focus_manager": {}}) == []
+
+
+@pytest.mark.parametrize("flags,word", [({"shutting-down": True, "graceful-shutdown": True}, "shutting-down"),
+                                        ({"graceful-shutdown": True}, "graceful-shutdown"),
+                                        ({"operational": False}, "unhealthy"),
+                                        ({"overloaded": True}, "overloaded")])
+def test_state_word_puts_the_most_important_first(flags, word):
+    (bridge,) = jicofo.parse_bridges(debug_doc(a=bridge_state(**flags)))
+    assert bridges.bridge_state(bridge) == word
+
+
+def test_rest_url_defaults_and_jicofo_conf(paths):
+    assert jicofo.rest_url(paths) == "http://127.0.0.1:8888"
+    os.makedirs(paths("/etc/jitsi/jicofo"))
+    with open(paths("/etc/jitsi/jicofo/jicofo.conf"), "w") as f:
+        f.write('jicofo {\n  xmpp: { client: { port: 5222 } }\n  rest {\n    port = 8899\n    host = "0.0.0.0"\n  }\n}\n')
+    assert jicofo.rest_url(paths) == "http://127.0.0.1:8899"
+
+
+def test_jicofo_not_running_is_a_clear_error(monkeypatch):
+    def refused(*a, **k):
+        raise urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
+    monkeypatch.setattr(jicofo.urllib.request, "urlopen", refused)
+    with pytest.raises(jicofo.JicofoError) as err:
+        jicofo.read_debug("http://127.0.0.1:8888")
+    assert "does not answer on http://127.0.0.1:8888" in err.value.message
+    assert "systemctl status jicofo" in err.value.remedy
+
+
+def test_debug_interface_off_names_the_key(monkeypatch):
+    def not_found(*a, **k):
+        raise urllib.error.HTTPError("http://127.0.0.1:8888/debug", 404, "Not Found", {}, io.BytesIO(b""))
+    monkeypatch.setattr(jicofo.urllib.request, "urlopen", not_found)
+    with pytest.raises(jicofo.JicofoError) as err:
+        jicofo.read_debug("http://127.0.0.1:8888")
+    assert "jicofo.rest.debug.enabled = true" in err.value.remedy
+
+
+def test_parse_occupants_takes_only_marked_lines():
+    text = ("Prosody was unable to find lua-unbound\n"
+            "| jvb-join-occupant\t{0}/nick-a\tjvb-abc@auth.{1}/res1\t198.51.100.7\n"
+            "jvb-join-occupant\t{0}/focus\tfocus@auth.{1}/focus\t::1\n"
+            "jvb-join-occupant\tbroken line\n"
+            "Result: nil\n").format(ROOM, DOMAIN)
+    out = bridges.parse_occupants(text)
+    assert out == {"nick-a": {"account": "jvb-abc@auth." + DOMAIN, "address": "198.51.100.7"},
+                   "focus": {"account": "focus@auth." + DOMAIN, "address": "::1"}}
+
+
+@pytest.fixture
+def server(paths, monkeypatch):
+    os.makedirs(paths("/etc/prosody/conf.avail"))
+    with open(paths("/etc/prosody/conf.avail/{}.cfg.lua".format(DOMAIN)), "w") as f:
+        f.write('Component "internal.auth.{}" "muc"\n'.format(DOMAIN))
+    monkeypatch.setattr(tokens.os, "geteuid", lambda: 0)
+    records = [
+        {"id": "aaaa1111", "name": "first", "user": "jvb-aaaa1111", "domain": "auth." + DOMAIN, "created": 1,
+         "exp": 2, "joined": 5},
+        {"id": "bbbb2222", "name": "second", "user": "jvb-bbbb2222", "domain": "auth." + DOMAIN, "created": 1,
+         "exp": 2, "joined": 5},
+        {"id": "cccc3333", "name": "gone", "user": "jvb-cccc3333", "domain": "auth." + DOMAIN, "created": 1,
+         "exp": 2, "revoked": 9},
+    ]
+    tokens.TokenStore(paths).save(records)
+    return paths
+
+
+def test_fleet_names_the_token_behind_each_bridge(server, monkeypatch):
+    paths = server
+    monkeypatch.setattr(jicofo, "bridges", lambda p: ("http://127.0.0.1:8888", jicofo.parse_bridges(
+        debug_doc(nick1=bridge_state(), local=bridge_state(stress=0.5)))))
+    monkeypatch.setattr(bridges, "occupants", lambda d: {
+        "nick1": {"account": "jvb-aaaa1111@auth." + DOMAIN, "address": "198.51.100.7"},
+        "local": {"account": "jvb@auth." + DOMAIN, "address": "127.0.0.1"}})
+    doc = bridges.fleet(paths, now=10)
+    by_nick = {b["nickname"]: b for b in doc["bridges"]}
+    assert by_nick["nick1"]["token"] == "aaaa1111" and by_nick["nick1"]["token_name"] == "first"
+    assert by_nick["nick1"]["address"] == "198.51.100.7"
+    assert by_nick["local"]["token"] is None and by_nick["local"]["token_name"] == "(shared jvb account)"
+    # the second token's account is not in the brewery; the revoked one is not listed at all
+    assert [t["token"] for t in doc["not_connected"]] == ["bbbb2222"]
+    # the nickname is remembered for `token list`
+    stored = {r["id"]: r for r in tokens.TokenStore(paths).load()}
+    assert stored["aaaa1111"]["nickname"] == "nick1" and "nickname" not in stored["bbbb2222"]
+    text = bridges.render_text(doc)
+    assert "nick1" in text and "aaaa1111 (first)" in text and "Token accounts not in the brewery:" in text
+    json.dumps(doc)
+
+
+def test_fleet_without_prosody_answers_falls_back_to_remembered_nicknames(server, monkeypatch):
+    paths = server
+    store = tokens.TokenStore(paths)
+    records = store.load()
+    records[1]["nickname"] = "nick2"
+    store.save(records)
+    monkeypatch.setattr(jicofo, "bridges", lambda p: ("u", jicofo.parse_bridges(debug_doc(nick2=bridge_state()))))
+    monkeypatch.setattr(bridges, "occupants", lambda d: {})
+    (item,) = bridges.fleet(paths, now=10)["bridges"]
+    assert item["token"] == "bbbb2222" and item["account"] == "jvb-bbbb2222@auth." + DOMAIN
+
+
+def test_bridges_on_a_host_that_is_not_a_server(paths, monkeypatch, capsys):
+    monkeypatch.setattr(tokens.os, "geteuid", lambda: 0)
+    import jvbjoin.paths
+    monkeypatch.setattr(jvbjoin.paths, "Paths", lambda root="/": paths)
+    code = cli.main(["bridges"])
+    _, err = capsys.readouterr()
+    assert code == 1 and "not a Jitsi Meet server" in err and "server install" in err
