@@ -285,11 +285,13 @@ def server():
 @click.option("--acme-ca-file", type=click.Path(dir_okay=False), metavar="FILE",
               help="CA certificates to trust for --acme-directory (a private or test ACME server).")
 @click.option("--web", type=click.Choice(["nginx", "apache"]), default="nginx", show_default=True)
-@click.option("--no-local-bridge", is_flag=True, help="Do not run a bridge on the server itself.")
+@click.option("--local-bridge/--no-local-bridge", default=None,
+              help="Run a bridge on the server itself (default: as chosen last time, else yes). "
+                   "--no-local-bridge stops and disables it once other bridges are in the brewery.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @repo_options
 @click.pass_obj
-def server_install(opts, domain, cert, cert_file, key_file, email, web, no_local_bridge, dry_run,
+def server_install(opts, domain, cert, cert_file, key_file, email, web, local_bridge, dry_run,
                    jitsi_repo_url, jitsi_repo_suite, jitsi_repo_components, jitsi_repo_key, lock_timeout,
                    no_firewall, no_ssh, allow_unsupported_release, acme_directory=None, acme_ca_file=None):
     """Install the Jitsi Meet server package set, ready for external bridges."""
@@ -297,7 +299,7 @@ def server_install(opts, domain, cert, cert_file, key_file, email, web, no_local
     from .render import Progress
     from .server.install import ServerOptions, install
 
-    options = ServerOptions(domain, cert, cert_file, key_file, email, web, not no_local_bridge, dry_run,
+    options = ServerOptions(domain, cert, cert_file, key_file, email, web, local_bridge, dry_run,
                             jitsi_repo_url, jitsi_repo_suite, jitsi_repo_components, jitsi_repo_key,
                             lock_timeout, not no_firewall, no_ssh, allow_unsupported_release,
                             acme_directory=acme_directory,
@@ -406,12 +408,12 @@ def token_list(opts):
     if opts.as_json:
         click.echo(json.dumps(items, indent=2))
         return
-    fmt = "{:<10} {:<16} {:<20} {:<20} {:<8}"
-    click.echo(fmt.format("ID", "NAME", "CREATED", "EXPIRES", "STATE"))
+    fmt = "{:<10} {:<16} {:<20} {:<20} {:<8} {}"
+    click.echo(fmt.format("ID", "NAME", "CREATED", "EXPIRES", "STATE", "NICKNAME"))
     for item in items:
         stamp = lambda t: time.strftime("%Y-%m-%d %H:%M", time.gmtime(t))
         click.echo(fmt.format(item["id"], item["name"] or "-", stamp(item["created"]), stamp(item["exp"]),
-                              item["state"]))
+                              item["state"], item.get("nickname") or "-"))
 
 
 @token.command("revoke")

@@ -24,7 +24,7 @@ SERVER_UNITS = ("prosody.service", "jicofo.service")
 
 class ServerOptions:
     def __init__(self, domain, cert="self-signed", cert_file=None, key_file=None, email=None, web="nginx",
-                 local_bridge=True, dry_run=False, jitsi_repo_url=None, jitsi_repo_suite=None,
+                 local_bridge=None, dry_run=False, jitsi_repo_url=None, jitsi_repo_suite=None,
                  jitsi_repo_components=None, jitsi_repo_key=None, lock_timeout=300, firewall=True,
                  no_ssh=False, allow_unsupported_release=False, acme_directory=None, acme_ca_file=None):
         self.domain = domain
@@ -33,7 +33,7 @@ class ServerOptions:
         self.key_file = key_file
         self.email = email
         self.web = web
-        self.local_bridge = local_bridge
+        self.local_bridge = local_bridge  # True, False, or None: as chosen last time (default on)
         self.dry_run = dry_run
         self.jitsi_repo_url = jitsi_repo_url
         self.jitsi_repo_suite = jitsi_repo_suite
@@ -124,12 +124,17 @@ class GeneratedSecrets(Step):
 
 def server_steps(ctx):
     from ..steps.packages import DebconfPreseed, JitsiSource, Packages
+    from ..steps.service import BridgeService
+    from .services import ExpiryTimer, LocalBridge, recorded_choice
 
     opts = ctx.facts["options"]
     source = JitsiSource.from_options(opts)
     web = ["apache2"] if opts.web == "apache" else ["nginx"]
     jitsi = ["prosody", "jicofo", "jitsi-meet-web", "jitsi-meet-prosody", "jitsi-meet-web-config"]
-    if opts.local_bridge:
+    # --local-bridge / --no-local-bridge, else what was chosen last time, else a local bridge
+    explicit = opts.local_bridge is not None
+    local_bridge = opts.local_bridge if explicit else recorded_choice(ctx.paths) is not False
+    if local_bridge:
         jitsi.insert(0, "jitsi-videobridge2")
     steps = [DebconfPreseed(debconf_answers(opts)), GeneratedSecrets(), source,
              Packages(web, lock_timeout=opts.lock_timeout), Packages(jitsi, lock_timeout=opts.lock_timeout)]
@@ -141,7 +146,7 @@ def server_steps(ctx):
     if opts.firewall:
         from ..steps.firewall import Firewall
         ports = [("80", "tcp"), ("443", "tcp")]
-        if opts.local_bridge:
+        if local_bridge:
             ports.append(("10000", "udp"))
         steps.append(Firewall(ports=ports))
     if opts.cert == "letsencrypt":
@@ -150,6 +155,10 @@ def server_steps(ctx):
         certbot.name, certbot.title = "certbot", "certbot (ACME client)"
         steps += [certbot, LetsEncryptCertificate(opts.domain, opts.email, opts.acme_directory,
                                                   opts.acme_ca_file, opts.web)]
+    steps.append(LocalBridge(local_bridge, explicit))
+    if local_bridge:
+        steps.append(BridgeService())
+    steps.append(ExpiryTimer())
     return steps
 
 

@@ -1,0 +1,169 @@
+"""The server's own units as `server install` leaves them: the token expiry timer, and whether the
+server keeps a bridge of its own.
+
+The package installs ``jvb-join-expire.timer`` on every host but enables it nowhere (a bridge host
+has no tokens); `server install` enables and starts it, so an unused token's account is removed
+within a minute of its expiry whatever the bridge's clock says.
+
+``--no-local-bridge`` does what the tutorials do by hand once external bridges run: stop and
+disable the server's own jitsi-videobridge2 and close 10000/udp. It only does so while jicofo sees
+another bridge in the brewery (else the server would have none and conferences would fail); until
+then it keeps the local bridge and says so. The choice is remembered, so a later plain
+`server install` keeps it; ``--local-bridge`` turns the server's bridge back on.
+"""
+
+import os
+import re
+
+from .. import files
+from ..engine import Change, Step
+from ..run import run
+from ..steps.bridge_config import add_degraded
+from ..steps.service import BRIDGE_UNIT
+
+EXPIRY_TIMER = "jvb-join-expire.timer"
+LOCAL_BRIDGE_CHOICE = "local-bridge"
+
+
+def _unit_state(unit):
+    from ..systemd import Systemd
+    with Systemd() as systemd:
+        return systemd.unit_state(unit)
+
+
+def _enabled(state):
+    return state.get("UnitFileState") in ("enabled", "enabled-runtime")
+
+
+def _running(state):
+    return state.get("ActiveState") in ("active", "activating", "reloading")
+
+
+class ExpiryTimer(Step):
+    """Enable and start the timer that runs ``jvb-join token expire``."""
+
+    name = "expiry-timer"
+    title = "token expiry timer"
+
+    def check(self, ctx):
+        state = _unit_state(EXPIRY_TIMER)
+        if state.get("LoadState") == "not-found":
+            add_degraded(ctx, "{} is not installed (jvb-join not installed from its package?): unused tokens "
+                              "expire only when a token command runs".format(EXPIRY_TIMER))
+            return []
+        changes = []
+        if not _enabled(state):
+            changes.append(Change("service", EXPIRY_TIMER, "enable {}".format(EXPIRY_TIMER), data="enable"))
+        if not _running(state):
+            changes.append(Change("service", EXPIRY_TIMER, "start {}".format(EXPIRY_TIMER), data="start"))
+        return changes
+
+    def apply(self, ctx, changes, journal):
+        from ..systemd import Systemd
+        actions = {c.data for c in changes}
+        # the timer's condition: the server state folder exists
+        os.makedirs(ctx.paths.server_state, 0o700, exist_ok=True)
+        with Systemd() as systemd:
+            if "enable" in actions:
+                journal.record("disable {}".format(EXPIRY_TIMER), lambda: _systemd_call("disable", EXPIRY_TIMER))
+                systemd.enable([EXPIRY_TIMER])
+            if "start" in actions:
+                journal.record("stop {}".format(EXPIRY_TIMER), lambda: _systemd_call("stop", EXPIRY_TIMER))
+                systemd.start(EXPIRY_TIMER, timeout=30)
+
+
+def _systemd_call(verb, unit):
+    from ..systemd import Systemd
+    with Systemd() as systemd:
+        if verb in ("enable", "disable"):
+            getattr(systemd, verb)([unit])
+        else:
+            getattr(systemd, verb)(unit)
+
+
+def recorded_choice(paths):
+    """True/False as last given with --local-bridge/--no-local-bridge, None if never given."""
+    text = (files.read_text(os.path.join(paths.server_state, LOCAL_BRIDGE_CHOICE)) or "").strip()
+    return {"on": True, "off": False}.get(text)
+
+
+def local_nickname(paths):
+    """The server's own bridge's MUC nickname, from its jvb.conf (or the legacy properties)."""
+    for name, pattern in (("/etc/jitsi/videobridge/jvb.conf", r'MUC_NICKNAME\s*[=:]\s*"?([^"\s]+)"?'),
+                          ("/etc/jitsi/videobridge/sip-communicator.properties",
+                           r'^\s*org\.jitsi\.videobridge\.xmpp\.user\.[^.]+\.MUC_NICKNAME\s*=\s*(\S+)')):
+        match = re.search(pattern, files.read_text(paths(name)) or "", re.MULTILINE)
+        if match:
+            return match.group(1)
+    return None
+
+
+def external_bridges(paths):
+    """Nicknames of the bridges jicofo sees other than the server's own; None if jicofo cannot tell."""
+    from . import jicofo
+    from ..errors import JvbJoinError
+    try:
+        _, seen = jicofo.bridges(paths)
+    except JvbJoinError:
+        return None
+    local = local_nickname(paths)
+    return [b["nickname"] for b in seen if b["nickname"] != local and not b["shutting_down"]]
+
+
+class LocalBridge(Step):
+    """The server's own jitsi-videobridge2: kept (and 10000/udp open), or off once others run."""
+
+    name = "local-bridge"
+    title = "the server's own bridge"
+
+    def __init__(self, wanted, explicit):
+        self.wanted = wanted
+        self.explicit = explicit
+
+    def _choice_path(self, ctx):
+        return os.path.join(ctx.paths.server_state, LOCAL_BRIDGE_CHOICE)
+
+    def check(self, ctx):
+        changes = []
+        if self.explicit and recorded_choice(ctx.paths) is not self.wanted:
+            changes.append(Change("file", self._choice_path(ctx), "remember: local bridge {}".format(
+                "on" if self.wanted else "off"), data="record"))
+        state = _unit_state(BRIDGE_UNIT)
+        if state.get("LoadState") == "not-found" or self.wanted:
+            return changes  # turned on: the bridge service step and the firewall take it from here
+        if not (_enabled(state) or _running(state)):
+            return changes
+        others = external_bridges(ctx.paths)
+        if not others:
+            add_degraded(ctx, "kept the server's own bridge running: {}; run 'jvb-join server install "
+                              "--no-local-bridge' again once an external bridge has joined".format(
+                                  "jicofo cannot be asked which bridges it sees" if others is None
+                                  else "no other bridge is in the brewery yet"))
+            return changes
+        changes.append(Change("service", BRIDGE_UNIT, "stop and disable {} ({} in the brewery)".format(
+            BRIDGE_UNIT, ", ".join(others)), data="off"))
+        changes.append(Change("firewall", "10000/udp", "close 10000/udp (no local bridge)", data="close"))
+        return changes
+
+    def apply(self, ctx, changes, journal):
+        actions = {c.data for c in changes}
+        if "record" in actions:
+            path = self._choice_path(ctx)
+            before = files.FileState.read(path)
+            journal.record("restore {}".format(path), lambda: files.restore(before))
+            os.makedirs(ctx.paths.server_state, 0o700, exist_ok=True)
+            files.write_atomic(path, ("on" if self.wanted else "off") + "\n", 0o600, 0, 0)
+        if "off" in actions:
+            journal.record("enable and start {}".format(BRIDGE_UNIT), _restart_local_bridge)
+            _systemd_call("disable", BRIDGE_UNIT)
+            _systemd_call("stop", BRIDGE_UNIT)
+        if "close" in actions:
+            from ..steps.firewall import MEDIA_COMMENT, MEDIA_PORT, _rule_argv, _undo_argv
+            journal.record("allow 10000/udp again", lambda: run(
+                _rule_argv(MEDIA_PORT[0], MEDIA_PORT[1], MEDIA_COMMENT), check=False, timeout=60))
+            run(_undo_argv(*MEDIA_PORT), check=False, timeout=60)
+
+
+def _restart_local_bridge():
+    _systemd_call("enable", BRIDGE_UNIT)
+    _systemd_call("start", BRIDGE_UNIT)
