@@ -212,7 +212,7 @@ def list_tokens(paths, now=None):
     expire(paths, now)
     out = []
     for record in TokenStore(paths).load():
-        item = {k: record.get(k) for k in ("id", "name", "user", "created", "exp", "host")}
+        item = {k: record.get(k) for k in ("id", "name", "user", "created", "exp", "host", "nickname")}
         item["state"] = token_state(record, paths, now)
         out.append(item)
     return out
