@@ -124,7 +124,6 @@ class GeneratedSecrets(Step):
 
 def server_steps(ctx):
     from ..steps.packages import DebconfPreseed, JitsiSource, Packages
-    from ..steps.service import BridgeService
     from .services import ExpiryTimer, LocalBridge, recorded_choice
 
     opts = ctx.facts["options"]
@@ -156,8 +155,6 @@ def server_steps(ctx):
         steps += [certbot, LetsEncryptCertificate(opts.domain, opts.email, opts.acme_directory,
                                                   opts.acme_ca_file, opts.web)]
     steps.append(LocalBridge(local_bridge, explicit))
-    if local_bridge:
-        steps.append(BridgeService())
     steps.append(ExpiryTimer())
     return steps
 

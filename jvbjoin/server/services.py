@@ -129,8 +129,12 @@ class LocalBridge(Step):
             changes.append(Change("file", self._choice_path(ctx), "remember: local bridge {}".format(
                 "on" if self.wanted else "off"), data="record"))
         state = _unit_state(BRIDGE_UNIT)
-        if state.get("LoadState") == "not-found" or self.wanted:
-            return changes  # turned on: the bridge service step and the firewall take it from here
+        if state.get("LoadState") == "not-found":
+            return changes  # no local bridge installed (a wanted one comes with the packages, running)
+        if self.wanted:
+            if not (_enabled(state) and _running(state)):
+                changes.append(Change("service", BRIDGE_UNIT, "enable and start {}".format(BRIDGE_UNIT), data="on"))
+            return changes  # and the firewall step opens 10000/udp
         if not (_enabled(state) or _running(state)):
             return changes
         others = external_bridges(ctx.paths)
@@ -153,10 +157,12 @@ class LocalBridge(Step):
             journal.record("restore {}".format(path), lambda: files.restore(before))
             os.makedirs(ctx.paths.server_state, 0o700, exist_ok=True)
             files.write_atomic(path, ("on" if self.wanted else "off") + "\n", 0o600, 0, 0)
+        if "on" in actions:
+            journal.record("stop and disable {}".format(BRIDGE_UNIT), _stop_local_bridge)
+            _restart_local_bridge()
         if "off" in actions:
             journal.record("enable and start {}".format(BRIDGE_UNIT), _restart_local_bridge)
-            _systemd_call("disable", BRIDGE_UNIT)
-            _systemd_call("stop", BRIDGE_UNIT)
+            _stop_local_bridge()
         if "close" in actions:
             from ..steps.firewall import MEDIA_COMMENT, MEDIA_PORT, _rule_argv, _undo_argv
             journal.record("allow 10000/udp again", lambda: run(
@@ -167,3 +173,8 @@ class LocalBridge(Step):
 def _restart_local_bridge():
     _systemd_call("enable", BRIDGE_UNIT)
     _systemd_call("start", BRIDGE_UNIT)
+
+
+def _stop_local_bridge():
+    _systemd_call("disable", BRIDGE_UNIT)
+    _systemd_call("stop", BRIDGE_UNIT)

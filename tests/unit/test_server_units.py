@@ -51,3 +51,12 @@ def test_local_bridge_choice_is_remembered(paths):
     with open(os.path.join(paths.server_state, "local-bridge"), "w") as f:
         f.write("off\n")
     assert services.recorded_choice(paths) is False
+
+
+def test_local_bridge_turned_back_on_when_stopped(paths, monkeypatch):
+    monkeypatch.setattr(services, "_unit_state", lambda unit: {"LoadState": "loaded", "UnitFileState": "disabled",
+                                                               "ActiveState": "inactive"})
+    ctx = Context(paths, {}, lambda *a: None)
+    assert [c.data for c in services.LocalBridge(True, True).check(ctx)] == ["record", "on"]
+    # not asked for explicitly (a plain re-run): nothing to remember
+    assert [c.data for c in services.LocalBridge(True, False).check(ctx)] == ["on"]
