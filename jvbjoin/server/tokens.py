@@ -132,6 +132,9 @@ def expire(paths, now=None):
             expired.append(record["id"])
     if records:
         store.save(records)
+    if expired:
+        from . import rights
+        rights.sync(paths, server_domain(paths), records)
     return expired
 
 
@@ -199,6 +202,8 @@ def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None
               "pin": pin, "verifier": account_verifier(paths, auth, user), "allow_from": allow_from}
     records.append(record)
     store.save(records)
+    from . import rights
+    rights.sync(paths, domain, records)
     fields = dict(v=1, id=token_id, host=host or domain, port=port, domain=auth,
                   muc="jvbbrewery@internal.auth.{}".format(domain), user=user, password=password,
                   pin=pin, exp=now + int(ttl_seconds), meet=domain)
@@ -230,6 +235,8 @@ def revoke(paths, token_id):
             kick_sessions(jid)
             record["revoked"] = int(time.time())
             store.save(records)
+            from . import rights
+            rights.sync(paths, record["meet"], records)
             if record.get("allow_from"):
                 close_client_port(record["allow_from"], records)
             return record

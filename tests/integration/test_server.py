@@ -131,6 +131,25 @@ def test_a_used_token_logs_in_nowhere(fleet, lab):
     lab.exec("jms", ["jvb-join", "token", "revoke", fresh["id"]], check=True)
 
 
+RIGHTS_PROBE = (">local cm = require'core.configmanager'; "
+                "print('unlimited', table.concat(cm.get('auth.{0}', 'unlimited_jids') or {{}}, ' ')); "
+                "print('admins', table.concat(cm.get('internal.auth.{0}', 'admins') or {{}}, ' '))").format(DOMAIN)
+
+
+def test_token_accounts_have_the_rights_of_the_shared_account(fleet, lab):
+    """What prosody runs with: the token accounts beside jvb@ in unlimited_jids and the brewery admins."""
+    _, out, _ = lab.exec("jms", ["prosodyctl", "shell", RIGHTS_PROBE], check=True)
+    lists = {line.split(" ", 1)[0].split("\t")[0]: line for line in out.splitlines()
+             if line.startswith(("unlimited", "admins"))}
+    tokens = {t["name"]: t for t in json.loads(lab.exec("jms", ["jvb-join", "--json", "token", "list"],
+                                                         check=True)[1])}
+    for kind in ("unlimited", "admins"):
+        assert "jvb@auth." + DOMAIN in lists[kind], lists
+        for name in ("alpha", "beta"):
+            assert "{}@auth.{}".format(tokens[name]["user"], DOMAIN) in lists[kind], lists
+        assert "{}@auth.{}".format(tokens["probe"]["user"], DOMAIN) not in lists[kind]  # revoked
+
+
 def test_client_port_is_open_only_to_allowed_sources(fleet, lab):
     for host, want in (("jvb1", "open"), ("jvb2", "open"), ("jvb3", "closed")):
         _, out, _ = lab.exec(host, ["python3", "-c", PORT_PROBE], check=False, timeout=60)

@@ -1,0 +1,81 @@
+"""What the shared ``jvb`` account has in jitsi-meet-prosody's config, given to each token's account.
+
+jitsi-meet-prosody names ``jvb@auth.DOMAIN`` twice (reference: jitsi-packages.md 2.3): in the
+global ``unlimited_jids`` (mod_limits_exception lifts prosody's rate limits for it) and in the
+``admins`` of the brewery's component ``internal.auth.DOMAIN``. A per-token account would lose
+both. jvb-join keeps its own whole file in conf.d, loaded after the package's (prosody includes
+conf.d in name order), that sets both options again: the package's values, read from its file,
+plus every live token account. It is rewritten when a token is created, revoked or expires, and
+prosody reloads it. The package's file is never edited.
+
+The presence filter that keeps bridges from receiving each other's stats is docker-jitsi-meet's
+(jvb_muc_presence_filter.pfw); the Debian packages have none, so there is nothing to extend.
+"""
+
+import os
+import re
+
+from .. import files
+from ..run import run
+
+FRAGMENT = "/etc/prosody/conf.d/zzzz-jvb-join-bridges.cfg.lua"
+HEADER = ("-- Managed by jvb-join: the rights jitsi-meet-prosody gives the shared jvb account, also given to\n"
+          "-- the bridge accounts of jvb-join's tokens. Rewritten by 'jvb-join token create/revoke'; do not edit.\n")
+
+
+def _strings(block):
+    return re.findall(r'"([^"\\]+)"', block or "")
+
+
+def package_rights(paths, domain):
+    """``(unlimited_jids, internal admins)`` as jitsi-meet-prosody's config for ``domain`` sets them."""
+    text = files.read_text(paths("/etc/prosody/conf.avail/{}.cfg.lua".format(domain))) or ""
+    text = re.sub(r"--[^\n]*", "", text)  # comments
+    unlimited = re.search(r"^\s*unlimited_jids\s*=\s*\{([^}]*)\}", text, re.MULTILINE)
+    section = re.search(r'^\s*Component\s+"internal\.auth\.{}"\s+"muc"(.*?)(?=^\s*(?:Component|VirtualHost)\s|\Z)'.format(
+        re.escape(domain)), text, re.MULTILINE | re.DOTALL)
+    admins = re.search(r"^\s*admins\s*=\s*\{([^}]*)\}", section.group(1) if section else "", re.MULTILINE)
+    return _strings(unlimited and unlimited.group(1)), _strings(admins and admins.group(1))
+
+
+def live_accounts(records):
+    """Accounts of tokens that may still log in: not revoked, not removed at expiry."""
+    return sorted("{}@{}".format(r["user"], r["domain"]) for r in records
+                  if not r.get("revoked") and not r.get("expired_removed"))
+
+
+def _lua_list(items):
+    return "{ " + ", ".join('"{}"'.format(i) for i in items) + " }"
+
+
+def render(domain, unlimited, admins, accounts):
+    """The fragment; empty when no token account needs anything (the file then goes away)."""
+    if not accounts:
+        return ""
+    add = [a for a in accounts if re.fullmatch(r"[a-z0-9-]+@auth\.[A-Za-z0-9.-]+", a)]
+    return (HEADER + 'VirtualHost "*"  -- back to the global section\n'
+            "unlimited_jids = {}\n\n".format(_lua_list(unlimited + [a for a in add if a not in unlimited])) +
+            'Component "internal.auth.{}" "muc"\n'.format(domain) +
+            "    admins = {}\n".format(_lua_list(admins + [a for a in add if a not in admins])))
+
+
+def sync(paths, domain, records):
+    """Write the fragment for the live token accounts and let prosody load it; True if it changed."""
+    path = paths(FRAGMENT)
+    unlimited, admins = package_rights(paths, domain)
+    text = render(domain, unlimited, admins, live_accounts(records))
+    if not text:
+        if not os.path.exists(path):
+            return False
+        os.unlink(path)
+    elif not files.write_atomic(path, text, 0o644, 0, 0):
+        return False
+    reload_prosody(domain)
+    return True
+
+
+def reload_prosody(domain):
+    """Reload the config, then the module that read unlimited_jids when it loaded."""
+    run(["prosodyctl", "reload"], check=False, timeout=60)
+    run(["prosodyctl", "shell", "module:reload('limits_exception', 'auth.{}')".format(domain)], check=False,
+        timeout=60)

@@ -1,0 +1,56 @@
+"""Token accounts get what jitsi-meet-prosody gives the shared jvb account: rate-limit exemption
+and admin of the brewery's component, from a jvb-join-owned prosody file, never by editing the
+package's file."""
+
+import os
+
+from jvbjoin.server import rights
+
+DOMAIN = "meet.example.com"
+HERE = os.path.dirname(os.path.abspath(__file__))
+TEMPLATE = os.path.join(HERE, "..", "lab", "standins", "jitsi-meet-prosody", "usr", "share",
+                        "jitsi-meet-prosody", "prosody.cfg.lua-jvb.example")
+
+
+def package_config(paths):
+    """The package's site config as its postinst writes it (the lab stand-in's template)."""
+    text = open(TEMPLATE).read().replace("jitmeet.example.com", DOMAIN).replace("focusUser", "focus")
+    os.makedirs(paths("/etc/prosody/conf.avail"))
+    os.makedirs(paths("/etc/prosody/conf.d"))
+    with open(paths("/etc/prosody/conf.avail/{}.cfg.lua".format(DOMAIN)), "w") as f:
+        f.write(text)
+    return text
+
+
+def record(token_id, **extra):
+    r = {"id": token_id, "user": "jvb-" + token_id, "domain": "auth." + DOMAIN, "meet": DOMAIN}
+    r.update(extra)
+    return r
+
+
+def test_package_rights_are_read_from_its_file(paths):
+    package_config(paths)
+    unlimited, admins = rights.package_rights(paths, DOMAIN)
+    assert unlimited == ["focus@auth." + DOMAIN, "jvb@auth." + DOMAIN]
+    assert admins == ["focus@auth." + DOMAIN, "jvb@auth." + DOMAIN]
+
+
+def test_fragment_adds_live_token_accounts_to_both_lists(paths, monkeypatch):
+    before = package_config(paths)
+    calls = []
+    monkeypatch.setattr(rights, "run", lambda argv, **kw: calls.append(argv))
+    records = [record("aaaa1111"), record("bbbb2222", revoked=5), record("cccc3333", expired_removed=6)]
+    assert rights.sync(paths, DOMAIN, records) is True
+    text = open(paths(rights.FRAGMENT)).read()
+    assert 'unlimited_jids = {{ "focus@auth.{0}", "jvb@auth.{0}", "jvb-aaaa1111@auth.{0}" }}'.format(DOMAIN) in text
+    assert 'Component "internal.auth.{}" "muc"'.format(DOMAIN) in text
+    assert 'admins = {{ "focus@auth.{0}", "jvb@auth.{0}", "jvb-aaaa1111@auth.{0}" }}'.format(DOMAIN) in text
+    assert "bbbb2222" not in text and "cccc3333" not in text
+    assert ["prosodyctl", "reload"] in calls
+    # the package's file is untouched; the same accounts again change nothing and reload nothing
+    assert open(paths("/etc/prosody/conf.avail/{}.cfg.lua".format(DOMAIN))).read() == before
+    calls.clear()
+    assert rights.sync(paths, DOMAIN, records) is False and calls == []
+    # the last live account goes: so does the file
+    assert rights.sync(paths, DOMAIN, [record("aaaa1111", revoked=7)]) is True
+    assert not os.path.exists(paths(rights.FRAGMENT))
