@@ -3,22 +3,25 @@
 jitsi-meet-prosody names ``jvb@auth.DOMAIN`` twice (reference: jitsi-packages.md 2.3): in the
 global ``unlimited_jids`` (mod_limits_exception lifts prosody's rate limits for it) and in the
 ``admins`` of the brewery's component ``internal.auth.DOMAIN``. A per-token account would lose
-both. jvb-join keeps its own whole file in conf.d, loaded after the package's (prosody includes
-conf.d in name order), that sets both options again: the package's values, read from its file,
-plus every live token account. It is rewritten when a token is created, revoked or expires, and
-prosody reloads it. The package's file is never edited.
+both. jvb-join keeps its own whole file that sets both options again: the package's values, read
+from its file, plus every live token account. It must load after the package's file, and prosody
+0.12 includes ``conf.d/*.cfg.lua`` in directory order, not name order; so the file lives outside
+conf.d and one marked ``Include`` line at the end of prosody.cfg.lua, after the package's conf.d
+line, loads it. It is rewritten when a token is created, revoked or expires, and prosody reloads
+it. The package's file is never edited.
 
 The presence filter that keeps bridges from receiving each other's stats is docker-jitsi-meet's
 (jvb_muc_presence_filter.pfw); the Debian packages have none, so there is nothing to extend.
 """
 
-import os
 import re
 
 from .. import files
 from ..run import run
 
-FRAGMENT = "/etc/prosody/conf.d/zzzz-jvb-join-bridges.cfg.lua"
+FRAGMENT = "/etc/prosody/jvb-join-bridges.cfg.lua"
+PROSODY_CFG = "/etc/prosody/prosody.cfg.lua"
+INCLUDE_LINE = 'Include "{}" -- added by jvb-join: token accounts get the jvb account\'s rights'.format(FRAGMENT)
 HEADER = ("-- Managed by jvb-join: the rights jitsi-meet-prosody gives the shared jvb account, also given to\n"
           "-- the bridge accounts of jvb-join's tokens. Rewritten by 'jvb-join token create/revoke'; do not edit.\n")
 
@@ -49,10 +52,10 @@ def _lua_list(items):
 
 
 def render(domain, unlimited, admins, accounts):
-    """The fragment; empty when no token account needs anything (the file then goes away)."""
-    if not accounts:
-        return ""
+    """The fragment: only the header when no token account needs anything."""
     add = [a for a in accounts if re.fullmatch(r"[a-z0-9-]+@auth\.[A-Za-z0-9.-]+", a)]
+    if not add:
+        return HEADER
     return (HEADER + 'VirtualHost "*"  -- back to the global section\n'
             "unlimited_jids = {}\n\n".format(_lua_list(unlimited + [a for a in add if a not in unlimited])) +
             'Component "internal.auth.{}" "muc"\n'.format(domain) +
@@ -61,16 +64,23 @@ def render(domain, unlimited, admins, accounts):
 
 def sync(paths, domain, records):
     """Write the fragment for the live token accounts and let prosody load it; True if it changed."""
-    path = paths(FRAGMENT)
     unlimited, admins = package_rights(paths, domain)
-    text = render(domain, unlimited, admins, live_accounts(records))
-    if not text:
-        if not os.path.exists(path):
-            return False
-        os.unlink(path)
-    elif not files.write_atomic(path, text, 0o644, 0, 0):
+    changed = files.write_atomic(paths(FRAGMENT), render(domain, unlimited, admins, live_accounts(records)),
+                                 0o644, 0, 0)
+    changed = ensure_include(paths) or changed
+    if changed:
+        reload_prosody(domain)
+    return changed
+
+
+def ensure_include(paths):
+    """The marked Include line at the end of prosody.cfg.lua (backed up first); True if added."""
+    path = paths(PROSODY_CFG)
+    text = files.read_text(path)
+    if text is None or any(line.strip() == INCLUDE_LINE for line in text.splitlines()):
         return False
-    reload_prosody(domain)
+    files.Backups(paths.backups, paths.root).save(path)
+    files.write_atomic(path, text + ("" if text.endswith("\n") or not text else "\n") + INCLUDE_LINE + "\n")
     return True
 
 

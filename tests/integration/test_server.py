@@ -178,3 +178,15 @@ def test_no_local_bridge_takes_the_servers_bridge_out_and_local_bridge_brings_it
     # and is undone by --local-bridge
     jms_json(lab, *(args + ["--local-bridge"]))
     assert local_state() == ("enabled", "active", True)
+
+
+def test_bridges_says_what_to_do_when_jicofo_is_down(fleet, lab):
+    lab.exec("jms", ["systemctl", "stop", "jicofo"], check=True)
+    try:
+        rc, out, err = lab.exec("jms", ["jvb-join", "bridges"], check=False)
+        assert rc == 1 and "jicofo does not answer on http://127.0.0.1:8888" in err, out + err
+        assert "systemctl status jicofo" in err
+    finally:
+        lab.exec("jms", ["systemctl", "start", "jicofo"], check=True)
+    rc, out, err = lab.exec("jvb1", ["jvb-join", "bridges"], check=False)
+    assert rc == 1 and "not a Jitsi Meet server" in err, out + err

@@ -19,7 +19,12 @@ def package_config(paths):
     os.makedirs(paths("/etc/prosody/conf.d"))
     with open(paths("/etc/prosody/conf.avail/{}.cfg.lua".format(DOMAIN)), "w") as f:
         f.write(text)
+    with open(paths(rights.PROSODY_CFG), "w") as f:
+        f.write(MAIN_CFG)
     return text
+
+
+MAIN_CFG = 'admins = { }\nmodules_enabled = { "roster"; }\nInclude "conf.d/*.cfg.lua"\n'
 
 
 def record(token_id, **extra):
@@ -47,10 +52,14 @@ def test_fragment_adds_live_token_accounts_to_both_lists(paths, monkeypatch):
     assert 'admins = {{ "focus@auth.{0}", "jvb@auth.{0}", "jvb-aaaa1111@auth.{0}" }}'.format(DOMAIN) in text
     assert "bbbb2222" not in text and "cccc3333" not in text
     assert ["prosodyctl", "reload"] in calls
+    # loaded after the package's conf.d files: one marked line at the end of prosody.cfg.lua
+    assert open(paths(rights.PROSODY_CFG)).read() == MAIN_CFG + rights.INCLUDE_LINE + "\n"
+    assert os.listdir(paths.backups)  # prosody.cfg.lua was backed up before that
     # the package's file is untouched; the same accounts again change nothing and reload nothing
     assert open(paths("/etc/prosody/conf.avail/{}.cfg.lua".format(DOMAIN))).read() == before
     calls.clear()
     assert rights.sync(paths, DOMAIN, records) is False and calls == []
-    # the last live account goes: so does the file
+    assert open(paths(rights.PROSODY_CFG)).read().count(rights.INCLUDE_LINE) == 1
+    # the last live account goes: the file keeps only its header
     assert rights.sync(paths, DOMAIN, [record("aaaa1111", revoked=7)]) is True
-    assert not os.path.exists(paths(rights.FRAGMENT))
+    assert open(paths(rights.FRAGMENT)).read() == rights.HEADER
