@@ -136,6 +136,8 @@ class LocalBridge(Step):
                 changes.append(Change("service", BRIDGE_UNIT, "enable and start {}".format(BRIDGE_UNIT), data="on"))
             return changes  # and the firewall step opens 10000/udp
         if not (_enabled(state) or _running(state)):
+            if _media_port_open():  # stopped by hand earlier: the port has nothing behind it
+                changes.append(Change("firewall", "10000/udp", "close 10000/udp (no local bridge)", data="close"))
             return changes
         others = external_bridges(ctx.paths)
         if not others:
@@ -168,6 +170,11 @@ class LocalBridge(Step):
             journal.record("allow 10000/udp again", lambda: run(
                 _rule_argv(MEDIA_PORT[0], MEDIA_PORT[1], MEDIA_COMMENT), check=False, timeout=60))
             run(_undo_argv(*MEDIA_PORT), check=False, timeout=60)
+
+
+def _media_port_open():
+    result = run(["ufw", "status"], check=False, timeout=60)
+    return result.ok and any(line.startswith("10000/udp") for line in result.stdout.splitlines())
 
 
 def _restart_local_bridge():
