@@ -35,8 +35,8 @@ def package_rights(paths, domain):
     text = files.read_text(paths("/etc/prosody/conf.avail/{}.cfg.lua".format(domain))) or ""
     text = re.sub(r"--[^\n]*", "", text)  # comments
     unlimited = re.search(r"^\s*unlimited_jids\s*=\s*\{([^}]*)\}", text, re.MULTILINE)
-    section = re.search(r'^\s*Component\s+"internal\.auth\.{}"\s+"muc"(.*?)(?=^\s*(?:Component|VirtualHost)\s|\Z)'.format(
-        re.escape(domain)), text, re.MULTILINE | re.DOTALL)
+    start = r'^\s*Component\s+"internal\.auth\.{}"\s+"muc"'.format(re.escape(domain))
+    section = re.search(start + r"(.*?)(?=^\s*(?:Component|VirtualHost)\s|\Z)", text, re.MULTILINE | re.DOTALL)
     admins = re.search(r"^\s*admins\s*=\s*\{([^}]*)\}", section.group(1) if section else "", re.MULTILINE)
     return _strings(unlimited and unlimited.group(1)), _strings(admins and admins.group(1))
 

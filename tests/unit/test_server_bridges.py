@@ -57,7 +57,8 @@ def test_rest_url_defaults_and_jicofo_conf(paths):
     assert jicofo.rest_url(paths) == "http://127.0.0.1:8888"
     os.makedirs(paths("/etc/jitsi/jicofo"))
     with open(paths("/etc/jitsi/jicofo/jicofo.conf"), "w") as f:
-        f.write('jicofo {\n  xmpp: { client: { port: 5222 } }\n  rest {\n    port = 8899\n    host = "0.0.0.0"\n  }\n}\n')
+        f.write('jicofo {\n  xmpp: { client: { port: 5222 } }\n'
+                '  rest {\n    port = 8899\n    host = "0.0.0.0"\n  }\n}\n')
     assert jicofo.rest_url(paths) == "http://127.0.0.1:8899"
 
 
