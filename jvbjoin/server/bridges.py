@@ -83,7 +83,7 @@ def fleet(paths, now=None):
     for record in records:
         account = "{}@{}".format(record["user"], record["domain"])
         state = token_state(record, paths, now)
-        if account in connected or state in ("revoked", "expired", "gone"):
+        if account in connected or state in ("revoked", "expired", "gone", "left"):
             continue
         absent.append({"token": record["id"], "token_name": record.get("name") or None, "account": account,
                        "state": state, "nickname": record.get("nickname")})

@@ -106,7 +106,15 @@ def server(paths, monkeypatch):
         {"id": "cccc3333", "name": "gone", "user": "jvb-cccc3333", "domain": "auth." + DOMAIN, "created": 1,
          "exp": 2, "revoked": 9},
     ]
+    records.append({"id": "dddd4444", "name": "left", "user": "jvb-dddd4444", "domain": "auth." + DOMAIN,
+                    "created": 1, "exp": 2, "joined": 5})  # its bridge left: no account any more
     tokens.TokenStore(paths).save(records)
+    # prosody's accounts of the two joined tokens (only the SCRAM stored_key is read)
+    folder = paths("/var/lib/prosody", "auth%2emeet%2eexample%2ecom", "accounts")
+    os.makedirs(folder)
+    for user in ("jvb%2daaaa1111", "jvb%2dbbbb2222"):
+        with open(os.path.join(folder, user + ".dat"), "w") as f:
+            f.write('return {\n\t["stored_key"] = "00ff";\n};\n')
     return paths
 
 
@@ -122,7 +130,7 @@ def test_fleet_names_the_token_behind_each_bridge(server, monkeypatch):
     assert by_nick["nick1"]["token"] == "aaaa1111" and by_nick["nick1"]["token_name"] == "first"
     assert by_nick["nick1"]["address"] == "198.51.100.7"
     assert by_nick["local"]["token"] is None and by_nick["local"]["token_name"] == "(shared jvb account)"
-    # the second token's account is not in the brewery; the revoked one is not listed at all
+    # the second token's account is not in the brewery; the revoked and left ones are not listed
     assert [t["token"] for t in doc["not_connected"]] == ["bbbb2222"]
     # the nickname is remembered for `token list`
     stored = {r["id"]: r for r in tokens.TokenStore(paths).load()}
