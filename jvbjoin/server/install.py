@@ -148,14 +148,14 @@ def server_steps(ctx):
         if local_bridge:
             ports.append(("10000", "udp"))
         steps.append(Firewall(ports=ports))
+    steps.append(LocalBridge(local_bridge, explicit))
+    steps.append(ExpiryTimer())
     if opts.cert == "letsencrypt":
         from .letsencrypt import LetsEncryptCertificate
         certbot = Packages(["certbot"], lock_timeout=opts.lock_timeout)
         certbot.name, certbot.title = "certbot", "certbot (ACME client)"
         steps += [certbot, LetsEncryptCertificate(opts.domain, opts.email, opts.acme_directory,
                                                   opts.acme_ca_file, opts.web)]
-    steps.append(LocalBridge(local_bridge, explicit))
-    steps.append(ExpiryTimer())
     return steps
 
 
