@@ -25,7 +25,7 @@ test-matrix: deb
 
 ## test-long: slow extras, not in make test: piuparts (install, upgrade to the next version, purge)
 ## and the slow lab scenarios (Apache, Let's Encrypt against pebble: a second server install each)
-LONG_TESTS := tests/integration/test_apache.py tests/integration/test_letsencrypt.py
+LONG_TESTS := tests/integration/test_apache.py tests/integration/test_letsencrypt_pebble.py
 test-long: deb
 	scripts/piuparts bookworm
 	JVB_LAB_LONG=1 $(PYTEST) -q $(LONG_TESTS)

@@ -176,14 +176,15 @@ def test_zz_down_leaves_nothing_behind(lab, hosts):
     assert BRIDGE + ":" not in links
     for name in hosts:
         assert "vb-%s%s@" % (MACHINE_PREFIX, name) not in links
+    ours = lab.hosts_dir + "/"  # other labs' folders (hosts-N) share the prefix without the slash
     with open("/proc/mounts") as f:
-        assert lab.hosts_dir not in f.read()
+        assert ours not in f.read()
     assert not os.path.exists(lab.state_dir)
     assert os.listdir(lab.hosts_dir) == [] if os.path.isdir(lab.hosts_dir) else True
     # no process of the lab's (other engineers' containers on this machine are not ours)
     ps = subprocess.run(["ps", "-eo", "args"], stdout=subprocess.PIPE).stdout.decode()
     for line in ps.splitlines():
-        assert lab.hosts_dir not in line, line
+        assert ours not in line, line
         assert not ("http.server" in line and lab.www in line), line
         assert lab.gnupg not in line, line
     assert lab._our_pids() == []
