@@ -5,6 +5,7 @@ a server made by `jvb-join server install`, tokens, joins. Import it from a test
 """
 
 import json
+import os
 import time
 
 DOMAIN = "meet.lab.test"
@@ -129,3 +130,16 @@ def long_scenario():
     import os
     import pytest
     return pytest.mark.skipif(os.environ.get("JVB_LAB_LONG") != "1", reason="a long lab scenario: make test-long")
+
+
+HAND_PROCEDURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab", "hand-procedure")
+
+
+def hand_procedure(lab, host, *extra, **kw):
+    """Run the tutorials' hand procedure (tests/lab/hand-procedure) on host against the server jms.
+    Returns (rc, stdout, stderr); rc 0 means jicofo added the bridge to its brewery."""
+    with open(HAND_PROCEDURE) as f:
+        lab.exec(host, ["sh", "-c", "cat > /root/hand-procedure && chmod 755 /root/hand-procedure"],
+                 input=f.read(), check=True)
+    return lab.exec(host, ["/root/hand-procedure", "--domain", DOMAIN] + list(extra),
+                    timeout=kw.get("timeout", 1200))
