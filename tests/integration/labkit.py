@@ -132,14 +132,13 @@ def long_scenario():
     return pytest.mark.skipif(os.environ.get("JVB_LAB_LONG") != "1", reason="a long lab scenario: make test-long")
 
 
-HAND_PROCEDURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab", "hand-procedure")
+HAND_PROCEDURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "hand-procedure")
 
 
 def hand_procedure(lab, host, *extra, **kw):
-    """Run the tutorials' hand procedure (tests/lab/hand-procedure) on host against the server jms.
-    Returns (rc, stdout, stderr); rc 0 means jicofo added the bridge to its brewery."""
+    """Run the tutorials' hand procedure (scripts/hand-procedure) on host against the server jms,
+    fed on stdin as the benchmarks run it. Returns (rc, stdout, stderr); rc 0: jicofo added the bridge."""
     with open(HAND_PROCEDURE) as f:
-        lab.exec(host, ["sh", "-c", "cat > /root/hand-procedure && chmod 755 /root/hand-procedure"],
-                 input=f.read(), check=True)
-    return lab.exec(host, ["/root/hand-procedure", "--domain", DOMAIN] + list(extra),
+        script = f.read()
+    return lab.exec(host, ["bash", "-s", "--", "--domain", DOMAIN] + list(extra), input=script,
                     timeout=kw.get("timeout", 1200))
