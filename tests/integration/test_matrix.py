@@ -83,7 +83,9 @@ def test_server_install_refuses_an_unsupported_release(matrix_only, lab, release
 def test_a_bridge_on_an_unsupported_release_is_refused_then_joins_with_the_override(matrix_only, lab):
     """A host that says it is Debian 9: refused before anything changes (exit 64, the override named);
     with --allow-unsupported-release the join goes on and ends degraded (exit 2), in the brewery."""
-    if "jms" not in lab.hosts():
+    if lab.hosts().get("jms", {}).get("release") != "bookworm":
+        # The bridge stand-in on Debian 12 (slixmpp 1.8) cannot log in to prosody 13 (stand-ins README).
+        lab.down()
         install_server(lab)
     host = "m-stretch"
     lab.up(host)
