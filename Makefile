@@ -21,7 +21,7 @@ test-lab: deb
 
 ## test-matrix: the join scenario on Debian 11, 12 and 13
 test-matrix: deb
-	JVB_LAB_RELEASES="bullseye bookworm trixie" $(PYTEST) -q -m matrix tests/integration
+	JVB_LAB_RELEASES="bullseye bookworm trixie" $(PYTEST) -q -s -m matrix tests/integration
 
 ## test-long: slow extras, not in make test: piuparts (install, upgrade to the next version, purge)
 ## and the slow lab scenarios (Apache, Let's Encrypt against pebble: a second server install each)

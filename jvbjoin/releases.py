@@ -29,14 +29,16 @@ class Release:
 TABLE = [
     Release("debian", "10", "Debian 10", "buster", bridge=True, server=False, java=(11,), adoptium=True,
             note="no OpenJDK 17 in buster: Temurin 17 from Adoptium; prosody 0.11 is too old for a server"),
-    Release("debian", "11", "Debian 11", "bullseye", bridge=True, server=True, java=(11, 17)),
+    Release("debian", "11", "Debian 11", "bullseye", bridge=True, server=False, java=(11, 17),
+            note="prosody 0.11.9 is too old for a server: jitsi-meet-prosody needs 0.12"),
     Release("debian", "12", "Debian 12", "bookworm", bridge=True, server=True, java=(17,)),
     Release("debian", "13", "Debian 13", "trixie", bridge=True, server=True, java=(21,),
             note="OpenJDK 21 only: needs jitsi-videobridge2 and jicofo from 2026-02 or later"),
     Release("ubuntu", "20.04", "Ubuntu 20.04", "focal", bridge=True, server=False, java=(11, 17),
             note="OpenJDK 17 is in universe; prosody 0.11 is too old for a server"),
-    Release("ubuntu", "22.04", "Ubuntu 22.04", "jammy", bridge=True, server=True, java=(11, 17, 21),
-            note="OpenJDK 17 and 21 are in universe"),
+    Release("ubuntu", "22.04", "Ubuntu 22.04", "jammy", bridge=True, server=False, java=(11, 17, 21),
+            note="OpenJDK 17 and 21 are in universe; prosody 0.11.13 is too old for a server: "
+                 "jitsi-meet-prosody needs 0.12"),
     Release("ubuntu", "24.04", "Ubuntu 24.04", "noble", bridge=True, server=True, java=(17, 21)),
 ]
 

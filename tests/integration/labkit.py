@@ -5,6 +5,7 @@ a server made by `jvb-join server install`, tokens, joins. Import it from a test
 """
 
 import json
+import os
 import time
 
 DOMAIN = "meet.lab.test"
@@ -129,3 +130,15 @@ def long_scenario():
     import os
     import pytest
     return pytest.mark.skipif(os.environ.get("JVB_LAB_LONG") != "1", reason="a long lab scenario: make test-long")
+
+
+HAND_PROCEDURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "hand-procedure")
+
+
+def hand_procedure(lab, host, *extra, **kw):
+    """Run the tutorials' hand procedure (scripts/hand-procedure) on host against the server jms,
+    fed on stdin as the benchmarks run it. Returns (rc, stdout, stderr); rc 0: jicofo added the bridge."""
+    with open(HAND_PROCEDURE) as f:
+        script = f.read()
+    return lab.exec(host, ["bash", "-s", "--", "--domain", DOMAIN] + list(extra), input=script,
+                    timeout=kw.get("timeout", 1200))

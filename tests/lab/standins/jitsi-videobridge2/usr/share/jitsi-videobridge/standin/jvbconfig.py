@@ -52,7 +52,12 @@ videobridge {
 # Typesafe config (the Java library) is ported to Ruby as ruby-hocon, which the real package already
 # Depends on (§5.1). The stand-in uses it so includes, substitutions and merging behave like the
 # Java library: relative includes resolve against the including file's folder.
+# ruby-hocon 1.3.1 (Debian 13) resolves includes with File.exists?, which Ruby 3.2 removed: without
+# this alias every jvb.conf with an include fails to parse there, which the Java library never does.
 _RUBY_PARSE = r'''
+class << File
+  alias_method :exists?, :exist? unless File.respond_to?(:exists?)
+end
 require "hocon"
 require "hocon/config_factory"
 require "hocon/config_render_options"
