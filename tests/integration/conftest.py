@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import sys
+import time
 
 import pytest
 
@@ -86,6 +87,8 @@ def _lab_evidence(request):
     lab = request.getfixturevalue("lab")
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
     base = os.path.join(ROOT, "build", "lab-evidence", name)
+    if os.path.exists(base):  # the same test failed before in this tree: keep both
+        base += time.strftime("-%Y%m%dT%H%M%S")
     for host, info in lab.hosts().items():
         try:
             lab.evidence(host, os.path.join(base, host))
