@@ -7,11 +7,14 @@ step, the verification, or a SIGTERM/SIGINT) the journal is replayed in reverse,
 to where it was, and the run exits 1.
 """
 
+import json
 import logging
+import os
 import signal
 import sys
 import time
 
+from . import files
 from .errors import JvbJoinError, RollbackError, StepError
 
 log = logging.getLogger(__name__)
@@ -164,16 +167,55 @@ class Report:
 
 
 class Context:
-    """What steps share during one run: host paths, options, progress output and findings."""
+    """What steps share during one run: host paths, options, progress output and findings.
 
-    def __init__(self, paths, options=None, progress=None):
+    ``restart_file`` (optional) keeps the services that need a restart on disk from the moment
+    their inputs start to change until they are restarted: a run killed in between leaves the
+    restart to the next run, which otherwise would find every file right and restart nothing.
+    """
+
+    def __init__(self, paths, options=None, progress=None, restart_file=None):
         self.paths = paths
         self.options = options or {}
         self.progress = progress or (lambda message: None)
         self.degraded = []
         self.facts = {}
-        # services whose inputs changed in this run, so they need a restart
-        self.changed = set()
+        self.restart_file = restart_file
+        # services whose inputs changed (in this run, or in one that was stopped), so they need a restart
+        self.changed = set(self._read_restarts())
+
+    def _read_restarts(self):
+        if self.restart_file is None:
+            return []
+        try:
+            names = json.loads(files.read_text(self.restart_file) or "[]")
+        except ValueError:
+            return []
+        return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+    def _write_restarts(self):
+        if self.restart_file is None:
+            return
+        if self.changed:
+            os.makedirs(os.path.dirname(self.restart_file), 0o700, exist_ok=True)
+            files.write_atomic(self.restart_file, json.dumps(sorted(self.changed)) + "\n", 0o600)
+        else:
+            files.remove(self.restart_file)
+
+    def needs_restart(self, service, journal):
+        """``service`` must be restarted before the run ends; remembered on disk first."""
+        if service in self.changed:
+            return
+        if self.restart_file is not None:
+            before = files.FileState.read(self.restart_file)
+            journal.record("restore {}".format(self.restart_file), lambda: files.restore(before))
+        self.changed.add(service)
+        self._write_restarts()
+
+    def restarted(self, service):
+        """``service`` now runs with its new inputs: no restart is pending for it any more."""
+        self.changed.discard(service)
+        self._write_restarts()
 
 
 class _SignalGuard:
@@ -240,9 +282,9 @@ class Engine:
                     changes = list(step.check(self.ctx))
                     if changes:
                         self.ctx.progress("{}: {}".format(step.title, "; ".join(c.summary for c in changes)))
-                        step.apply(self.ctx, changes, self.journal)
                         if step.restarts:
-                            self.ctx.changed.add(step.restarts)
+                            self.ctx.needs_restart(step.restarts, self.journal)
+                        step.apply(self.ctx, changes, self.journal)
                     report.results.append(StepResult(step, CHANGED if changes else UNCHANGED, changes))
                 if self.verify is not None:
                     self.verify(self.ctx, report)

@@ -85,7 +85,7 @@ def preflight(ctx):
 
 def join_steps(ctx):
     """The steps of a join, in order; each one only looks at the host until it is applied."""
-    from .steps.account import AccountPassword
+    from .steps.account import AccountPassword, ForgetPendingPassword
     from .steps.java import JavaRuntime
     from .steps.packages import DebconfPreseed, JitsiSource, Packages
     from .steps.service import BridgeService
@@ -104,6 +104,7 @@ def join_steps(ctx):
         ServerTrust(),
         AccountPassword(),
     ] + bridge_config.steps(ctx) + [
+        ForgetPendingPassword(),
         logging_level.LoggingLevel(),
         sysctl.Sysctl(),
         firewall.Firewall(),
@@ -146,10 +147,10 @@ def join(token, opts, paths, progress):
     """Run a whole join; returns the engine's report. Raises a JvbJoinError after rolling back."""
     from .steps import service
 
-    ctx = Context(paths, opts.as_dict(), progress)
+    ctx = Context(paths, opts.as_dict(), progress, restart_file=paths.restart_pending)
     ctx.facts.update(token=token, options=opts, dry_run=opts.dry_run)
     ctx.facts["backups"] = files.Backups(paths.backups, paths.root)
-    for folder in (paths.jvb_dir, paths.apt_sources_dir, paths.state):
+    for folder in paths.written_folders:
         files.clean_stale_temps(folder)
     before = None if opts.dry_run else service.baseline()
     engine = Engine(join_steps(ctx), ctx, verify=None if opts.dry_run else verify_in_brewery,

@@ -64,6 +64,11 @@ class Paths:
         return self("/var/lib/jvb-join/bridge.json")
 
     @property
+    def restart_pending(self):
+        """Services whose new config is on disk but which were not restarted yet (a run was stopped)."""
+        return self("/var/lib/jvb-join/restart-pending")
+
+    @property
     def server_state(self):
         return self("/var/lib/jvb-join/server")
 
@@ -163,3 +168,13 @@ class Paths:
     @property
     def ufw_default(self):
         return self("/etc/default/ufw")
+
+    # --- where a killed run may have left a temporary file --------------------------------------
+    @property
+    def written_folders(self):
+        """Every folder jvb-join writes a file into (atomically, through a temporary file there)."""
+        folders = [self.state, self.server_state, self.etc, self.apt_sources_dir, self.jvb_dir,
+                   self.local_ca_dir, self("/etc/ufw")]
+        folders += [os.path.dirname(path) for path in (self.ufw_default, self.sysctl_file,
+                                                         self.jitsi_keyring, self.adoptium_keyring)]
+        return sorted(set(folders))

@@ -228,6 +228,8 @@ def install(opts, paths, progress):
     ctx = Context(paths, opts.as_dict(), progress)
     ctx.facts.update(options=opts, dry_run=opts.dry_run)
     ctx.facts["backups"] = files.Backups(paths.backups, paths.root)
+    for folder in paths.written_folders:
+        files.clean_stale_temps(folder)
 
     def preflight(c):
         from .. import apt

@@ -5,6 +5,11 @@ join the bridge logs in with it and changes it (in band, XEP-0077) to one genera
 only to this host, so the token opens nothing once used. The new password lives only in the
 bridge's config fragment (root:jitsi 0640); /var/lib/jvb-join/bridge.json (0600) remembers which
 token was used, so a second run with the same token changes nothing.
+
+A run can be killed between the server's password change and the fragment's write. So the new
+password is written to bridge.json (root, 0600) *before* the server is asked to change it, and a
+re-run with the same token finishes the change (or finds it done) with that password. Once the
+fragment holds it, :class:`ForgetPendingPassword` drops that copy again.
 """
 
 import json
@@ -20,11 +25,14 @@ PASSWORD_LINE = re.compile(r'^\s*PASSWORD\s*[=:]\s*("(?:[^"\\]|\\.)*")\s*$', re.
 
 
 def read_state(paths):
-    text = files.read_text(paths.bridge_state)
-    if not text:
+    return _parse_state(files.read_bytes(paths.bridge_state))
+
+
+def _parse_state(data):
+    if not data:
         return {}
     try:
-        state = json.loads(text)
+        state = json.loads(data.decode("utf-8"))
     except ValueError:
         return {}
     return state if isinstance(state, dict) else {}
@@ -47,6 +55,11 @@ def new_password():
     return secrets.token_urlsafe(24)
 
 
+def write_state(paths, state):
+    os.makedirs(paths.state, 0o700, exist_ok=True)
+    files.write_atomic(paths.bridge_state, json.dumps(state, indent=2, sort_keys=True) + "\n", 0o600, 0, 0)
+
+
 class AccountPassword(Step):
     name = "account"
     title = "bridge account (single-use token)"
@@ -55,9 +68,13 @@ class AccountPassword(Step):
         token = ctx.facts["token"]
         state = read_state(ctx.paths)
         existing = current_password(ctx.paths)
-        if state.get("token_id") == token.id and state.get("password_changed") and existing:
+        mine = state.get("token_id") == token.id
+        if mine and state.get("password_changed") and existing:
             ctx.facts["bridge_password"] = existing
             return []
+        if mine and isinstance(state.get("pending_password"), str):
+            # A run with this token was stopped half way: its password may be on the server already.
+            ctx.facts["bridge_password"] = state["pending_password"]
         if "bridge_password" not in ctx.facts:
             ctx.facts["bridge_password"] = new_password()
         return [Change("account", "{}@{}".format(token.user, token.domain),
@@ -65,10 +82,15 @@ class AccountPassword(Step):
 
     def apply(self, ctx, changes, journal):
         from .. import xmpp
+        from ..errors import TokenError
 
         token = ctx.facts["token"]
         new = ctx.facts["bridge_password"]
         cert = ctx.facts["server_cert_der"]
+        state = {"token_id": token.id, "server": token.host, "port": token.port, "domain": token.domain,
+                 "meet": token.meet, "muc": token.muc, "user": token.user, "pin": token.pin}
+        if getattr(token, "jvb", None):
+            state["jvb"] = token.jvb  # the fleet's bridge version, for doctor's package check
 
         done = []
 
@@ -78,15 +100,40 @@ class AccountPassword(Step):
                 xmpp.change_password(token.host, token.port, token.domain, token.user, new, token.password, cert)
 
         state_before = files.FileState.read(ctx.paths.bridge_state)
+        journal.record("restore {}".format(ctx.paths.bridge_state), lambda: files.restore(state_before))
+        write_state(ctx.paths, dict(state, password_changed=False, pending_password=new))
         journal.record("restore the token's password on {}@{}".format(token.user, token.domain), undo)
         ctx.progress("changing the bridge account's password (the token becomes single use)")
-        xmpp.change_password(token.host, token.port, token.domain, token.user, token.password, new, cert)
+        try:
+            xmpp.change_password(token.host, token.port, token.domain, token.user, token.password, new, cert)
+        except TokenError:
+            # Refused with the token's password: an earlier run that was stopped may have changed
+            # it to the one it remembered. If that one logs in, the change is done; else the error stands.
+            earlier = _parse_state(state_before.content)
+            if earlier.get("token_id") != token.id or earlier.get("pending_password") != new:
+                raise
+            xmpp.check_login(token.host, token.port, token.domain, token.user, new, cert)
         done.append(True)
-        journal.record("restore {}".format(ctx.paths.bridge_state), lambda: files.restore(state_before))
-        os.makedirs(ctx.paths.state, 0o700, exist_ok=True)
-        state = {"token_id": token.id, "server": token.host, "port": token.port, "domain": token.domain,
-                 "meet": token.meet, "muc": token.muc, "user": token.user, "pin": token.pin,
-                 "password_changed": True, "joined_at": int(time.time())}
-        if getattr(token, "jvb", None):
-            state["jvb"] = token.jvb  # the fleet's bridge version, for doctor's package check
-        files.write_atomic(ctx.paths.bridge_state, json.dumps(state, indent=2, sort_keys=True) + "\n", 0o600, 0, 0)
+        write_state(ctx.paths, dict(state, password_changed=True, pending_password=new,
+                                    joined_at=int(time.time())))
+
+
+class ForgetPendingPassword(Step):
+    """Once the bridge's fragment holds the new password, bridge.json no longer keeps a copy."""
+
+    name = "account-saved"
+    title = "bridge account password saved"
+
+    def check(self, ctx):
+        state = read_state(ctx.paths)
+        if "pending_password" not in state or state.get("pending_password") != current_password(ctx.paths):
+            return []
+        return [Change("file", ctx.paths.bridge_state, "forget the copy of the new password in {}".format(
+            ctx.paths.bridge_state))]
+
+    def apply(self, ctx, changes, journal):
+        before = files.FileState.read(ctx.paths.bridge_state)
+        journal.record("restore {}".format(ctx.paths.bridge_state), lambda: files.restore(before))
+        state = read_state(ctx.paths)
+        state.pop("pending_password", None)
+        write_state(ctx.paths, state)

@@ -49,6 +49,7 @@ class BridgeService(Step):
                 ctx.facts["bridge_restarted"] = True
                 systemd.restart(self.unit, timeout=self.timeout)
                 systemd.wait_active(self.unit, settle=self.settle, timeout=self.timeout)
+                ctx.restarted("bridge")
 
 
 def _disable(unit):
