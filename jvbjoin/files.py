@@ -152,6 +152,14 @@ def clean_stale_temps(folder):
     return removed
 
 
+def clean_stale_temps_under(top):
+    """clean_stale_temps for ``top`` and every folder below it (a killed run's half-made backups)."""
+    removed = []
+    for folder, _, _ in os.walk(top):
+        removed += clean_stale_temps(folder)
+    return removed
+
+
 class Backups:
     """Copies of files as they were before jvb-join first changed them, one folder per run.
 
@@ -178,8 +186,32 @@ class Backups:
             return None
         rel = os.path.relpath(path, self.host_root)
         target = os.path.join(self.folder, rel)
-        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
-        os.chmod(self.backup_root, 0o700)
-        shutil.copy2(path, target, follow_symlinks=False)
+        _private_folders(self.backup_root, os.path.dirname(target))
+        if os.path.islink(path):
+            os.symlink(os.readlink(path), target)
+        else:
+            # Through write_atomic: never readable by others (whatever the umask) and never torn,
+            # even when the run is killed while copying.
+            st = os.stat(path)
+            owner = (st.st_uid, st.st_gid) if os.geteuid() == 0 else (None, None)
+            with open(path, "rb") as source:
+                write_atomic(target, source.read(), stat.S_IMODE(st.st_mode), *owner)
+            shutil.copystat(path, target)
         self.saved[path] = target
         return target
+
+
+def _private_folders(top, folder):
+    """Make ``folder`` (under ``top``) and its missing parents up to ``top``, each 0700 from creation."""
+    missing = []
+    while not os.path.isdir(folder):
+        missing.append(folder)
+        if folder == top or os.path.dirname(folder) == folder:
+            break
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(os.path.dirname(top)):
+        os.makedirs(os.path.dirname(top), exist_ok=True)
+    for path in reversed(missing):
+        os.mkdir(path, 0o700)
+        os.chmod(path, 0o700)  # mkdir's mode goes through the umask; 0700 is never wider than that
+    os.chmod(top, 0o700)

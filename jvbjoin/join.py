@@ -152,6 +152,7 @@ def join(token, opts, paths, progress):
     ctx.facts["backups"] = files.Backups(paths.backups, paths.root)
     for folder in paths.written_folders:
         files.clean_stale_temps(folder)
+    files.clean_stale_temps_under(paths.backups)
     before = None if opts.dry_run else service.baseline()
     engine = Engine(join_steps(ctx), ctx, verify=None if opts.dry_run else verify_in_brewery,
                     preflight=preflight, after_rollback=lambda c: service.restore_service(c, before))

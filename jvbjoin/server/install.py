@@ -230,6 +230,7 @@ def install(opts, paths, progress):
     ctx.facts["backups"] = files.Backups(paths.backups, paths.root)
     for folder in paths.written_folders:
         files.clean_stale_temps(folder)
+    files.clean_stale_temps_under(paths.backups)
 
     def preflight(c):
         from .. import apt

@@ -107,3 +107,33 @@ def test_backup_is_identical_and_keeps_mode(tmp_path):
     original.write_bytes(b"changed")
     assert backups.save(str(original)) == saved
     assert open(saved, "rb").read() == b"# mine\nkey=value\n"
+
+
+def test_backup_of_a_secret_file_is_never_readable_by_others_whatever_the_umask(tmp_path, monkeypatch):
+    host = tmp_path / "root"
+    (host / "etc" / "jitsi" / "videobridge").mkdir(parents=True)
+    original = host / "etc" / "jitsi" / "videobridge" / "sip-communicator.properties"
+    original.write_bytes(b"org.jitsi.videobridge.xmpp.user.shard.PASSWORD=s3cret\n")
+    os.chmod(str(original), 0o640)
+    seen_modes = []
+    real_write = os.write
+
+    def spying_write(fd, data):
+        seen_modes.append(stat.S_IMODE(os.fstat(fd).st_mode))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", spying_write)
+    old = os.umask(0)
+    try:
+        saved = files.Backups(str(tmp_path / "var" / "backups" / "jvb-join"), str(host), run_id="run1").save(
+            str(original))
+    finally:
+        os.umask(old)
+    assert seen_modes and all(m & 0o007 == 0 for m in seen_modes)
+    assert stat.S_IMODE(os.stat(saved).st_mode) == 0o640
+    assert open(saved, "rb").read() == original.read_bytes()
+    # Every folder from the backup root down to the copy is the owner's only.
+    folder = os.path.dirname(saved)
+    while folder != str(tmp_path / "var" / "backups"):
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700, folder
+        folder = os.path.dirname(folder)
