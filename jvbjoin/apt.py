@@ -4,7 +4,7 @@ import logging
 import os
 import time
 
-from .errors import JvbJoinError, LockTimeoutError, UnreachableError, CommandError
+from .errors import CommandError, JvbJoinError, LockTimeoutError, TemporaryError, UnreachableError
 from .run import run, run_streaming
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,12 @@ class AptProgress:
             self.progress("  " + line.strip()[:100])
 
 
+# What apt says when a repository is unsigned, signed by another key, or its files do not match
+# the signed index (tampered, or a mirror caught half way through an update).
+UNTRUSTED = ("NO_PUBKEY", "BADSIG", "EXPKEYSIG", "is not signed", "not signed", "Hash Sum mismatch",
+             "File has unexpected size", "signatures were invalid", "Signed file isn't valid")
+
+
 def apt_get(args, progress, lock_timeout=DEFAULT_LOCK_TIMEOUT, timeout=1800):
     """Run apt-get non-interactively, waiting for the lock and retrying downloads."""
     argv = ["apt-get", "-q", "-y",
@@ -134,14 +140,17 @@ def apt_get(args, progress, lock_timeout=DEFAULT_LOCK_TIMEOUT, timeout=1800):
         text = err.output
         if "Could not get lock" in text or "Unable to acquire the dpkg frontend lock" in text:
             raise LockTimeoutError("apt-get could not get the dpkg lock within {} s.".format(lock_timeout)) from None
+        # Checked before the network errors: a tampered file is also reported as "Failed to fetch",
+        # and retrying would only fetch the same tampered file again.
+        if any(s in text for s in UNTRUSTED):
+            raise JvbJoinError("A package repository's signature or checksums could not be verified: {}".format(
+                _last_error(text)),
+                "Check the repository key given to jvb-join; jvb-join never installs unsigned packages.") from None
         if any(s in text for s in ("Failed to fetch", "Temporary failure resolving", "Could not connect",
                                    "Connection failed", "Unable to connect")):
             raise UnreachableError(
                 "A package repository could not be reached: {}".format(_last_error(text)),
                 "Check the host's network and apt sources, then run jvb-join again.") from None
-        if "NO_PUBKEY" in text or "is not signed" in text or "BADSIG" in text or "not signed" in text:
-            raise JvbJoinError("A package repository's signature could not be verified: {}".format(_last_error(text)),
-                               "Check the repository key given to jvb-join; jvb-join never installs unsigned packages.") from None
         raise JvbJoinError("apt-get {} failed: {}".format(args[0], _last_error(text)),
                            "See 'apt-get {}' output above or in /var/log/apt/term.log.".format(args[0])) from None
 
@@ -169,5 +178,5 @@ def ready_for_packages(paths, lock_timeout, progress, dry_run=False):
     if not dry_run:
         wait_for_lock(paths, lock_timeout, progress)
     if dpkg_interrupted(paths):
-        raise JvbJoinError("A previous package installation was interrupted.",
-                           "Run 'dpkg --configure -a' and then jvb-join again.")
+        raise TemporaryError("A previous package installation was interrupted; nothing was changed.",
+                             "Run 'dpkg --configure -a' and then jvb-join again.")

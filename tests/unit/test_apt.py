@@ -1,0 +1,117 @@
+"""apt and dpkg faults: a lock held for a while is waited for, one held too long is a clean exit 75
+naming its holder, an interrupted dpkg is refused before anything changes, and apt-get's failures
+(repository gone, unsigned or tampered) come out as errors the operator can act on."""
+
+import fcntl
+import os
+
+import pytest
+
+from jvbjoin import apt
+from jvbjoin.errors import EXIT_FAILED, EXIT_TEMPFAIL, CommandError, JvbJoinError, LockTimeoutError
+
+
+@pytest.fixture
+def dpkg(paths):
+    os.makedirs(paths.dpkg_updates)
+    for lock in paths.dpkg_locks:
+        open(lock, "w").close()
+    return paths
+
+
+def hold(path):
+    """An fcntl write lock on ``path`` held by this process, as dpkg and apt take theirs."""
+    fd = os.open(path, os.O_RDWR)
+    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_a_held_lock_names_its_holder(dpkg):
+    fd = hold(dpkg.dpkg_locks[0])
+    try:
+        holders = apt.lock_holders(dpkg)
+    finally:
+        os.close(fd)
+    assert (os.getpid(), open("/proc/self/comm").read().strip()) in holders
+    assert apt.lock_holders(dpkg) == []
+
+
+def test_lock_held_for_a_while_is_waited_for(dpkg, monkeypatch):
+    clock, lines = Clock(), []
+    holder = (4242, "unattended-upgr")
+    monkeypatch.setattr(apt, "lock_holders", lambda paths: [holder] if clock.now < 40 else [])
+    apt.wait_for_lock(dpkg, 300, lines.append, sleep=clock.sleep, clock=clock)
+    assert 40 <= clock.now < 42
+    assert lines and "unattended-upgr (pid 4242)" in lines[0]
+
+
+def test_lock_held_too_long_is_exit_75_naming_the_holder(dpkg, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(apt, "lock_holders", lambda paths: [(4242, "unattended-upgr")])
+    with pytest.raises(LockTimeoutError) as err:
+        apt.wait_for_lock(dpkg, 60, lambda line: None, sleep=clock.sleep, clock=clock)
+    assert err.value.exit_code == EXIT_TEMPFAIL
+    assert "unattended-upgr (pid 4242)" in str(err.value) and "Nothing was changed" in err.value.remedy
+    assert 60 <= clock.now < 62
+
+
+def test_interrupted_dpkg_is_refused_with_the_command_that_fixes_it(dpkg):
+    open(os.path.join(dpkg.dpkg_updates, "0007"), "w").close()
+    with pytest.raises(JvbJoinError) as err:
+        apt.ready_for_packages(dpkg, 300, lambda line: None, dry_run=True)
+    assert err.value.exit_code == EXIT_TEMPFAIL
+    assert "dpkg --configure -a" in err.value.remedy
+
+
+def apt_fails_with(monkeypatch, output):
+    def fail(argv, on_line, timeout=None, env=None, secrets=(), input=None):
+        raise CommandError(argv, 100, output)
+    monkeypatch.setattr(apt, "run_streaming", fail)
+
+
+@pytest.mark.parametrize("output", [
+    "Err:1 http://198.18.0.1:8765/jitsi stable/main amd64 jitsi-videobridge2 all 2.3-1\n"
+    "  Connection failed [IP: 198.18.0.1 8765]\n"
+    "E: Failed to fetch http://198.18.0.1:8765/jitsi/pool/main/j/jvb.deb  Connection failed\n",
+    "Err:1 http://repo.lab stable InRelease\n  Could not connect to repo.lab:8765 (198.18.0.1), connection timed out\n",
+])
+def test_repository_gone_mid_download_is_temporary(monkeypatch, output):
+    apt_fails_with(monkeypatch, output)
+    with pytest.raises(JvbJoinError) as err:
+        apt.apt_get(["install", "jitsi-videobridge2"], lambda line: None)
+    assert err.value.exit_code == EXIT_TEMPFAIL
+
+
+def test_apt_is_told_to_retry_downloads_and_wait_for_the_lock(monkeypatch):
+    seen = []
+    monkeypatch.setattr(apt, "run_streaming", lambda argv, on_line, **kw: seen.append(argv))
+    apt.apt_get(["install", "jitsi-videobridge2"], lambda line: None, lock_timeout=120)
+    assert "Acquire::Retries=3" in seen[0] and "DPkg::Lock::Timeout=120" in seen[0]
+    assert not [a for a in seen[0] if "allow-unauthenticated" in a or "AllowInsecure" in a or "trusted=yes" in a]
+
+
+@pytest.mark.parametrize("output", [
+    "E: The repository 'http://198.18.0.1:8765/jitsi stable Release' is not signed.\n",
+    "W: GPG error: http://198.18.0.1:8765/jitsi stable InRelease: The following signatures were invalid: BADSIG\n"
+    "E: The repository 'http://198.18.0.1:8765/jitsi stable InRelease' is not signed.\n",
+    "Err:5 http://198.18.0.1:8765/jitsi stable/main amd64 Packages\n  Hash Sum mismatch\n"
+    "E: Failed to fetch http://198.18.0.1:8765/jitsi/dists/stable/main/binary-amd64/Packages.gz  "
+    "Hash Sum mismatch\n",
+])
+def test_unsigned_or_tampered_repository_is_refused_not_retried(monkeypatch, output):
+    apt_fails_with(monkeypatch, output)
+    with pytest.raises(JvbJoinError) as err:
+        apt.apt_get(["update"], lambda line: None)
+    assert err.value.exit_code == EXIT_FAILED
+    assert "never installs unsigned" in err.value.remedy
