@@ -191,8 +191,20 @@ class _EditStep(FileStep):
         super().apply(ctx, changes, journal)
 
 
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def split_lines(text):
+    """Lines with their ends, split only at LF, CR LF and CR, as the bridge's config readers do.
+
+    str.splitlines also splits at form feeds, NEL and other separators, inside what a Java
+    properties reader sees as one line: an edit there would change the middle of an admin's value.
+    """
+    return _LINE_RE.findall(text)
+
+
 def has_include(text):
-    return any(_INCLUDE_RE.match(line) for line in text.splitlines())
+    return any(_INCLUDE_RE.match(line) for line in split_lines(text))
 
 
 def add_include(text):
@@ -206,7 +218,7 @@ def add_include(text):
 
 def remove_include(text):
     """What ``leave`` does to jvb.conf: the line jvb-join added removed, every other byte kept."""
-    return "".join(line for line in text.splitlines(True) if line.rstrip("\r\n") != INCLUDE_LINE)
+    return "".join(line for line in split_lines(text) if line.rstrip("\r\n") != INCLUDE_LINE)
 
 
 class JvbConfInclude(_EditStep):
@@ -276,7 +288,7 @@ def legacy_values(text):
 def legacy_clients(text):
     """``{id: set(FIELDS)}`` of the legacy client keys in a sip-communicator.properties text."""
     clients = {}
-    for group in _logical_lines(text.splitlines(True)):
+    for group in _logical_lines(split_lines(text)):
         key = _property_key(group[0])
         if key is None or not key.lower().startswith(LEGACY_PREFIX):
             continue
@@ -295,7 +307,7 @@ def complete_clients(clients):
 def comment_out_legacy(text):
     """Every legacy client line commented out with the marker; every other line byte for byte."""
     out = []
-    for group in _logical_lines(text.splitlines(True)):
+    for group in _logical_lines(split_lines(text)):
         key = _property_key(group[0])
         if key is not None and key.lower().startswith(LEGACY_PREFIX):
             out.extend(LEGACY_MARKER + line for line in group)
@@ -307,7 +319,7 @@ def comment_out_legacy(text):
 def restore_legacy(text):
     """What ``leave`` does: the marked lines back as they were."""
     return "".join(line[len(LEGACY_MARKER):] if line.startswith(LEGACY_MARKER) else line
-                   for line in text.splitlines(True))
+                   for line in split_lines(text))
 
 
 class LegacyClient(_EditStep):

@@ -3,7 +3,7 @@
 import re
 
 from ..errors import UsageError
-from .bridge_config import _EditStep
+from .bridge_config import _EditStep, split_lines
 
 LEVELS = ("OFF", "SEVERE", "WARNING", "INFO", "CONFIG", "FINE", "FINER", "FINEST", "ALL")
 FILE_HANDLER = "java.util.logging.FileHandler"
@@ -24,7 +24,7 @@ def wanted_level(ctx):
 def edit_logging(text, level):
     """logging.properties with no FileHandler in ``handlers=`` and ``.level=<level>``; every
     other line byte for byte, and a line already right is left as it is."""
-    lines = text.splitlines(True)
+    lines = split_lines(text)
     seen_level = False
     for i, line in enumerate(lines):
         body = line.rstrip("\r\n")
@@ -42,7 +42,7 @@ def edit_logging(text, level):
             if match.group(2) != level:
                 lines[i] = match.group(1) + level + match.group(3) + end
     if not seen_level:
-        if lines and not lines[-1].endswith("\n"):
+        if lines and not lines[-1].endswith(("\n", "\r")):
             lines[-1] += "\n"
         lines.append(".level={}\n".format(level))
     return "".join(lines)
