@@ -234,7 +234,7 @@ hocon_line = st.one_of(
             max_size=40))
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(hocon_line, max_size=15), final_newline=st.booleans())
 def test_include_keeps_every_byte(paths, lines, final_newline):
     text = "\n".join(lines) + ("\n" if final_newline and lines else "")
@@ -293,7 +293,7 @@ props_line = st.one_of(
 )
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(props_line, max_size=20), final_newline=st.booleans())
 def test_legacy_writer_keeps_every_line(paths, lines, final_newline):
     text = "\n".join(lines) + ("\n" if final_newline and lines else "")

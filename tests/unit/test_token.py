@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import json
+import os
 import time
 import traceback
 
@@ -17,9 +18,10 @@ NOW = 1800000000  # 2027-01-15 08:00:00 UTC
 PASSWORD = "Zq9-secret-Xk2Lm7Pw"
 LIMIT = 0.05  # seconds any decode may take
 
-FUZZ = settings(max_examples=300, deadline=None, derandomize=True, database=None,
+FUZZ = settings(max_examples=int(os.environ.get("JVB_FUZZ_EXAMPLES", "300")), deadline=None,
+                derandomize="JVB_FUZZ_EXAMPLES" not in os.environ, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-ROUND_TRIP = settings(FUZZ, max_examples=200)
+ROUND_TRIP = settings(FUZZ, max_examples=int(os.environ.get("JVB_FUZZ_EXAMPLES", "200")))
 
 
 def fields(**changes):
