@@ -7,9 +7,10 @@ PYTEST := $(PYTHON) -m pytest
 
 all: test
 
-## test: everything CI runs: Python 3.7 syntax check, unit tests, lab tests on Debian 12
+## test: everything CI runs: Python 3.7 syntax check, unit tests, lab tests on Debian 12, and the
+## contract tests (real prosody on loopback, real systemd in the lab's base image, built by the lab tests)
 test: vermin lint
-	$(PYTEST) -q tests/unit tests/lab/standins/tests tests/integration
+	$(PYTEST) -q tests/unit tests/lab/standins/tests tests/integration tests/contract
 
 ## test-unit: the fast tier only (no root, no network, no real programs)
 test-unit:
@@ -23,12 +24,21 @@ test-lab: deb
 test-matrix: deb
 	JVB_LAB_RELEASES="bullseye bookworm trixie" $(PYTEST) -q -s -m matrix tests/integration
 
-## test-long: slow extras, not in make test: piuparts (install, upgrade to the next version, purge)
-## and the slow lab scenarios (Apache, Let's Encrypt against pebble: a second server install each)
+## test-long: slow extras, not in make test: piuparts (install, upgrade to the next version, purge),
+## the slow lab scenarios (Apache, Let's Encrypt against pebble: a second server install each),
+## more SIGKILL runs (unit and lab)
 LONG_TESTS := tests/integration/test_apache.py tests/integration/test_letsencrypt_pebble.py
 test-long: deb
 	scripts/piuparts bookworm
 	JVB_LAB_LONG=1 $(PYTEST) -q $(LONG_TESTS)
+	JVB_CRASH_RUNS=200 $(PYTEST) -q tests/unit/test_crash.py
+	JVB_LAB_KILLS=6 $(PYTEST) -q tests/integration/test_reliability.py -k killed
+
+## fuzz: the token and config-writer properties with many more (random) examples
+FUZZ_EXAMPLES ?= 10000
+fuzz:
+	JVB_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) -q -k property tests/unit/test_token.py
+	JVB_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) -q tests/unit/test_fuzz_writers.py
 
 $(VENV)/.stamp:
 	$(PYTHON) -m venv --system-site-packages $(VENV)

@@ -20,7 +20,9 @@ import pytest
 pytestmark = pytest.mark.contract
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CACHE = os.environ.get("JVB_LAB_CACHE") or "/var/cache/jvb-join-lab"
+# the same cache the lab harness uses (JVB_LAB_INSTANCE=N has its own)
+CACHE = os.environ.get("JVB_LAB_CACHE") or "/var/cache/jvb-join-lab" + (
+    "-{}".format(os.environ["JVB_LAB_INSTANCE"]) if os.environ.get("JVB_LAB_INSTANCE", "0") not in ("", "0") else "")
 DBUS_NEXT = "/usr/lib/python3/dist-packages/dbus_next"
 
 SCRIPT = textwrap.dedent('''
@@ -68,6 +70,19 @@ SCRIPT = textwrap.dedent('''
         attempt("start_78", lambda: s.start("jvbtest-78.service", timeout=20))
         attempt("start_slow", lambda: s.start("jvbtest-slow.service", timeout=2))
         attempt("start_missing", lambda: s.start("nope.service", timeout=5))
+
+    # D-Bus not up yet (early boot): the connection is retried until the bus comes back.
+    import subprocess, threading
+    subprocess.run(["systemctl", "stop", "dbus.socket", "dbus.service"], check=False)
+    out["dbus_stopped"] = subprocess.run(["systemctl", "is-active", "dbus.service"],
+                                         capture_output=True, text=True).stdout.strip()
+    threading.Timer(3, lambda: subprocess.run(["systemctl", "start", "dbus.socket", "dbus.service"],
+                                              check=False)).start()
+
+    def late():
+        with Systemd() as late_bus:
+            return late_bus.unit_state("jvbtest-ok.service")["LoadState"]
+    attempt("dbus_late", late)
     print("RESULT " + json.dumps(out))
 ''')
 
@@ -188,3 +203,10 @@ def test_job_timeout_cancels_the_job(results):
 def test_missing_unit_is_a_clear_failure(results):
     r = results["start_missing"]
     assert not r["ok"] and "nope.service not found" in r["message"]
+
+
+def test_dbus_not_up_yet_is_waited_for(results):
+    assert results["dbus_stopped"] != "active"
+    late = results["dbus_late"]
+    assert late["ok"] and late["value"] == "loaded", late
+    assert late["seconds"] >= 2.5  # it really waited for the bus to come back
