@@ -22,7 +22,7 @@ import pytest
 
 from jvbjoin import files, join as join_module
 from jvbjoin.engine import Step
-from jvbjoin.errors import TokenError
+from jvbjoin.errors import StepError, TokenError
 from jvbjoin.join import JoinOptions
 from jvbjoin.steps import account, bridge_config, logging_level, sysctl, service, trust
 from jvbjoin.steps.account import AccountPassword, ForgetPendingPassword
@@ -162,6 +162,10 @@ def make_fakes(root, killer):
 
         def restart(self, name, timeout=90):
             killer("systemd: before restart")
+            if _read_json(unit).get("hang_once"):
+                self._set(hang_once=False)
+                raise StepError("jitsi-videobridge2.service did not finish starting within {} s; "
+                                "the job was cancelled".format(timeout))
             self._set(active=True, started_with=bridge_inputs_hash(root))
             killer("systemd: after restart")
 
@@ -436,3 +440,24 @@ def test_random_double_kills_converge(tmp_path, monkeypatch, clean_run):
             failures.append(failure)
     print("random double SIGKILL (seed {}): {} of {} converged".format(seed, runs - len(failures), runs))
     assert not failures, report(failures)
+
+
+def test_a_restart_that_hangs_is_rolled_back_and_the_token_still_works(tmp_path, monkeypatch):
+    """The bridge's restart job hangs (systemd cancels it at the timeout): every file is put back
+    byte for byte, the account gets the token's password back, the bridge runs its old config."""
+    root = str(tmp_path / "hang")
+    make_host(root)
+    initial = host_files(root)
+    running = _read_json(os.path.join(root, "fake-unit.json"))["started_with"]
+    _replace_json(os.path.join(root, "fake-unit.json"), dict(_read_json(os.path.join(root, "fake-unit.json")),
+                                                             hang_once=True))
+    how, _, text = in_child(root, None, monkeypatch)
+    assert how == "failed" and "did not finish starting" in text, text
+    after = {rel: v for rel, v in host_files(root).items() if not rel.startswith("var/backups/")}
+    assert after == {rel: v for rel, v in initial.items()}
+    assert _read_json(os.path.join(root, "fake-server.json"))["password"] == TOKEN_PASSWORD
+    unit = _read_json(os.path.join(root, "fake-unit.json"))
+    assert unit["active"] and unit["started_with"] == running
+    # The same token then joins.
+    how, _, text = in_child(root, None, monkeypatch)
+    assert how == "ok", text
