@@ -122,7 +122,7 @@ class AptProgress:
 
 # What apt says when a repository is unsigned, signed by another key, or its files do not match
 # the signed index (tampered, or a mirror caught half way through an update).
-UNTRUSTED = ("NO_PUBKEY", "BADSIG", "EXPKEYSIG", "is not signed", "not signed", "Hash Sum mismatch",
+UNTRUSTED = ("NO_PUBKEY", "BADSIG", "EXPKEYSIG", "is not signed", "not signed", "no longer signed", "Hash Sum mismatch",
              "File has unexpected size", "signatures were invalid", "Signed file isn't valid")
 
 
@@ -151,8 +151,21 @@ def apt_get(args, progress, lock_timeout=DEFAULT_LOCK_TIMEOUT, timeout=1800):
             raise UnreachableError(
                 "A package repository could not be reached: {}".format(_last_error(text)),
                 "Check the host's network and apt sources, then run jvb-join again.") from None
+        if "Unable to locate package" in text or "has no installation candidate" in text:
+            raise PackageNotFound("apt-get {} failed: {}".format(args[0], _last_error(text)),
+                                  "Check the Jitsi repository given to jvb-join and run it again.") from None
         raise JvbJoinError("apt-get {} failed: {}".format(args[0], _last_error(text)),
                            "See 'apt-get {}' output above or in /var/log/apt/term.log.".format(args[0])) from None
+
+
+class PackageNotFound(JvbJoinError):
+    """apt knows no such package (or no candidate for it) in its lists."""
+
+
+def fetch_failures(output):
+    """The lines in which apt-get update said a list could not be downloaded (it exits 0 then)."""
+    return [line.strip() for line in output.splitlines()
+            if line.startswith(("W: Failed to fetch", "E: Failed to fetch", "W: Some index files failed"))]
 
 
 def _last_error(text):

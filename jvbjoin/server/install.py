@@ -106,18 +106,23 @@ class GeneratedSecrets(Step):
         from .. import apt
         changes = []
         for owner, question in self.QUESTIONS:
-            if not apt.debconf_get(question):
-                changes.append(Change("debconf", question, "generate {}".format(question), data=(owner, question)))
+            current = apt.debconf_get(question)
+            if not current:
+                changes.append(Change("debconf", question, "generate {}".format(question),
+                                      data=(owner, question, current is not None)))
         return changes
 
     def apply(self, ctx, changes, journal):
         from ..run import run
         for change in changes:
-            owner, question = change.data
+            owner, question, registered = change.data
             value = secrets.token_urlsafe(18)
+            # Undo: empty again if a package had registered the question; else unregistered as its
+            # owner, which is what makes debconf drop the question and its placeholder template.
+            command = "SET {} \n" if registered else "UNREGISTER {}\n"
             journal.record("clear {}".format(question),
-                           lambda q=question: run(["debconf-communicate", "jvb-join"], input="SET {} \n".format(q),
-                                                  check=False))
+                           lambda q=question, o=owner, c=command: run(["debconf-communicate", o],
+                                                                      input=c.format(q), check=False))
             run(["debconf-set-selections"], input="{} {} password {}\n".format(owner, question, value),
                 secrets=[value])
 

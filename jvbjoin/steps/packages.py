@@ -4,7 +4,7 @@ import os
 
 from .. import apt, files
 from ..engine import Change, Step
-from ..errors import InputError
+from ..errors import InputError, UnreachableError
 from ..run import run
 from .base import FileStep, WantedFile
 
@@ -41,7 +41,9 @@ class DebconfPreseed(Step):
 def _debconf_undo(owner, question, qtype, before):
     def undo():
         if before is None:
-            run(["debconf-communicate", "jvb-join"], input="UNREGISTER {}\n".format(question), check=False)
+            # As the owner the answer was set for: debconf drops a question (and the placeholder
+            # template debconf-set-selections made) only when its last owner unregisters it.
+            run(["debconf-communicate", owner], input="UNREGISTER {}\n".format(question), check=False)
         else:
             run(["debconf-set-selections"], input="{} {} {} {}\n".format(owner, question, qtype, before))
     return undo
@@ -219,7 +221,7 @@ def update_once(ctx, lock_timeout):
     """``apt-get update`` once per run, and again after a step added an apt source."""
     if ctx.facts.get("apt_sources_changed") or not ctx.facts.get("apt_updated"):
         ctx.progress("updating the package lists")
-        apt.apt_get(["update"], ctx.progress, lock_timeout)
+        ctx.facts["apt_update_output"] = apt.apt_get(["update"], ctx.progress, lock_timeout).stdout
         ctx.facts["apt_updated"] = True
         ctx.facts["apt_sources_changed"] = False
 
@@ -243,4 +245,14 @@ def install(ctx, journal, specs, lock_timeout, downgrades=False, names=None):
     if downgrades:
         args.append("--allow-downgrades")
     ctx.progress("installing {}".format(", ".join(names or specs)))
-    apt.apt_get(args + list(specs), ctx.progress, lock_timeout)
+    try:
+        apt.apt_get(args + list(specs), ctx.progress, lock_timeout)
+    except apt.PackageNotFound:
+        # apt-get update only warns when a repository cannot be reached, and keeps old lists
+        # (or none): the package is then missing because of the network, which may come back.
+        failed = apt.fetch_failures(ctx.facts.get("apt_update_output", ""))
+        if not failed:
+            raise
+        raise UnreachableError("{} cannot be installed: a package repository could not be reached ({}).".format(
+            ", ".join(names or specs), failed[-1]),
+            "Check the host's network and apt sources, then run jvb-join again.") from None

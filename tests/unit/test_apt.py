@@ -115,3 +115,37 @@ def test_unsigned_or_tampered_repository_is_refused_not_retried(monkeypatch, out
         apt.apt_get(["update"], lambda line: None)
     assert err.value.exit_code == EXIT_FAILED
     assert "never installs unsigned" in err.value.remedy
+
+
+def test_a_preseed_is_undone_as_its_owner_so_debconf_forgets_it(monkeypatch):
+    """Unregistering as anyone else leaves the question (and debconf's placeholder template) behind."""
+    from jvbjoin.steps import packages
+    calls = []
+    monkeypatch.setattr(packages, "run", lambda argv, input=None, **kw: calls.append((argv, input)))
+    packages._debconf_undo("jitsi-videobridge2", "jitsi-videobridge/jvb-hostname", "string", None)()
+    assert calls == [(["debconf-communicate", "jitsi-videobridge2"], "UNREGISTER jitsi-videobridge/jvb-hostname\n")]
+
+
+def test_lists_that_could_not_be_updated_make_a_missing_package_temporary(paths, monkeypatch):
+    """apt-get update exits 0 when a repository is unreachable; the install then finds no package."""
+    from jvbjoin.engine import Context, Journal
+    from jvbjoin.steps.packages import Packages
+    update = ("Err:1 http://198.18.0.1:8765/jitsi stable InRelease\n  Connection failed\n"
+              "W: Failed to fetch http://198.18.0.1:8765/jitsi/dists/stable/InRelease  Connection failed\n"
+              "W: Some index files failed to download. They have been ignored, or old ones used instead.\n")
+
+    def apt_get_run(argv, on_line, timeout=None, env=None, secrets=(), input=None):
+        if "update" in argv:
+            return type("R", (), {"stdout": update})()
+        raise CommandError(argv, 100, "E: Unable to locate package jitsi-videobridge2\n")
+    monkeypatch.setattr(apt, "run_streaming", apt_get_run)
+    step = Packages(["jitsi-videobridge2"])
+    ctx = Context(paths)
+    with pytest.raises(JvbJoinError) as err:
+        step.apply(ctx, step.check(ctx), Journal())
+    assert err.value.exit_code == EXIT_TEMPFAIL and "could not be reached" in str(err.value)
+    # With lists that were updated fine, a missing package stays a plain failure.
+    update = "Hit:1 http://198.18.0.1:8765/jitsi stable InRelease\n"
+    with pytest.raises(JvbJoinError) as err:
+        step.apply(Context(paths), step.check(ctx), Journal())
+    assert err.value.exit_code == EXIT_FAILED
