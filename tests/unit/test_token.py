@@ -507,7 +507,11 @@ def text_mutations(draw):
 def test_property_text_mutations_are_refused(case):
     text, password = case
     result = check_outcome(text, password)
-    # Every single-character change is caught (by the frame or the checksum), not just survived.
+    if text.strip() == encode(make(password=password)):
+        # whitespace added at either end (a copy and paste) is allowed by design
+        assert isinstance(result, JoinToken)
+        return
+    # Every other single-character change is caught (by the frame or the checksum), not just survived.
     assert isinstance(result, TokenError)
 
 
