@@ -142,3 +142,17 @@ def hand_procedure(lab, host, *extra, **kw):
         script = f.read()
     return lab.exec(host, ["bash", "-s", "--", "--domain", DOMAIN] + list(extra), input=script,
                     timeout=kw.get("timeout", 1200))
+
+
+# What a failed or refused run must leave exactly as it was: files under /etc and the trust and
+# key folders, dpkg's database, debconf, ufw, enabled units. Account files are left out: a package's
+# purge removes its user but keeps its group, as the real jitsi-videobridge2 does. So are debconf's
+# *-old files: debconf keeps there the previous version of its database at every write.
+SNAPSHOT = ("find /etc /var/lib/dpkg /var/cache/debconf /usr/share/keyrings /usr/local/share/ca-certificates "
+            "-xdev -type f ! -name 'passwd*' ! -name 'group*' ! -name 'shadow*' ! -name 'gshadow*' ! -name '*.dat-old' "
+            "! -path '/var/lib/dpkg/lock*' ! -path '/var/lib/dpkg/triggers/Lock' -print0 2>/dev/null "
+            "| sort -z | xargs -0 sha256sum; ufw status verbose; systemctl list-unit-files --state=enabled --no-legend")
+
+
+def snapshot(lab, host):
+    return sh(lab, host, SNAPSHOT)[1]

@@ -1,0 +1,223 @@
+"""Faults a join must survive or refuse cleanly, in the lab: an impostor server or a server without
+TLS, the dpkg lock held for a while or for too long, an interrupted dpkg, a Jitsi repository that
+vanishes half way, or one that is unsigned or tampered with. Refusals change nothing on the host."""
+
+import json
+import os
+import shutil
+import sys
+import time
+
+import pytest
+
+pytestmark = pytest.mark.lab
+from labkit import (create_token, install_jvb_join, install_server, join, long_scenario, repo_args, sh, snapshot,
+                    wait_for)
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+from jvbjoin import token as token_format  # noqa: E402
+
+# The repository faults take a few minutes more: they run in `make test-long` (JVB_LAB_LONG=1).
+long_only = long_scenario()
+
+NO_STARTTLS = r"""
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', 5299))
+s.listen(5)
+while True:
+    c, _ = s.accept()
+    c.settimeout(5)
+    try:
+        c.recv(4096)
+        c.sendall(b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                  b"xmlns:stream='http://etherx.jabber.org/streams' id='x' version='1.0'>"
+                  b"<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+                  b"<mechanism>PLAIN</mechanism></mechanisms></stream:features>")
+        c.recv(4096)
+    except OSError:
+        pass
+    c.close()
+"""
+
+HOLD_LOCK = ("import fcntl, sys, time; f = open('/var/lib/dpkg/lock-frontend', 'w'); "
+             "fcntl.lockf(f, fcntl.LOCK_EX); time.sleep(float(sys.argv[1]))")
+LOCK_IS_HELD = ("import fcntl, sys; f = open('/var/lib/dpkg/lock-frontend', 'w')\n"
+                "try:\n    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept OSError:\n    sys.exit(0)\nsys.exit(1)\n")
+
+
+def hold_lock(lab, host, unit, seconds):
+    lab.exec(host, ["systemd-run", "--unit=" + unit, "--collect", "python3", "-c", HOLD_LOCK, str(seconds)],
+             check=True)
+    wait_for(lambda: lab.exec(host, ["python3", "-c", LOCK_IS_HELD])[0] == 0, 30, "the dpkg lock to be held")
+
+
+@pytest.fixture(scope="module")
+def server(lab):
+    yield install_server(lab)
+    lab.down()
+
+
+def changed(token, **fields):
+    return token_format.encode(token_format.decode(token).replace(**fields))
+
+
+def test_refusals_change_nothing_then_a_held_lock_is_waited_for(server):
+    """Wrong pin, no STARTTLS, lock held too long, interrupted dpkg: each refused with its exit
+    code and the host byte for byte as before; then a lock held for 20 s is waited out and the
+    join succeeds; the bridge's REST API is not reachable from the server."""
+    lab = server
+    lab.up("jvbf")
+    install_jvb_join(lab, "jvbf")
+    good = create_token(lab, "faults", "jvbf")["token"]
+    before = snapshot(lab, "jvbf")
+    figures = {}
+
+    # An impostor: the same server name, another certificate (the pin is of another key).
+    rc, out, err, figures["wrong pin"] = join(lab, "jvbf", changed(good, pin="sha256:" + "ab" * 32))
+    assert rc == 65 and "does not match the token" in err, out + err
+    assert snapshot(lab, "jvbf") == before
+
+    # A server that offers no STARTTLS: refused before any password is sent.
+    sh(lab, "jvbf", "cat > /root/notls.py", input=NO_STARTTLS)
+    lab.exec("jvbf", ["systemd-run", "--unit=notls", "--collect", "python3", "/root/notls.py"], check=True)
+    wait_for(lambda: "5299" in sh(lab, "jvbf", "ss -ltn")[1], 30, "the no-TLS server")
+    rc, out, err, figures["no starttls"] = join(lab, "jvbf", changed(good, host="jvbf.lab.test", port=5299))
+    assert rc == 65 and "TLS" in err, out + err
+    lab.exec("jvbf", ["systemctl", "stop", "notls"], check=False)
+    sh(lab, "jvbf", "rm -f /root/notls.py")
+    assert snapshot(lab, "jvbf") == before
+
+    # dpkg stopped half way by an earlier run: refused with the command that repairs it.
+    sh(lab, "jvbf", "touch /var/lib/dpkg/updates/0001")
+    rc, out, err, _ = join(lab, "jvbf", good)
+    sh(lab, "jvbf", "rm -f /var/lib/dpkg/updates/0001")
+    assert rc == 75 and "dpkg --configure -a" in err, out + err
+    assert snapshot(lab, "jvbf") == before
+
+    # The dpkg lock held longer than --lock-timeout: exit 75 naming the holder, nothing changed.
+    hold_lock(lab, "jvbf", "lockholder", 600)
+    rc, out, err, figures["lock too long"] = join(lab, "jvbf", good, "--lock-timeout", "5")
+    lab.exec("jvbf", ["systemctl", "stop", "lockholder"], check=False)
+    assert rc == 75 and "python3 (pid" in err, out + err
+    assert snapshot(lab, "jvbf") == before
+
+    # Held for 20 s (unattended-upgrades at first boot): waited for, then the join goes through.
+    held_from = time.monotonic()
+    hold_lock(lab, "jvbf", "lockholder2", 20)
+    started = time.monotonic()
+    # Without --json, so that the progress lines show (the wait names the holder).
+    rc, out, err = lab.exec("jvbf", ["jvb-join", "join", "--token-file", "-", "--lock-timeout", "120"]
+                            + repo_args(lab, "jvbf"), input=good + "\n", timeout=1200)
+    figures["join behind a 20 s lock"] = time.monotonic() - started
+    assert rc in (0, 2), out + err
+    assert time.monotonic() - held_from >= 19
+    assert "waiting for the dpkg lock, held by python3" in err, err
+    rc, out, err, _ = join(lab, "jvbf", good)
+    assert rc in (0, 2) and json.loads(out)["verified"] is True and json.loads(out)["changed"] == 0, out + err
+
+    # The bridge's REST API (8080) answers on the bridge itself, never from another host.
+    probe = ("import socket, sys; s = socket.socket(); s.settimeout(3)\n"
+             "try:\n    s.connect((sys.argv[1], 8080)); print('open')\n"
+             "except OSError as e:\n    print('closed', e)\n")
+    assert lab.exec("jvbf", ["python3", "-c", probe, "127.0.0.1"], check=True)[1].startswith("open")
+    outside = lab.exec("jms", ["python3", "-c", probe, lab.ip("jvbf")], check=True)[1]
+    assert outside.startswith("closed"), outside
+    listeners = sh(lab, "jvbf", "ss -Hltn 'sport = :8080'")[1]
+    assert listeners.strip() and all(" 127.0.0.1:8080 " in l or " [::1]:8080 " in l
+                                     for l in listeners.strip().splitlines()), listeners
+    print("seconds: " + ", ".join("{} {:.1f}".format(k, v) for k, v in figures.items()))
+    lab.stop("jvbf")
+
+
+def served_copy(lab, host, tamper):
+    """A copy of the lab's Jitsi repository served inside ``host`` on 127.0.0.1:8099, changed by ``tamper``."""
+    target = lab.path(host, "/srv/jitsi")
+    if os.path.exists(target):
+        shutil.rmtree(target)
+    shutil.copytree(os.path.join(lab.www, "jitsi"), target)
+    tamper(target)
+    lab.exec(host, ["systemd-run", "--unit=copyrepo", "--collect", "python3", "-m", "http.server", "8099",
+                    "--bind", "127.0.0.1", "--directory", "/srv"], check=True)
+    wait_for(lambda: "8099" in sh(lab, host, "ss -ltn")[1], 30, "the copied repository")
+
+
+def stop_copy(lab, host):
+    lab.exec(host, ["systemctl", "stop", "copyrepo"], check=False)
+    shutil.rmtree(lab.path(host, "/srv/jitsi"), ignore_errors=True)
+
+
+def copy_args():
+    return ["--jitsi-repo-url", "http://127.0.0.1:8099/jitsi", "--jitsi-repo-key", "/root/lab/jitsi-repo.gpg"]
+
+
+def tamper_package(root):
+    for folder, _, names in os.walk(os.path.join(root, "pool")):
+        for name in names:
+            if name.startswith("jitsi-videobridge2_"):
+                with open(os.path.join(folder, name), "ab") as handle:
+                    handle.write(b"\0tampered")
+
+
+def unsign(root):
+    for name in ("InRelease", "Release.gpg"):
+        os.unlink(os.path.join(root, "dists", "stable", name))
+
+
+@long_only
+@pytest.mark.parametrize("tamper, what", [(tamper_package, "a tampered package"), (unsign, "an unsigned repository")])
+def test_tampered_or_unsigned_repository_is_refused(server, tamper, what):
+    lab = server
+    host = "jvbr"
+    lab.up(host)
+    install_jvb_join(lab, host)
+    token = create_token(lab, "repo-" + tamper.__name__, host)["token"]
+    served_copy(lab, host, tamper)
+    try:
+        before = snapshot(lab, host)
+        rc, out, err = lab.exec(host, ["jvb-join", "--json", "join", "--token-file", "-"] + copy_args(),
+                                input=token + "\n", timeout=1200)
+        assert rc == 1, (what, out + err)
+        assert "signature or checksums could not be verified" in err, err
+        assert "never installs unsigned" in err
+        assert lab.exec(host, ["dpkg", "-s", "jitsi-videobridge2"])[0] != 0, what
+        assert snapshot(lab, host) == before
+    finally:
+        stop_copy(lab, host)
+        lab.stop(host)
+
+
+@long_only
+def test_repository_vanishing_half_way_is_exit_75_and_a_rerun_succeeds(server):
+    lab = server
+    host = "jvbn"
+    lab.up(host)
+    install_jvb_join(lab, host)
+    token = create_token(lab, "vanish", host)["token"]
+    before = snapshot(lab, host)
+    repo = repo_args(lab, host)[1]  # http://198.18.x.1:PORT/jitsi
+    address, port = repo.split("//")[1].split("/")[0].split(":")
+    sh(lab, host, "umask 077; cat > /root/token", input=token + "\n")
+    lab.exec(host, ["systemd-run", "--unit=join", "--collect", "bash", "-c",
+                    "jvb-join --json join --token-file /root/token {} > /root/join.out 2>&1; echo $? > /root/join.rc"
+                    .format(" ".join(repo_args(lab, host)))], check=True)
+    # As soon as apt starts on the Jitsi repository, the route to it fails (connections reset).
+    wait_for(lambda: lab.exec(host, ["pgrep", "-x", "apt-get"])[0] == 0, 120, "apt-get to start")
+    cut = time.monotonic()
+    sh(lab, host, "iptables -I OUTPUT -p tcp -d {} --dport {} -j REJECT --reject-with tcp-reset".format(address, port))
+    wait_for(lambda: lab.exec(host, ["test", "-s", "/root/join.rc"])[0] == 0, 600, "the join to end")
+    gave_up = time.monotonic() - cut
+    rc = int(lab.exec(host, ["cat", "/root/join.rc"], check=True)[1])
+    output = lab.exec(host, ["cat", "/root/join.out"], check=True)[1]
+    sh(lab, host, "iptables -D OUTPUT -p tcp -d {} --dport {} -j REJECT --reject-with tcp-reset; "
+                  "rm -f /root/token /root/join.out /root/join.rc".format(address, port))
+    assert rc == 75, output
+    assert "could not be reached" in output
+    assert snapshot(lab, host) == before
+    print("repository cut: exit 75 after {:.1f} s".format(gave_up))
+    rc, out, err = lab.exec(host, ["jvb-join", "--json", "join", "--token-file", "-"] + repo_args(lab, host),
+                            input=token + "\n", timeout=1200)
+    assert rc in (0, 2), out + err
+    assert json.loads(out)["verified"] is True
+    lab.stop(host)
