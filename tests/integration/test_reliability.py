@@ -83,7 +83,7 @@ def test_join_killed_at_random_moments_converges_on_the_next_run(server):
         install_jvb_join(lab, host)
         token = create_token(lab, "killed{}".format(r), host)["token"]
         empty_before = set(no_torn_files(lab, host))
-        for k, after in enumerate((rng.uniform(0.5, clean_join), rng.uniform(0.5, clean_join / 3))):
+        for k, after in enumerate((rng.uniform(0.5, clean_join), rng.uniform(0.3, 5.0))):
             after = round(after, 1)
             alone = ["--foreground"] if (r + k) % 2 else []
             rc, out, err = lab.exec(host, ["timeout", "-s", "KILL"] + alone + [str(after)] + join_argv(lab, host),
