@@ -9,7 +9,8 @@ import pytest
 from jvbjoin import files
 
 
-def test_new_file_has_its_final_mode_whatever_the_umask(tmp_path, monkeypatch):
+def modes_at_each_write(monkeypatch):
+    """The mode of the file at every os.write: what another user could have opened at that moment."""
     seen_modes = []
     real_write = os.write
 
@@ -18,6 +19,11 @@ def test_new_file_has_its_final_mode_whatever_the_umask(tmp_path, monkeypatch):
         return real_write(fd, data)
 
     monkeypatch.setattr(os, "write", spying_write)
+    return seen_modes
+
+
+def test_new_file_has_its_final_mode_whatever_the_umask(tmp_path, monkeypatch):
+    seen_modes = modes_at_each_write(monkeypatch)
     old = os.umask(0)
     try:
         target = str(tmp_path / "secret.conf")
@@ -115,14 +121,7 @@ def test_backup_of_a_secret_file_is_never_readable_by_others_whatever_the_umask(
     original = host / "etc" / "jitsi" / "videobridge" / "sip-communicator.properties"
     original.write_bytes(b"org.jitsi.videobridge.xmpp.user.shard.PASSWORD=s3cret\n")
     os.chmod(str(original), 0o640)
-    seen_modes = []
-    real_write = os.write
-
-    def spying_write(fd, data):
-        seen_modes.append(stat.S_IMODE(os.fstat(fd).st_mode))
-        return real_write(fd, data)
-
-    monkeypatch.setattr(os, "write", spying_write)
+    seen_modes = modes_at_each_write(monkeypatch)
     old = os.umask(0)
     try:
         saved = files.Backups(str(tmp_path / "var" / "backups" / "jvb-join"), str(host), run_id="run1").save(
