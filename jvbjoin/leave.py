@@ -212,7 +212,8 @@ class RemoveJoinRecord(FileStep):
     title = "jvb-join's record of the join"
 
     def wanted(self, ctx):
-        return [WantedFile(ctx.paths.bridge_state, None)]
+        # with the restart a stopped join left pending: after leave there is no config to restart for
+        return [WantedFile(ctx.paths.bridge_state, None), WantedFile(ctx.paths.restart_pending, None)]
 
 
 class CloseFirewall(Step):
@@ -304,7 +305,10 @@ def preflight(ctx):
     ctx.facts["unit_before"] = _unit_state()
     record = read_state(ctx.paths)
     ctx.facts["record"] = record
-    password = current_password(ctx.paths)
+    # A join stopped between the server's password change and the fragment's write left the
+    # password only in the record.
+    pending = record.get("pending_password")
+    password = current_password(ctx.paths) or (pending if isinstance(pending, str) else None)
     if password:
         ctx.facts["bridge_password"] = password
     if record.get("user") and password:
