@@ -1,10 +1,12 @@
 """SIGKILL at any moment of a join, then the same command again: the host ends where a clean join
 leaves it, with no torn, empty or temporary file on the way.
 
-Each run is a forked child that runs the real join (real steps, real files in a temporary tree);
-only what lies outside the host is faked: the XMPP server (one account, its password in a file),
-systemd (the unit, and the config it read when it last started), update-ca-certificates and
-sysctl. Every file operation of jvb-join (write, fsync, rename, unlink, mkdir, chmod), every
+Each run is a forked child that runs the real join() with the real steps that write files (apt
+source, trust, account, bridge config, the pending-password cleanup, logging, sysctl) and the
+service step, on real files in a temporary tree. The steps that only run programs (debconf, Java,
+packages, ufw) are left out, and what lies outside the host is faked: the XMPP server (one account,
+its password in a file), systemd (the unit, and the config it read when it last started),
+update-ca-certificates and sysctl. Every file operation of jvb-join (write, fsync, rename, unlink, mkdir, chmod), every
 password change on the server and every restart is an event; the child SIGKILLs itself at event
 k. Each kill point is tried: the boundaries before and after every step, and every single event
 of a clean run. ``JVB_CRASH_RUNS=N`` adds N random double kills (a kill during the re-run too),
