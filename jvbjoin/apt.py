@@ -186,10 +186,13 @@ def ready_for_packages(paths, lock_timeout, progress, dry_run=False):
     something, and (for a real run) the lock is free or becomes free within the timeout.
 
     The lock comes first: while another apt run is working (the one that installed jvb-join
-    itself, for a preseeded join), dpkg's journal of pending updates is not empty, which only
-    means "interrupted" once nobody holds the lock."""
+    itself, for a preseeded join, or the apt-get of a killed run), dpkg's journal of pending
+    updates is not empty, which only means "interrupted" once nobody holds the lock. A dry run
+    does not wait, and does not judge a dpkg that is running."""
     if not dry_run:
         wait_for_lock(paths, lock_timeout, progress)
+    elif [pid for pid, _ in lock_holders(paths) if pid != os.getpid()]:
+        return
     if dpkg_interrupted(paths):
         raise TemporaryError("A previous package installation was interrupted; nothing was changed.",
                              "Run 'dpkg --configure -a' and then jvb-join again.")

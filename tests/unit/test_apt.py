@@ -149,3 +149,27 @@ def test_lists_that_could_not_be_updated_make_a_missing_package_temporary(paths,
     with pytest.raises(JvbJoinError) as err:
         step.apply(Context(paths), step.check(ctx), Journal())
     assert err.value.exit_code == EXIT_FAILED
+
+
+def test_a_dpkg_still_running_is_waited_for_not_called_interrupted(dpkg, monkeypatch):
+    """dpkg's journal is there while it runs (e.g. the apt-get of a killed jvb-join run goes on)."""
+    clock = Clock()
+    journal = os.path.join(dpkg.dpkg_updates, "0003")
+    open(journal, "w").close()
+
+    def holders(paths):
+        if clock.now < 30:
+            return [(4343, "dpkg")]
+        if os.path.exists(journal):
+            os.unlink(journal)  # dpkg finished its work and its journal
+        return []
+    real_wait = apt.wait_for_lock
+    monkeypatch.setattr(apt, "lock_holders", holders)
+    monkeypatch.setattr(apt, "wait_for_lock", lambda paths, timeout, progress: real_wait(
+        paths, timeout, progress, sleep=clock.sleep, clock=clock))
+    apt.ready_for_packages(dpkg, 300, lambda line: None)
+    assert clock.now >= 30
+    # A dry run does not wait, and does not call a running dpkg interrupted either.
+    clock.now = 0
+    open(journal, "w").close()
+    apt.ready_for_packages(dpkg, 300, lambda line: None, dry_run=True)
