@@ -120,7 +120,7 @@ def test_join_killed_at_random_moments_converges_on_the_next_run(server):
         lab.stop(host)
     print("kills (host, seconds, whom, outcome): {}".format(outcomes))
     print("{} of {} kills landed during a run; {} of {} hosts converged (seed {})".format(
-        landed, len(outcomes), rounds, rounds, seed))
+        landed, 2 * rounds, rounds, rounds, seed))
 
 
 def repaired_dpkg(lab, host, rc, err):
