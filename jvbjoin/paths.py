@@ -173,7 +173,7 @@ class Paths:
     @property
     def written_folders(self):
         """Every folder jvb-join writes a file into (atomically, through a temporary file there)."""
-        folders = [self.state, self.server_state, self.etc, self.apt_sources_dir, self.jvb_dir,
+        folders = [self.state, self.joined_as, self.server_state, self.etc, self.apt_sources_dir, self.jvb_dir,
                    self.local_ca_dir, self("/etc/ufw")]
         folders += [os.path.dirname(path) for path in (self.ufw_default, self.sysctl_file,
                                                          self.jitsi_keyring, self.adoptium_keyring)]

@@ -7,7 +7,7 @@ import re
 
 import jinja2
 
-from .. import files, hocon
+from .. import files, hocon, host
 from ..engine import Change
 from ..errors import StepError
 from .base import FileStep, WantedFile
@@ -146,8 +146,14 @@ class BridgeFragment(FileStep):
         if not os.path.isdir(ctx.paths.jvb_dir):
             raise StepError("{} does not exist".format(ctx.paths.jvb_dir),
                             "Check that jitsi-videobridge2 is installed, then run again.")
-        before = files.FileState.read(ctx.paths.nickname_file)
-        journal.record("restore {}".format(ctx.paths.nickname_file), lambda: files.restore(before))
+        # The nickname and the joined-as mark of this machine-id are made here: undone with the rest.
+        marks = [ctx.paths.nickname_file]
+        machine = host.machine_id(ctx.paths)
+        if machine:
+            marks.append(os.path.join(ctx.paths.joined_as, machine))
+        for path in marks:
+            before = files.FileState.read(path)
+            journal.record("restore {}".format(path), lambda state=before: files.restore(state))
         bridge_nickname(ctx, create=True)
         super().apply(ctx, changes, journal)
 
