@@ -195,4 +195,5 @@ def ready_for_packages(paths, lock_timeout, progress, dry_run=False):
         return
     if dpkg_interrupted(paths):
         raise TemporaryError("A previous package installation was interrupted; nothing was changed.",
-                             "Run 'dpkg --configure -a' and then jvb-join again.")
+                             "Run 'dpkg --configure -a' (then 'apt-get -f install' if it reports dependency "
+                             "problems) and then jvb-join again.")
