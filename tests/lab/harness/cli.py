@@ -34,10 +34,15 @@ def demo_install(lab, ctx):
         log("demo: %s: jvb-join installed" % host)
 
 
-def _show(lab, host, argv, input=None):
+def _show(lab, host, argv, input=None, secret=False):
+    """Run argv in host and show it; a secret output (a token) is shown by its length only."""
     print("\n$ [%s] %s" % (host, " ".join(argv)))
     rc, out, err = lab.exec(host, argv, input=input, timeout=1200)
-    sys.stdout.write(out)
+    if secret and rc == 0:
+        sys.stdout.write("(a join token, %d characters: not shown, handed to the bridge on stdin)\n"
+                         % len(out.strip()))
+    else:
+        sys.stdout.write(out)
     sys.stdout.write(err)
     sys.stdout.flush()
     return rc, out
@@ -63,7 +68,7 @@ def demo_server(lab, ctx):
 def demo_join(lab, ctx):
     for host in ("jvb1", "jvb2"):
         rc, token = _show(lab, "jms", ["jvb-join", "token", "create", "--name", host, "--host", "meet.lab.test",
-                                       "--allow-from", lab.ip(host)])
+                                       "--allow-from", lab.ip(host)], secret=True)
         if rc != 0:
             ctx["stop"] = "token create failed (exit %d)" % rc
             return
