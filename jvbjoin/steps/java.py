@@ -117,6 +117,12 @@ class JavaRuntime(Step):
             source.apply(ctx, source.check(ctx), journal)
             update_once(ctx, self.lock_timeout)
         missing = self._missing(ctx, choice)
+        if missing and choice.source == "archive":
+            # Installed by the package step in the same apt-get run as the Jitsi package: apt
+            # fetches everything before dpkg changes anything, so a repository that fails (gone,
+            # tampered) fails before any package is installed.
+            ctx.facts.setdefault("with_packages", []).extend(missing)
+            return
         if missing:
             specs = [name for name in missing if name != choice.shim_name]
             if choice.shim_name in missing:

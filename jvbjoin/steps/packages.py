@@ -212,9 +212,11 @@ class Packages(Step):
 
     def apply(self, ctx, changes, journal):
         update_once(ctx, self.lock_timeout)
-        install(ctx, journal, [("{}={}".format(n, v) if v else n) for n, v in (c.data for c in changes)],
+        # what an earlier step (the Java runtime) asked to be installed in the same run
+        extra = ctx.facts.pop("with_packages", [])
+        install(ctx, journal, extra + [("{}={}".format(n, v) if v else n) for n, v in (c.data for c in changes)],
                 self.lock_timeout, downgrades=any(want for _, want in (c.data for c in changes)),
-                names=[c.target for c in changes])
+                names=extra + [c.target for c in changes])
 
 
 def update_once(ctx, lock_timeout):

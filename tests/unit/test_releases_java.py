@@ -171,7 +171,8 @@ def test_step_on_bookworm_installs_openjdk_17_before_the_bridge(paths, monkeypat
     assert [c.summary for c in changes] == [
         "install openjdk-17-jre-headless (Java 17, from the release's archive)"]
     step.apply(ctx, changes, Journal())
-    assert installs == [["openjdk-17-jre-headless"]]
+    # installed with the bridge package, in one apt-get run
+    assert installs == [] and ctx.facts["with_packages"] == ["openjdk-17-jre-headless"]
     assert not any(c[:2] == ["update-alternatives", "--set"] for c in fake.calls)
 
 
@@ -232,3 +233,16 @@ def test_step_with_the_package_installed_asks_apt_nothing(paths, monkeypatch):
     monkeypatch.setattr(java_step, "run", fake)
     assert java_step.JavaRuntime("jitsi-videobridge2").check(make_ctx(paths, "debian-12")) == []
     assert fake.calls == []
+
+
+def test_the_package_step_installs_the_java_in_the_same_apt_run(paths, monkeypatch):
+    from jvbjoin.steps import packages
+    runs = []
+    monkeypatch.setattr(packages, "install", lambda ctx, journal, specs, *a, **k: runs.append(list(specs)))
+    monkeypatch.setattr(packages, "update_once", lambda ctx, timeout: None)
+    ctx = make_ctx(paths, "debian-12")
+    ctx.facts["with_packages"] = ["openjdk-17-jre-headless"]
+    step = packages.Packages(["jitsi-videobridge2"])
+    step.apply(ctx, step.check(ctx), Journal())
+    assert runs == [["openjdk-17-jre-headless", "jitsi-videobridge2"]]
+    assert "with_packages" not in ctx.facts
