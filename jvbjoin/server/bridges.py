@@ -111,14 +111,18 @@ def render_text(doc):
     if not doc["bridges"]:
         lines.append("jicofo sees no bridge in {}.".format(doc["brewery"]))
     else:
-        fmt = "{:<24} {:<18} {:<34} {:<15} {:<22} {:>6} {}"
-        lines.append(fmt.format("NICKNAME", "TOKEN", "ACCOUNT", "ADDRESS", "VERSION", "STRESS", "STATE"))
+        rows = [("NICKNAME", "TOKEN", "ACCOUNT", "ADDRESS", "VERSION", "STRESS", "STATE")]
         for b in doc["bridges"]:
             token = b["token"] and "{} ({})".format(b["token"], b["token_name"] or "-") or b["token_name"] or "-"
             stress = "-" if b["stress"] is None else "{:.2f}".format(b["stress"])
             state = b["state"] + ("" if not b["region"] else " region={}".format(b["region"]))
-            lines.append(fmt.format(b["nickname"], token, b["account"] or "?", b["address"] or "-",
-                                    b["version"] or "-", stress, state))
+            rows.append((b["nickname"], token, b["account"] or "?", b["address"] or "-", b["version"] or "-",
+                         stress, state))
+        # columns as wide as their widest value (nicknames of the shared account are UUIDs)
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        for row in rows:
+            cells = [row[i].rjust(widths[i]) if i == 5 else row[i].ljust(widths[i]) for i in range(len(row))]
+            lines.append("  ".join(cells).rstrip())
     if doc["not_connected"]:
         lines.append("")
         lines.append("Token accounts not in the brewery:")
