@@ -24,6 +24,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "lab"))
 
 from harness import Lab, LabError  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from labkit import lab_releases  # noqa: E402
+
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "lab: needs root and systemd-nspawn; boots Debian containers")
@@ -56,9 +59,6 @@ def pytest_runtest_makereport(item, call):
     rep = outcome.get_result()
     setattr(item, "rep_" + rep.when, rep)
 
-
-def lab_releases():
-    return os.environ.get("JVB_LAB_RELEASES", "bookworm").split()
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,11 @@ import time
 DOMAIN = "meet.lab.test"
 
 
+def lab_releases():
+    """The Debian releases the lab prepares (JVB_LAB_RELEASES, default bookworm)."""
+    return os.environ.get("JVB_LAB_RELEASES", "bookworm").split()
+
+
 def sh(lab, host, script, input=None, check=True, timeout=900):
     return lab.exec(host, ["bash", "-euo", "pipefail", "-c", script], input=input, check=check, timeout=timeout)
 

@@ -11,7 +11,7 @@ import pytest
 
 pytestmark = pytest.mark.lab
 
-from labkit import DOMAIN, hand_procedure, install_server, jicofo_log, sh, wait_for
+from labkit import DOMAIN, hand_procedure, install_server, jicofo_log, wait_for
 
 BREWERY = "jvbbrewery@internal.auth." + DOMAIN
 CONF = "/etc/jitsi/videobridge/jvb.conf"

@@ -13,8 +13,8 @@ import pytest
 
 pytestmark = [pytest.mark.lab, pytest.mark.matrix]
 
-from conftest import lab_releases
-from labkit import DOMAIN, create_token, install_jvb_join, install_server, jicofo_log, join, nickname, repo_args, sh, wait_for
+from labkit import (DOMAIN, create_token, install_jvb_join, install_server, jicofo_log, join, lab_releases, nickname,
+                    repo_args, sh, wait_for)
 
 # The README's support table: where `jvb-join server install` runs (prosody >= 0.12 in the archive).
 SERVER_RELEASES = ("bookworm", "trixie")
