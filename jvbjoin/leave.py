@@ -17,6 +17,7 @@ from .steps.base import FileStep, WantedFile
 from .steps.bridge_config import _EditStep, add_degraded, has_include, remove_include, restore_legacy
 from .steps.firewall import MEDIA_COMMENT
 from .steps.service import BRIDGE_UNIT
+from .systemd import is_enabled, is_running, state_of, with_systemd
 
 # After a shutdown request the bridge stays SHUTTING_DOWN for videobridge.shutdown.shutting-down-delay
 # (1 minute by default) so that jicofo can move its participants, then exits by itself.
@@ -37,13 +38,7 @@ class LeaveOptions:
 
 
 def _unit_state():
-    from .systemd import Systemd
-    with Systemd() as systemd:
-        return systemd.unit_state(BRIDGE_UNIT)
-
-
-def _running(state):
-    return state.get("ActiveState") in ("active", "activating", "reloading")
+    return state_of(BRIDGE_UNIT)
 
 
 class Drain(Step):
@@ -53,7 +48,7 @@ class Drain(Step):
     title = "drain (no new conferences on this bridge)"
 
     def check(self, ctx):
-        if not ctx.facts["options"].drain or not _running(ctx.facts["unit_before"]):
+        if not ctx.facts["options"].drain or not is_running(ctx.facts["unit_before"]):
             return []
         count = ctx.facts["api"].participants()
         return [Change("bridge", BRIDGE_UNIT, "enable drain mode and wait up to {} for {} participant(s) to "
@@ -110,10 +105,10 @@ class ShutDown(Step):
         if state.get("LoadState") == "not-found":
             return []
         changes = []
-        if _running(state):
+        if is_running(state):
             changes.append(Change("service", BRIDGE_UNIT, "shut the bridge down through its REST API "
                                   "(jicofo moves its conferences), then stop {}".format(BRIDGE_UNIT), data="stop"))
-        if state.get("UnitFileState") in ("enabled", "enabled-runtime"):
+        if is_enabled(state):
             changes.append(Change("service", BRIDGE_UNIT, "disable {}".format(BRIDGE_UNIT), data="disable"))
         return changes
 
@@ -121,13 +116,13 @@ class ShutDown(Step):
         from .systemd import Systemd
         actions = {c.data for c in changes}
         if "disable" in actions:
-            journal.record("enable {}".format(BRIDGE_UNIT), lambda: _systemd(lambda s: s.enable([BRIDGE_UNIT])))
+            journal.record("enable {}".format(BRIDGE_UNIT), lambda: with_systemd(lambda s: s.enable([BRIDGE_UNIT])))
         if "stop" in actions:
             # Undone after the files are back (the journal runs in reverse), so it starts as before.
-            journal.record("start {}".format(BRIDGE_UNIT), lambda: _systemd(lambda s: s.start(BRIDGE_UNIT)))
+            journal.record("start {}".format(BRIDGE_UNIT), lambda: with_systemd(lambda s: s.start(BRIDGE_UNIT)))
             self._shut_down(ctx)
         with Systemd() as systemd:
-            if _running(systemd.unit_state(BRIDGE_UNIT)):
+            if is_running(systemd.unit_state(BRIDGE_UNIT)):
                 ctx.progress("stopping {}".format(BRIDGE_UNIT))
                 systemd.stop(BRIDGE_UNIT)
             if "disable" in actions:
@@ -149,7 +144,7 @@ class ShutDown(Step):
             "graceful, no participants" if graceful else "{} participant(s) moved by jicofo".format(count)))
         started = time.monotonic()
         while time.monotonic() - started < opts.shutdown_wait:
-            if not _running(_unit_state()):
+            if not is_running(_unit_state()):
                 ctx.facts["shutdown_seconds"] = time.monotonic() - started
                 ctx.progress("the bridge exited {:.1f} s after the shutdown request".format(
                     ctx.facts["shutdown_seconds"]))
@@ -164,12 +159,6 @@ def _quietly(call, *args):
         call(*args)
     except OSError:
         pass
-
-
-def _systemd(action):
-    from .systemd import Systemd
-    with Systemd() as systemd:
-        action(systemd)
 
 
 class RemoveFragment(FileStep):

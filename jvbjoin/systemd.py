@@ -305,3 +305,29 @@ def _outcome(state):
 
 def _restarts_text(n):
     return ", {} automatic restart(s)".format(n) if n else ""
+
+
+# -- one-shot helpers for steps that ask or do one thing ----------------------------------------------
+
+RUNNING_STATES = ("active", "activating", "reloading")
+ENABLED_STATES = ("enabled", "enabled-runtime")
+
+
+def is_running(state):
+    """A unit_state() that is running or on its way there."""
+    return state.get("ActiveState") in RUNNING_STATES
+
+
+def is_enabled(state):
+    return state.get("UnitFileState") in ENABLED_STATES
+
+
+def with_systemd(action):
+    """``action(systemd)`` on a connection of its own (undo callbacks, single queries)."""
+    with Systemd() as systemd:
+        return action(systemd)
+
+
+def state_of(name):
+    """unit_state() of one unit, on a connection of its own."""
+    return with_systemd(lambda systemd: systemd.unit_state(name))

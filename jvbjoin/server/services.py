@@ -20,23 +20,10 @@ from ..engine import Change, Step
 from ..run import run
 from ..steps.bridge_config import add_degraded
 from ..steps.service import BRIDGE_UNIT
+from ..systemd import is_enabled, is_running, state_of, with_systemd
 
 EXPIRY_TIMER = "jvb-join-expire.timer"
 LOCAL_BRIDGE_CHOICE = "local-bridge"
-
-
-def _unit_state(unit):
-    from ..systemd import Systemd
-    with Systemd() as systemd:
-        return systemd.unit_state(unit)
-
-
-def _enabled(state):
-    return state.get("UnitFileState") in ("enabled", "enabled-runtime")
-
-
-def _running(state):
-    return state.get("ActiveState") in ("active", "activating", "reloading")
 
 
 class ExpiryTimer(Step):
@@ -46,15 +33,15 @@ class ExpiryTimer(Step):
     title = "token expiry timer"
 
     def check(self, ctx):
-        state = _unit_state(EXPIRY_TIMER)
+        state = state_of(EXPIRY_TIMER)
         if state.get("LoadState") == "not-found":
             add_degraded(ctx, "{} is not installed (jvb-join not installed from its package?): unused tokens "
                               "expire only when a token command runs".format(EXPIRY_TIMER))
             return []
         changes = []
-        if not _enabled(state):
+        if not is_enabled(state):
             changes.append(Change("service", EXPIRY_TIMER, "enable {}".format(EXPIRY_TIMER), data="enable"))
-        if not _running(state):
+        if not is_running(state):
             changes.append(Change("service", EXPIRY_TIMER, "start {}".format(EXPIRY_TIMER), data="start"))
         return changes
 
@@ -73,12 +60,10 @@ class ExpiryTimer(Step):
 
 
 def _systemd_call(verb, unit):
-    from ..systemd import Systemd
-    with Systemd() as systemd:
-        if verb in ("enable", "disable"):
-            getattr(systemd, verb)([unit])
-        else:
-            getattr(systemd, verb)(unit)
+    if verb in ("enable", "disable"):
+        with_systemd(lambda systemd: getattr(systemd, verb)([unit]))
+    else:
+        with_systemd(lambda systemd: getattr(systemd, verb)(unit))
 
 
 def recorded_choice(paths):
@@ -128,14 +113,14 @@ class LocalBridge(Step):
         if self.explicit and recorded_choice(ctx.paths) is not self.wanted:
             changes.append(Change("file", self._choice_path(ctx), "remember: local bridge {}".format(
                 "on" if self.wanted else "off"), data="record"))
-        state = _unit_state(BRIDGE_UNIT)
+        state = state_of(BRIDGE_UNIT)
         if state.get("LoadState") == "not-found":
             return changes  # no local bridge installed (a wanted one comes with the packages, running)
         if self.wanted:
-            if not (_enabled(state) and _running(state)):
+            if not (is_enabled(state) and is_running(state)):
                 changes.append(Change("service", BRIDGE_UNIT, "enable and start {}".format(BRIDGE_UNIT), data="on"))
             return changes  # and the firewall step opens 10000/udp
-        if not (_enabled(state) or _running(state)):
+        if not (is_enabled(state) or is_running(state)):
             if _media_port_open():  # stopped by hand earlier: the port has nothing behind it
                 changes.append(Change("firewall", "10000/udp", "close 10000/udp (no local bridge)", data="close"))
             return changes

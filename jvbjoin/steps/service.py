@@ -5,6 +5,7 @@ reads changed in this run (config, trust store, package) or when it is not runni
 """
 
 from ..engine import Change, Step
+from ..systemd import is_running, state_of, with_systemd
 
 BRIDGE_UNIT = "jitsi-videobridge2.service"
 
@@ -42,7 +43,7 @@ class BridgeService(Step):
         actions = {c.data for c in changes}
         with Systemd() as systemd:
             if "enable" in actions or None in actions:
-                journal.record("disable {}".format(self.unit), lambda: _disable(self.unit))
+                journal.record("disable {}".format(self.unit), lambda: with_systemd(lambda s: s.disable([self.unit])))
                 systemd.enable([self.unit])
             if "restart" in actions or None in actions:
                 ctx.progress("restarting {} and waiting for it to settle".format(self.unit))
@@ -52,18 +53,10 @@ class BridgeService(Step):
                 ctx.restarted("bridge")
 
 
-def _disable(unit):
-    from ..systemd import Systemd
-    with Systemd() as systemd:
-        systemd.disable([unit])
-
-
 def baseline(unit=BRIDGE_UNIT):
     """The unit's state before a run, or None where systemd cannot be asked (then nothing to restore)."""
     try:
-        from ..systemd import Systemd
-        with Systemd() as systemd:
-            return systemd.unit_state(unit)
+        return state_of(unit)
     except Exception:
         return None
 
@@ -80,5 +73,5 @@ def restore_service(ctx, before, unit=BRIDGE_UNIT):
             systemd.restart(unit)
         elif was_active and now.get("ActiveState") != "active":
             systemd.start(unit)
-        elif not was_active and now.get("ActiveState") in ("active", "activating", "reloading"):
+        elif not was_active and is_running(now):
             systemd.stop(unit)

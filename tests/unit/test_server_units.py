@@ -11,11 +11,11 @@ from test_server_bridges import bridge_state, debug_doc
 
 
 def test_expiry_timer_enabled_and_started_when_off(paths, monkeypatch):
-    monkeypatch.setattr(services, "_unit_state", lambda unit: {"LoadState": "loaded", "UnitFileState": "disabled",
+    monkeypatch.setattr(services, "state_of", lambda unit: {"LoadState": "loaded", "UnitFileState": "disabled",
                                                                "ActiveState": "inactive"})
     ctx = Context(paths, {}, lambda *a: None)
     assert [c.data for c in services.ExpiryTimer().check(ctx)] == ["enable", "start"]
-    monkeypatch.setattr(services, "_unit_state", lambda unit: {"LoadState": "loaded", "UnitFileState": "enabled",
+    monkeypatch.setattr(services, "state_of", lambda unit: {"LoadState": "loaded", "UnitFileState": "enabled",
                                                                "ActiveState": "active"})
     assert services.ExpiryTimer().check(ctx) == []
 
@@ -29,7 +29,7 @@ def write_jvb_conf(paths, nick):
 def test_no_local_bridge_waits_for_an_external_bridge(paths, monkeypatch):
     write_jvb_conf(paths, "local-uuid")
     assert services.local_nickname(paths) == "local-uuid"
-    monkeypatch.setattr(services, "_unit_state", lambda unit: {"LoadState": "loaded", "UnitFileState": "enabled",
+    monkeypatch.setattr(services, "state_of", lambda unit: {"LoadState": "loaded", "UnitFileState": "enabled",
                                                                "ActiveState": "active"})
     ctx = Context(paths, {}, lambda *a: None)
     only_local = jicofo.parse_bridges(debug_doc(**{"local-uuid": bridge_state()}))
@@ -55,7 +55,7 @@ def test_local_bridge_choice_is_remembered(paths):
 
 
 def test_local_bridge_turned_back_on_when_stopped(paths, monkeypatch):
-    monkeypatch.setattr(services, "_unit_state", lambda unit: {"LoadState": "loaded", "UnitFileState": "disabled",
+    monkeypatch.setattr(services, "state_of", lambda unit: {"LoadState": "loaded", "UnitFileState": "disabled",
                                                                "ActiveState": "inactive"})
     ctx = Context(paths, {}, lambda *a: None)
     assert [c.data for c in services.LocalBridge(True, True).check(ctx)] == ["record", "on"]
@@ -65,7 +65,7 @@ def test_local_bridge_turned_back_on_when_stopped(paths, monkeypatch):
 
 def test_no_local_bridge_closes_the_port_of_a_bridge_stopped_by_hand(paths, monkeypatch):
     from jvbjoin.run import Result
-    monkeypatch.setattr(services, "_unit_state", lambda unit: {"LoadState": "loaded", "UnitFileState": "disabled",
+    monkeypatch.setattr(services, "state_of", lambda unit: {"LoadState": "loaded", "UnitFileState": "disabled",
                                                                "ActiveState": "inactive"})
     status = "Status: active\n\nTo Action From\n-- ------ ----\n22/tcp ALLOW Anywhere\n10000/udp ALLOW Anywhere\n"
     monkeypatch.setattr(services, "run", lambda argv, **kw: Result(argv, 0, status, ""))
