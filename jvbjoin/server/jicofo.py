@@ -24,9 +24,10 @@ URL = "http://127.0.0.1:{}".format(PORT)
 PREFIX = "jitsi_jicofo_bridge_selector_"
 
 
-def _get(path, timeout):
+def _get(path, timeout, url=URL):
+    """``(status, body)``; OSError (or ValueError) when nothing answers."""
     try:
-        with urllib.request.urlopen(URL + path, timeout=timeout) as response:
+        with urllib.request.urlopen(url + path, timeout=timeout) as response:
             return response.status, response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode("utf-8", "replace")
@@ -49,7 +50,6 @@ def bridge_counts(timeout=2.0):
 
 
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = PORT
 JICOFO_CONF = "/etc/jitsi/jicofo/jicofo.conf"
 
 NOT_RUNNING_REMEDY = ("Check 'systemctl status jicofo' and /var/log/jitsi/jicofo.log; "
@@ -67,7 +67,7 @@ def rest_url(paths):
     anything fancier keeps the defaults, which is what a packaged jicofo.conf has.
     """
     text = files.read_text(paths(JICOFO_CONF)) or ""
-    host, port = DEFAULT_HOST, DEFAULT_PORT
+    host, port = DEFAULT_HOST, PORT
     block = re.search(r"\brest\s*[:=]?\s*\{([^{}]*)", text)
     if block:
         found = re.search(r'^\s*port\s*[:=]\s*(\d+)\s*$', block.group(1), re.MULTILINE)
@@ -86,17 +86,15 @@ def rest_url(paths):
 def read_debug(url, timeout=5.0):
     """jicofo's ``/debug`` document, or a JicofoError saying why it cannot be had."""
     try:
-        with urllib.request.urlopen(url + "/debug", timeout=timeout) as response:
-            body = response.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as err:
-        if err.code == 404:
-            raise JicofoError("jicofo answers on {} but its debug interface is off.".format(url),
-                              "Set 'jicofo.rest.debug.enabled = true' in {} and restart jicofo.".format(
-                                  JICOFO_CONF)) from None
-        raise JicofoError("jicofo's {}/debug answered HTTP {}.".format(url, err.code), NOT_RUNNING_REMEDY) from None
+        status, body = _get("/debug", timeout, url)
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise JicofoError("jicofo does not answer on {} ({}).".format(url, reason), NOT_RUNNING_REMEDY) from None
+    if status == 404:
+        raise JicofoError("jicofo answers on {} but its debug interface is off.".format(url),
+                          "Set 'jicofo.rest.debug.enabled = true' in {} and restart jicofo.".format(JICOFO_CONF))
+    if status != 200:
+        raise JicofoError("jicofo's {}/debug answered HTTP {}.".format(url, status), NOT_RUNNING_REMEDY)
     try:
         doc = json.loads(body)
     except ValueError:
