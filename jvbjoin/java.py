@@ -12,17 +12,16 @@ import re
 from .errors import UsageError
 from .run import run
 
-JAVA_NAME = re.compile(r"^(?:openjdk-(?P<jdk>\d+)-jre(?P<jdk_headless>-headless)?"
-                       r"|java(?P<rt>\d+)-runtime(?P<rt_headless>-headless)?)$")
+JAVA_NAME = re.compile(r"^(?:openjdk-(?P<jdk>\d+)-jre(?:-headless)?|java(?P<rt>\d+)-runtime(?:-headless)?)$")
 
 
 class JavaAlternative:
     """One name in the Java group of a dependency field."""
 
-    __slots__ = ("name", "major", "virtual", "headless")
+    __slots__ = ("name", "major", "virtual")
 
-    def __init__(self, name, major, virtual, headless):
-        self.name, self.major, self.virtual, self.headless = name, major, virtual, headless
+    def __init__(self, name, major, virtual):
+        self.name, self.major, self.virtual = name, major, virtual
 
     def __repr__(self):
         return "JavaAlternative({})".format(self.name)
@@ -57,9 +56,6 @@ class JavaChoice:
             text += " with {} providing {}".format(self.shim_name, ", ".join(self.shim_provides))
         return text
 
-    def __eq__(self, other):
-        return isinstance(other, JavaChoice) and vars(self) == vars(other)
-
     def __repr__(self):
         return "JavaChoice({})".format(self.describe())
 
@@ -80,8 +76,7 @@ def java_alternatives(control):
                 match = JAVA_NAME.match(alternative["name"])
                 if match:
                     major = int(match.group("jdk") or match.group("rt"))
-                    found.append(JavaAlternative(alternative["name"], major, bool(match.group("rt")),
-                                                 bool(match.group("jdk_headless") or match.group("rt_headless"))))
+                    found.append(JavaAlternative(alternative["name"], major, bool(match.group("rt"))))
             if found:
                 return found
     return []
