@@ -204,7 +204,7 @@ def join(opts, token, token_file, dry_run, verify_timeout, lock_timeout, jitsi_r
                           adoptium_repo_url=adoptium_repo_url, adoptium_repo_key=adoptium_repo_key,
                           advertise_ip=advertise_ip, local_ip=local_ip,
                           stun_servers=stun_servers)
-    report = run_join(parsed, options, Paths("/"), Progress(quiet=opts.as_json and not sys.stderr.isatty()))
+    report = run_join(parsed, options, Paths("/"), Progress.for_output(opts.as_json))
     _emit(opts, report, show_diffs=dry_run)
     return _finish(report)
 
@@ -304,7 +304,7 @@ def server_install(opts, domain, cert, cert_file, key_file, email, web, local_br
                             lock_timeout, not no_firewall, no_ssh, allow_unsupported_release,
                             acme_directory=acme_directory,
                             acme_ca_file=os.path.abspath(acme_ca_file) if acme_ca_file else None)
-    report = install(options, Paths("/"), Progress(quiet=opts.as_json and not sys.stderr.isatty()))
+    report = install(options, Paths("/"), Progress.for_output(opts.as_json))
     _emit(opts, report, show_diffs=dry_run)
     return _finish(report)
 
@@ -353,7 +353,7 @@ def server_tune(opts, domain, start_audio_only, resolution, disable_audio_levels
     for key in unset_interface:
         interface[tune.check_key(key, "--unset-interface")] = None
     options = tune.TuneOptions(domain, config, interface, dry_run)
-    report = tune.tune(options, Paths("/"), Progress(quiet=opts.as_json and not sys.stderr.isatty()))
+    report = tune.tune(options, Paths("/"), Progress.for_output(opts.as_json))
     _emit(opts, report, show_diffs=dry_run)
     return _finish(report)
 

@@ -334,7 +334,6 @@ def _duration(seconds):
 def command(opts, drain=False, timeout="1h", dry_run=False):
     """Run `jvb-join leave`; return its exit code."""
     import json
-    import sys
 
     import click
 
@@ -350,7 +349,7 @@ def command(opts, drain=False, timeout="1h", dry_run=False):
         click.echo(json.dumps({"action": "leave", "joined": False, "changed": 0}) if opts.as_json else message)
         return EXIT_OK
     options = LeaveOptions(drain=drain, timeout=seconds, dry_run=dry_run)
-    report, backup_folder = leave(options, paths, Progress(quiet=opts.as_json and not sys.stderr.isatty()))
+    report, backup_folder = leave(options, paths, Progress.for_output(opts.as_json))
     if opts.as_json:
         data = report.as_dict()
         data.update(report.facts)

@@ -18,6 +18,11 @@ class Progress:
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.started = time.monotonic()
 
+    @classmethod
+    def for_output(cls, as_json):
+        """Progress for a command: silent when JSON goes to a pipe and no one watches stderr."""
+        return cls(quiet=as_json and not sys.stderr.isatty())
+
     def __call__(self, message):
         if self.quiet:
             return
