@@ -20,9 +20,9 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 from harness import Lab  # noqa: E402
-from labkit import DOMAIN, create_token, install_jvb_join, nickname, repo_args, sh  # noqa: E402
+from labkit import (DOMAIN, HAND_PROCEDURE, create_token, hand_procedure, install_jvb_join, nickname, repo_args,
+                    sh)  # noqa: E402
 
-HAND_PROCEDURE = os.path.join(ROOT, "scripts", "hand-procedure")
 JICOFO_LOG = "/var/log/jitsi/jicofo.log"
 
 
@@ -70,21 +70,14 @@ def timed_join(lab, host, token):
     return seen - started, own
 
 
-def hand_procedure(lab, host):
+def timed_hand_procedure(lab, host):
     """The tutorials' procedure, scripted (scripts/hand-procedure), timed to jicofo adding the bridge."""
-    with open(HAND_PROCEDURE) as handle:
-        script = handle.read()
     started = time.monotonic()
-    rc, out, err = lab.exec(host, ["bash", "-s", "--", DOMAIN], input=script, timeout=1200)
+    rc, out, err = hand_procedure(lab, host)
     if rc != 0:
         raise RuntimeError("hand procedure on {} failed ({}): {}".format(host, rc, (out + err)[-2000:]))
-    nick = lab.exec(host, ["sh", "-c", "sed -n 's/.*MUC_NICKNAME=//p' "
-                           "/etc/jitsi/videobridge/sip-communicator.properties | tail -n1"])[1].strip()
-    if not nick:
-        nick = lab.exec(host, ["sh", "-c", "sed -n 's/.*nickname *= *\"\\{0,1\\}\\([^\"]*\\).*/\\1/p' "
-                               "/etc/jitsi/videobridge/jvb.conf | tail -n1"])[1].strip()
-    seen = wait_added(lab, nick, 1)
-    return seen - started
+    # the script ends when jicofo's log has added the bridge (under the host's name, its nickname)
+    return wait_added(lab, host, 1) - started
 
 
 def floor(lab, host, joined_host):
@@ -222,7 +215,7 @@ def run_all(lab, args, only, result):
             if os.path.exists(HAND_PROCEDURE):
                 hand_host = "hand-{}".format(index)
                 lab.up(hand_host)
-                hands.append(hand_procedure(lab, hand_host))
+                hands.append(timed_hand_procedure(lab, hand_host))
             apt_seconds, presence = floor(lab, "floor-{}".format(index), host)
             apts.append(apt_seconds)
             presences.append(presence)
