@@ -509,6 +509,11 @@ def main(argv=None):
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
+            # click 8.2 and later (Debian 13) make a bare group an error; 8.1 (Debian 12) and the
+            # fast path of jvbjoin.entry print the help and succeed: one behaviour on every release
+            click.echo(exc.ctx.get_help())
+            return EXIT_OK
         click.echo("jvb-join: {}".format(exc.format_message()), err=True)
         click.echo("  Run 'jvb-join --help' for the commands and their options.", err=True)
         return EXIT_USAGE
