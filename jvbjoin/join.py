@@ -113,10 +113,12 @@ def join_steps(ctx):
 
 
 def verify_in_brewery(ctx, report):
-    """The bridge is healthy and in the brewery, seen from the server's side too, within the timeout."""
+    """The bridge is healthy and in the brewery, seen from the server's side too, within the timeout;
+    meanwhile the bridge service must stay up (a failure or a restart ends the wait at once)."""
     from .bridge_api import BridgeAPI
     from . import xmpp
     from .steps.nickname import bridge_nickname
+    from .steps.service import ServiceWatch
 
     token, opts = ctx.facts["token"], ctx.facts["options"]
     nickname = bridge_nickname(ctx)
@@ -125,30 +127,32 @@ def verify_in_brewery(ctx, report):
     ctx.progress("waiting for the bridge to join the brewery {} as {}".format(token.muc, nickname))
     last = "no answer yet"
     asked = 0.0
-    while time.monotonic() < deadline:
-        healthy, message = api.health()
-        if healthy:
-            # The bridge's own gauge is cheap to read; the server is asked (a login of its own) once
-            # the gauge says the bridge is in a MUC, or every few seconds if the gauge is missing.
-            try:
-                joined = api.metrics_or_raise().get("jitsi_jvb_mucs_joined")
-            except (OSError, ValueError):
-                joined = None
-            since = time.monotonic() - asked
-            if ((joined or 0) >= 1 and since >= 1) or (joined is None and since >= 2):
-                asked = time.monotonic()
-                occupants = xmpp.brewery_occupants(token.host, token.port, token.domain, token.user,
-                                                   ctx.facts["bridge_password"], token.muc,
-                                                   ctx.facts["server_cert_der"])
-                if nickname in occupants:
-                    ctx.facts["verified_nickname"] = nickname
-                    return
-                last = "the server does not list {} in {} yet".format(nickname, token.muc)
+    with ServiceWatch(ctx) as service:
+        while time.monotonic() < deadline:
+            service.check()
+            healthy, message = api.health()
+            if healthy:
+                # The bridge's own gauge is cheap to read; the server is asked (a login of its own)
+                # once the gauge says the bridge is in a MUC, or every few seconds if it is missing.
+                try:
+                    joined = api.metrics_or_raise().get("jitsi_jvb_mucs_joined")
+                except (OSError, ValueError):
+                    joined = None
+                since = time.monotonic() - asked
+                if ((joined or 0) >= 1 and since >= 1) or (joined is None and since >= 2):
+                    asked = time.monotonic()
+                    occupants = xmpp.brewery_occupants(token.host, token.port, token.domain, token.user,
+                                                       ctx.facts["bridge_password"], token.muc,
+                                                       ctx.facts["server_cert_der"])
+                    if nickname in occupants:
+                        ctx.facts["verified_nickname"] = nickname
+                        return
+                    last = "the server does not list {} in {} yet".format(nickname, token.muc)
+                else:
+                    last = "the bridge is healthy but not in the brewery yet"
             else:
-                last = "the bridge is healthy but not in the brewery yet"
-        else:
-            last = message
-        time.sleep(0.25)
+                last = message
+            time.sleep(0.25)
     tail = "\n".join((files.read_text(ctx.paths.jvb_log) or "").splitlines()[-15:])
     raise VerifyError("The bridge did not join the brewery within {:.0f} s: {}.\nLast lines of {}:\n{}".format(
         opts.verify_timeout, last, ctx.paths.jvb_log, tail),

@@ -259,37 +259,59 @@ class Systemd:
 
     async def _wait_active(self, name, settle, timeout):
         deadline = self._loop.time() + timeout
-        baseline, since = None, None
+        watch = None
         while True:
             state = await self._state(name)
-            restarts = state.get("NRestarts") or 0
-            active = state.get("ActiveState")
             now = self._loop.time()
             if state.get("LoadState") == "not-found":
                 raise StepError("{} is not installed (no such unit).".format(name), _remedy(name))
-            if active == "failed":
+            if watch is not None:
+                watch.judge(state, now)
+            elif state.get("ActiveState") == "failed":
                 raise StepError("{} failed ({}{}).".format(
-                    name, _outcome(state), _restarts_text(restarts)), _remedy(name))
-            if baseline is not None and restarts > baseline:
-                raise StepError("{} is in a restart loop: it restarted {} time(s) within {:.0f} s of starting.".format(
-                    name, restarts - baseline, now - since), _remedy(name))
-            if active == "active":
-                if baseline is None:
-                    baseline, since = restarts, now
-                elif now - since >= settle:
-                    return state
-            elif baseline is not None and state.get("SubState") == "auto-restart":
-                raise StepError("{} is in a restart loop: it exited {:.0f} s after it started ({}) and systemd "
-                                "is restarting it{}.".format(name, now - since, _outcome(state),
-                                                             _restarts_text(restarts).replace(",", " after", 1)),
-                                _remedy(name))
-            elif baseline is not None:
-                raise StepError("{} stopped running {:.0f} s after it started (state {}/{}, {}).".format(
-                    name, now - since, active, state.get("SubState"), _outcome(state)), _remedy(name))
+                    name, _outcome(state), _restarts_text(state.get("NRestarts") or 0)), _remedy(name))
+            elif state.get("ActiveState") == "active":
+                watch = Watch(name, state, now)
+            if watch is not None and now - watch.since >= settle:
+                return state
             if now >= deadline:
                 raise StepError("{} did not become active and stay up within {:.0f} s (state {}/{}{}).".format(
-                    name, timeout, active, state.get("SubState"), _restarts_text(restarts)), _remedy(name))
+                    name, timeout, state.get("ActiveState"), state.get("SubState"),
+                    _restarts_text(state.get("NRestarts") or 0)), _remedy(name))
             await asyncio.sleep(min(self.poll, max(0.0, deadline - now)))
+
+
+class Watch:
+    """A service seen active at ``since`` (monotonic seconds): :meth:`judge` raises a StepError when a
+    later state of it shows it failed, restarted or stopped since. ``wait_active`` watches a service
+    this way over its settle window; a caller with a better proof that the service works (the bridge
+    in the brewery) can keep watching while it waits for that proof instead of a fixed window."""
+
+    def __init__(self, name, state, since=None):
+        self.name = name
+        self.restarts = state.get("NRestarts") or 0
+        self.since = time.monotonic() if since is None else since
+
+    def judge(self, state, now=None):
+        name = self.name
+        now = time.monotonic() if now is None else now
+        restarts = state.get("NRestarts") or 0
+        active = state.get("ActiveState")
+        if active == "failed":
+            raise StepError("{} failed ({}{}).".format(name, _outcome(state), _restarts_text(restarts)),
+                            _remedy(name))
+        if restarts > self.restarts:
+            raise StepError("{} is in a restart loop: it restarted {} time(s) within {:.0f} s of starting.".format(
+                name, restarts - self.restarts, now - self.since), _remedy(name))
+        if active == "active":
+            return
+        if state.get("SubState") == "auto-restart":
+            raise StepError("{} is in a restart loop: it exited {:.0f} s after it started ({}) and systemd "
+                            "is restarting it{}.".format(name, now - self.since, _outcome(state),
+                                                         _restarts_text(restarts).replace(",", " after", 1)),
+                            _remedy(name))
+        raise StepError("{} stopped running {:.0f} s after it started (state {}/{}, {}).".format(
+            name, now - self.since, active, state.get("SubState"), _outcome(state)), _remedy(name))
 
 
 def _outcome(state):

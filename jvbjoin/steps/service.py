@@ -1,11 +1,15 @@
-"""The bridge service through systemd over D-Bus: enable it, restart it only when needed, see it settle.
+"""The bridge service through systemd over D-Bus: enable it, restart it only when needed.
 
 A restart drops every conference on the bridge, so the service is restarted only when something it
 reads changed in this run (config, trust store, package) or when it is not running at all.
+
+Once restarted, the service is not watched over a fixed settle window here: the join's verification
+keeps watching it (failed, restarted, stopped) while it waits for the bridge to appear in the
+brewery, which proves more than a quiet window and ends as soon as the bridge is there.
 """
 
 from ..engine import Change, Step
-from ..systemd import is_running, state_of, with_systemd
+from ..systemd import Watch, is_running, state_of, with_systemd
 
 BRIDGE_UNIT = "jitsi-videobridge2.service"
 
@@ -14,7 +18,7 @@ class BridgeService(Step):
     name = "service"
     title = "bridge service"
 
-    def __init__(self, unit=BRIDGE_UNIT, settle=5.0, timeout=90.0):
+    def __init__(self, unit=BRIDGE_UNIT, settle=0.0, timeout=90.0):
         self.unit = unit
         self.settle = settle
         self.timeout = timeout
@@ -46,10 +50,11 @@ class BridgeService(Step):
                 journal.record("disable {}".format(self.unit), lambda: with_systemd(lambda s: s.disable([self.unit])))
                 systemd.enable([self.unit])
             if "restart" in actions or None in actions:
-                ctx.progress("restarting {} and waiting for it to settle".format(self.unit))
+                ctx.progress("restarting {}".format(self.unit))
                 ctx.facts["bridge_restarted"] = True
                 systemd.restart(self.unit, timeout=self.timeout)
-                systemd.wait_active(self.unit, settle=self.settle, timeout=self.timeout)
+                state = systemd.wait_active(self.unit, settle=self.settle, timeout=self.timeout)
+                ctx.facts["bridge_watch"] = Watch(self.unit, state)
                 ctx.restarted("bridge")
 
 
@@ -75,3 +80,32 @@ def restore_service(ctx, before, unit=BRIDGE_UNIT):
             systemd.start(unit)
         elif not was_active and is_running(now):
             systemd.stop(unit)
+
+
+class ServiceWatch:
+    """While the join waits for the brewery: the restarted bridge must stay up (asked over one D-Bus
+    connection at most every ``every`` seconds). A no-op when this run did not restart the bridge."""
+
+    def __init__(self, ctx, every=0.5):
+        self.watch = ctx.facts.get("bridge_watch")
+        self.every = every
+        self._systemd = None
+        self._asked = 0.0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._systemd is not None:
+            self._systemd.close()
+        return False
+
+    def check(self):
+        import time
+        if self.watch is None or time.monotonic() - self._asked < self.every:
+            return
+        from ..systemd import Systemd
+        if self._systemd is None:
+            self._systemd = Systemd().__enter__()
+        self._asked = time.monotonic()
+        self.watch.judge(self._systemd.unit_state(self.watch.name))

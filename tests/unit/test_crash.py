@@ -176,8 +176,8 @@ def make_fakes(root, killer):
         def stop(self, name, timeout=90):
             self._set(active=False)
 
-        def wait_active(self, name, settle=5.0, timeout=90):
-            pass
+        def wait_active(self, name, settle=0.0, timeout=90):
+            return {"ActiveState": "active", "NRestarts": 0}
 
     return server, unit, change_password, check_login, FakeSystemd
 

@@ -249,3 +249,27 @@ def test_only_this_module_imports_dbus_next():
                     if "dbus_next" in f.read():
                         offenders.append(n)
     assert offenders == []
+
+
+def test_wait_active_without_settle_returns_at_the_first_active_state():
+    bus = FakeBus(states=[{"ActiveState": "activating", "SubState": "start"},
+                          {"ActiveState": "active", "NRestarts": 1},
+                          {"ActiveState": "failed", "Result": "exit-code"}])
+    with sd.Systemd(bus=bus, poll=0.01) as systemd:
+        state = systemd.wait_active("x.service", settle=0, timeout=2)
+    assert state["ActiveState"] == "active" and state["NRestarts"] == 1
+
+
+def test_watch_judges_later_states_against_the_one_it_started_from():
+    watch = sd.Watch("x.service", {"ActiveState": "active", "NRestarts": 1}, since=100.0)
+    watch.judge({"ActiveState": "active", "NRestarts": 1}, now=101.0)  # still up: no error
+    cases = [({"ActiveState": "active", "NRestarts": 2}, "restarted 1 time(s) within 3 s"),
+             ({"ActiveState": "activating", "SubState": "auto-restart", "NRestarts": 1,
+               "Result": "exit-code", "ExecMainStatus": 78}, "rejected its configuration"),
+             ({"ActiveState": "failed", "Result": "exit-code", "ExecMainStatus": 1}, "exit status 1"),
+             ({"ActiveState": "inactive", "SubState": "dead", "Result": "success"}, "stopped running 3 s")]
+    for state, words in cases:
+        with pytest.raises(StepError) as e:
+            watch.judge(state, now=103.0)
+        assert words in e.value.message, e.value.message
+        assert "journalctl" in e.value.remedy
