@@ -133,6 +133,41 @@ def restore(state):
         remove(state.path)
 
 
+class TreeState:
+    """Every folder and regular file under ``top`` as it is now (symlinks and others are left out):
+    what a package purge may delete that was there before the package. :meth:`restore` puts back
+    what is missing or different, and leaves alone what was added since."""
+
+    def __init__(self, top):
+        self.top = top
+        self.folders = []  # (path, mode, uid, gid), parents first
+        self.files = []
+        for folder, subfolders, names in os.walk(top):
+            st = os.lstat(folder)
+            self.folders.append((folder, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid))
+            subfolders[:] = sorted(d for d in subfolders if not os.path.islink(os.path.join(folder, d)))
+            for name in sorted(names):
+                path = os.path.join(folder, name)
+                if stat.S_ISREG(os.lstat(path).st_mode) and not name.startswith(TEMP_PREFIX):
+                    self.files.append(FileState.read(path))
+
+    def restore(self):
+        """Returns the paths put back."""
+        restored = []
+        for path, mode, uid, gid in self.folders:
+            if not os.path.isdir(path):
+                os.mkdir(path, 0o700)
+                os.chown(path, uid, gid)
+                os.chmod(path, mode)
+                restored.append(path)
+        for state in self.files:
+            now = FileState.read(state.path)
+            if (now.content, now.mode, now.uid, now.gid) != (state.content, state.mode, state.uid, state.gid):
+                restore(state)
+                restored.append(state.path)
+        return restored
+
+
 def clean_stale_temps(folder):
     """Remove temporary files an interrupted run of ours left in ``folder``; returns their names."""
     removed = []

@@ -230,14 +230,22 @@ def update_once(ctx, lock_timeout):
 
 def install(ctx, journal, specs, lock_timeout, downgrades=False, names=None):
     """``apt-get install`` of ``specs`` (names, name=version or paths of local .debs); the undo
-    purges exactly what this call installed and puts back versions it changed."""
+    purges exactly what this call installed and puts back versions it changed.
+
+    A purge of a Jitsi package deletes its files under /etc/jitsi even when they were there before
+    it (an admin or a configuration tool may write jvb.conf first): those are put back after it."""
     before = apt.installed_packages(ctx.paths)
+    jitsi_etc = ctx.paths("/etc/jitsi")
+    kept = files.TreeState(jitsi_etc) if os.path.isdir(jitsi_etc) else None
 
     def undo():
         after = apt.installed_packages(ctx.paths)
         new = sorted(set(after) - set(before))
         if new:
             apt.apt_get(["purge"] + new, ctx.progress, lock_timeout)
+            if kept is not None:
+                for path in kept.restore():
+                    ctx.progress("put back {}, which the purge removed".format(path))
         downgrade = ["{}={}".format(n, v) for n, v in before.items() if n in after and after[n] != v]
         if downgrade:
             apt.apt_get(["install", "--allow-downgrades"] + downgrade, ctx.progress, lock_timeout)

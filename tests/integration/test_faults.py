@@ -218,3 +218,36 @@ def test_repository_vanishing_half_way_is_exit_75_and_a_rerun_succeeds(server):
     assert rc in (0, 2), out + err
     assert json.loads(out)["verified"] is True
     lab.stop(host)
+
+
+ADMIN_JVB_CONF = """# the admin's own jvb.conf, with a value the bridge cannot read
+videobridge {
+  stats {
+    interval = "5 fortnights"
+  }
+}
+"""
+
+
+def test_a_bridge_that_rejects_its_configuration_fails_the_join_at_once(server):
+    """The bridge starts, then exits on a setting it cannot read: the join says so as soon as
+    systemd sees it (not after the whole verification timeout) and rolls back to the admin's file."""
+    lab = server
+    host = "jvbr"
+    lab.up(host)
+    install_jvb_join(lab, host)
+    lab.exec(host, ["sh", "-c", "mkdir -p /etc/jitsi/videobridge && cat > /etc/jitsi/videobridge/jvb.conf"],
+             input=ADMIN_JVB_CONF, check=True)
+    token = create_token(lab, "rejects", host)["token"]
+    started = time.monotonic()
+    rc, out, err = lab.exec(host, ["jvb-join", "join", "--token-file", "-", "--verify-timeout", "600"]
+                            + repo_args(lab, host), input=token + "\n", timeout=1200)
+    seconds = time.monotonic() - started
+    print("bridge rejecting its configuration: exit {} after {:.1f} s".format(rc, seconds))
+    assert rc not in (0, 2), out + err
+    assert "jitsi-videobridge2.service" in err and "rolling back" in out + err, out + err
+    assert "rejected its configuration" in err or "restart loop" in err, err
+    assert seconds < 300, "waited for the verification timeout instead of failing at once"
+    assert lab.exec(host, ["cat", "/etc/jitsi/videobridge/jvb.conf"], check=True)[1] == ADMIN_JVB_CONF
+    assert lab.exec(host, ["test", "-e", "/etc/jitsi/videobridge/jvb-join.conf"])[0] == 1
+    lab.stop(host)

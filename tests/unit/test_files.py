@@ -2,6 +2,7 @@
 
 import errno
 import os
+import shutil
 import stat
 
 import pytest
@@ -136,3 +137,26 @@ def test_backup_of_a_secret_file_is_never_readable_by_others_whatever_the_umask(
     while folder != str(tmp_path / "var" / "backups"):
         assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700, folder
         folder = os.path.dirname(folder)
+
+
+def test_tree_state_puts_back_what_a_purge_removed_and_leaves_new_files(tmp_path):
+    top = tmp_path / "jitsi"
+    (top / "videobridge").mkdir(parents=True)
+    os.chmod(str(top / "videobridge"), 0o750)
+    conf = top / "videobridge" / "jvb.conf"
+    conf.write_text("# the admin's\nvideobridge {}\n")
+    os.chmod(str(conf), 0o640)
+    other = top / "meet.cfg"
+    other.write_text("kept\n")
+    tree = files.TreeState(str(top))
+    shutil.rmtree(str(top / "videobridge"))  # what a purge does
+    other.write_text("changed\n")
+    (top / "new-file").write_text("added since\n")
+    restored = tree.restore()
+    assert conf.read_text() == "# the admin's\nvideobridge {}\n"
+    assert stat.S_IMODE(os.stat(str(conf)).st_mode) == 0o640
+    assert stat.S_IMODE(os.stat(str(top / "videobridge")).st_mode) == 0o750
+    assert other.read_text() == "kept\n"
+    assert (top / "new-file").read_text() == "added since\n"
+    assert sorted(restored) == sorted([str(top / "videobridge"), str(conf), str(other)])
+    assert tree.restore() == []  # nothing left to put back
