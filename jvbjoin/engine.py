@@ -118,19 +118,22 @@ class Interrupted(JvbJoinError):
 
 
 class StepResult:
-    __slots__ = ("step", "status", "changes", "detail")
+    __slots__ = ("step", "status", "changes", "detail", "seconds")
 
-    def __init__(self, step, status, changes, detail=None):
+    def __init__(self, step, status, changes, detail=None, seconds=None):
         self.step = step
         self.status = status
         self.changes = changes
         self.detail = detail
+        self.seconds = seconds
 
     def as_dict(self):
         out = {"step": self.step.name, "title": self.step.title, "status": self.status,
                "changes": [c.as_dict() for c in self.changes]}
         if self.detail:
             out["detail"] = self.detail
+        if self.seconds is not None:
+            out["seconds"] = round(self.seconds, 3)
         return out
 
 
@@ -147,6 +150,8 @@ class Report:
         self.error = None
         self.started = time.time()
         self.finished = None
+        #: where the time went: "preflight" and "verify" (the steps have their own)
+        self.seconds = {}
 
     @property
     def changed(self):
@@ -163,6 +168,7 @@ class Report:
             "rolled_back": self.rolled_back,
             "error": self.error,
             "seconds": round((self.finished or time.time()) - self.started, 3),
+            "phase_seconds": {k: round(v, 3) for k, v in sorted(self.seconds.items())},
         }
 
 
@@ -269,7 +275,9 @@ class Engine:
         report = Report(action)
         report.dry_run = dry_run
         if self.preflight is not None:
+            started = time.monotonic()
             self.preflight(self.ctx)
+            report.seconds["preflight"] = time.monotonic() - started
         if dry_run:
             for step, changes in self.plan():
                 report.results.append(StepResult(step, PLANNED if changes else UNCHANGED, changes))
@@ -279,15 +287,19 @@ class Engine:
         with _SignalGuard():
             try:
                 for step in self.steps:
+                    started = time.monotonic()
                     changes = list(step.check(self.ctx))
                     if changes:
                         self.ctx.progress("{}: {}".format(step.title, "; ".join(c.summary for c in changes)))
                         if step.restarts:
                             self.ctx.needs_restart(step.restarts, self.journal)
                         step.apply(self.ctx, changes, self.journal)
-                    report.results.append(StepResult(step, CHANGED if changes else UNCHANGED, changes))
+                    report.results.append(StepResult(step, CHANGED if changes else UNCHANGED, changes,
+                                                     seconds=time.monotonic() - started))
                 if self.verify is not None:
+                    started = time.monotonic()
                     self.verify(self.ctx, report)
+                    report.seconds["verify"] = time.monotonic() - started
                     report.verified = True
             except BaseException as exc:
                 report.rolled_back = True

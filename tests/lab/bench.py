@@ -58,8 +58,22 @@ def fresh_bridge_host(lab, name):
     install_jvb_join(lab, name)
 
 
+# The steps whose time is apt/dpkg work (update and install, Java in the same apt run) and the
+# bridge's own start; the rest of a join's time is jvb-join's own.
+FLOOR_STEPS = ("java", "packages", "service")
+
+
+def own_seconds(report):
+    """jvb-join's own time in a join, from its JSON report: all of it but apt/dpkg, the bridge's
+    restart and the wait for its presence (measured in-process, so the machine's noise between
+    hosts does not enter)."""
+    floor_part = sum(s.get("seconds", 0) for s in report["steps"] if s["step"] in FLOOR_STEPS)
+    return report["seconds"] - floor_part - report.get("phase_seconds", {}).get("verify", 0)
+
+
 def timed_join(lab, host, token):
-    """Seconds from `jvb-join <token>` to jicofo adding the bridge; and jvb-join's own wall time."""
+    """Seconds from `jvb-join <token>` to jicofo adding the bridge; jvb-join's own wall time; and
+    its own time from its report (see own_seconds)."""
     started = time.monotonic()
     rc, out, err = lab.exec(host, ["jvb-join", "--json", "join", "--token-file", "-"] + repo_args(lab, host),
                             input=token + "\n", timeout=1200)
@@ -67,7 +81,7 @@ def timed_join(lab, host, token):
     if rc not in (0, 2):
         raise RuntimeError("join on {} failed ({}): {}".format(host, rc, (out + err)[-2000:]))
     seen = wait_added(lab, nickname(lab, host), 1)
-    return seen - started, own
+    return seen - started, own, own_seconds(json.loads(out))
 
 
 def timed_hand_procedure(lab, host):
@@ -80,23 +94,60 @@ def timed_hand_procedure(lab, host):
     return wait_added(lab, host, 1) - started
 
 
-def floor(lab, host, joined_host):
-    """apt/dpkg work alone (the same repositories, a fresh host), plus the bridge's own time from
-    start to presence in the brewery (restart of an already joined bridge)."""
+APT_FLOOR = ("apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
+             "--no-install-recommends openjdk-17-jre-headless jitsi-videobridge2 >/dev/null")
+
+
+def floor_host(lab, host, joined_host):
+    """A fresh host with the Jitsi repository a joined host uses, nothing else of jvb-join's."""
     lab.up(host)
     for path in ("/etc/apt/sources.list.d/jitsi-stable.sources", "/usr/share/keyrings/jitsi-keyring.gpg"):
         data = lab.exec(joined_host, ["cat", path], text=False, check=True)[1]
         lab.exec(host, ["sh", "-c", "mkdir -p $(dirname {0}) && cat > {0}".format(path)], input=data, check=True)
+
+
+def in_parallel(func, items):
+    """Run func(item) for every item at once: the wall time until all have returned, and errors."""
+    errors = []
+
+    def one(item):
+        try:
+            func(item)
+        except Exception as exc:  # reported below
+            errors.append("{}: {}".format(item, exc))
     started = time.monotonic()
-    sh(lab, host, "apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
-                  "--no-install-recommends openjdk-17-jre-headless jitsi-videobridge2 >/dev/null")
-    apt_seconds = time.monotonic() - started
-    nick = nickname(lab, joined_host)
-    count = jicofo_added(lab, nick)
+    threads = [threading.Thread(target=one, args=(item,)) for item in items]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.monotonic() - started, errors
+
+
+def checked(outcome):
+    seconds, errors = outcome
+    if errors:
+        raise RuntimeError("; ".join(errors))
+    return seconds
+
+
+def presence(lab, joined_hosts):
+    """The bridges' own time from start to presence in the brewery: a restart of already joined
+    bridges (all at once), until jicofo has added each of them again."""
+    nicks = [nickname(lab, host) for host in joined_hosts]
+    counts = [jicofo_added(lab, nick) for nick in nicks]
     started = time.monotonic()
-    lab.exec(joined_host, ["systemctl", "restart", "jitsi-videobridge2"], check=True)
-    presence = wait_added(lab, nick, count + 1) - started
-    return apt_seconds, presence
+    checked(in_parallel(lambda host: lab.exec(host, ["systemctl", "restart", "jitsi-videobridge2"], check=True),
+                        joined_hosts))
+    return max(wait_added(lab, nick, count + 1) for nick, count in zip(nicks, counts)) - started
+
+
+def floor(lab, hosts, joined_hosts):
+    """apt/dpkg work alone on fresh hosts (all at once), plus the bridges' start-to-presence time."""
+    for host in hosts:
+        floor_host(lab, host, joined_hosts[0])
+    apt_seconds = checked(in_parallel(lambda host: sh(lab, host, APT_FLOOR), hosts))
+    return apt_seconds, presence(lab, joined_hosts)
 
 
 def files_written(lab, host, command, input=None):
@@ -201,14 +252,15 @@ def run_all(lab, args, only, result):
 
     joined = []
     if only & {"B1", "B2", "B3", "B5"}:
-        joins, owns, hands, apts, presences = [], [], [], [], []
+        joins, owns, hands, apts, presences, in_process = [], [], [], [], [], []
         for index in range(args.runs if "B1" in only else 1):
             host = "jvb-{}".format(index)
             fresh_bridge_host(lab, host)
             token = create_token(lab, host, host)["token"]
-            total, own = timed_join(lab, host, token)
+            total, own, own_steps = timed_join(lab, host, token)
             joins.append(total)
             owns.append(own)
+            in_process.append(own_steps)
             joined.append((host, token))
             if "B1" not in only:
                 continue
@@ -216,11 +268,12 @@ def run_all(lab, args, only, result):
                 hand_host = "hand-{}".format(index)
                 lab.up(hand_host)
                 hands.append(timed_hand_procedure(lab, hand_host))
-            apt_seconds, presence = floor(lab, "floor-{}".format(index), host)
+            apt_seconds, start_to_presence = floor(lab, ["floor-{}".format(index)], [host])
             apts.append(apt_seconds)
-            presences.append(presence)
+            presences.append(start_to_presence)
         result["B1_join"] = stats(joins)
         result["B1_join_own_wall"] = stats(owns)
+        result["B1_join_own_steps"] = stats(in_process)
         if "B1" in only:
             result["B1_hand_procedure"] = stats(hands) or "not available (no scripts/hand-procedure)"
             result["B1_floor_apt"] = stats(apts)
@@ -277,25 +330,26 @@ def run_all(lab, args, only, result):
         for host in fleet:
             fresh_bridge_host(lab, host)
             tokens[host] = create_token(lab, host, host)["token"]
-        times, errors = {}, []
-
-        def one(host):
-            try:
-                times[host] = timed_join(lab, host, tokens[host])[0]
-            except Exception as exc:  # reported below
-                errors.append("{}: {}".format(host, exc))
-        started = time.monotonic()
-        threads = [threading.Thread(target=one, args=(h,)) for h in fleet]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        times = {}
+        seconds, errors = in_parallel(lambda host: times.update({host: timed_join(lab, host, tokens[host])[0]}),
+                                      fleet)
         result["B5_fleet_size"] = args.fleet
-        result["B5_fleet_all_in_brewery"] = round(time.monotonic() - started, 3)
+        result["B5_fleet_all_in_brewery"] = round(seconds, 3)
         result["B5_fleet_errors"] = errors
         if result.get("B1_join"):
             result["B5_ratio_to_single_join"] = round(result["B5_fleet_all_in_brewery"] /
                                                       result["B1_join"]["median"], 2)
+        # The same work without jvb-join, all at once on this one machine: N hosts share its CPUs
+        # and disk, which a real fleet of N machines does not.
+        apt_seconds, start_to_presence = floor(lab, ["ffloor-{}".format(i) for i in range(args.fleet)],
+                                               [h for h in fleet if h in times])
+        result["B5_fleet_floor_apt"] = round(apt_seconds, 3)
+        result["B5_fleet_floor_presence"] = round(start_to_presence, 3)
+        result["B5_fleet_floor"] = round(apt_seconds + start_to_presence, 3)
+        result["B5_fleet_overhead_above_floor"] = round(result["B5_fleet_all_in_brewery"] - result["B5_fleet_floor"], 3)
+        if result.get("B1_floor"):
+            result["B5_fleet_floor_ratio_to_single_floor"] = round(
+                result["B5_fleet_floor"] / result["B1_floor"]["median"], 2)
         rc = lab.exec("jms", ["jvb-join", "bridges"])[0]
         if rc == 64:
             result["B5_bridges"] = "not available (jvb-join bridges exits 64)"

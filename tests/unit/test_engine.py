@@ -160,3 +160,28 @@ def test_rollback_keeps_going_when_one_undo_fails(host):
     journal.record("last", lambda: done.append("last"))
     assert journal.rollback() == ["broken"]
     assert done == ["last", "first"]
+
+
+class Slow(Step):
+    name = "slow"
+    title = "a step that takes its time"
+
+    def check(self, ctx):
+        from jvbjoin.engine import Change
+        return [Change("service", "x", "wait")]
+
+    def apply(self, ctx, changes, journal):
+        import time
+        time.sleep(0.2)
+
+
+def test_report_says_where_the_time_went(host):
+    import time
+    engine = Engine([WriteFiles(WANTED), Slow()], make_ctx(host), preflight=lambda ctx: time.sleep(0.1),
+                    verify=lambda ctx, report: time.sleep(0.3))
+    report = engine.run("join").as_dict()
+    seconds = {s["step"]: s["seconds"] for s in report["steps"]}
+    assert 0.2 <= seconds["slow"] < 0.2 + 0.15 and seconds["write"] < 0.15
+    assert 0.1 <= report["phase_seconds"]["preflight"] < 0.25
+    assert 0.3 <= report["phase_seconds"]["verify"] < 0.45
+    assert report["seconds"] >= 0.6
