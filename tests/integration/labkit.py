@@ -161,3 +161,15 @@ SNAPSHOT = ("find /etc /var/lib/dpkg /var/cache/debconf /usr/share/keyrings /usr
 
 def snapshot(lab, host):
     return sh(lab, host, SNAPSHOT)[1]
+
+
+def doctor_check(lab, host, check_id):
+    """One check of ``jvb-join doctor --json`` on ``host``: {id, status, detail, remedy, details, ...}."""
+    rc, out, err = lab.exec(host, ["jvb-join", "doctor", "--json"], check=False, timeout=60)
+    try:
+        report = json.loads(out)
+    except ValueError:
+        raise AssertionError("doctor on {} printed no JSON (exit {}): {}{}".format(host, rc, out, err))
+    found = [c for c in report["checks"] if c["id"] == check_id]
+    assert found, "doctor on {} has no check {}: {}".format(host, check_id, [c["id"] for c in report["checks"]])
+    return found[0]
