@@ -173,3 +173,13 @@ def doctor_check(lab, host, check_id):
     found = [c for c in report["checks"] if c["id"] == check_id]
     assert found, "doctor on {} has no check {}: {}".format(host, check_id, [c["id"] for c in report["checks"]])
     return found[0]
+
+
+def doctor_check_with_fault(lab, host, check_id, inject, undo):
+    """That doctor check on ``host`` while the shell script ``inject`` has put a fault in place;
+    ``undo`` runs after, whatever happened."""
+    sh(lab, host, inject)
+    try:
+        return doctor_check(lab, host, check_id)
+    finally:
+        sh(lab, host, undo)

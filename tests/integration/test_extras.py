@@ -8,7 +8,7 @@ import pytest
 
 pytestmark = pytest.mark.lab
 
-from labkit import DOMAIN, create_token, doctor_check, fetch, install_server, install_tools, join, sh
+from labkit import DOMAIN, create_token, doctor_check, doctor_check_with_fault, fetch, install_server, install_tools, join, sh
 
 PUBLIC = "203.0.113.7"  # TEST-NET-3: the address a NAT in front of jvb1 would forward
 STUN_PORT = 3479  # coturn as a plain STUN server on jms (not on 3478: a TURN setup may own that one)
@@ -72,11 +72,10 @@ def test_colibri_stats_on_loopback_and_the_public_address_behind_nat(server):
     assert "--advertise-ip {}".format(lab.ip("jvb1")) in seen["remedy"], seen
     # A later line in jvb.conf that replaces jvb-join's mapping: the bridge would lose it at its next start.
     conf = "/etc/jitsi/videobridge/jvb.conf"
-    sh(lab, "jvb1", "cp -a {0} /root/jvb.conf.before; echo 'ice4j.harvest.mapping.static-mappings = []' >> {0}".format(conf))
-    try:
-        lost = doctor_check(lab, "jvb1", "bridge-nat")
-    finally:
-        sh(lab, "jvb1", "cp -a /root/jvb.conf.before {}".format(conf))
+    lost = doctor_check_with_fault(
+        lab, "jvb1", "bridge-nat",
+        "cp -a {0} /root/jvb.conf.before; echo 'ice4j.harvest.mapping.static-mappings = []' >> {0}".format(conf),
+        "cp -a /root/jvb.conf.before {}".format(conf))
     assert lost["status"] == "fail" and "does not read jvb-join's mapping" in lost["detail"], lost
     print("doctor bridge-nat with the mapping overridden: {}".format(lost["detail"]))
     assert doctor_check(lab, "jvb1", "bridge-nat")["status"] == "ok"
@@ -98,11 +97,8 @@ def test_colibri_stats_on_loopback_and_the_public_address_behind_nat(server):
     assert seen["status"] == "ok" and lab.ip("jvb1") in seen["detail"], seen
     # The STUN server out of reach: the bridge could not learn its address; doctor names it.
     drop = "iptables {} OUTPUT -p udp -d {} --dport {} -j DROP"
-    sh(lab, "jvb1", drop.format("-I", lab.ip("jms"), STUN_PORT))
-    try:
-        silent = doctor_check(lab, "jvb1", "bridge-stun")
-    finally:
-        sh(lab, "jvb1", drop.format("-D", lab.ip("jms"), STUN_PORT))
+    silent = doctor_check_with_fault(lab, "jvb1", "bridge-stun", drop.format("-I", lab.ip("jms"), STUN_PORT),
+                                     drop.format("-D", lab.ip("jms"), STUN_PORT))
     assert silent["status"] == "fail" and "no STUN server answered" in silent["detail"], silent
     assert doctor_check(lab, "jvb1", "bridge-stun")["status"] == "ok"
     code, body = colibri_stats(lab, "jvb1")
