@@ -285,5 +285,5 @@ def checks():
         Check("clock", "clock", GROUP_HOST, link.check_clock),
         Check("disk-space", "disk space", GROUP_HOST, host.check_disk_space),
         Check("bridge-nat", "public address behind NAT", GROUP_EXTRAS, nat.check_nat),
-        Check("bridge-stun", "STUN mapping", GROUP_EXTRAS, nat.check_stun, timeout=3.5),
+        Check("bridge-stun", "STUN mapping", GROUP_EXTRAS, nat.check_stun, requires=("bridge-nat",), timeout=3.5),
     ]

@@ -138,7 +138,8 @@ def check_nat(facts):
                     REJOIN_NAT + "   (LOCAL: an address 'ip -brief address' shows)", details)
     log = last_start(facts.paths)
     if log is None:
-        details.append("{} does not show the bridge's last start: what it announces is not known".format(facts.paths.jvb_log))
+        details.append("{} does not show the bridge's last start: what it announces is not known".format(
+            facts.paths.jvb_log))
         return ok("the bridge reads {} -> {} and {} is this host's".format(local, public, local), details)
     used = announced_mappings(log)
     if (local, public) not in used:
@@ -203,8 +204,8 @@ def check_stun(facts):
     if not seen:
         return fail("no STUN server answered ({}): the bridge cannot learn its public address, and its "
                     "health check fails".format("; ".join(str(a) for a in answers.values())),
-                    "Let UDP out to {} (firewall, NAT), or give another: jvb-join <token> --stun-server HOST:PORT".format(
-                        ", ".join(servers[:3])), details)
+                    "Let UDP out to {} (firewall, NAT), or give another: "
+                    "jvb-join <token> --stun-server HOST:PORT".format(", ".join(servers[:3])), details)
     addresses = sorted(set(seen.values()))
     if public and addresses != [public]:
         return warn("; ".join(problems + ["STUN sees this host as {}, but the bridge announces {} "

@@ -179,15 +179,16 @@ def check_letsencrypt(facts):
     conf = renewal_conf(facts.paths, name)
     text = files.read_text(conf)
     if text is None:
-        return skipped("no Let's Encrypt certificate for {} (the server was not installed with --cert letsencrypt)".format(
-            name))
+        return skipped("no Let's Encrypt certificate for {} (the server was not installed with "
+                       "--cert letsencrypt)".format(name))
     values = renewal_values(text)
     directory = values.get("server") or "(no server in {})".format(conf)
     crt = "/etc/jitsi/meet/{}.crt".format(name)
     site_crt, _ = site_files(facts.paths, name)
     issued = files.read_bytes(os.path.join(live_dir(facts.paths, name), "fullchain.pem"))
     site = files.read_bytes(site_crt)
-    renew = "certbot renew --force-renewal --cert-name {}   (its deploy hook puts the certificate in place)".format(name)
+    renew = "certbot renew --force-renewal --cert-name {}   (its deploy hook puts the certificate in place)".format(
+        name)
     if issued is None:
         return fail("certbot has no certificate for {} from {}".format(name, directory), renew)
     if site != issued:
@@ -205,7 +206,8 @@ def check_letsencrypt(facts):
         warnings.append("the certificate expires in {:.0f} days and was not renewed yet".format(days))
         remedies.append("certbot renew --cert-name {}; see /var/log/letsencrypt/letsencrypt.log".format(name))
     timer = F.unit_state(facts, "certbot.timer")
-    if timer.get("ActiveState") != "active" or timer.get("UnitFileState") not in ("enabled", "static", "enabled-runtime"):
+    if timer.get("ActiveState") != "active" or \
+            timer.get("UnitFileState") not in ("enabled", "static", "enabled-runtime"):
         problems.append("nothing renews it: certbot.timer is {} ({})".format(
             timer.get("ActiveState") or "missing", timer.get("UnitFileState") or "not installed"))
         remedies.append("systemctl enable --now certbot.timer")
