@@ -43,7 +43,9 @@ def test_colibri_stats_on_loopback_and_the_public_address_behind_nat(server):
     lab.up("jvb1")
     install_tools(lab, "jvb1", "curl", "jvb-join")  # the tutorial's client, in one apt run with jvb-join
     token = create_token(lab, "nat", "jvb1")
+    started = time.monotonic()
     stun = stun_server(lab)
+    print("coturn as the lab's STUN server on jms: {:.1f} s".format(time.monotonic() - started))
     rc, out, err, seconds = join(lab, "jvb1", token["token"], "--advertise-ip", PUBLIC, "--stun-server", stun)
     assert rc in (0, 2), out + err
     assert json.loads(out)["verified"] is True
@@ -65,6 +67,7 @@ def test_colibri_stats_on_loopback_and_the_public_address_behind_nat(server):
 
     # Doctor: the bridge reads and announces the mapping; but the lab has no NAT, so the STUN server
     # sees jvb1's own address, not the advertised one, and doctor says so.
+    doctor_started = time.monotonic()
     nat = doctor_check(lab, "jvb1", "bridge-nat")
     assert nat["status"] == "ok" and PUBLIC in nat["detail"], nat
     seen = doctor_check(lab, "jvb1", "bridge-stun")
@@ -79,6 +82,7 @@ def test_colibri_stats_on_loopback_and_the_public_address_behind_nat(server):
     assert lost["status"] == "fail" and "does not read jvb-join's mapping" in lost["detail"], lost
     print("doctor bridge-nat with the mapping overridden: {}".format(lost["detail"]))
     assert doctor_check(lab, "jvb1", "bridge-nat")["status"] == "ok"
+    doctor_seconds = time.monotonic() - doctor_started
 
     # The same options again: nothing rewritten, no restart.
     rc, out, err, _ = join(lab, "jvb1", token["token"], "--advertise-ip", PUBLIC, "--stun-server", stun)
@@ -92,6 +96,7 @@ def test_colibri_stats_on_loopback_and_the_public_address_behind_nat(server):
     assert rc in (0, 2), out + err
     print("join without --advertise-ip took {:.1f} s".format(time.monotonic() - started))
     # No NAT asked for: doctor skips that check; STUN sees the host's own address, as it should.
+    doctor_started = time.monotonic()
     assert doctor_check(lab, "jvb1", "bridge-nat")["status"] == "skipped"
     seen = doctor_check(lab, "jvb1", "bridge-stun")
     assert seen["status"] == "ok" and lab.ip("jvb1") in seen["detail"], seen
@@ -101,6 +106,8 @@ def test_colibri_stats_on_loopback_and_the_public_address_behind_nat(server):
                                      drop.format("-D", lab.ip("jms"), STUN_PORT))
     assert silent["status"] == "fail" and "no STUN server answered" in silent["detail"], silent
     assert doctor_check(lab, "jvb1", "bridge-stun")["status"] == "ok"
+    doctor_seconds += time.monotonic() - doctor_started
+    print("doctor's NAT and STUN checks with their faults: {:.1f} s".format(doctor_seconds))
     code, body = colibri_stats(lab, "jvb1")
     assert code == "200", body
     _, log, _ = lab.exec("jvb1", ["cat", "/var/log/jitsi/jvb.log"], check=True)
@@ -136,6 +143,7 @@ def test_server_tune_sets_the_tutorial_client_settings_by_marked_lines(server):
 
     # Doctor: the settings are in place; an admin's later line overrides one (a warning: their
     # choice); jvb-join's line taken out is a failure, with the command that puts it back.
+    doctor_started = time.monotonic()
     assert doctor_check(lab, "jms", "server-tune")["status"] == "ok"
     sh(lab, "jms", "cp -a {0} /root/config.js.tuned; echo 'config.resolution = 720;' >> {0}".format(path))
     overridden = doctor_check(lab, "jms", "server-tune")
@@ -146,6 +154,7 @@ def test_server_tune_sets_the_tutorial_client_settings_by_marked_lines(server):
     assert removed["status"] == "fail" and "startAudioOnly" in removed["detail"], removed
     assert "jvb-join server tune --config startAudioOnly=true" in removed["remedy"], removed
     assert doctor_check(lab, "jms", "server-tune")["status"] == "ok"
+    print("doctor's server-tune check with its faults: {:.1f} s".format(time.monotonic() - doctor_started))
     # And back: --unset leaves the file exactly as the package wrote it.
     rc, out, err = lab.exec("jms", ["jvb-join", "--json", "server", "tune", "--unset", "startAudioOnly", "--unset",
                                     "resolution", "--unset", "disableAudioLevels", "--unset", "openBridgeChannel"])
