@@ -1,5 +1,6 @@
 """What the tutorials do beyond a plain join, in the lab: the bridge's COLIBRI REST stats on
-loopback, a bridge behind NAT announcing its public address, and client tuning on the server."""
+loopback, a bridge behind NAT announcing its public address (a real SNAT in front of it, seen by a
+STUN server on jms), and client tuning on the server; doctor's checks of each, with a fault each."""
 
 import json
 import time
@@ -65,14 +66,24 @@ def test_colibri_stats_on_loopback_and_the_public_address_behind_nat(server):
         lab.ip("jvb1"), PUBLIC)
     assert using in log, log[-2000:]
 
-    # Doctor: the bridge reads and announces the mapping; but the lab has no NAT, so the STUN server
-    # sees jvb1's own address, not the advertised one, and doctor says so.
+    # A NAT in front of jvb1, for what a STUN server sees: jvb1's UDP to it leaves from PUBLIC (and
+    # jms routes PUBLIC back to jvb1), as behind a router or a cloud's 1:1 NAT.
+    snat = "iptables -t nat {} POSTROUTING -p udp -d %s --dport %d -j SNAT --to-source %s" % (
+        lab.ip("jms"), STUN_PORT, PUBLIC)
+    sh(lab, "jvb1", snat.format("-A"))
+    sh(lab, "jms", "ip route replace {}/32 via {}".format(PUBLIC, lab.ip("jvb1")))
+    # Doctor: the bridge reads and announces the mapping, and STUN sees the advertised address.
     doctor_started = time.monotonic()
     nat = doctor_check(lab, "jvb1", "bridge-nat")
     assert nat["status"] == "ok" and PUBLIC in nat["detail"], nat
     seen = doctor_check(lab, "jvb1", "bridge-stun")
-    assert seen["status"] == "warn" and lab.ip("jvb1") in seen["detail"] and PUBLIC in seen["detail"], seen
-    assert "--advertise-ip {}".format(lab.ip("jvb1")) in seen["remedy"], seen
+    assert seen["status"] == "ok" and PUBLIC in seen["detail"], seen
+    # The NAT's public address is no longer the advertised one (here: no NAT at all any more): STUN
+    # sees jvb1's own address, and doctor warns with both and the join that would fix it.
+    moved = doctor_check_with_fault(lab, "jvb1", "bridge-stun", snat.format("-D"), snat.format("-A"))
+    assert moved["status"] == "warn" and lab.ip("jvb1") in moved["detail"] and PUBLIC in moved["detail"], moved
+    assert "--advertise-ip {}".format(lab.ip("jvb1")) in moved["remedy"], moved
+    assert doctor_check(lab, "jvb1", "bridge-stun")["status"] == "ok"
     # A later line in jvb.conf that replaces jvb-join's mapping: the bridge would lose it at its next start.
     conf = "/etc/jitsi/videobridge/jvb.conf"
     lost = doctor_check_with_fault(
@@ -91,6 +102,7 @@ def test_colibri_stats_on_loopback_and_the_public_address_behind_nat(server):
 
     # NAT is off unless asked: a join without the option takes the mapping away again; the stats
     # stay, on loopback (leave uses the same API to shut the bridge down).
+    sh(lab, "jvb1", snat.format("-D"))  # no NAT any more
     started = time.monotonic()
     rc, out, err, _ = join(lab, "jvb1", token["token"], "--stun-server", stun)
     assert rc in (0, 2), out + err
