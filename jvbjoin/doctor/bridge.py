@@ -256,10 +256,11 @@ GROUP_SERVICE = "Bridge package and service"
 GROUP_CONFIG = "Bridge configuration"
 GROUP_SERVER = "Server and brewery"
 GROUP_HOST = "Host"
+GROUP_EXTRAS = "Extras"
 
 
 def checks():
-    from . import host, link
+    from . import host, link, nat
     """Every bridge check in report order (a check comes after the checks it requires)."""
     return [
         Check("package", "bridge package", GROUP_SERVICE, check_package),
@@ -283,4 +284,6 @@ def checks():
         Check("swappiness", "swappiness", GROUP_HOST, host.check_swappiness),
         Check("clock", "clock", GROUP_HOST, link.check_clock),
         Check("disk-space", "disk space", GROUP_HOST, host.check_disk_space),
+        Check("bridge-nat", "public address behind NAT", GROUP_EXTRAS, nat.check_nat),
+        Check("bridge-stun", "STUN mapping", GROUP_EXTRAS, nat.check_stun, requires=("bridge-nat",), timeout=3.5),
     ]

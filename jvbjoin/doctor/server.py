@@ -6,9 +6,11 @@ import os
 import time
 
 from .. import files, hocon
+from ..errors import JvbJoinError
 from ..run import run
 from ..server import jicofo, tokens
 from . import facts as F
+from . import web
 from .host import check_disk_space
 from .core import Check, fail, ok, warn
 
@@ -87,7 +89,13 @@ def check_web_server(facts):
         if good is False:
             return fail("{} has configuration errors".format(name), "{}   (then: systemctl reload {})".format(
                 " ".join(test), name), output.splitlines()[-10:])
-        return ok("{} is active, its configuration checks out".format(name))
+        try:
+            site = web.site_problem(facts, name, domain(facts))
+        except JvbJoinError:
+            site = None  # no meet domain yet: the prosody checks say so
+        if site:
+            return site
+        return ok("{} is active, its configuration checks out and it serves the Jitsi site".format(name))
     return fail("no web server (nginx or apache2) is installed", "jvb-join server install --domain {}".format(
         _domain_or(facts)))
 
@@ -290,6 +298,7 @@ def check_local_bridge(facts):
 GROUP_SERVICES = "Server services"
 GROUP_BRIDGES = "Bridges and tokens"
 GROUP_HOST = "Host"
+GROUP_EXTRAS = "Extras"
 
 
 def checks():
@@ -307,4 +316,7 @@ def checks():
         Check("local-bridge", "local bridge", GROUP_BRIDGES, check_local_bridge),
         Check("firewall", "firewall", GROUP_HOST, check_firewall),
         Check("disk-space", "disk space", GROUP_HOST, check_disk_space),
+        Check("server-tune", "client settings (server tune)", GROUP_EXTRAS, web.check_tune),
+        Check("server-letsencrypt", "Let's Encrypt certificate", GROUP_EXTRAS, web.check_letsencrypt,
+              timeout=4.5),
     ]

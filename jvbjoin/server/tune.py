@@ -107,6 +107,47 @@ class TuneFile(FileStep):
         return [] if new == text else [WantedFile(self.path, new)]
 
 
+def record_path(paths):
+    """What 'server tune' set, kept so that doctor can tell a line that was taken out by hand."""
+    return os.path.join(paths.server_state, "tune.json")
+
+
+def read_record(paths):
+    """``{"config": {key: literal}, "interface": {key: literal}}`` as 'server tune' last left it."""
+    try:
+        record = json.loads(files.read_text(record_path(paths)) or "{}")
+    except ValueError:
+        record = {}
+    record = record if isinstance(record, dict) else {}
+    return {obj: dict(record.get(obj) or {}) for obj in ("config", "interface")}
+
+
+class TuneRecord(FileStep):
+    """jvb-join's record of the settings it set (see :func:`record_path`)."""
+
+    name = "tune-record"
+    title = "record of the tuned settings"
+    owns_files = True
+    restarts = None
+
+    def __init__(self, config, interface):
+        self.settings = {"config": config, "interface": interface}
+
+    def wanted(self, ctx):
+        record = read_record(ctx.paths)
+        for obj, settings in self.settings.items():
+            for key, literal in settings.items():
+                if literal is None:
+                    record[obj].pop(key, None)
+                else:
+                    record[obj][key] = literal
+        content = json.dumps(record, indent=2, sort_keys=True) + "\n"
+        current = files.read_text(record_path(ctx.paths))
+        if current == content or (current is None and not any(record.values())):
+            return []
+        return [WantedFile(record_path(ctx.paths), content, 0o644)]
+
+
 class TuneOptions:
     def __init__(self, domain=None, config=None, interface=None, dry_run=False):
         self.domain = domain
@@ -164,5 +205,6 @@ def tune(opts, paths, progress):
     steps = [TuneFile("tune-config", "client settings in config.js", config_js(paths, domain), "config",
                       opts.config),
              TuneFile("tune-interface", "interface settings in interface_config.js", interface_path,
-                      "interfaceConfig", opts.interface)]
+                      "interfaceConfig", opts.interface),
+             TuneRecord(opts.config, opts.interface)]
     return Engine(steps, ctx, preflight=preflight).run("server tune", dry_run=opts.dry_run)

@@ -161,3 +161,25 @@ SNAPSHOT = ("find /etc /var/lib/dpkg /var/cache/debconf /usr/share/keyrings /usr
 
 def snapshot(lab, host):
     return sh(lab, host, SNAPSHOT)[1]
+
+
+def doctor_check(lab, host, check_id):
+    """One check of ``jvb-join doctor --json`` on ``host``: {id, status, detail, remedy, details, ...}."""
+    rc, out, err = lab.exec(host, ["jvb-join", "doctor", "--json"], check=False, timeout=60)
+    try:
+        report = json.loads(out)
+    except ValueError:
+        raise AssertionError("doctor on {} printed no JSON (exit {}): {}{}".format(host, rc, out, err))
+    found = [c for c in report["checks"] if c["id"] == check_id]
+    assert found, "doctor on {} has no check {}: {}".format(host, check_id, [c["id"] for c in report["checks"]])
+    return found[0]
+
+
+def doctor_check_with_fault(lab, host, check_id, inject, undo):
+    """That doctor check on ``host`` while the shell script ``inject`` has put a fault in place;
+    ``undo`` runs after, whatever happened."""
+    sh(lab, host, inject)
+    try:
+        return doctor_check(lab, host, check_id)
+    finally:
+        sh(lab, host, undo)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from labkit import DOMAIN, fetch, install_server, long_scenario, repo_args
+from labkit import DOMAIN, doctor_check, doctor_check_with_fault, fetch, install_server, long_scenario, repo_args
 
 pytestmark = [pytest.mark.lab, long_scenario()]  # a second server install: make test-long
 
@@ -46,3 +46,21 @@ def test_the_web_page_is_served_by_apache_and_nginx_is_absent(apache_server):
                             + repo_args(lab, "jms"), timeout=600)
     assert rc == 0, out + err
     assert json.loads(out)["changed"] == 0
+
+
+def test_doctor_checks_apache_and_the_jitsi_site(apache_server):
+    lab = apache_server
+    check = doctor_check(lab, "jms", "web-server")
+    assert check["status"] == "ok" and "apache2" in check["detail"], check
+    disabled = doctor_check_with_fault(lab, "jms", "web-server",
+                                       "a2dissite {} >/dev/null && systemctl reload apache2".format(DOMAIN),
+                                       "a2ensite {} >/dev/null && systemctl reload apache2".format(DOMAIN))
+    assert disabled["status"] == "fail" and "not enabled in apache2" in disabled["detail"], disabled
+    assert disabled["remedy"].startswith("a2ensite {}".format(DOMAIN))
+    # A broken directive: apache2ctl configtest fails, and doctor shows its lines.
+    broken = doctor_check_with_fault(lab, "jms", "web-server",
+                                     "echo 'NoSuchDirective on' > /etc/apache2/conf-enabled/zz-broken.conf",
+                                     "rm /etc/apache2/conf-enabled/zz-broken.conf")
+    assert broken["status"] == "fail" and "configuration errors" in broken["detail"], broken
+    assert doctor_check(lab, "jms", "web-server")["status"] == "ok"
+    assert doctor_check(lab, "jms", "server-letsencrypt")["status"] == "skipped"

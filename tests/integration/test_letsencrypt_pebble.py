@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from labkit import DOMAIN, fetch, install_server, install_tools, long_scenario, repo_args, sh
+from labkit import DOMAIN, doctor_check, doctor_check_with_fault, fetch, install_server, install_tools, long_scenario, repo_args, sh
 
 pytestmark = [pytest.mark.lab, long_scenario()]
 
@@ -59,3 +59,30 @@ def test_letsencrypt_certificate_from_the_acme_directory(acme, lab):
                                     "--acme-ca-file", "/root/acme-ca.pem"] + repo_args(lab, "jms"), timeout=600)
     assert rc == 0, out + err
     assert json.loads(out)["changed"] == 0
+
+
+def test_doctor_checks_the_certificate_its_renewal_and_its_deploy_hook(acme, lab):
+    """After the install above: doctor finds the certificate in place; a stopped renewal timer and a
+    lost deploy hook are each a failure naming the fix, and healthy again once undone."""
+    check = doctor_check(lab, "jms", "server-letsencrypt")
+    assert check["status"] == "ok" and "acme.lab.test:14000" in check["detail"], check
+    print("doctor server-letsencrypt: {}".format(check["detail"]))
+    stopped = doctor_check_with_fault(lab, "jms", "server-letsencrypt", "systemctl disable --now certbot.timer",
+                                      "systemctl enable --now certbot.timer")
+    assert stopped["status"] == "fail" and "certbot.timer" in stopped["detail"], stopped
+    assert "systemctl enable --now certbot.timer" in stopped["remedy"]
+    renewal = "/etc/letsencrypt/renewal/{}.conf".format(DOMAIN)
+    hookless = doctor_check_with_fault(lab, "jms", "server-letsencrypt",
+                                       "cp -a {0} /root/renewal.conf; sed -i '/^renew_hook/d' {0}".format(renewal),
+                                       "cp -a /root/renewal.conf {}".format(renewal))
+    assert hookless["status"] == "fail" and "deploy hook" in hookless["detail"], hookless
+    assert "renew_hook = " in hookless["remedy"]
+    # The site's certificate put back to a self-signed one: not what certbot got from the directory.
+    crt = "/etc/jitsi/meet/{}.crt".format(DOMAIN)
+    replaced = doctor_check_with_fault(
+        lab, "jms", "server-letsencrypt",
+        "cp -a {0} /root/site.crt; openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN={1} "
+        "-keyout /dev/null -out {0} 2>/dev/null".format(crt, DOMAIN),
+        "cp -a /root/site.crt {}".format(crt))
+    assert replaced["status"] == "fail" and "not the certificate certbot got" in replaced["detail"], replaced
+    assert doctor_check(lab, "jms", "server-letsencrypt")["status"] == "ok"
