@@ -100,8 +100,11 @@ def join_steps(ctx):
         source,
         JavaRuntime("jitsi-videobridge2", versions.get("jitsi-videobridge2"),
                     opts.adoptium_repo_url, opts.adoptium_repo_key, opts.lock_timeout),
-        Packages(["jitsi-videobridge2"], versions, opts.lock_timeout),
+        # Before the packages: on a fresh host Java's CA store is then made with the server's
+        # certificate already in the system store, instead of being made and then updated by a
+        # second Java run of update-ca-certificates' hook.
         ServerTrust(),
+        Packages(["jitsi-videobridge2"], versions, opts.lock_timeout),
         AccountPassword(),
     ] + bridge_config.steps(ctx) + [
         ForgetPendingPassword(),
