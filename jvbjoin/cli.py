@@ -358,6 +358,23 @@ def server_tune(opts, domain, start_audio_only, resolution, disable_audio_levels
     return _finish(report)
 
 
+@server.command("colibri-ws")
+@click.option("--dry-run", is_flag=True, help="Print the plan and the file diffs; change nothing.")
+@click.pass_obj
+def server_colibri_ws(opts, dry_run):
+    """Bring nginx's colibri websocket routes in line with the tokens (the timer does it every minute)."""
+    from .paths import Paths
+    from .render import Progress
+    from .server import colibri_ws, tokens
+
+    tokens.require_root()
+    paths = Paths("/")
+    report = colibri_ws.sync(paths, tokens.TokenStore(paths).load(), Progress.for_output(opts.as_json),
+                             dry_run=dry_run)
+    _emit(opts, report, show_diffs=dry_run)
+    return _finish(report)
+
+
 @cli.group()
 def token():
     """Join tokens for new bridges (on the Jitsi Meet server)."""
@@ -371,8 +388,11 @@ def token():
 @click.option("--jvb-version", metavar="VERSION", help="jitsi-videobridge2 version the bridge must install.")
 @click.option("--allow-from", metavar="CIDR|any", help="Where the bridge may connect from (opens 5222 for it).")
 @click.option("--print-join-command", is_flag=True, help="Print the whole 'jvb-join <token>' line.")
+@click.option("--colibri-ws", metavar="ADDRESS",
+              help="Legacy colibri websockets: the bridge gets its own server-id, and nginx here a route to "
+                   "ADDRESS:9090 (the bridge's IP address as this server reaches it). Off by default.")
 @click.pass_obj
-def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_join_command):
+def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_join_command, colibri_ws=None):
     """Make a bridge account and print its join token."""
     import json
     from .paths import Paths
@@ -380,7 +400,7 @@ def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_joi
     from .token import encode
 
     record, joined = tokens.create(Paths("/"), tokens.parse_ttl(ttl), name, host, port, jvb_version,
-                                   allow_from=allow_from)
+                                   allow_from=allow_from, colibri_ws=colibri_ws)
     text = encode(joined)
     if not allow_from and tokens.ufw_active():
         click.echo("note: ufw is active here; if the bridge cannot reach port {0} yet, allow it with "
@@ -388,6 +408,7 @@ def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_joi
                    "proto tcp'.".format(tokens.XMPP_PORT), err=True)
     if opts.as_json:
         click.echo(json.dumps({"id": record["id"], "name": record["name"], "expires": record["exp"],
+                               "colibri_ws": record.get("colibri_ws"),
                                "token": text, "join_command": "jvb-join " + text}, indent=2))
     elif print_join_command:
         click.echo("jvb-join " + text)

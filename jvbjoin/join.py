@@ -90,7 +90,7 @@ def join_steps(ctx):
     from .steps.packages import DebconfPreseed, JitsiSource, Packages
     from .steps.service import BridgeService
     from .steps.trust import ServerTrust
-    from .steps import bridge_config, firewall, logging_level, sysctl
+    from .steps import bridge_config, firewall, logging_level, sysctl, websockets
 
     token, opts = ctx.facts["token"], ctx.facts["options"]
     source = JitsiSource.from_options(opts)
@@ -111,6 +111,7 @@ def join_steps(ctx):
         logging_level.LoggingLevel(),
         sysctl.Sysctl(),
         firewall.Firewall(),
+        websockets.WebsocketPort(),
         BridgeService(timeout=opts.verify_timeout),
     ]
 

@@ -275,8 +275,9 @@ class RemoveAccount(Step):
 
 
 def leave_steps():
+    from .steps.websockets import CloseWebsocketPort
     return [Drain(), ShutDown(), RemoveFragment(), remove_include_step(), restore_legacy_step(), CloseFirewall(),
-            RemoveJoinRecord(), RemoveAccount()]
+            CloseWebsocketPort(), RemoveJoinRecord(), RemoveAccount()]
 
 
 def joined(paths):

@@ -28,9 +28,14 @@ MAX_PASSWORD_LENGTH = 256
 # The last second of year 9999: far enough for any TTL, near enough for time.gmtime everywhere.
 MAX_EXP = 253402300799
 
-FIELDS = ("v", "id", "host", "port", "domain", "muc", "user", "password", "pin", "exp", "meet", "jvb")
-OPTIONAL = frozenset(["jvb"])
-PUBLIC_FIELDS = ("id", "host", "port", "domain", "muc", "meet", "exp", "pin", "jvb")
+FIELDS = ("v", "id", "host", "port", "domain", "muc", "user", "password", "pin", "exp", "meet", "jvb", "ws",
+          "wsfrom")
+# ws and wsfrom (token create --colibri-ws): the bridge's colibri websocket server-id, and the
+# server's address that alone may reach the bridge's websocket port. Both or neither.
+OPTIONAL = frozenset(["jvb", "ws", "wsfrom"])
+PUBLIC_FIELDS = ("id", "host", "port", "domain", "muc", "meet", "exp", "pin", "jvb", "ws", "wsfrom")
+# The package's default server-id: every bridge has it, so it routes nothing to one bridge.
+DEFAULT_SERVER_ID = "default-id"
 
 _ID = re.compile(r"[a-z0-9]{6,16}\Z")
 _LOCALPART = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}\Z")
@@ -38,6 +43,7 @@ _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 _PIN = re.compile(r"sha256:[0-9a-f]{64}\Z")
 # A Debian version: optional epoch, upstream starting with a digit, optional revision.
 _DEBIAN_VERSION = re.compile(r"(?:[0-9]{1,9}:)?[0-9][A-Za-z0-9.+~-]{0,98}\Z")
+_SERVER_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?\Z")
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*\Z")
 _CHECKSUM = re.compile(r"[0-9a-f]{%d}\Z" % CHECKSUM_LENGTH)
 _OTHER_VERSION = re.compile(r"jvbj([0-9]{1,6})\.")
@@ -174,6 +180,22 @@ def _check_fields(f):
         _need_text("jvb", f["jvb"])
         if not _DEBIAN_VERSION.match(f["jvb"]):
             raise TokenError("The token's jvb must be a Debian package version such as 2.3-312-ga29d97d13-1.")
+    if (f["ws"] is None) != (f["wsfrom"] is None):
+        raise TokenError("The token has only one of ws and wsfrom (colibri websockets need both).")
+    if f["ws"] is not None:
+        _need_text("ws", f["ws"])
+        if not valid_server_id(f["ws"]):
+            raise TokenError("The token's ws (the websocket server-id) must be 1 to 32 lowercase letters, digits "
+                             "and '-', and not '{}'.".format(DEFAULT_SERVER_ID))
+        _need_text("wsfrom", f["wsfrom"])
+        if not valid_ip_literal(f["wsfrom"]):
+            raise TokenError("The token's wsfrom must be the server's IP address.")
+
+
+def valid_server_id(text):
+    """A colibri websocket server-id jvb-join gives a bridge: it goes into a URL path and an nginx
+    location regex, so only lowercase letters, digits and inner '-'."""
+    return isinstance(text, str) and _SERVER_ID.match(text) is not None and text != DEFAULT_SERVER_ID
 
 
 class JoinToken(object):
@@ -182,9 +204,9 @@ class JoinToken(object):
     __slots__ = FIELDS
 
     def __init__(self, v=VERSION, id=None, host=None, port=DEFAULT_PORT, domain=None, muc=None, user=None,
-                 password=None, pin=None, exp=None, meet=None, jvb=None):
+                 password=None, pin=None, exp=None, meet=None, jvb=None, ws=None, wsfrom=None):
         values = dict(v=v, id=id, host=host, port=port, domain=domain, muc=muc, user=user,
-                      password=password, pin=pin, exp=exp, meet=meet, jvb=jvb)
+                      password=password, pin=pin, exp=exp, meet=meet, jvb=jvb, ws=ws, wsfrom=wsfrom)
         _check_fields(values)
         for name in FIELDS:
             object.__setattr__(self, name, values[name])
@@ -245,8 +267,9 @@ def encode(token):
     if not isinstance(token, JoinToken):
         raise TypeError("encode() takes a JoinToken")
     data = {name: getattr(token, name) for name in FIELDS}
-    if data["jvb"] is None:
-        del data["jvb"]
+    for name in OPTIONAL:
+        if data[name] is None:
+            del data[name]
     payload = json.dumps(data, sort_keys=True, separators=(",", ":")).encode("ascii")
     body = base64.urlsafe_b64encode(payload).decode("ascii").rstrip("=")
     text = "{}{}.{}".format(PREFIX, body, _checksum(body))
@@ -357,8 +380,9 @@ def decode(text, now=None):
     for key in FIELDS:
         if key not in data and key not in OPTIONAL:
             raise TokenError("The token has no '{}' key.".format(key))
-    if "jvb" in data and data["jvb"] is None:
-        raise TokenError("The token's jvb must be text, not null.")
+    for name in sorted(OPTIONAL):
+        if name in data and data[name] is None:
+            raise TokenError("The token's {} must be text, not null.".format(name))
     token = JoinToken(**data)
     if token.is_expired(now):
         raise TokenError("This join token expired at {}; a new token is needed.".format(

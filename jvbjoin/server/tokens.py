@@ -135,7 +135,15 @@ def expire(paths, now=None):
     if expired:
         from . import rights
         rights.sync(paths, server_domain(paths), records)
+    sync_routes(paths, records, now)
     return expired
+
+
+def sync_routes(paths, records, now=None):
+    """The colibri websocket routes in nginx as the tokens now are (when any token asked for them)."""
+    from . import colibri_ws
+    if colibri_ws.needed(paths, records):
+        colibri_ws.sync(paths, records, now=now)
 
 
 def require_root():
@@ -178,8 +186,12 @@ def auth_certificate(paths, domain):
     return data
 
 
-def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None, now=None, allow_from=None):
-    """Make an account and return ``(record, token)``. The token holds the only copy of its password."""
+def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None, now=None, allow_from=None,
+           colibri_ws=None):
+    """Make an account and return ``(record, token)``. The token holds the only copy of its password.
+
+    ``colibri_ws``: the bridge's address as this server reaches it; the bridge then gets its own
+    websocket server-id and nginx a route to it (server/colibri_ws.py)."""
     from ..pin import spki_pin
     from ..token import JoinToken
 
@@ -193,6 +205,13 @@ def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None
     user = "jvb-{}".format(token_id)
     auth = "auth.{}".format(domain)
     password = secrets.token_urlsafe(24)
+    websockets = None
+    if colibri_ws:
+        from . import colibri_ws as ws
+        address = ws.bridge_address(colibri_ws)
+        ws.check_web(paths, domain)
+        websockets = {"id": ws.server_id_for(name, token_id, records), "address": address,
+                      "from": ws.server_source(address)}
     if allow_from:
         allow_from = normalize_source(allow_from)
         open_client_port(allow_from)
@@ -200,15 +219,28 @@ def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None
     record = {"id": token_id, "name": name or "", "user": user, "domain": auth, "meet": domain,
               "created": now, "exp": now + int(ttl_seconds), "host": host or domain, "port": port,
               "pin": pin, "verifier": account_verifier(paths, auth, user), "allow_from": allow_from}
+    if websockets:
+        record["colibri_ws"] = websockets
     records.append(record)
     store.save(records)
     from . import rights
     rights.sync(paths, domain, records)
+    if websockets:
+        try:
+            sync_routes(paths, records, now)
+        except Exception:
+            # No token without its route: the account and the record go again.
+            delete_account("{}@{}".format(user, auth))
+            store.save([r for r in records if r["id"] != token_id])
+            rights.sync(paths, domain, [r for r in records if r["id"] != token_id])
+            raise
     fields = dict(v=1, id=token_id, host=host or domain, port=port, domain=auth,
                   muc="jvbbrewery@internal.auth.{}".format(domain), user=user, password=password,
                   pin=pin, exp=now + int(ttl_seconds), meet=domain)
     if jvb_version:
         fields["jvb"] = jvb_version
+    if websockets:
+        fields.update(ws=websockets["id"], wsfrom=websockets["from"])
     return record, JoinToken(**fields)
 
 
@@ -239,6 +271,7 @@ def revoke(paths, token_id):
             rights.sync(paths, record["meet"], records)
             if record.get("allow_from"):
                 close_client_port(record["allow_from"], records)
+            sync_routes(paths, records)
             return record
     raise UsageError("There is no token with id {!r}.".format(token_id),
                      "See 'jvb-join token list' for the ids.")

@@ -45,12 +45,14 @@ def owner(gid=0):
 
 class BridgeExtras:
     """What a join may add to the fragment beyond the XMPP client and the private REST API: static
-    NAT mappings ``[(local, public)]`` and the STUN servers (``None``: the package's list stays;
-    ``[]``: no STUN)."""
+    NAT mappings ``[(local, public)]``, the STUN servers (``None``: the package's list stays;
+    ``[]``: no STUN) and the colibri websocket server-id and advertised domain (``None``: off)."""
 
-    def __init__(self, static_mappings=(), stun_servers=None):
+    def __init__(self, static_mappings=(), stun_servers=None, websocket_id=None, websocket_domain=None):
         self.static_mappings = list(static_mappings)
         self.stun_servers = None if stun_servers is None else list(stun_servers)
+        self.websocket_id = websocket_id
+        self.websocket_domain = websocket_domain
 
 
 def render_fragment(token, password, nickname, extras=None):
@@ -67,6 +69,9 @@ def render_fragment(token, password, nickname, extras=None):
                                  for local, public in extras.static_mappings]
     quoted["stun_servers"] = None if extras.stun_servers is None else [
         hocon.quote(server) for server in extras.stun_servers]
+    quoted["websocket_id"] = hocon.quote(extras.websocket_id) if extras.websocket_id else None
+    quoted["websocket_domain"] = hocon.quote(extras.websocket_domain) if extras.websocket_id else None
+    quoted["websocket_port"] = WEBSOCKET_PORT
     return env.get_template("jvb-join.conf.j2").render(**quoted)
 
 
@@ -88,18 +93,28 @@ def fragment_mask(proposed_nickname=None):
 
 
 def bridge_extras(ctx):
-    """The fragment extras from the join options and what preflight found (the local address)."""
+    """The fragment extras from the join options, the token (colibri websockets) and what
+    preflight found (the local address)."""
     opts = ctx.facts.get("options")
     if opts is None:
         return BridgeExtras()
     mappings = []
     if getattr(opts, "advertise_ip", None):
         mappings.append((ctx.facts["local_ip"], opts.advertise_ip))
-    return BridgeExtras(mappings, getattr(opts, "stun_servers", None))
+    token = ctx.facts.get("token")
+    ws = getattr(token, "ws", None)
+    # Clients reach the bridge's websocket through the meet domain's nginx on 443.
+    return BridgeExtras(mappings, getattr(opts, "stun_servers", None), ws,
+                        "{}:443".format(token.meet) if ws else None)
 
+
+# The public HTTP server's port for colibri websockets, as the package's jvb.conf had it (§2.1).
+WEBSOCKET_PORT = 9090
 
 # A legacy property the bridge reads before jvb.conf, which would undo --stun-server.
 _LEGACY_STUN = "org.ice4j.ice.harvest.STUN_MAPPING_HARVESTER_ADDRESSES"
+# Legacy websocket properties the bridge reads before jvb.conf's websockets block.
+LEGACY_WEBSOCKETS = ("org.jitsi.videobridge.rest.COLIBRI_WS_SERVER_ID", "org.jitsi.videobridge.rest.COLIBRI_WS_DISABLE")
 
 
 def legacy_overrides(ctx, extras):
@@ -111,6 +126,8 @@ def legacy_overrides(ctx, extras):
     found = []
     if extras.stun_servers is not None and _LEGACY_STUN in values:
         found.append(_LEGACY_STUN)
+    if extras.websocket_id:
+        found.extend(key for key in LEGACY_WEBSOCKETS if key in values)
     for key in found:
         add_degraded(ctx, "{} sets {}, which the bridge reads before jvb.conf: remove it there for "
                           "jvb-join's setting to apply".format(ctx.paths.jvb_legacy_properties, key))

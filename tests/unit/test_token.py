@@ -130,7 +130,7 @@ def test_token_is_immutable_and_redacted():
     assert "password=" in repr(token)
     assert token.redacted()["password"] != PASSWORD and token.redacted()["user"] == "jvb-abc12345"
     public = token.public_fields()
-    assert sorted(public) == sorted(["id", "host", "port", "domain", "muc", "meet", "exp", "pin", "jvb"])
+    assert sorted(public) == sorted(["id", "host", "port", "domain", "muc", "meet", "exp", "pin", "jvb", "ws", "wsfrom"])
     assert PASSWORD not in json.dumps(public)
     with pytest.raises(TypeError):
         __import__("pickle").dumps(token)

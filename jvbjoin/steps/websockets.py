@@ -1,0 +1,128 @@
+"""The bridge's colibri websocket port (token create --colibri-ws): open in ufw to the server's
+address only, since nginx on the server is the one client the bridge's public HTTP server has.
+
+The rule carries its own comment, so a later join with a token without websockets, or a token
+naming another server address, takes the old rule away, and ``leave`` finds it.
+"""
+
+from .. import files
+from ..engine import Change, Step
+from ..errors import StepError
+from ..run import run
+from .bridge_config import WEBSOCKET_PORT, add_degraded
+
+COMMENT = "jvb-join colibri-ws"
+RULE_FILES = ("/etc/ufw/user.rules", "/etc/ufw/user6.rules")
+
+
+def websocket_rules(text, comment=COMMENT):
+    """``[(port, proto, source)]`` of the incoming allow rules of a ``user.rules`` text that carry
+    ``comment`` (ufw keeps it hex-encoded there)."""
+    wanted = "comment=" + comment.encode("utf-8").hex()
+    found = []
+    for line in text.splitlines():
+        if not line.startswith("### tuple ###") or wanted not in line.split():
+            continue
+        fields = [f for f in line[len("### tuple ###"):].split() if not f.startswith("comment=")]
+        if len(fields) >= 7 and fields[0] == "allow" and fields[-1] == "in":
+            rule = (fields[2], fields[1], fields[5])
+            if rule not in found:
+                found.append(rule)
+    return found
+
+
+def current_rules(paths):
+    found = []
+    for name in RULE_FILES:
+        for rule in websocket_rules(files.read_text(paths(name)) or ""):
+            if rule not in found:
+                found.append(rule)
+    return found
+
+
+def allow_argv(source, port=WEBSOCKET_PORT, proto="tcp"):
+    return ["ufw", "allow", "from", source, "to", "any", "port", str(port), "proto", proto, "comment", COMMENT]
+
+
+def delete_argv(source, port=WEBSOCKET_PORT, proto="tcp"):
+    return ["ufw", "delete", "allow", "from", source, "to", "any", "port", str(port), "proto", proto]
+
+
+def _ufw(argv, what):
+    result = run(argv, check=False, timeout=120)
+    output = result.stdout + result.stderr
+    # In a container ufw cannot set its sysctls and says so, yet changes the rule.
+    if not result.ok and "problem running sysctl" not in output:
+        raise StepError("{} failed: {}".format(" ".join(argv), output.strip()[-300:]),
+                        "Check ufw (ufw status verbose), then run {} again.".format(what))
+
+
+class _RuleStep(Step):
+    """Makes jvb-join's websocket rules exactly ``wanted(ctx)``, each change with its undo."""
+
+    again = "jvb-join"
+
+    def wanted(self, ctx):
+        raise NotImplementedError
+
+    def check(self, ctx):
+        if not ctx.options.get("firewall", True):
+            return []
+        want = self.wanted(ctx)
+        have = current_rules(ctx.paths)
+        changes = []
+        for port, proto, source in have:
+            if (port, proto, source) not in want:
+                changes.append(Change("firewall", "{}/{} from {}".format(port, proto, source),
+                                      "close {}/{} to {} (colibri websockets, opened by jvb-join)".format(
+                                          port, proto, source),
+                                      data=(delete_argv(source, port, proto), allow_argv(source, port, proto))))
+        for port, proto, source in want:
+            if (port, proto, source) not in have:
+                changes.append(Change("firewall", "{}/{} from {}".format(port, proto, source),
+                                      "allow {}/{} from the server {} only (colibri websockets)".format(
+                                          port, proto, source),
+                                      data=(allow_argv(source, port, proto), delete_argv(source, port, proto))))
+        return changes
+
+    def apply(self, ctx, changes, journal):
+        saved = [files.FileState.read(ctx.paths(name)) for name in RULE_FILES]
+        backups = ctx.facts.get("backups")
+        for state in saved:
+            if state.exists and backups is not None:
+                backups.save(state.path)
+        journal.record("restore ufw's rule files", lambda: [files.restore(state) for state in saved])
+        for change in changes:
+            argv, undo = change.data
+            journal.record(" ".join(undo), lambda undo=undo: run(undo, check=False, timeout=60))
+            _ufw(argv, self.again)
+
+
+class WebsocketPort(_RuleStep):
+    """Join: 9090/tcp from the server's address when the token asks for websockets, else none."""
+
+    name = "websocket-port"
+    title = "colibri websocket port (ufw)"
+
+    def wanted(self, ctx):
+        token = ctx.facts.get("token")
+        source = getattr(token, "wsfrom", None)
+        return [(str(WEBSOCKET_PORT), "tcp", source)] if source else []
+
+    def check(self, ctx):
+        token = ctx.facts.get("token")
+        if getattr(token, "wsfrom", None) and not ctx.options.get("firewall", True):
+            add_degraded(ctx, "--no-firewall: let only the server {} reach {}/tcp (colibri websockets) "
+                              "through this host's firewall".format(token.wsfrom, WEBSOCKET_PORT))
+        return super().check(ctx)
+
+
+class CloseWebsocketPort(_RuleStep):
+    """Leave: the websocket rules jvb-join opened are closed."""
+
+    name = "websocket-port"
+    title = "colibri websocket port (ufw)"
+    again = "'jvb-join leave'"
+
+    def wanted(self, ctx):
+        return []

@@ -1,0 +1,209 @@
+"""Colibri websockets per bridge: the token's ws fields, the bridge's settings and port rule, and
+the server's nginx routes (one file per bridge, one marked include line in the site, nginx -t
+before a reload, everything put back when nginx -t refuses)."""
+
+import os
+
+import pytest
+
+from jvbjoin import token as tok
+from jvbjoin.errors import StepError, TokenError, UsageError
+from jvbjoin.run import Result
+from jvbjoin.server import colibri_ws
+from jvbjoin.server.colibri_ws import INCLUDE_LINE, add_include, remove_include
+from jvbjoin.steps.bridge_config import BridgeExtras, render_fragment
+from jvbjoin.steps.websockets import COMMENT, websocket_rules
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SITE_TEMPLATE = os.path.join(HERE, "..", "lab", "standins", "jitsi-meet-web-config", "usr", "share",
+                             "jitsi-meet-web-config", "jitsi-meet.example")
+DOMAIN = "meet.example.com"
+NOW = 1800000000
+
+
+def site_text():
+    with open(SITE_TEMPLATE) as f:
+        return f.read().replace("jitsi-meet.example.com", DOMAIN)
+
+
+def make_token(**extra):
+    fields = dict(id="abc12345", host=DOMAIN, domain="auth." + DOMAIN, muc="jvbbrewery@internal.auth." + DOMAIN,
+                  user="jvb-abc12345", password="s3cret-pass", pin="sha256:" + "0" * 64, exp=NOW + 3600,
+                  meet=DOMAIN)
+    fields.update(extra)
+    return tok.JoinToken(**fields)
+
+
+# --- the token ----------------------------------------------------------------------------------
+
+def test_the_ws_fields_travel_in_the_token_and_stay_out_when_not_asked():
+    with_ws = make_token(ws="bridge2", wsfrom="198.18.0.2")
+    back = tok.decode(tok.encode(with_ws), now=NOW)
+    assert (back.ws, back.wsfrom) == ("bridge2", "198.18.0.2")
+    plain = tok.encode(make_token())
+    assert tok.decode(plain, now=NOW).ws is None
+    # a token without websockets is byte for byte what it was before the fields existed
+    import base64
+    import json
+    body = plain.split(".")[1]
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    assert "ws" not in payload and "wsfrom" not in payload
+
+
+@pytest.mark.parametrize("extra", [dict(ws="bridge2"), dict(wsfrom="198.18.0.2"),
+                                   dict(ws="default-id", wsfrom="198.18.0.2"),
+                                   dict(ws="Bridge/2", wsfrom="198.18.0.2"),
+                                   dict(ws="bridge2", wsfrom="server.example.com")])
+def test_bad_ws_fields_are_refused(extra):
+    with pytest.raises(TokenError):
+        make_token(**extra)
+
+
+def test_the_fragment_turns_websockets_on_with_the_bridges_own_server_id():
+    text = render_fragment(make_token(), "pw", "jvb-x", BridgeExtras(websocket_id="bridge2",
+                                                                     websocket_domain=DOMAIN + ":443"))
+    assert "videobridge.http-servers.public.port = 9090" in text
+    assert 'server-id = "bridge2"' in text and 'domains = ["{}:443"]'.format(DOMAIN) in text
+    assert "enabled = true" in text
+    assert "websockets" not in render_fragment(make_token(), "pw", "jvb-x", BridgeExtras())
+
+
+def test_the_port_rule_is_found_by_its_comment():
+    comment = COMMENT.encode().hex()
+    rules = ("### tuple ### allow tcp 9090 0.0.0.0/0 any 198.18.0.2 in comment={}\n"
+             "### tuple ### allow udp 10000 0.0.0.0/0 any 0.0.0.0/0 in comment=6a76622d6a6f696e\n"
+             "### tuple ### allow tcp 9090 0.0.0.0/0 any 198.18.0.9 in\n").format(comment)
+    assert websocket_rules(rules) == [("9090", "tcp", "198.18.0.2")]
+
+
+# --- the site's include line ----------------------------------------------------------------------
+
+def test_the_include_goes_into_the_443_server_before_its_first_regex_location():
+    site = site_text()
+    edited = add_include(site)
+    lines = edited.splitlines()
+    at = [i for i, line in enumerate(lines) if INCLUDE_LINE in line]
+    assert len(at) == 1
+    # after 'listen 443', before every regex location (the tenant catch-all would take /colibri-ws/...)
+    listen = [i for i, line in enumerate(lines) if "listen 443" in line][0]
+    regex = [i for i, line in enumerate(lines) if line.strip().startswith("location ~")]
+    assert listen < at[0] < min(regex)
+    assert lines[at[0]] == "    " + INCLUDE_LINE
+    assert add_include(edited) == edited
+    assert remove_include(edited) == site
+
+
+def test_crlf_and_comments_with_braces_are_kept():
+    site = ("# a { in a comment\r\nserver {\r\n    listen 80;\r\n}\r\nserver {\r\n    listen [::]:443 ssl;"
+            "  # }\r\n    location = /x { return 200; }\r\n    location ~ ^/y { return 404; }\r\n}\r\n")
+    edited = add_include(site)
+    assert "    " + INCLUDE_LINE + "\r\n    location ~ ^/y" in edited
+    assert remove_include(edited) == site
+
+
+def test_a_site_without_an_https_server_is_refused():
+    with pytest.raises(StepError):
+        add_include("server {\n    listen 80;\n}\n")
+
+
+# --- the routes ------------------------------------------------------------------------------------
+
+def account(paths, user, key="ab" * 20):
+    folder = paths("/var/lib/prosody/auth%2emeet%2eexample%2ecom/accounts")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, user.replace("-", "%2d") + ".dat"), "w") as f:
+        f.write('return {\n["stored_key"] = "%s";\n};\n' % key)
+
+
+def record(token_id, server_id, address, name=""):
+    return {"id": token_id, "name": name, "user": "jvb-" + token_id, "domain": "auth." + DOMAIN, "meet": DOMAIN,
+            "exp": NOW + 3600, "created": NOW, "verifier": "ab" * 20,
+            "colibri_ws": {"id": server_id, "address": address, "from": "198.18.0.2"}}
+
+
+@pytest.fixture
+def server(paths, monkeypatch):
+    site = colibri_ws.site_path(paths, DOMAIN)
+    os.makedirs(os.path.dirname(site))
+    with open(site, "w") as f:
+        f.write(site_text())
+    os.makedirs(paths("/etc/prosody/conf.avail"))
+    with open(paths("/etc/prosody/conf.avail", DOMAIN + ".cfg.lua"), "w") as f:
+        f.write('Component "internal.auth.{}" "muc"\n'.format(DOMAIN))
+    calls = []
+    answers = {"nginx -t": Result(["nginx", "-t"], 0, "", "syntax is ok")}
+
+    def fake_run(argv, **kw):
+        calls.append(argv)
+        return answers[" ".join(argv)]
+    monkeypatch.setattr(colibri_ws, "run", fake_run)
+    import jvbjoin.systemd as systemd
+    monkeypatch.setattr(systemd, "state_of", lambda name: {"ActiveState": "inactive"})
+    return paths, site, calls, answers
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def test_routes_follow_the_tokens_and_the_site_comes_back_byte_for_byte(server):
+    paths, site, calls, _ = server
+    before = read(site)
+    records = [record("aaaaaaaa", "bridge1", "198.18.0.3", "bridge1"), record("bbbbbbbb", "jvb-bbbbbbbb", "fd00::4")]
+    account(paths, "jvb-aaaaaaaa")
+    account(paths, "jvb-bbbbbbbb")
+    plan = colibri_ws.sync(paths, records, dry_run=True, now=NOW)
+    changes = plan.results[0].changes
+    assert [c.summary.split()[0] for c in changes] == ["create", "create", "update"]
+    assert INCLUDE_LINE in changes[2].diff and not os.path.exists(colibri_ws.routes_dir(paths))
+    report = colibri_ws.sync(paths, records, now=NOW)
+    assert report.results[0].status == "changed" and calls == [["nginx", "-t"]]
+    one = read(colibri_ws.route_path(paths, "bridge1"))
+    assert "location ~ ^/colibri-ws/bridge1/(.*) {" in one
+    assert "proxy_pass http://198.18.0.3:9090/colibri-ws/bridge1/$1$is_args$args;" in one
+    assert colibri_ws.route_target(read(colibri_ws.route_path(paths, "jvb-bbbbbbbb"))) == (
+        "fd00::4", 9090, "jvb-bbbbbbbb")
+    assert remove_include(read(site)) == before
+    # again: nothing to do, nginx not even tested
+    assert colibri_ws.sync(paths, records, now=NOW).results[0].status == "unchanged"
+    assert len(calls) == 1
+    # the first bridge left (its account is gone): its route goes, the other stays
+    os.remove(paths("/var/lib/prosody/auth%2emeet%2eexample%2ecom/accounts/jvb%2daaaaaaaa.dat"))
+    records[0]["joined"] = NOW
+    colibri_ws.sync(paths, records, now=NOW)
+    assert not os.path.exists(colibri_ws.route_path(paths, "bridge1"))
+    assert os.path.exists(colibri_ws.route_path(paths, "jvb-bbbbbbbb"))
+    # the second token is revoked: the last route and the include line go
+    records[1]["revoked"] = NOW
+    colibri_ws.sync(paths, records, now=NOW)
+    assert read(site) == before and os.listdir(colibri_ws.routes_dir(paths)) == []
+
+
+def test_nginx_refusing_the_configuration_puts_every_file_back(server):
+    paths, site, calls, answers = server
+    before = read(site)
+    account(paths, "jvb-aaaaaaaa")
+    answers["nginx -t"] = Result(["nginx", "-t"], 1, "", "nginx: [emerg] unknown directive \"x\"\n"
+                                 "nginx: configuration file /etc/nginx/nginx.conf test failed")
+    with pytest.raises(StepError) as err:
+        colibri_ws.sync(paths, [record("aaaaaaaa", "bridge1", "198.18.0.3")], now=NOW)
+    assert "test failed" in err.value.message and "put back" in err.value.remedy
+    assert read(site) == before and not os.path.exists(colibri_ws.route_path(paths, "bridge1"))
+    # a backup of the admin's site was kept
+    backups = [os.path.join(d, f) for d, _, fs in os.walk(paths.backups) for f in fs]
+    assert any(b.endswith(DOMAIN + ".conf") for b in backups)
+
+
+def test_server_ids_come_from_the_name_and_stay_unique():
+    taken = [record("aaaaaaaa", "bridge-2", "198.18.0.3")]
+    assert colibri_ws.server_id_for("Bridge 2", "cccccccc", []) == "bridge-2"
+    assert colibri_ws.server_id_for("Bridge 2", "cccccccc", taken) == "jvb-cccccccc"
+    assert colibri_ws.server_id_for("default-id", "cccccccc", []) == "jvb-cccccccc"
+    assert colibri_ws.server_id_for(None, "cccccccc", []) == "jvb-cccccccc"
+
+
+@pytest.mark.parametrize("text", ["bridge.example.com", "0.0.0.0", "", "198.18.0.300"])
+def test_the_bridge_address_must_be_an_ip_address(text):
+    with pytest.raises(UsageError):
+        colibri_ws.bridge_address(text)
