@@ -325,3 +325,61 @@ def test_shipped_logging_properties_names_jvb():
     path = os.path.join(HERE, "..", "jitsi-videobridge2", "etc", "jitsi", "videobridge",
                         "logging.properties")
     assert jvbconfig.program_name(path) == "JVB"
+
+
+# -- colibri websockets (§2.1 WebsocketServiceConfig, §2.4 per-bridge routing) ----------------------
+
+PACKAGE_2025_WEBSOCKETS = """videobridge {
+    http-servers { public { port = 9090 } }
+    websockets { enabled = true, domain = "meet.lab.test:443", tls = true }
+}
+"""
+
+
+@needs_hocon
+def test_websockets_off_and_no_public_server_by_default(tmp_path):
+    settings = jvbconfig.load_settings(make_tree(tmp_path, POSTINST_CONF))
+    assert settings.public_port == -1
+    assert settings.websockets["enabled"] is False and settings.websockets["server_id"] is None
+    assert jvbconfig.websocket_answer(settings.websockets, "/colibri-ws/default-id/c/e", True)[0] == 404
+
+
+@needs_hocon
+def test_the_2025_package_block_gives_default_id_and_a_later_server_id_wins(tmp_path):
+    settings = jvbconfig.load_settings(make_tree(tmp_path, PACKAGE_2025_WEBSOCKETS))
+    ws = settings.websockets
+    assert settings.public_port == 9090 and ws["server_id"] == "default-id"
+    assert jvbconfig.websocket_base_urls(ws) == ["wss://meet.lab.test:443/colibri-ws/default-id"]
+    conf = PACKAGE_2025_WEBSOCKETS + ('videobridge.websockets { server-id = "bridge2", '
+                                      'domains = ["meet.lab.test:443"] }\n')
+    ws = jvbconfig.load_settings(make_tree(tmp_path / "b", conf)).websockets
+    # the legacy single domain is not repeated when domains has it
+    assert jvbconfig.websocket_base_urls(ws) == ["wss://meet.lab.test:443/colibri-ws/bridge2"]
+
+
+@needs_hocon
+def test_legacy_websocket_properties_come_first(tmp_path):
+    legacy = ("org.jitsi.videobridge.rest.COLIBRI_WS_SERVER_ID=old-id\n"
+              "org.jitsi.videobridge.rest.COLIBRI_WS_DOMAIN=old.example:443\n"
+              "org.jitsi.videobridge.rest.jetty.port=9091\n")
+    conf = PACKAGE_2025_WEBSOCKETS + 'videobridge.websockets { server-id = "bridge2", domains = ["x:443"] }\n'
+    settings = jvbconfig.load_settings(make_tree(tmp_path, conf, legacy))
+    assert settings.public_port == 9091
+    assert settings.websockets["server_id"] == "old-id"
+    assert settings.websockets["domains"] == ["old.example:443", "x:443"]
+    off = jvbconfig.load_settings(make_tree(tmp_path / "b", conf, "org.jitsi.videobridge.rest.COLIBRI_WS_DISABLE=true\n"))
+    assert off.websockets["enabled"] is False
+
+
+def test_the_servlet_answers_as_the_real_one():
+    ws = {"enabled": True, "server_id": "bridge2", "domains": ["m:443"], "tls": True}
+    answer = jvbconfig.websocket_answer
+    assert answer(ws, "/colibri-ws/bridge2/conf1/ep1", False)[:2] == (405, "HTTP method GET is not supported by this URL")
+    status, message, logged = answer(ws, "/colibri-ws/bridge2/conf1/ep1", True)
+    assert (status, message) == (403, "authentication failed") and "nonexistent conference: conf1" in logged
+    status, message, logged = answer(ws, "/colibri-ws/other/conf1/ep1", True)
+    assert (status, message) == (404, "server ID mismatch") and "expected 'bridge2', received 'other'" in logged
+    assert answer(ws, "/colibri-ws/bridge2/conf1", True)[:2] == (404, "invalid path")
+    assert answer(ws, "/about/health", True)[0] == 404
+    page = jvbconfig.jetty_error_page(403, "authentication failed", "/colibri-ws/<x>")
+    assert "HTTP ERROR 403 authentication failed" in page and "&lt;x&gt;" in page

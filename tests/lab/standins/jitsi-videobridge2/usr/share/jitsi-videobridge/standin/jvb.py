@@ -613,6 +613,38 @@ class RestHandler(BaseHTTPRequestHandler):
         self._route()
 
 
+class PublicHandler(BaseHTTPRequestHandler):
+    """The public HTTP server (http-servers.public): the colibri websocket servlet when websockets
+    are enabled (jvbconfig.websocket_answer), Jetty's 404 for anything else."""
+
+    bridge = None
+    server_version = RestHandler.server_version
+    sys_version = ""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        return
+
+    def _answer(self):
+        path = self.path.split("?", 1)[0]
+        upgrade = (self.headers.get("Upgrade", "").lower() == "websocket"
+                   and "upgrade" in self.headers.get("Connection", "").lower()
+                   and self.headers.get("Sec-WebSocket-Key") is not None)
+        status, message, warning = jvbconfig.websocket_answer(self.bridge.settings.websockets, path, upgrade)
+        if warning:
+            self.bridge.log.warn("ColibriWebSocketServlet.createWebSocket#136", warning)
+        body = jvbconfig.jetty_error_page(status, message, path).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Cache-Control", "must-revalidate,no-cache,no-store")
+        self.send_header("Content-Type", "text/html;charset=iso-8859-1")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_POST = do_HEAD = _answer
+
+
 class _Server(ThreadingMixIn, HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -628,6 +660,39 @@ def start_rest(bridge):
     thread.start()
     bridge.log.info("AbstractConnector.doStart#333", "Started ServerConnector@%x{HTTP/1.1, "
                     "(http/1.1)}{%s:%d}" % (id(server) & 0xffffffff, s.private_host, s.private_port))
+    return server
+
+
+def start_public(bridge):
+    """The public server and the websocket service's start-up lines (jvb Main.kt, ColibriWebSocketService)."""
+    s = bridge.settings
+    ws = s.websockets
+    if s.public_port == -1:
+        bridge.log.info("MainKt.main#134", "Not starting public http server")
+        return None
+    bridge.log.info("MainKt.main#120", "Starting public http server")
+    if ws["enabled"]:
+        urls = jvbconfig.websocket_base_urls(ws)
+        # Relays are off (videobridge.relay.enabled = false), so the relay list is empty and the
+        # real service always takes this branch.
+        bridge.log.warn("ColibriWebSocketService.<init>#57", "Websockets enabled, but no domains specified: "
+                        "URLs=[%s], Relay URLs=[]" % ", ".join(urls))
+        bridge.log.info("ColibriWebSocketService.registerServlet#92", "Registering servlet with baseUrls = "
+                        "[%s], relayBaseUrls = []" % ", ".join(urls))
+    else:
+        bridge.log.info("ColibriWebSocketService.<init>#63", "WebSockets are not enabled")
+        bridge.log.info("ColibriWebSocketService.registerServlet#104", "Disabled, not registering servlet")
+    PublicHandler.bridge = bridge
+    host = s.public_host or "0.0.0.0"
+
+    class Public(ThreadingMixIn, HTTPServer):
+        daemon_threads = True
+        allow_reuse_address = True
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    server = Public((host, s.public_port), PublicHandler)
+    threading.Thread(target=server.serve_forever, name="jetty-public", daemon=True).start()
+    bridge.log.info("AbstractConnector.doStart#333", "Started ServerConnector@%x{HTTP/1.1, "
+                    "(http/1.1)}{%s:%d}" % (id(server) & 0xffffffff, host, s.public_port))
     return server
 
 
@@ -667,7 +732,11 @@ def main(argv):
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(signum, on_signal, signum)
 
-    log.info("MainKt.main#134", "Not starting public http server")
+    try:
+        public = start_public(bridge)
+    except OSError as exc:
+        log.severe("MainKt.main#128", "Failed to start the public http server: %s" % exc)
+        return 1
     log.info("MainKt.main#140", "Starting private http server")
     try:
         server = start_rest(bridge)
@@ -684,6 +753,8 @@ def main(argv):
         task.cancel()
     loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     server.shutdown()
+    if public is not None:
+        public.shutdown()
     return code
 
 

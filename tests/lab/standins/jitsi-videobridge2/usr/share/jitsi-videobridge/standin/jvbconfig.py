@@ -325,6 +325,90 @@ class Settings(object):
         if "org.jitsi.videobridge.SINGLE_PORT_HARVESTER_PORT" in lp:
             self.udp_port = int(lp["org.jitsi.videobridge.SINGLE_PORT_HARVESTER_PORT"])
         self.static_mappings = static_mappings(conf, lp)
+        self.public_port, self.public_host = public_server(conf, lp)
+        self.websockets = websockets(conf, lp)
+
+
+def public_server(conf, legacy_props):
+    """jicoco's JettyBundleActivatorConfig("org.jitsi.videobridge.rest", "videobridge.http-servers.public"):
+    the legacy jetty.port first, then the new key; -1 (the reference.conf default) means no server.
+    No host: every interface."""
+    port = legacy_props.get("org.jitsi.videobridge.rest.jetty.port")
+    if port is None:
+        port = get_path(conf, "videobridge.http-servers.public.port", -1)
+    host = legacy_props.get("org.jitsi.videobridge.rest.jetty.host")
+    if host is None:
+        host = get_path(conf, "videobridge.http-servers.public.host")
+    try:
+        return int(port), (str(host) if host is not None else None)
+    except (TypeError, ValueError):
+        raise ConfigError("Invalid value for videobridge.http-servers.public.port: %s" % port)
+
+
+def websockets(conf, legacy_props):
+    """WebsocketServiceConfig (jvb, 2026): each value from the legacy property first, then jvb.conf;
+    the legacy single domain (COLIBRI_WS_DOMAIN, then websockets.domain) is put first in domains
+    unless it is there already. server-id and tls are read only when websockets are enabled."""
+    lp = legacy_props
+    g = lambda p, d=None: get_path(conf, "videobridge.websockets." + p, d)
+    if "org.jitsi.videobridge.rest.COLIBRI_WS_DISABLE" in lp:
+        enabled = not _bool(lp["org.jitsi.videobridge.rest.COLIBRI_WS_DISABLE"])
+    else:
+        enabled = _bool(g("enabled", False))
+    domain = lp.get("org.jitsi.videobridge.rest.COLIBRI_WS_DOMAIN", g("domain"))
+    domains = [str(d) for d in (g("domains", []) or [])]
+    if domain is not None and str(domain) not in domains:
+        domains.insert(0, str(domain))
+    out = {"enabled": enabled, "domains": domains, "server_id": None, "tls": None}
+    if enabled:
+        out["server_id"] = str(lp.get("org.jitsi.videobridge.rest.COLIBRI_WS_SERVER_ID",
+                                      g("server-id", "default-id")))
+        tls = lp.get("org.jitsi.videobridge.rest.COLIBRI_WS_TLS", g("tls"))
+        out["tls"] = None if tls is None else _bool(tls)
+    return out
+
+
+def websocket_base_urls(ws, webserver_is_tls=False):
+    """ColibriWebSocketService's base URLs: wss when tls (default: as the public server), one per domain."""
+    if not ws["enabled"]:
+        return []
+    protocol = "wss" if (ws["tls"] if ws["tls"] is not None else webserver_is_tls) else "ws"
+    return ["%s://%s/colibri-ws/%s" % (protocol, d, ws["server_id"]) for d in ws["domains"]]
+
+
+def websocket_answer(ws, path, upgrade):
+    """What the bridge's public server answers for a request path: ``(status, message, log)``.
+
+    ColibriWebSocketServlet (jvb): only a websocket upgrade reaches its checks; a plain request to
+    its paths gets the servlet's 405. The checks: /colibri-ws/<server-id>/<conference>/<endpoint>,
+    404 "invalid path" when shorter, 404 "server ID mismatch" for another server-id (logged), 403
+    "authentication failed" for a conference the bridge does not have (logged; the same message as a
+    bad password, so as not to say which). The lab bridge has no colibri conferences, so a
+    well-formed request ends there; paths outside the servlet get Jetty's 404."""
+    prefixes = ("/colibri-ws/", "/colibri-relay-ws/")
+    if not ws["enabled"] or not path.startswith(prefixes):
+        return 404, "Not Found", None
+    if not upgrade:
+        return 405, "HTTP method GET is not supported by this URL", None
+    if not path.startswith("/colibri-ws/"):
+        return 404, "invalid path", None
+    ids = path[len("/colibri-ws/"):].split("/")
+    if len(ids) < 3:
+        return 404, "invalid path", None
+    if ids[0] != ws["server_id"]:
+        return 404, "server ID mismatch", ("Received request with a mismatching server ID (expected '%s', "
+                                           "received '%s')." % (ws["server_id"], ids[0]))
+    return 403, "authentication failed", "Received request for an nonexistent conference: %s" % ids[1]
+
+
+def jetty_error_page(status, message, uri):
+    """The HTML body Jetty's ErrorHandler sends with response.sendError(status, message)."""
+    from xml.sax.saxutils import escape
+    return ("<html>\n<head>\n<meta http-equiv=\"Content-Type\" content=\"text/html;charset=utf-8\"/>\n"
+            "<title>Error %d %s</title>\n</head>\n<body><h2>HTTP ERROR %d %s</h2>\n<table>\n"
+            "<tr><th>URI:</th><td>%s</td></tr>\n<tr><th>STATUS:</th><td>%d</td></tr>\n"
+            "<tr><th>MESSAGE:</th><td>%s</td></tr>\n</table>\n\n</body>\n</html>\n"
+            % (status, escape(message), status, escape(message), escape(uri), status, escape(message)))
 
 
 def static_mappings(conf, legacy_props):
