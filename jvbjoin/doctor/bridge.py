@@ -260,7 +260,7 @@ GROUP_EXTRAS = "Extras"
 
 
 def checks():
-    from . import host, link, nat
+    from . import host, link, nat, websockets
     """Every bridge check in report order (a check comes after the checks it requires)."""
     return [
         Check("package", "bridge package", GROUP_SERVICE, check_package),
@@ -279,6 +279,8 @@ def checks():
         Check("brewery", "in the brewery", GROUP_SERVER, link.check_brewery,
               requires=("service", "xmpp-config", "account-login", "trust-store", "cert-verification")),
         Check("rest-loopback", "REST API bound to loopback", GROUP_HOST, host.check_rest_loopback),
+        Check("bridge-websockets", "colibri websockets", GROUP_HOST, websockets.check_bridge_websockets,
+              requires=("service",)),
         Check("firewall", "firewall", GROUP_HOST, host.check_firewall),
         Check("udp-buffers", "UDP buffers", GROUP_HOST, host.check_udp_buffers),
         Check("swappiness", "swappiness", GROUP_HOST, host.check_swappiness),

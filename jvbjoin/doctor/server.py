@@ -13,6 +13,7 @@ from . import facts as F
 from . import web
 from .host import check_disk_space
 from .core import Check, fail, ok, warn
+from . import websockets
 
 XMPP_PORT = 5222
 JICOFO_CONF = "/etc/jitsi/jicofo/jicofo.conf"
@@ -314,6 +315,8 @@ def checks():
               requires=("prosody", "jicofo", "brewery-muc")),
         Check("tokens", "tokens", GROUP_BRIDGES, check_tokens),
         Check("local-bridge", "local bridge", GROUP_BRIDGES, check_local_bridge),
+        Check("server-colibri-ws", "colibri websocket routes", GROUP_BRIDGES, websockets.check_server_colibri_ws,
+              requires=("web-server",)),
         Check("firewall", "firewall", GROUP_HOST, check_firewall),
         Check("disk-space", "disk space", GROUP_HOST, check_disk_space),
         Check("server-tune", "client settings (server tune)", GROUP_EXTRAS, web.check_tune),
