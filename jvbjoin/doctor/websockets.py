@@ -95,8 +95,13 @@ def check_server_colibri_ws(facts):
     except JvbJoinError as exc:
         return fail(exc.message, exc.remedy)
     wanted = colibri_ws.wanted_routes(paths, records)
-    problems, details = [], []
+    folder = colibri_ws.routes_dir(paths)
+    stale = sorted(n[:-len(".conf")] for n in (os.listdir(folder) if os.path.isdir(folder) else [])
+                   if n.endswith(".conf") and n[:-len(".conf")] not in wanted)
     site = files.read_text(colibri_ws.site_path(paths, domain)) or ""
+    if not wanted and not stale and not colibri_ws.has_include(site):
+        return skipped("no bridge uses colibri websockets now")
+    problems, details = [], []
     if wanted and not colibri_ws.has_include(site):
         problems.append("the site {} does not include the routes".format(colibri_ws.site_path(paths, domain)))
     for server_id, (address, record) in sorted(wanted.items()):
@@ -109,9 +114,6 @@ def check_server_colibri_ws(facts):
             problems.append("{} routes to {}:{}, which does not answer".format(server_id, address, colibri_ws.PORT))
         details.append("{} -> {}:{} ({})".format(server_id, address, colibri_ws.PORT,
                                                  "bridge joined" if state == "joined" else "token unused yet"))
-    folder = colibri_ws.routes_dir(paths)
-    stale = sorted(n[:-len(".conf")] for n in (os.listdir(folder) if os.path.isdir(folder) else [])
-                   if n.endswith(".conf") and n[:-len(".conf")] not in wanted)
     if stale:
         problems.append("routes to bridges that are gone: {}".format(", ".join(stale)))
     if problems:
