@@ -207,3 +207,64 @@ def test_server_ids_come_from_the_name_and_stay_unique():
 def test_the_bridge_address_must_be_an_ip_address(text):
     with pytest.raises(UsageError):
         colibri_ws.bridge_address(text)
+
+
+# --- doctor ----------------------------------------------------------------------------------------
+
+from test_doctor import cert, facts_for, host  # noqa: E402,F401  (fixtures of a joined bridge)
+from test_doctor import write as write_file  # noqa: E402
+
+WS_FRAGMENT = ('videobridge.http-servers.public.port = 9090\n'
+               'videobridge.websockets {\n  enabled = true\n  server-id = "bridge2"\n'
+               '  domains = ["meet.example.com:443"]\n  tls = true\n}\n')
+LISTEN_9090 = ("  sl  local_address rem_address   st\n   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000\n"
+               "   1: 00000000:2382 00000000:0000 0A 00000000:00000000\n")
+
+
+def test_bridge_websockets_is_skipped_when_not_asked_and_finds_what_breaks_it(host):
+    from jvbjoin.doctor import websockets as checks
+    assert checks.check_bridge_websockets(facts_for(host)).status == "skipped"
+    fragment = host("/etc/jitsi/videobridge/jvb-join.conf")
+    with open(fragment, "a") as f:
+        f.write(WS_FRAGMENT)
+    # asked, but nothing listens on 9090
+    result = checks.check_bridge_websockets(facts_for(host))
+    assert result.status == "fail" and "9090" in result.detail
+    write_file(host, "/proc/net/tcp", LISTEN_9090)
+    rules = host("/etc/ufw/user.rules")
+    with open(rules, "a") as f:
+        f.write("### tuple ### allow tcp 9090 0.0.0.0/0 any 198.18.0.2 in comment={}\n".format(COMMENT.encode().hex()))
+    result = checks.check_bridge_websockets(facts_for(host))
+    assert result.status == "ok" and "bridge2" in result.detail and "198.18.0.2" in result.detail
+    # a legacy property the bridge reads first takes the server-id away
+    write_file(host, "/etc/jitsi/videobridge/sip-communicator.properties",
+               "org.jitsi.videobridge.rest.COLIBRI_WS_SERVER_ID=default-id\n")
+    result = checks.check_bridge_websockets(facts_for(host))
+    assert result.status == "fail" and "COLIBRI_WS_SERVER_ID" in result.detail
+    os.remove(host("/etc/jitsi/videobridge/sip-communicator.properties"))
+    # a setting after the include line wins over jvb-join's
+    with open(host("/etc/jitsi/videobridge/jvb.conf"), "a") as f:
+        f.write('videobridge.websockets.server-id = "default-id"\n')
+    result = checks.check_bridge_websockets(facts_for(host))
+    assert result.status == "fail" and "default-id" in result.detail
+
+
+def test_server_colibri_ws_sees_a_missing_and_a_stale_route(server):
+    from jvbjoin.doctor import websockets as checks
+    from jvbjoin.doctor.core import Facts
+    paths = server[0]
+    assert checks.check_server_colibri_ws(Facts(paths)).status == "skipped"
+    records = [record("aaaaaaaa", "bridge1", "198.18.0.3")]
+    account(paths, "jvb-aaaaaaaa")
+    os.makedirs(paths.server_state)
+    import json
+    with open(os.path.join(paths.server_state, "tokens.json"), "w") as f:
+        json.dump(records, f)
+    result = checks.check_server_colibri_ws(Facts(paths))
+    assert result.status == "warn" and "no route for bridge1" in result.detail
+    colibri_ws.sync(paths, records)
+    result = checks.check_server_colibri_ws(Facts(paths))
+    assert result.status == "ok" and "1 route(s)" in result.detail
+    os.remove(paths("/var/lib/prosody/auth%2emeet%2eexample%2ecom/accounts/jvb%2daaaaaaaa.dat"))
+    result = checks.check_server_colibri_ws(Facts(paths))
+    assert result.status == "warn" and "gone: bridge1" in result.detail
