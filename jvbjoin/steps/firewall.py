@@ -65,16 +65,24 @@ def parse_user_rules(text):
     return rules
 
 
-def commented_rules(text, comment):
-    """``[(port, proto)]`` of the incoming allow rules in a ``user.rules`` text that carry
-    ``comment`` (ufw keeps comments hex-encoded there): the ports jvb-join opened itself."""
+def commented_tuples(text, comment):
+    """The fields (action, proto, dport, dst, sport, src, ..., direction) of the incoming allow rules
+    in a ``user.rules`` text that carry ``comment`` (ufw keeps comments hex-encoded there)."""
     wanted = "comment=" + comment.encode("utf-8").hex()
-    found = []
     for line in text.splitlines():
         if not line.startswith("### tuple ###") or wanted not in line.split():
             continue
         fields = [f for f in line[len("### tuple ###"):].split() if not f.startswith("comment=")]
-        if len(fields) >= 7 and fields[0] == "allow" and fields[-1] == "in" and (fields[2], fields[1]) not in found:
+        if len(fields) >= 7 and fields[0] == "allow" and fields[-1] == "in":
+            yield fields
+
+
+def commented_rules(text, comment):
+    """``[(port, proto)]`` of the incoming allow rules in a ``user.rules`` text that carry
+    ``comment``: the ports jvb-join opened itself."""
+    found = []
+    for fields in commented_tuples(text, comment):
+        if (fields[2], fields[1]) not in found:
             found.append((fields[2], fields[1]))
     return found
 

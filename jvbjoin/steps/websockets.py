@@ -10,6 +10,7 @@ from ..engine import Change, Step
 from ..errors import StepError
 from ..run import run
 from .bridge_config import WEBSOCKET_PORT, add_degraded
+from .firewall import commented_tuples
 
 COMMENT = "jvb-join colibri-ws"
 RULE_FILES = ("/etc/ufw/user.rules", "/etc/ufw/user6.rules")
@@ -17,17 +18,11 @@ RULE_FILES = ("/etc/ufw/user.rules", "/etc/ufw/user6.rules")
 
 def websocket_rules(text, comment=COMMENT):
     """``[(port, proto, source)]`` of the incoming allow rules of a ``user.rules`` text that carry
-    ``comment`` (ufw keeps it hex-encoded there)."""
-    wanted = "comment=" + comment.encode("utf-8").hex()
+    ``comment``."""
     found = []
-    for line in text.splitlines():
-        if not line.startswith("### tuple ###") or wanted not in line.split():
-            continue
-        fields = [f for f in line[len("### tuple ###"):].split() if not f.startswith("comment=")]
-        if len(fields) >= 7 and fields[0] == "allow" and fields[-1] == "in":
-            rule = (fields[2], fields[1], fields[5])
-            if rule not in found:
-                found.append(rule)
+    for fields in commented_tuples(text, comment):
+        if (fields[2], fields[1], fields[5]) not in found:
+            found.append((fields[2], fields[1], fields[5]))
     return found
 
 
@@ -57,6 +52,11 @@ def _ufw(argv, what):
                         "Check ufw (ufw status verbose), then run {} again.".format(what))
 
 
+def _change(summary, port, proto, source, make, undo):
+    return Change("firewall", "{}/{} from {}".format(port, proto, source), summary.format(port, proto, source),
+                  data=(make(source, port, proto), undo(source, port, proto)))
+
+
 class _RuleStep(Step):
     """Makes jvb-join's websocket rules exactly ``wanted(ctx)``, each change with its undo."""
 
@@ -73,16 +73,12 @@ class _RuleStep(Step):
         changes = []
         for port, proto, source in have:
             if (port, proto, source) not in want:
-                changes.append(Change("firewall", "{}/{} from {}".format(port, proto, source),
-                                      "close {}/{} to {} (colibri websockets, opened by jvb-join)".format(
-                                          port, proto, source),
-                                      data=(delete_argv(source, port, proto), allow_argv(source, port, proto))))
+                changes.append(_change("close {}/{} to {} (colibri websockets, opened by jvb-join)",
+                                       port, proto, source, delete_argv, allow_argv))
         for port, proto, source in want:
             if (port, proto, source) not in have:
-                changes.append(Change("firewall", "{}/{} from {}".format(port, proto, source),
-                                      "allow {}/{} from the server {} only (colibri websockets)".format(
-                                          port, proto, source),
-                                      data=(allow_argv(source, port, proto), delete_argv(source, port, proto))))
+                changes.append(_change("allow {}/{} from the server {} only (colibri websockets)",
+                                       port, proto, source, allow_argv, delete_argv))
         return changes
 
     def apply(self, ctx, changes, journal):
