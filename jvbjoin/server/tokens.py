@@ -229,10 +229,13 @@ def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None
         try:
             sync_routes(paths, records, now)
         except Exception:
-            # No token without its route: the account and the record go again.
+            # No token without its route: the account, the record and its port rule go again.
             delete_account("{}@{}".format(user, auth))
-            store.save([r for r in records if r["id"] != token_id])
-            rights.sync(paths, domain, [r for r in records if r["id"] != token_id])
+            others = [r for r in records if r["id"] != token_id]
+            store.save(others)
+            rights.sync(paths, domain, others)
+            if allow_from:
+                close_client_port(allow_from, others)
             raise
     fields = dict(v=1, id=token_id, host=host or domain, port=port, domain=auth,
                   muc="jvbbrewery@internal.auth.{}".format(domain), user=user, password=password,

@@ -13,6 +13,10 @@ pytestmark = pytest.mark.lab
 
 from labkit import DOMAIN, install_server, join, sh, wait_for
 
+# The bridge's wait between SHUTTING_DOWN and its exit (1 minute by default), shortened by the
+# operator's own line in jvb.conf so that the lab does not wait a minute for the leave.
+SHORT_DELAY = "videobridge.shutdown.shutting-down-delay = 3 seconds"
+
 SITE = "/etc/nginx/sites-available/{}.conf".format(DOMAIN)
 ROUTES = "/etc/nginx/jvb-join-colibri-ws"
 
@@ -73,6 +77,16 @@ def test_each_bridge_gets_its_own_route_and_loses_it_when_it_goes(server):
     lab = server
     site_before = sh(lab, "jms", "sha256sum " + SITE)[1].split()[0]
     lab.up("jvb1", "jvb2")
+
+    # nginx refuses its configuration (an admin's broken file): no token, no account, no route
+    sh(lab, "jms", "echo 'not an nginx directive here;' > /etc/nginx/conf.d/broken.conf")
+    rc, out, err = lab.exec("jms", ["jvb-join", "token", "create", "--colibri-ws", lab.ip("jvb1")], check=False)
+    assert rc == 1 and "nginx -t refused" in err and "put back" in err, out + err
+    assert sh(lab, "jms", "sha256sum " + SITE)[1].split()[0] == site_before
+    assert sh(lab, "jms", "ls " + ROUTES)[1].split() == []
+    assert json.loads(sh(lab, "jms", "jvb-join --json token list")[1]) == []
+    sh(lab, "jms", "rm /etc/nginx/conf.d/broken.conf")
+
     started = time.monotonic()
     tokens = {"jvb1": create_ws_token(lab, "jvb1", "Bridge A"), "jvb2": create_ws_token(lab, "jvb2")}
     ids = {host: t["colibri_ws"]["id"] for host, t in tokens.items()}
@@ -109,9 +123,15 @@ def test_each_bridge_gets_its_own_route_and_loses_it_when_it_goes(server):
     assert check["status"] == "ok" and "2 route(s)" in check["detail"], check
 
     # jvb1 leaves: its account goes; the timer's next run takes its route away
+    sh(lab, "jvb1", "sed -i '1i {}' /etc/jitsi/videobridge/jvb.conf && systemctl restart jitsi-videobridge2".format(
+        SHORT_DELAY))
     rc, out, err = lab.exec("jvb1", ["jvb-join", "leave"], check=False, timeout=300)
     assert rc in (0, 2), out + err
     assert "9090" not in sh(lab, "jvb1", "ufw status")[1]
+    # what the next sync would do, without doing it
+    _, plan, _ = sh(lab, "jms", "jvb-join server colibri-ws --dry-run")
+    assert "remove {}/{}.conf".format(ROUTES, ids["jvb1"]) in plan, plan
+    assert len(sh(lab, "jms", "ls " + ROUTES)[1].split()) == 2
     started = time.monotonic()
     sh(lab, "jms", "systemctl start jvb-join-expire.service")
     print("route sync after a leave (the timer's run): {:.1f} s".format(time.monotonic() - started))
