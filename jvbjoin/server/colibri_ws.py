@@ -185,9 +185,14 @@ class Routes(FileStep):
     def apply(self, ctx, changes, journal):
         from ..systemd import is_running, state_of, with_systemd
         running = is_running(state_of("nginx.service"))
-        if running:
-            # Recorded first, so it runs last: nginx reloads the files as they were put back.
-            journal.record("reload nginx", lambda: with_systemd(lambda s: s.reload_or_restart("nginx.service")))
+        reloaded = []
+
+        def reload_back():
+            if reloaded:
+                with_systemd(lambda s: s.reload_or_restart("nginx.service"))
+        # Recorded first, so it runs last: once nginx was reloaded with the new files, it reloads
+        # the files as they were put back (and is left alone when it never saw the new ones).
+        journal.record("reload nginx", reload_back)
         super().apply(ctx, changes, journal)
         result = run(["nginx", "-t"], check=False, timeout=60)
         if not result.ok:
@@ -198,6 +203,7 @@ class Routes(FileStep):
                 "(nginx -t), then run 'jvb-join server colibri-ws' again.")
         if running:
             ctx.progress("reloading nginx")
+            reloaded.append(True)
             with_systemd(lambda s: s.reload_or_restart("nginx.service"))
 
 

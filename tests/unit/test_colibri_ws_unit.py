@@ -268,3 +268,26 @@ def test_server_colibri_ws_sees_a_missing_and_a_stale_route(server):
     os.remove(paths("/var/lib/prosody/auth%2emeet%2eexample%2ecom/accounts/jvb%2daaaaaaaa.dat"))
     result = checks.check_server_colibri_ws(Facts(paths))
     assert result.status == "warn" and "gone: bridge1" in result.detail
+
+
+def test_nginx_is_reloaded_back_only_when_it_saw_the_new_files(server, monkeypatch):
+    import jvbjoin.systemd as systemd
+    from jvbjoin.engine import Context, Journal
+    paths, site, calls, answers = server
+    account(paths, "jvb-aaaaaaaa")
+    monkeypatch.setattr(systemd, "state_of", lambda name: {"ActiveState": "active", "SubState": "running"})
+    reloads = []
+    monkeypatch.setattr(systemd, "with_systemd", lambda action: reloads.append("reload"))
+    step = colibri_ws.Routes(DOMAIN, [record("aaaaaaaa", "bridge1", "198.18.0.3")], NOW)
+    ctx = Context(paths, {})
+    answers["nginx -t"] = Result(["nginx", "-t"], 1, "", "nginx: configuration file test failed")
+    journal = Journal()
+    with pytest.raises(StepError):
+        step.apply(ctx, step.check(ctx), journal)
+    assert journal.rollback() == [] and reloads == []
+    answers["nginx -t"] = Result(["nginx", "-t"], 0, "", "ok")
+    journal = Journal()
+    step.apply(ctx, step.check(ctx), journal)
+    assert reloads == ["reload"]
+    assert journal.rollback() == [] and reloads == ["reload", "reload"]
+    assert not os.path.exists(colibri_ws.route_path(paths, "bridge1"))
