@@ -291,3 +291,46 @@ def test_nginx_is_reloaded_back_only_when_it_saw_the_new_files(server, monkeypat
     assert reloads == ["reload"]
     assert journal.rollback() == [] and reloads == ["reload", "reload"]
     assert not os.path.exists(colibri_ws.route_path(paths, "bridge1"))
+
+
+def test_the_port_rule_follows_the_token_and_leave_closes_it(paths, monkeypatch):
+    from jvbjoin.engine import Context, Journal
+    from jvbjoin.steps import websockets
+    rules_file = paths("/etc/ufw/user.rules")
+    os.makedirs(os.path.dirname(rules_file))
+    ran = []
+
+    def fake_run(argv, **kw):
+        ran.append(argv)
+        # ufw writes the rule with its comment, hex-encoded, and deletes it by its terms
+        if argv[1] == "allow":
+            with open(rules_file, "a") as f:
+                f.write("### tuple ### allow tcp 9090 0.0.0.0/0 any {} in comment={}\n".format(
+                    argv[3], COMMENT.encode().hex()))
+        else:
+            with open(rules_file) as f:
+                kept = [line for line in f if " {} in ".format(argv[4]) not in line]
+            with open(rules_file, "w") as f:
+                f.writelines(kept)
+        return Result(argv, 0, "Rule updated", "")
+    monkeypatch.setattr(websockets, "run", fake_run)
+
+    def run_step(step, token):
+        ctx = Context(paths, {"firewall": True})
+        ctx.facts["token"] = token
+        changes = step.check(ctx)
+        step.apply(ctx, changes, Journal())
+        return changes
+
+    changes = run_step(websockets.WebsocketPort(), make_token(ws="bridge2", wsfrom="198.18.0.2"))
+    assert [c.summary for c in changes] == ["allow 9090/tcp from the server 198.18.0.2 only (colibri websockets)"]
+    assert ran[-1] == ["ufw", "allow", "from", "198.18.0.2", "to", "any", "port", "9090", "proto", "tcp",
+                       "comment", COMMENT]
+    assert run_step(websockets.WebsocketPort(), make_token(ws="bridge2", wsfrom="198.18.0.2")) == []
+    # a join with a token without websockets takes the rule away; so does leave
+    run_step(websockets.WebsocketPort(), make_token())
+    assert ran[-1] == ["ufw", "delete", "allow", "from", "198.18.0.2", "to", "any", "port", "9090", "proto", "tcp"]
+    assert websockets.current_rules(paths) == []
+    run_step(websockets.WebsocketPort(), make_token(ws="bridge2", wsfrom="198.18.0.2"))
+    assert len(run_step(websockets.CloseWebsocketPort(), None)) == 1
+    assert websockets.current_rules(paths) == [] and run_step(websockets.CloseWebsocketPort(), None) == []
