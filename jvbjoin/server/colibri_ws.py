@@ -22,6 +22,7 @@ runs before any reload; a configuration it refuses puts every file back and says
 import ipaddress
 import os
 import re
+import time
 
 from .. import files
 from ..engine import Context, Engine
@@ -203,8 +204,40 @@ class Routes(FileStep):
                 "(nginx -t), then run 'jvb-join server colibri-ws' again.")
         if running:
             ctx.progress("reloading nginx")
+            before = nginx_workers(ctx.paths)
             reloaded.append(True)
             with_systemd(lambda s: s.reload_or_restart("nginx.service"))
+            wait_for_new_workers(ctx.paths, before)
+
+
+def nginx_workers(paths):
+    """The PIDs of nginx's worker processes (from /proc)."""
+    pids = set()
+    proc = paths("/proc")
+    for name in (os.listdir(proc) if os.path.isdir(proc) else []):
+        if name.isdigit():
+            try:
+                with open(os.path.join(proc, name, "cmdline"), "rb") as handle:
+                    if handle.read().startswith(b"nginx: worker process"):
+                        pids.add(name)
+            except OSError:
+                pass
+    return pids
+
+
+def wait_for_new_workers(paths, before, timeout=10.0):
+    """A reload returns once nginx has the signal; the old workers accept connections until the
+    master has started new ones with the new files. Wait for those, so that a route just removed
+    is gone for the next request (a request to a bridge that left would hang until nginx's
+    connect timeout)."""
+    if not before:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if nginx_workers(paths) - before:
+            time.sleep(0.2)  # the master signals the old workers right after starting the new ones
+            return
+        time.sleep(0.1)
 
 
 def sync(paths, records, progress=None, dry_run=False, now=None, domain=None):

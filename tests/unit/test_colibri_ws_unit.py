@@ -334,3 +334,25 @@ def test_the_port_rule_follows_the_token_and_leave_closes_it(paths, monkeypatch)
     run_step(websockets.WebsocketPort(), make_token(ws="bridge2", wsfrom="198.18.0.2"))
     assert len(run_step(websockets.CloseWebsocketPort(), None)) == 1
     assert websockets.current_rules(paths) == [] and run_step(websockets.CloseWebsocketPort(), None) == []
+
+
+def test_after_a_reload_the_new_workers_are_waited_for(paths, monkeypatch):
+    def worker(pid, text=b"nginx: worker process\0"):
+        os.makedirs(paths("/proc", str(pid)), exist_ok=True)
+        with open(paths("/proc", str(pid), "cmdline"), "wb") as f:
+            f.write(text)
+    worker(10)
+    worker(11, b"nginx: master process /usr/sbin/nginx\0")
+    before = colibri_ws.nginx_workers(paths)
+    assert before == {"10"}
+    sleeps = []
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        if len(sleeps) == 3:
+            worker(12)
+    monkeypatch.setattr(colibri_ws.time, "sleep", sleep)
+    colibri_ws.wait_for_new_workers(paths, before)
+    assert sleeps == [0.1, 0.1, 0.1, 0.2]
+    colibri_ws.wait_for_new_workers(paths, set())  # nothing known before: nothing to wait for
+    assert len(sleeps) == 4
