@@ -279,8 +279,6 @@ def checks():
         Check("brewery", "in the brewery", GROUP_SERVER, link.check_brewery,
               requires=("service", "xmpp-config", "account-login", "trust-store", "cert-verification")),
         Check("rest-loopback", "REST API bound to loopback", GROUP_HOST, host.check_rest_loopback),
-        Check("bridge-websockets", "colibri websockets", GROUP_HOST, websockets.check_bridge_websockets,
-              requires=("service",)),
         Check("firewall", "firewall", GROUP_HOST, host.check_firewall),
         Check("udp-buffers", "UDP buffers", GROUP_HOST, host.check_udp_buffers),
         Check("swappiness", "swappiness", GROUP_HOST, host.check_swappiness),
@@ -288,4 +286,6 @@ def checks():
         Check("disk-space", "disk space", GROUP_HOST, host.check_disk_space),
         Check("bridge-nat", "public address behind NAT", GROUP_EXTRAS, nat.check_nat),
         Check("bridge-stun", "STUN mapping", GROUP_EXTRAS, nat.check_stun, requires=("bridge-nat",), timeout=3.5),
+        Check("bridge-websockets", "colibri websockets", GROUP_EXTRAS, websockets.check_bridge_websockets,
+              requires=("service",)),
     ]

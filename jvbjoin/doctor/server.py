@@ -315,11 +315,11 @@ def checks():
               requires=("prosody", "jicofo", "brewery-muc")),
         Check("tokens", "tokens", GROUP_BRIDGES, check_tokens),
         Check("local-bridge", "local bridge", GROUP_BRIDGES, check_local_bridge),
-        Check("server-colibri-ws", "colibri websocket routes", GROUP_BRIDGES, websockets.check_server_colibri_ws,
-              requires=("web-server",)),
         Check("firewall", "firewall", GROUP_HOST, check_firewall),
         Check("disk-space", "disk space", GROUP_HOST, check_disk_space),
         Check("server-tune", "client settings (server tune)", GROUP_EXTRAS, web.check_tune),
         Check("server-letsencrypt", "Let's Encrypt certificate", GROUP_EXTRAS, web.check_letsencrypt,
               timeout=4.5),
+        Check("server-colibri-ws", "colibri websocket routes", GROUP_EXTRAS, websockets.check_server_colibri_ws,
+              requires=("web-server",)),
     ]
