@@ -122,7 +122,7 @@ def verify_in_brewery(ctx, report):
     from .bridge_api import BridgeAPI
     from . import xmpp
     from .steps.nickname import bridge_nickname
-    from .steps.service import ServiceWatch
+    from .steps.service import ServiceWatch, log_tail
 
     token, opts = ctx.facts["token"], ctx.facts["options"]
     nickname = bridge_nickname(ctx)
@@ -157,9 +157,8 @@ def verify_in_brewery(ctx, report):
             else:
                 last = message
             time.sleep(0.25)
-    tail = "\n".join((files.read_text(ctx.paths.jvb_log) or "").splitlines()[-15:])
     raise VerifyError("The bridge did not join the brewery within {:.0f} s: {}.\nLast lines of {}:\n{}".format(
-        opts.verify_timeout, last, ctx.paths.jvb_log, tail),
+        opts.verify_timeout, last, ctx.paths.jvb_log, log_tail(ctx)),
         "Fix what the log shows, then run jvb-join again with the same token.")
 
 

@@ -8,7 +8,11 @@ keeps watching it (failed, restarted, stopped) while it waits for the bridge to 
 brewery, which proves more than a quiet window and ends as soon as the bridge is there.
 """
 
+import contextlib
+
+from .. import files
 from ..engine import Change, Step
+from ..errors import StepError
 from ..systemd import Watch, is_running, state_of, with_systemd
 
 BRIDGE_UNIT = "jitsi-videobridge2.service"
@@ -52,8 +56,9 @@ class BridgeService(Step):
             if "restart" in actions or None in actions:
                 ctx.progress("restarting {}".format(self.unit))
                 ctx.facts["bridge_restarted"] = True
-                systemd.restart(self.unit, timeout=self.timeout)
-                state = systemd.wait_active(self.unit, settle=self.settle, timeout=self.timeout)
+                with showing_the_log(ctx):
+                    systemd.restart(self.unit, timeout=self.timeout)
+                    state = systemd.wait_active(self.unit, settle=self.settle, timeout=self.timeout)
                 ctx.facts["bridge_watch"] = Watch(self.unit, state)
                 ctx.restarted("bridge")
 
@@ -87,6 +92,7 @@ class ServiceWatch:
     connection at most every ``every`` seconds). A no-op when this run did not restart the bridge."""
 
     def __init__(self, ctx, every=0.5):
+        self.ctx = ctx
         self.watch = ctx.facts.get("bridge_watch")
         self.every = every
         self._systemd = None
@@ -108,4 +114,24 @@ class ServiceWatch:
         if self._systemd is None:
             self._systemd = Systemd().__enter__()
         self._asked = time.monotonic()
-        self.watch.judge(self._systemd.unit_state(self.watch.name))
+        with showing_the_log(self.ctx):
+            self.watch.judge(self._systemd.unit_state(self.watch.name))
+
+
+def log_tail(ctx, lines=15):
+    """The last lines of the bridge's log (jvb.log), or '' when there is none."""
+    return "\n".join((files.read_text(ctx.paths.jvb_log) or "").splitlines()[-lines:])
+
+
+@contextlib.contextmanager
+def showing_the_log(ctx):
+    """A StepError about the bridge service raised inside gets the last lines of jvb.log: the
+    rollback's purge of a package this run installed deletes /var/log/jitsi, and with it the why."""
+    try:
+        yield
+    except StepError as exc:
+        tail = log_tail(ctx)
+        if not tail:
+            raise
+        raise StepError("{}\nLast lines of {}:\n{}".format(exc.message, ctx.paths.jvb_log, tail),
+                        exc.remedy) from None

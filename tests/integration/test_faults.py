@@ -247,6 +247,8 @@ def test_a_bridge_that_rejects_its_configuration_fails_the_join_at_once(server):
     assert rc not in (0, 2), out + err
     assert "jitsi-videobridge2.service" in err and "rolling back" in out + err, out + err
     assert "rejected its configuration" in err or "restart loop" in err, err
+    # the bridge's own reason, read before the rollback's purge deleted /var/log/jitsi
+    assert "Last lines of /var/log/jitsi/jvb.log" in err and "fortnights" in err, err
     assert seconds < 300, "waited for the verification timeout instead of failing at once"
     assert lab.exec(host, ["cat", "/etc/jitsi/videobridge/jvb.conf"], check=True)[1] == ADMIN_JVB_CONF
     assert lab.exec(host, ["test", "-e", "/etc/jitsi/videobridge/jvb-join.conf"])[0] == 1

@@ -69,3 +69,12 @@ def test_without_a_restart_in_this_run_systemd_is_not_asked(tmp_path, fakes):
     with pytest.raises(VerifyError):
         join.verify_in_brewery(make_ctx(tmp_path, watch=False), None)
     assert not FakeSystemd.closed
+
+
+def test_the_failure_shows_the_bridge_log_before_the_rollback_can_purge_it(tmp_path, fakes):
+    (tmp_path / "jvb.log").write_text("starting\nSEVERE: Invalid duration unit: 5 fortnights\n")
+    FakeSystemd.states = [{"ActiveState": "failed", "Result": "exit-code", "ExecMainStatus": 78}]
+    with pytest.raises(StepError) as e:
+        join.verify_in_brewery(make_ctx(tmp_path, watch=True), None)
+    assert "Invalid duration unit: 5 fortnights" in e.value.message
+    assert "journalctl" in e.value.remedy
