@@ -375,6 +375,37 @@ def server_colibri_ws(opts, dry_run):
     return _finish(report)
 
 
+@server.command("turn")
+@click.option("--domain", help="The meet domain (default: the only one on this server).")
+@click.option("--host", "turn_host", metavar="FQDN",
+              help="The TURN server's own name (default: as last time, else the meet domain).")
+@click.option("--port", "turn_port", type=click.IntRange(1, 65535), metavar="PORT",
+              help="STUN/TURN port, UDP and TCP (default: as last time, else 3478). 443 needs a TURN name "
+                   "with its own address, where the web server does not listen.")
+@click.option("--tls-port", "turn_tls_port", type=click.IntRange(1, 65535), metavar="PORT",
+              help="TURNS (TLS) port clients are told (default: 5349; with --port 443, 443).")
+@click.option("--cert", "turn_cert", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Certificate (PEM) for the TURN name (default: the web server's).")
+@click.option("--key", "turn_key", type=click.Path(dir_okay=False), metavar="FILE", help="Its private key.")
+@click.option("--no-firewall", is_flag=True, help="Leave ufw alone.")
+@click.option("--lock-timeout", default=300.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for the dpkg lock.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and the file diffs (secret masked); change nothing.")
+@click.pass_obj
+def server_turn(opts, domain, turn_host, turn_port, turn_tls_port, turn_cert, turn_key, no_firewall, lock_timeout,
+                dry_run):
+    """A TURN server (coturn) for the clients, with prosody handing out its credentials."""
+    from .paths import Paths
+    from .render import Progress
+    from .server.turn import TurnOptions, turn
+
+    options = TurnOptions(domain, turn_host, turn_port, turn_tls_port, turn_cert, turn_key, dry_run,
+                          not no_firewall, lock_timeout)
+    report = turn(options, Paths("/"), Progress.for_output(opts.as_json))
+    _emit(opts, report, show_diffs=dry_run)
+    return _finish(report)
+
+
 @cli.group()
 def token():
     """Join tokens for new bridges (on the Jitsi Meet server)."""

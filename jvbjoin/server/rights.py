@@ -84,8 +84,9 @@ def ensure_include(paths):
     return True
 
 
-def reload_prosody(domain):
-    """Reload the config, then the module that read unlimited_jids when it loaded."""
+def reload_prosody(domain, module="limits_exception", host=None):
+    """Reload the config, then the module that read its options when it loaded (by default the one
+    that read unlimited_jids, on the auth host)."""
     run(["prosodyctl", "reload"], check=False, timeout=60)
-    run(["prosodyctl", "shell", "module:reload('limits_exception', 'auth.{}')".format(domain)], check=False,
+    run(["prosodyctl", "shell", "module:reload('{}', '{}')".format(module, host or "auth." + domain)], check=False,
         timeout=60)
