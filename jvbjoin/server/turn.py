@@ -227,7 +227,8 @@ def prosody_fragment(settings, secret):
             "        {{ type = \"turns\", host = {h}, port = {tp}, transport = \"tcp\"{t}\n"
             "    }}\n"
             "VirtualHost \"*\"  -- back to the global section\n").format(
-        d=settings.domain, dq=_lua(settings.domain), s=_lua(secret), h=host, p=settings.port, tp=settings.tls_port, t=tail)
+        d=settings.domain, dq=_lua(settings.domain), s=_lua(secret), h=host, p=settings.port,
+        tp=settings.tls_port, t=tail)
 
 
 def prosody_secret(text):
@@ -258,17 +259,6 @@ def masker(secret):
     def mask(content):
         return content.replace(token, b"(secret, not shown)")
     return mask
-
-
-def rest_credentials(secret, ttl=CREDENTIAL_TTL, now=None, user=None):
-    """The TURN REST-API credentials a client gets from prosody: ``(expiry[:user], base64(HMAC-SHA1))``."""
-    import base64
-    import hashlib
-    import hmac
-    expiry = int(now if now is not None else time.time()) + ttl
-    username = "{}:{}".format(expiry, user) if user else str(expiry)
-    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
-    return username, base64.b64encode(digest).decode()
 
 
 # --- steps -----------------------------------------------------------------------------------------
@@ -485,8 +475,9 @@ def preflight_ports(ctx, settings):
         raise JvbJoinError(
             "443/tcp is taken on {} (the web server?): coturn cannot listen on {}:443 beside it.".format(
                 ", ".join(held), settings.listen_ip),
-            "Make the web server listen on its own address only (nginx: 'listen <web address>:443 ssl' in "
-            "/etc/nginx/sites-available/{}.conf, then systemctl reload nginx) and give {} another address; "
+            "Make the web server listen on its own addresses only (nginx: 'listen <web address>:443 ssl' and "
+            "'listen 127.0.0.1:443 ssl' in /etc/nginx/sites-available/{}.conf instead of 'listen 443', then "
+            "systemctl restart nginx: a reload keeps the old sockets) and give {} another address; "
             "or use --port 3478 (TLS on 5349).".format(settings.domain, settings.host))
 
 

@@ -1,0 +1,292 @@
+"""`jvb-join server turn`: the config writers (coturn's block, prosody's external services, the
+Include line, the unit drop-in), the checks made before anything changes, and doctor's server-turn."""
+
+import json
+import os
+import stat
+
+import pytest
+
+from jvbjoin import files
+from jvbjoin.doctor import server as doctor_server
+from jvbjoin.doctor.core import FAIL, OK, SKIPPED, WARN, Facts
+from jvbjoin.engine import Context
+from jvbjoin.errors import JvbJoinError, UsageError
+from jvbjoin.server import turn
+from jvbjoin.server.turn import (BEGIN, COMMENTED, END, INCLUDE_LINE, TurnOptions, TurnSettings, block_values,
+                                 managed_block, managed_secret, prosody_fragment, prosody_secret, turnserver_conf,
+                                 with_include)
+
+SECRET = "a" * 16 + "0123456789abcdef"
+
+# What jitsi-meet-turnserver writes (its marker line, its secret, its ports), with a line the admin added.
+JITSI_TURNSERVER_CONF = """# jitsi-meet coturn config. Do not modify this line
+use-auth-secret
+keep-address-family
+static-auth-secret=packagesecret123
+realm=meet.example.com
+cert=/etc/jitsi/meet/meet.example.com.crt
+pkey=/etc/jitsi/meet/meet.example.com.key
+no-tcp
+listening-port=3478
+tls-listening-port=5349
+# jitsi-meet coturn relay disable config. Do not modify this line
+denied-peer-ip=10.0.0.0-10.255.255.255
+user-quota=12
+--total-quota 1200\r
+syslog"""
+
+
+def settings(**kw):
+    kw.setdefault("domain", "meet.example.com")
+    kw.setdefault("host", "turn.example.com")
+    return TurnSettings(**kw)
+
+
+def block(s=None):
+    s = s or settings()
+    return managed_block(s, SECRET, s.cert_copy, s.key_copy)
+
+
+def test_the_block_has_the_hadoly_settings():
+    s = settings(port=443, listen_ip="192.0.2.7")
+    text = block(s)
+    lines = text.splitlines()
+    assert lines[0] == BEGIN and lines[-1] == END
+    for line in ("use-auth-secret", "static-auth-secret=" + SECRET, "realm=turn.example.com",
+                 "cert=/etc/coturn/certs/turn.example.com.crt", "pkey=/etc/coturn/certs/turn.example.com.key",
+                 "listening-port=443", "listening-ip=192.0.2.7", "no-tcp-relay", "no-loopback-peers",
+                 "no-multicast-peers", "no-cli"):
+        assert line in lines
+    # the Hadoly ranges, among them the one the lab's own network is in
+    for rng in ("10.0.0.0-10.255.255.255", "172.16.0.0-172.31.255.255", "192.168.0.0-192.168.255.255",
+                "198.18.0.0-198.19.255.255", "100.64.0.0-100.127.255.255", "240.0.0.0-255.255.255.255"):
+        assert "denied-peer-ip=" + rng in lines
+    assert len([l for l in lines if l.startswith("denied-peer-ip=")]) == len(set(turn.DENIED_PEERS))
+    # one port for all (443): TLS is taken on it too; the separate TLS listener is not 443 twice
+    assert "tls-listening-port=5349" in lines and s.tls_port == 443
+    assert s.ports == [(443, "udp"), (443, "tcp")]
+
+
+def test_default_ports_are_jitsis():
+    s = settings()
+    assert (s.port, s.tls_port) == (3478, 5349)
+    assert s.ports == [(3478, "udp"), (3478, "tcp"), (5349, "tcp")]
+    assert "listening-ip" not in block(s)
+
+
+def test_the_admins_file_keeps_every_line_and_only_competing_options_are_commented_out():
+    new = turnserver_conf(JITSI_TURNSERVER_CONF, block())
+    before, after = new.split(BEGIN)
+    assert after.endswith(END + "\n")
+    kept = before.splitlines(True)
+    original = (JITSI_TURNSERVER_CONF + "\n").splitlines(True)
+    assert len(kept) == len(original)
+    for old, line in zip(original, kept):
+        if line.startswith(COMMENTED):
+            assert line == COMMENTED + old
+        else:
+            assert line == old
+    commented = {l[len(COMMENTED):].strip() for l in kept if l.startswith(COMMENTED)}
+    assert commented == {"use-auth-secret", "static-auth-secret=packagesecret123", "realm=meet.example.com",
+                         "cert=/etc/jitsi/meet/meet.example.com.crt", "pkey=/etc/jitsi/meet/meet.example.com.key",
+                         "listening-port=3478", "tls-listening-port=5349", "denied-peer-ip=10.0.0.0-10.255.255.255"}
+    # the admin's own options and the package's marker lines are untouched
+    assert "user-quota=12\n" in kept and "--total-quota 1200\r\n" in kept
+    assert kept[0] == "# jitsi-meet coturn config. Do not modify this line\n"
+    # coturn reads one secret: jvb-join's (a second static-auth-secret would also be accepted)
+    assert block_values(new, "static-auth-secret") == [SECRET]
+    assert block_values(new, "listening-port") == ["3478"]
+
+
+def test_a_second_run_changes_nothing_and_new_settings_replace_the_block_in_place():
+    once = turnserver_conf(JITSI_TURNSERVER_CONF, block())
+    assert turnserver_conf(once, block()) == once
+    other = block(settings(port=443, listen_ip="192.0.2.7"))
+    twice = turnserver_conf(once + "# a line the admin added after the block\n", other)
+    assert twice == once.replace(block(), other) + "# a line the admin added after the block\n"
+    assert managed_secret(twice) == SECRET
+
+
+def test_an_empty_or_missing_file_gets_the_block():
+    assert turnserver_conf("", block()) == block()
+    assert turnserver_conf(None, block()) == block()
+
+
+def test_the_secret_is_read_back_only_from_jvb_joins_block():
+    assert managed_secret(JITSI_TURNSERVER_CONF) is None
+    assert managed_secret(turnserver_conf(JITSI_TURNSERVER_CONF, block())) == SECRET
+    assert managed_secret(None) is None
+
+
+def test_prosody_fragment_sets_the_meet_domains_external_services():
+    s = settings(port=443)
+    text = prosody_fragment(s, SECRET)
+    assert 'VirtualHost "meet.example.com"\n' in text
+    assert prosody_secret(text) == SECRET
+    assert '{ type = "stun", host = "turn.example.com", port = 443 }' in text
+    assert '{ type = "turn", host = "turn.example.com", port = 443, transport = "udp", secret = true' in text
+    assert '{ type = "turns", host = "turn.example.com", port = 443, transport = "tcp", secret = true' in text
+    assert text.count('algorithm = "turn"') == 2
+    assert text.rstrip().endswith('VirtualHost "*"  -- back to the global section')
+
+
+def test_the_include_line_is_added_once_at_the_end():
+    text = '-- prosody.cfg.lua\nInclude "conf.d/*.cfg.lua"'
+    once = with_include(text)
+    assert once == text + "\n" + INCLUDE_LINE + "\n"
+    assert with_include(once) == once
+    assert with_include(None) is None
+
+
+def test_the_unit_drop_in_only_for_a_low_port():
+    assert turn.drop_in(settings()) is None
+    assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in turn.drop_in(settings(port=443))
+
+
+def test_the_secret_is_masked_in_diffs():
+    mask = turn.masker(SECRET)
+    assert SECRET.encode() not in mask(block().encode())
+
+
+def test_port_443_is_refused_where_the_web_server_listens_on_every_address():
+    listeners = [("0.0.0.0", 443), ("::", 443), ("127.0.0.1", 5222)]
+    assert turn.port_conflicts(listeners, 443, "192.0.2.7", ours=False) == ["0.0.0.0:443", ":::443"]
+    # on its own address only: fine; on the TURN address: someone else's unless coturn holds it
+    assert turn.port_conflicts([("192.0.2.6", 443)], 443, "192.0.2.7", ours=False) == []
+    assert turn.port_conflicts([("192.0.2.7", 443)], 443, "192.0.2.7", ours=False) == ["192.0.2.7:443"]
+    assert turn.port_conflicts([("192.0.2.7", 443)], 443, "192.0.2.7", ours=True) == []
+
+
+def test_port_443_needs_a_turn_name_with_an_address_of_this_host():
+    local = {"192.0.2.7", "2001:db8::7"}.__contains__
+    assert turn.listen_address(settings(), ["198.51.100.1"], local) is None  # not 443: every address
+    assert turn.listen_address(settings(port=443), ["2001:db8::7", "192.0.2.7"], local) == "192.0.2.7"
+    with pytest.raises(JvbJoinError) as err:
+        turn.listen_address(settings(port=443), ["198.51.100.1"], local)
+    assert "not an address of this host" in err.value.message and err.value.remedy
+
+
+def test_settings_come_from_the_options_then_the_last_run_then_the_defaults(paths):
+    assert turn.settings_for(TurnOptions(), paths, "meet.example.com").as_dict() == {
+        "domain": "meet.example.com", "host": "meet.example.com", "port": 3478, "tls_port": 5349,
+        "cert": "/etc/jitsi/meet/meet.example.com.crt", "key": "/etc/jitsi/meet/meet.example.com.key",
+        "listen_ip": None}
+    os.makedirs(paths.server_state)
+    files.write_atomic(os.path.join(paths.server_state, turn.STATE_NAME),
+                       json.dumps(settings(port=443, cert="/etc/ssl/t.crt", key="/etc/ssl/t.key").as_dict()))
+    again = turn.settings_for(TurnOptions(), paths, "meet.example.com")
+    assert (again.host, again.port, again.tls_port, again.cert) == ("turn.example.com", 443, 443, "/etc/ssl/t.crt")
+    moved = turn.settings_for(TurnOptions(port=3478), paths, "meet.example.com")
+    assert (moved.port, moved.tls_port) == (3478, 5349)
+    with pytest.raises(UsageError):
+        turn.settings_for(TurnOptions(cert="/etc/ssl/t.crt"), paths, "meet.example.com")
+    with pytest.raises(UsageError):
+        turn.settings_for(TurnOptions(host="not a name"), paths, "meet.example.com")
+
+
+def _tree(paths, turnserver=JITSI_TURNSERVER_CONF):
+    for rel, text in (("/etc/jitsi/meet/meet.example.com.crt", "CERT\n"),
+                      ("/etc/jitsi/meet/meet.example.com.key", "KEY\n"),
+                      ("/etc/turnserver.conf", turnserver),
+                      ("/etc/prosody/prosody.cfg.lua", 'Include "conf.d/*.cfg.lua"\n')):
+        os.makedirs(os.path.dirname(paths(rel)), exist_ok=True)
+        files.write_atomic(paths(rel), text, 0o600 if rel.endswith(".key") else 0o644)
+    ctx = Context(paths, {})
+    ctx.facts.update(turn=settings(domain="meet.example.com", host="turn.example.com"), turn_secret=SECRET,
+                     backups=files.Backups(paths.backups, paths.root))
+    return ctx
+
+
+def test_file_steps_write_once_with_private_modes_and_a_backup(paths, monkeypatch):
+    monkeypatch.setattr(turn, "_gid", lambda name: None)
+    ctx = _tree(paths)
+    from jvbjoin.engine import Journal
+    for step in (turn.TurnCertificate(), turn.TurnConfig(), turn.TurnUnit()):
+        changes = step.check(ctx)
+        assert changes or isinstance(step, turn.TurnUnit)
+        for change in changes:
+            assert SECRET not in (change.diff or "") and "KEY" not in (change.diff or "")
+        step.apply(ctx, changes, Journal())
+        assert step.check(ctx) == []
+    conf = paths("/etc/turnserver.conf")
+    assert stat.S_IMODE(os.stat(conf).st_mode) == 0o640
+    assert stat.S_IMODE(os.stat(paths("/etc/coturn/certs/turn.example.com.key")).st_mode) == 0o640
+    assert managed_secret(files.read_text(conf)) == SECRET
+    backup = os.path.join(ctx.facts["backups"].folder, "etc/turnserver.conf")
+    assert files.read_text(backup) == JITSI_TURNSERVER_CONF
+
+
+def test_a_failed_run_puts_the_admins_file_back(paths, monkeypatch):
+    monkeypatch.setattr(turn, "_gid", lambda name: None)
+    ctx = _tree(paths)
+    from jvbjoin.engine import Journal
+    journal = Journal()
+    step = turn.TurnConfig()
+    step.apply(ctx, step.check(ctx), journal)
+    assert journal.rollback() == []
+    assert files.read_text(paths("/etc/turnserver.conf")) == JITSI_TURNSERVER_CONF
+
+
+def _doctor_facts(paths, conf_secret=SECRET, prosody=SECRET, cert_names=("turn.example.com",), listening=True):
+    s = settings(port=443, listen_ip="192.0.2.7")
+    os.makedirs(paths.server_state, exist_ok=True)
+    files.write_atomic(os.path.join(paths.server_state, turn.STATE_NAME), json.dumps(s.as_dict()))
+    files.write_atomic(paths(turn.TURN_CONF),
+                       turnserver_conf("", managed_block(s, conf_secret, s.cert_copy, s.key_copy)))
+    os.makedirs(paths("/etc/prosody"), exist_ok=True)
+    files.write_atomic(paths(turn.PROSODY_FRAGMENT), prosody_fragment(s, prosody))
+    pem = _certificate(cert_names)
+    for path in (s.cert, s.cert_copy):
+        os.makedirs(os.path.dirname(paths(path)), exist_ok=True)
+        files.write_atomic(paths(path), pem)
+    facts = Facts(paths)
+    facts.put("unit:coturn.service", {"LoadState": "loaded", "ActiveState": "active", "SubState": "running"})
+    facts.put("listeners", [("192.0.2.7", 443)] if listening else [("192.0.2.7", 5349)])
+    return facts
+
+
+def _certificate(names):
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, names[0])])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def test_doctor_skips_server_turn_when_no_turn_was_configured(paths):
+    assert doctor_server.check_turn(Facts(paths)).status == SKIPPED
+
+
+def test_doctor_server_turn_ok(paths):
+    result = doctor_server.check_turn(_doctor_facts(paths))
+    assert result.status == OK, result.detail
+
+
+def test_doctor_finds_a_secret_prosody_does_not_share(paths):
+    result = doctor_server.check_turn(_doctor_facts(paths, prosody="b" * 32))
+    assert result.status == FAIL and "secret" in result.detail and "b" * 32 not in result.detail
+    assert result.remedy == "jvb-join server turn"
+
+
+def test_doctor_finds_coturn_not_listening_where_configured(paths):
+    result = doctor_server.check_turn(_doctor_facts(paths, listening=False))
+    assert result.status == FAIL and "192.0.2.7:443" in result.detail
+
+
+def test_doctor_warns_about_a_certificate_for_another_name(paths):
+    result = doctor_server.check_turn(_doctor_facts(paths, cert_names=("meet.example.com",)))
+    assert result.status == WARN and "not valid for turn.example.com" in result.detail
+    assert doctor_server.check_turn(_doctor_facts(paths, cert_names=("*.example.com",))).status == OK
+
+
+def test_server_turn_is_in_the_server_checks():
+    assert "server-turn" in [c.id for c in doctor_server.checks()]
