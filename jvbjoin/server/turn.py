@@ -385,9 +385,11 @@ class CoturnService(Step):
         return changes
 
     def apply(self, ctx, changes, journal):
-        from ..systemd import Systemd
+        from ..systemd import Systemd, is_enabled, is_running, state_of
         actions = {c.data for c in changes}
-        journal.record("restart {} as it was".format(COTURN_UNIT), _restart_back)
+        before = state_of(COTURN_UNIT)
+        journal.record("put {} back as it was".format(COTURN_UNIT),
+                       lambda: _put_back(is_running(before), is_enabled(before)))
         with Systemd() as systemd:
             systemd.daemon_reload()
             if "enable" in actions:
@@ -398,12 +400,18 @@ class CoturnService(Step):
         ctx.restarted("coturn")
 
 
-def _restart_back():
+def _put_back(running, enabled):
+    """coturn with its restored files: running again if it ran (on its old config), else stopped."""
     from ..systemd import with_systemd
 
     def go(systemd):
         systemd.daemon_reload()
-        systemd.restart(COTURN_UNIT, timeout=60)
+        if not enabled:
+            systemd.disable([COTURN_UNIT])
+        if running:
+            systemd.restart(COTURN_UNIT, timeout=60)
+        else:
+            systemd.stop(COTURN_UNIT, timeout=60)
     with_systemd(go)
 
 
@@ -477,7 +485,8 @@ def preflight_ports(ctx, settings):
                 ", ".join(held), settings.listen_ip),
             "Make the web server listen on its own addresses only (nginx: 'listen <web address>:443 ssl' and "
             "'listen 127.0.0.1:443 ssl' in /etc/nginx/sites-available/{}.conf instead of 'listen 443', then "
-            "systemctl restart nginx: a reload keeps the old sockets) and give {} another address; "
+            "systemctl restart nginx: a reload keeps the old sockets; Apache: 'Listen <web address>:443' and "
+            "'Listen 127.0.0.1:443' in /etc/apache2/ports.conf) and give {} another address; "
             "or use --port 3478 (TLS on 5349).".format(settings.domain, settings.host))
 
 

@@ -129,6 +129,12 @@ def test_turn_allocation_with_credentials_from_prosody_and_nothing_else(server):
 
     # a second run changes nothing: no file rewritten, coturn and prosody not restarted
     before = hashes(lab)
+    # and a dry run with another port shows its diffs with the secret masked, and changes nothing
+    rc, out, err = lab.exec("jms", ["jvb-join", "server", "turn", "--port", "3478", "--dry-run"], check=False,
+                            timeout=300)
+    assert rc == 0 and "+listening-port=3478" in out and "(secret, not shown)" in out, out + err
+    assert secret not in out + err
+    assert "443/udp" in lab.exec("jms", ["ufw", "status"], check=True)[1]
     rc, out, err = lab.exec("jms", ["jvb-join", "--json", "server", "turn"], check=False, timeout=300)
     assert rc == 0 and json.loads(out)["changed"] == 0, out + err
     assert hashes(lab) == before

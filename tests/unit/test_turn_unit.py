@@ -290,3 +290,15 @@ def test_doctor_warns_about_a_certificate_for_another_name(paths):
 
 def test_server_turn_is_in_the_server_checks():
     assert "server-turn" in [c.id for c in doctor_server.checks()]
+
+
+def test_coturn_restarts_only_when_what_it_reads_changed(paths, monkeypatch):
+    from jvbjoin import systemd
+    running = {"LoadState": "loaded", "ActiveState": "active", "SubState": "running", "UnitFileState": "enabled"}
+    monkeypatch.setattr(systemd, "state_of", lambda unit: dict(running))
+    ctx = Context(paths, {})
+    assert turn.CoturnService().check(ctx) == []
+    ctx.changed.add("coturn")
+    assert [c.summary for c in turn.CoturnService().check(ctx)] == ["restart coturn.service"]
+    monkeypatch.setattr(systemd, "state_of", lambda unit: {"LoadState": "not-found"})
+    assert [c.data for c in turn.CoturnService().check(Context(paths, {}))] == ["enable", "restart"]
