@@ -388,6 +388,13 @@ def check_turn(facts):
         return fail("coturn's certificate expired", "Renew {}, then: {}".format(settings.cert, again), details)
     if source is not None and source != copy:
         return warn("{} changed since coturn got its copy (a renewal?)".format(settings.cert), again, details)
+    installed, enabled, rules = F.ufw_saved(facts.paths)
+    from ..steps.firewall import allowed
+    closed = ["{}/{}".format(p, proto) for p, proto in settings.ports
+              if installed and enabled and not allowed(rules, p, proto, from_anywhere=True)]
+    if closed:
+        return fail("ufw keeps clients from the TURN server: {} closed".format(", ".join(closed)),
+                    "; ".join("ufw allow " + c for c in closed), details)
     if not name_matches(settings.host, names):
         return warn("coturn's certificate is not valid for {}: TURNS clients refuse it".format(settings.host),
                     "jvb-join server turn --cert FILE --key FILE   (a certificate for {})".format(settings.host),

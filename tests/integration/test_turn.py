@@ -139,17 +139,21 @@ def test_turn_allocation_with_credentials_from_prosody_and_nothing_else(server):
     assert rc == 0 and json.loads(out)["changed"] == 0, out + err
     assert hashes(lab) == before
 
-    # what a client gets from prosody, used from a bridge host: UDP on 443, then TLS on 443 with the
-    # certificate checked against the TURN name's own certificate
+    # what a client gets from prosody, used from a bridge host: UDP on 443, then TLS on 443 (turns)
     services = credentials_from_prosody(lab)
     assert (services["turn"]["host"], services["turn"]["port"], services["turns"]["port"]) == (TURN, "443", "443")
     user, password = services["turn"]["username"], services["turn"]["password"]
     assert abs(int(user) - time.time() - 86400) < 600  # time-limited: a day, as jitsi-meet-prosody's
     udp = allocate(lab, user, password)
     assert "Received relay addr: {}:".format(lab.turn_ip) in udp, udp
-    sh(lab, "jvb1", "cat > /tmp/turn-ca.crt", input=lab.exec("jms", ["cat", CERT], check=True)[1])
-    tls = allocate(lab, user, password, "-t", "-S", "-E", "/tmp/turn-ca.crt")
+    tls = allocate(lab, user, password, "-t", "-S")
     assert "TLS" in tls and "Received relay addr: {}:".format(lab.turn_ip) in tls, tls
+    # what coturn presents on 443 is valid for the TURN name (checked against that certificate)
+    sh(lab, "jvb1", "cat > /tmp/turn-ca.crt", input=lab.exec("jms", ["cat", CERT], check=True)[1])
+    rc, out, err = lab.exec("jvb1", ["openssl", "s_client", "-connect", TURN + ":443", "-verify_hostname", TURN,
+                                     "-CAfile", "/tmp/turn-ca.crt", "-verify_return_error"], input="",
+                            check=False, timeout=60)
+    assert rc == 0 and "Verify return code: 0 (ok)" in out, out + err
 
     # the same scheme from the shared secret works; from another secret coturn allocates nothing
     good = allocate(lab, *rest_credentials(secret))

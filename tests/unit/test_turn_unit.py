@@ -302,3 +302,15 @@ def test_coturn_restarts_only_when_what_it_reads_changed(paths, monkeypatch):
     assert [c.summary for c in turn.CoturnService().check(ctx)] == ["restart coturn.service"]
     monkeypatch.setattr(systemd, "state_of", lambda unit: {"LoadState": "not-found"})
     assert [c.data for c in turn.CoturnService().check(Context(paths, {}))] == ["enable", "restart"]
+
+
+def test_doctor_finds_the_turn_port_closed_in_ufw(paths):
+    facts = _doctor_facts(paths)
+    os.makedirs(paths("/etc/ufw"), exist_ok=True)
+    files.write_atomic(paths("/etc/ufw/ufw.conf"), "ENABLED=yes\n")
+    files.write_atomic(paths("/etc/ufw/user.rules"), "### tuple ### allow tcp 443 0.0.0.0/0 any 0.0.0.0/0 in\n")
+    result = doctor_server.check_turn(facts)
+    assert result.status == FAIL and "443/udp closed" in result.detail and result.remedy == "ufw allow 443/udp"
+    files.write_atomic(paths("/etc/ufw/user.rules"), "### tuple ### allow tcp 443 0.0.0.0/0 any 0.0.0.0/0 in\n"
+                                                      "### tuple ### allow udp 443 0.0.0.0/0 any 0.0.0.0/0 in\n")
+    assert doctor_server.check_turn(facts).status == OK
