@@ -100,6 +100,13 @@ class TurnSettings:
         return out
 
     @property
+    def tls_listener(self):
+        """coturn's own TLS listener: the TLS port, unless TLS shares the plain port (then any other)."""
+        if self.tls_port != self.port:
+            return self.tls_port
+        return 5349 if self.port != 5349 else 5350
+
+    @property
     def cert_copy(self):
         """Where coturn reads its certificate (a path on the host, as in turnserver.conf)."""
         return "{}/{}.crt".format(CERT_DIR, self.host)
@@ -130,7 +137,7 @@ def managed_block(settings, secret, cert_path, key_path):
              "cert={}".format(cert_path),
              "pkey={}".format(key_path),
              "listening-port={}".format(settings.port),
-             "tls-listening-port={}".format(5349 if settings.tls_port == settings.port else settings.tls_port)]
+             "tls-listening-port={}".format(settings.tls_listener)]
     if settings.listen_ip:
         lines.append("listening-ip={}".format(settings.listen_ip))
     lines += ["fingerprint", "no-cli", "no-multicast-peers", "no-loopback-peers", "no-tcp-relay",

@@ -314,3 +314,11 @@ def test_doctor_finds_the_turn_port_closed_in_ufw(paths):
     files.write_atomic(paths("/etc/ufw/user.rules"), "### tuple ### allow tcp 443 0.0.0.0/0 any 0.0.0.0/0 in\n"
                                                       "### tuple ### allow udp 443 0.0.0.0/0 any 0.0.0.0/0 in\n")
     assert doctor_server.check_turn(facts).status == OK
+
+
+def test_tls_on_the_plain_port_never_asks_coturn_for_one_port_twice():
+    for port in (443, 3478, 5349):
+        s = settings(port=port, tls_port=port)
+        lines = block(s).splitlines()
+        assert "listening-port={}".format(port) in lines
+        assert "tls-listening-port={}".format(port) not in lines
