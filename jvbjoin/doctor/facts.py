@@ -68,12 +68,14 @@ def server_certificate(facts, host, port, domain, timeout=2.5):
 
 # --- sockets -----------------------------------------------------------------------------------
 
-def _parse_proc_net(text, v6):
-    """``(address, port)`` of every listening TCP socket in a /proc/net/tcp{,6} text."""
+def _parse_proc_net(text, v6, state="0A", inodes=False):
+    """``(address, port)`` of every listening TCP socket in a /proc/net/tcp{,6} text (``state`` 07,
+    unconnected, for the bound sockets of a /proc/net/udp text); ``(address, port, inode)`` with
+    ``inodes``, to tell which process holds it."""
     out = []
     for line in text.splitlines()[1:]:
         fields = line.split()
-        if len(fields) < 4 or fields[3] != "0A":  # 0A = LISTEN
+        if len(fields) < 4 or fields[3] != state:  # 0A = LISTEN
             continue
         address, _, port = fields[1].partition(":")
         try:
@@ -83,8 +85,8 @@ def _parse_proc_net(text, v6):
                 host = socket.inet_ntop(socket.AF_INET6, raw)
             else:
                 host = socket.inet_ntop(socket.AF_INET, raw[::-1])
-            out.append((host, int(port, 16)))
-        except (ValueError, OSError):
+            out.append((host, int(port, 16), int(fields[9])) if inodes else (host, int(port, 16)))
+        except (ValueError, OSError, IndexError):
             continue
     return out
 

@@ -357,9 +357,11 @@ def check_turn(facts):
     bad = _unit_check(facts, turn.COTURN_UNIT, "coturn")
     if bad:
         return bad
-    port_seen = [a for a, p in F.tcp_listeners(facts)
-                 if p == settings.port and (settings.listen_ip is None or a == settings.listen_ip)]
-    if not port_seen:
+    sockets = turn.bound_sockets(facts.paths)
+    ours = turn.socket_inodes(facts.paths, F.unit_state(facts, turn.COTURN_UNIT).get("MainPID"))
+    if not ours:  # not root: which process holds a socket cannot be seen, only that it is held
+        ours = {inode for _, _, _, inode in sockets}
+    if not turn.coturn_listens(sockets, settings, ours):
         return fail("coturn does not listen on {}:{}/tcp".format(settings.listen_ip or "*", settings.port),
                     "journalctl -u coturn -n 50; then: " + again)
     try:

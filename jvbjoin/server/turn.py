@@ -444,22 +444,60 @@ def is_local_address(address):
     return True
 
 
-def tcp_listeners(paths):
+def bound_sockets(paths):
+    """``(proto, address, port, inode)`` of every listening TCP and bound UDP socket."""
     from ..doctor.facts import _parse_proc_net
     out = []
-    for name, v6 in (("/proc/net/tcp", False), ("/proc/net/tcp6", True)):
-        out.extend(_parse_proc_net(files.read_text(paths(name)) or "", v6))
+    for proto, state in (("tcp", "0A"), ("udp", "07")):
+        for suffix, v6 in (("", False), ("6", True)):
+            text = files.read_text(paths("/proc/net/{}{}".format(proto, suffix))) or ""
+            out.extend((proto,) + found for found in _parse_proc_net(text, v6, state, inodes=True))
     return out
+
+
+def socket_inodes(paths, pid):
+    """The inodes of the sockets process ``pid`` holds (empty when it cannot be read)."""
+    folder = paths("/proc/{}/fd".format(pid))
+    inodes = set()
+    try:
+        names = os.listdir(folder) if pid else []
+    except OSError:
+        return inodes
+    for name in names:
+        try:
+            link = os.readlink(os.path.join(folder, name))
+        except OSError:
+            continue
+        if link.startswith("socket:[") and link.endswith("]"):
+            inodes.add(int(link[8:-1]))
+    return inodes
+
+
+def coturn_inodes(paths):
+    from ..systemd import state_of
+    try:
+        pid = int(state_of(COTURN_UNIT).get("MainPID") or 0)
+    except (JvbJoinError, ValueError, TypeError):
+        pid = 0
+    return socket_inodes(paths, pid)
 
 
 WILDCARDS = ("0.0.0.0", "::")
 
 
-def port_conflicts(listeners, port, address, ours):
-    """Listeners that keep coturn from ``address:port``: a wildcard one always (coturn binds each
-    address itself), one on ``address`` unless it is coturn's own (``ours``)."""
-    return sorted({"{}:{}".format(a, p) for a, p in listeners
-                   if p == port and (a in WILDCARDS or (a == address and not ours))})
+def port_conflicts(sockets, settings, ours):
+    """Sockets of other programs on a port coturn must have: on any address when coturn listens on
+    every address (it binds each one itself), else on its address or the wildcard one."""
+    wanted = {("udp", settings.port), ("tcp", settings.port), ("tcp", settings.tls_listener)}
+    return sorted({"{}:{}/{}".format(a, p, proto) for proto, a, p, inode in sockets
+                   if (proto, p) in wanted and inode not in ours
+                   and (settings.listen_ip is None or a in WILDCARDS or a == settings.listen_ip)})
+
+
+def coturn_listens(sockets, settings, ours):
+    """True when coturn itself holds its TCP port (on its address, when it has one)."""
+    return any(proto == "tcp" and p == settings.port and inode in ours
+               and (settings.listen_ip is None or a == settings.listen_ip) for proto, a, p, inode in sockets)
 
 
 def listen_address(settings, resolved, local):
@@ -478,23 +516,21 @@ def listen_address(settings, resolved, local):
 
 
 def preflight_ports(ctx, settings):
-    """Refuse, before any change, a port someone else holds where coturn must listen."""
-    if settings.listen_ip is None:
+    """Refuse, before any change, a port another program holds where coturn must listen."""
+    held = port_conflicts(bound_sockets(ctx.paths), settings, coturn_inodes(ctx.paths))
+    if not held:
         return
-    from ..systemd import is_running, state_of
-    current = files.read_text(ctx.paths(TURN_CONF)) or ""
-    ours = is_running(state_of(COTURN_UNIT)) and str(settings.port) in block_values(current, "listening-port") \
-        and settings.listen_ip in block_values(current, "listening-ip")
-    held = port_conflicts(tcp_listeners(ctx.paths), 443, settings.listen_ip, ours)
-    if held:
+    if settings.listen_ip and settings.port == 443 and any(h.endswith(":443/tcp") for h in held):
         raise JvbJoinError(
             "443/tcp is taken on {} (the web server?): coturn cannot listen on {}:443 beside it.".format(
-                ", ".join(held), settings.listen_ip),
+                ", ".join(h[:-4] for h in held if h.endswith("/tcp")), settings.listen_ip),
             "Make the web server listen on its own addresses only (nginx: 'listen <web address>:443 ssl' and "
             "'listen 127.0.0.1:443 ssl' in /etc/nginx/sites-available/{}.conf instead of 'listen 443', then "
             "systemctl restart nginx: a reload keeps the old sockets; Apache: 'Listen <web address>:443' and "
             "'Listen 127.0.0.1:443' in /etc/apache2/ports.conf) and give {} another address; "
             "or use --port 3478 (TLS on 5349).".format(settings.domain, settings.host))
+    raise JvbJoinError("Another program holds {}, where coturn must listen.".format(", ".join(held)),
+                       "Stop it (see: ss -lntup), or choose other ports with --port/--tls-port.")
 
 
 # --- the command ---------------------------------------------------------------------------------
@@ -570,8 +606,7 @@ def verify_turn(ctx, report):
     s = ctx.facts["turn"]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        held = [a for a, p in tcp_listeners(ctx.paths) if p == s.port and (s.listen_ip is None or a == s.listen_ip)]
-        if held:
+        if coturn_listens(bound_sockets(ctx.paths), s, coturn_inodes(ctx.paths)):
             return
         time.sleep(0.5)
     raise VerifyError("coturn does not listen on {}:{}/tcp.".format(s.listen_ip or "*", s.port),

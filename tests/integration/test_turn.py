@@ -88,6 +88,21 @@ def allocate(lab, username, password, *flags, peer=None):
     return out + err
 
 
+def test_a_run_prosody_refuses_is_undone_whole(server):
+    lab = server
+    before = hashes(lab)
+    # the admin's prosody config does not load: jvb-join must not leave coturn half configured
+    sh(lab, "jms", "echo 'this is not lua' > /etc/prosody/conf.d/zz-broken.cfg.lua")
+    try:
+        rc, out, err = lab.exec("jms", ["jvb-join", "server", "turn"], check=False, timeout=600)
+    finally:
+        sh(lab, "jms", "rm -f /etc/prosody/conf.d/zz-broken.cfg.lua")
+    assert rc == 1 and "prosody does not accept the TURN settings" in err, out + err
+    assert "rolling back" in out + err
+    assert hashes(lab) == before
+    assert lab.exec("jms", ["dpkg", "-s", "coturn"], check=False)[0] != 0  # installed by the run, purged again
+
+
 def test_turn_on_443_is_refused_while_the_web_server_listens_on_every_address(server):
     lab = server
     name_turn(lab, "jms")
@@ -95,7 +110,7 @@ def test_turn_on_443_is_refused_while_the_web_server_listens_on_every_address(se
     rc, out, err = lab.exec("jms", ["jvb-join", "server", "turn", "--host", TURN, "--port", "443",
                                     "--cert", CERT, "--key", KEY], check=False, timeout=300)
     assert rc == 1, out + err
-    assert "443/tcp is taken on 0.0.0.0:443" in err and "listen <web address>:443" in err
+    assert "443/tcp is taken on 0.0.0.0:443" in err and "listen <web address>:443" in err, err
     assert hashes(lab) == before
     assert lab.exec("jms", ["dpkg", "-s", "coturn"], check=False)[0] != 0  # nothing installed either
 

@@ -149,13 +149,32 @@ def test_the_secret_is_masked_in_diffs():
     assert SECRET.encode() not in mask(block().encode())
 
 
-def test_port_443_is_refused_where_the_web_server_listens_on_every_address():
-    listeners = [("0.0.0.0", 443), ("::", 443), ("127.0.0.1", 5222)]
-    assert turn.port_conflicts(listeners, 443, "192.0.2.7", ours=False) == ["0.0.0.0:443", ":::443"]
-    # on its own address only: fine; on the TURN address: someone else's unless coturn holds it
-    assert turn.port_conflicts([("192.0.2.6", 443)], 443, "192.0.2.7", ours=False) == []
-    assert turn.port_conflicts([("192.0.2.7", 443)], 443, "192.0.2.7", ours=False) == ["192.0.2.7:443"]
-    assert turn.port_conflicts([("192.0.2.7", 443)], 443, "192.0.2.7", ours=True) == []
+def test_ports_another_program_holds_are_refused():
+    web = [("tcp", "0.0.0.0", 443, 1), ("tcp", "::", 443, 2), ("tcp", "127.0.0.1", 5222, 3)]
+    on_443 = settings(port=443, listen_ip="192.0.2.7")
+    assert turn.port_conflicts(web, on_443, ours=set()) == ["0.0.0.0:443/tcp", ":::443/tcp"]
+    # the web server on its own address only: fine; on the TURN address: not, unless coturn holds it
+    assert turn.port_conflicts([("tcp", "192.0.2.6", 443, 1)], on_443, ours=set()) == []
+    assert turn.port_conflicts([("tcp", "192.0.2.7", 443, 1)], on_443, ours=set()) == ["192.0.2.7:443/tcp"]
+    assert turn.port_conflicts([("tcp", "192.0.2.7", 443, 1)], on_443, ours={1}) == []
+    # listening on every address (3478): any other program's 3478 or 5349 is in the way
+    other = [("udp", "192.0.2.6", 3478, 5), ("tcp", "127.0.0.1", 5349, 6), ("udp", "192.0.2.6", 5349, 7)]
+    assert turn.port_conflicts(other, settings(), ours=set()) == ["127.0.0.1:5349/tcp", "192.0.2.6:3478/udp"]
+    assert turn.port_conflicts(other, settings(), ours={5, 6}) == []
+
+
+def test_preflight_tells_the_web_server_apart_from_other_programs(paths, monkeypatch):
+    monkeypatch.setattr(turn, "coturn_inodes", lambda paths: set())
+    ctx = Context(paths, {})
+    fake_proc(paths, 1, [], [("tcp", "0.0.0.0", 443, 9)])
+    with pytest.raises(JvbJoinError) as err:
+        turn.preflight_ports(ctx, settings(port=443, listen_ip="192.0.2.7"))
+    assert "443/tcp is taken on 0.0.0.0:443" in err.value.message and "listen 127.0.0.1:443" in err.value.remedy
+    turn.preflight_ports(ctx, settings(port=3478))  # the web server's 443 is not in 3478's way
+    fake_proc(paths, 1, [], [("udp", "192.0.2.6", 3478, 9)])
+    with pytest.raises(JvbJoinError) as err:
+        turn.preflight_ports(ctx, settings(port=3478))
+    assert "192.0.2.6:3478/udp" in err.value.message and "ss -lntup" in err.value.remedy
 
 
 def test_port_443_needs_a_turn_name_with_an_address_of_this_host():
@@ -241,9 +260,32 @@ def _doctor_facts(paths, conf_secret=SECRET, prosody=SECRET, cert_names=("turn.e
         os.makedirs(os.path.dirname(paths(path)), exist_ok=True)
         files.write_atomic(paths(path), pem)
     facts = Facts(paths)
-    facts.put("unit:coturn.service", {"LoadState": "loaded", "ActiveState": "active", "SubState": "running"})
-    facts.put("listeners", [("192.0.2.7", 443)] if listening else [("192.0.2.7", 5349)])
+    facts.put("unit:coturn.service", {"LoadState": "loaded", "ActiveState": "active", "SubState": "running",
+                                      "MainPID": 4242})
+    fake_proc(paths, 4242, [("tcp", "192.0.2.7", 443 if listening else 5349, 1001)])
     return facts
+
+
+def fake_proc(paths, pid, owned, others=()):
+    """/proc/net/{tcp,udp}{,6} with these sockets, ``owned`` held by process ``pid``."""
+    import socket as so
+    lines = {"tcp": [], "udp": []}
+    for proto, address, port, inode in list(owned) + list(others):
+        hexaddr = so.inet_aton(address)[::-1].hex().upper()
+        state = "0A" if proto == "tcp" else "07"
+        lines[proto].append("   0: {}:{:04X} 00000000:0000 {} 00000000:00000000 00:00000000 00000000     0        0 "
+                            "{} 1 0000000000000000".format(hexaddr, port, state, inode))
+    header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+    os.makedirs(paths("/proc/net"), exist_ok=True)
+    for proto in ("tcp", "udp"):
+        files.write_atomic(paths("/proc/net/" + proto), header + "".join(l + "\n" for l in lines[proto]))
+        files.write_atomic(paths("/proc/net/" + proto + "6"), header)
+    fd = paths("/proc/{}/fd".format(pid))
+    os.makedirs(fd, exist_ok=True)
+    for n, (_, _, _, inode) in enumerate(owned):
+        if os.path.lexists(os.path.join(fd, str(n + 3))):
+            os.unlink(os.path.join(fd, str(n + 3)))
+        os.symlink("socket:[{}]".format(inode), os.path.join(fd, str(n + 3)))
 
 
 def _certificate(names):
@@ -322,3 +364,9 @@ def test_tls_on_the_plain_port_never_asks_coturn_for_one_port_twice():
         lines = block(s).splitlines()
         assert "listening-port={}".format(port) in lines
         assert "tls-listening-port={}".format(port) not in lines
+
+
+def test_doctor_does_not_take_another_programs_socket_for_coturns(paths):
+    facts = _doctor_facts(paths, listening=False)
+    fake_proc(paths, 4242, [("tcp", "192.0.2.7", 5349, 1001)], others=[("tcp", "192.0.2.7", 443, 77)])
+    assert doctor_server.check_turn(facts).status == FAIL
