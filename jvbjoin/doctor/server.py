@@ -1,6 +1,7 @@
 """The checks of a Jitsi Meet server that takes external bridges: prosody, jicofo and the web
-server, the auth certificate bridges pin, the brewery, the bridges jicofo sees against the accounts
-issued, tokens, the firewall, and a local bridge left running beside external ones."""
+server, the auth certificate bridges pin, the TURN server when one was configured, the brewery, the
+bridges jicofo sees against the accounts issued, tokens, the firewall, and a local bridge left
+running beside external ones."""
 
 import os
 import time

@@ -17,8 +17,8 @@ Files:
   keeps a marked block at its end, and comments out (``#jvb-join# ``) the lines elsewhere that set
   an option of that block; every other line stays byte for byte. Mode 0640 root:turnserver.
 - ``/etc/coturn/certs/<host>.crt|.key``: copies of the certificate and key (coturn runs as
-  ``turnserver`` and cannot read the web server's root-only key; jitsi's own coturn-le-update.sh
-  copies there too). A changed source is copied again by the next run; doctor says when.
+  ``turnserver`` and cannot read the web server's root-only key; the copy of the key is 0640
+  root:turnserver). A changed source is copied again by the next run; doctor says when.
 - ``/etc/systemd/system/coturn.service.d/jvb-join.conf`` when a port is below 1024 (443): Debian's
   unit runs coturn as ``turnserver`` without CAP_NET_BIND_SERVICE.
 - ``/etc/prosody/jvb-join-turn.cfg.lua`` (0640 root:prosody: it holds the secret), set on the meet
