@@ -160,10 +160,16 @@ def block_options(block):
     return {o for o in (_option(l) for l in block.splitlines()) if o}
 
 
+# Options that would undo what the block needs (auth off, the listeners it counts on turned off,
+# other listening addresses) are commented out too, though the block does not set them.
+SILENCED = ("no-auth", "no-udp", "no-tcp", "no-tls", "no-dtls", "listening-ip", "allow-loopback-peers")
+
+
 def turnserver_conf(text, block):
     """``text`` with jvb-join's ``block`` in place of the old one (or at the end), and every other
-    line that sets one of the block's options commented out with a mark; all else byte for byte."""
-    managed = block_options(block)
+    line that sets one of the block's options (or a SILENCED one) commented out with a mark; all
+    else byte for byte."""
+    managed = block_options(block) | set(SILENCED)
     out, inside, placed = [], False, False
     for line in (text or "").splitlines(True):
         stripped = line.rstrip("\r\n")

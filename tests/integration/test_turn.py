@@ -123,6 +123,10 @@ def test_turn_allocation_with_credentials_from_prosody_and_nothing_else(server):
     sh(lab, "jms", "f=/etc/nginx/sites-available/{d}.conf; sed -i -e 's/^\\(\\s*\\)listen 443 ssl/\\1listen "
                    "127.0.0.1:443 ssl;\\n\\1listen {ip}:443 ssl/' -e '/listen \\[::\\]:443/d' $f && nginx -t -q && "
                    "systemctl restart nginx".format(d=DOMAIN, ip=web_ip))
+    # the Jitsi package's own coturn config first, as on a server installed with the jitsi-meet package
+    sh(lab, "jms", "DEBIAN_FRONTEND=noninteractive apt-get install -y -q jitsi-meet-turnserver >/dev/null 2>&1")
+    _, package_conf, _ = lab.exec("jms", ["cat", "/etc/turnserver.conf"], check=True)
+    package_secret = [l.split("=", 1)[1] for l in package_conf.splitlines() if l.startswith("static-auth-secret=")][0]
     started = time.monotonic()
     rc, out, err = lab.exec("jms", ["jvb-join", "server", "turn", "--host", TURN, "--port", "443",
                                     "--cert", CERT, "--key", KEY], check=False, timeout=600)
@@ -132,8 +136,11 @@ def test_turn_allocation_with_credentials_from_prosody_and_nothing_else(server):
     # the secret: readable by coturn or prosody only, and nowhere in the output or jvb-join's log
     _, conf, _ = lab.exec("jms", ["cat", "/etc/turnserver.conf"], check=True)
     secret = [l.split("=", 1)[1] for l in conf.splitlines() if l.startswith("static-auth-secret=")]
-    assert len(secret) == 1, conf
+    assert len(secret) == 1 and secret[0] != package_secret, conf
     secret = secret[0]
+    # the package's file stays its own: marker line first, its options commented out, not deleted
+    assert conf.splitlines()[0] == "# jitsi-meet coturn config. Do not modify this line"
+    assert "#jvb-join# static-auth-secret={}".format(package_secret) in conf.splitlines()
     _, modes, _ = lab.exec("jms", ["stat", "-c", "%n %a %U:%G"] + SECRET_FILES +
                            ["/etc/coturn/certs/{}.key".format(TURN)], check=True)
     assert modes.split("\n")[:3] == ["/etc/turnserver.conf 640 root:turnserver",
@@ -170,11 +177,13 @@ def test_turn_allocation_with_credentials_from_prosody_and_nothing_else(server):
                             check=False, timeout=60)
     assert rc == 0 and "Verify return code: 0 (ok)" in out, out + err
 
-    # the same scheme from the shared secret works; from another secret coturn allocates nothing
+    # the same scheme from the shared secret works; from another secret (also the package's, which
+    # prosody's global settings still name) coturn allocates nothing
     good = allocate(lab, *rest_credentials(secret))
     assert "Received relay addr" in good, good
-    wrong = allocate(lab, *rest_credentials("not-the-secret-" + secret[:8]))
-    assert "Received relay addr" not in wrong and "Cannot complete Allocation" in wrong, wrong
+    for other in ("not-the-secret-" + secret[:8], package_secret):
+        wrong = allocate(lab, *rest_credentials(other))
+        assert "Received relay addr" not in wrong and "Cannot complete Allocation" in wrong, wrong
     # a relay towards the lab's own range (198.18.0.0/15, in the Hadoly list) is refused
     assert "403 (Forbidden IP)" in udp, udp
 

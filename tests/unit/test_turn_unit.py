@@ -34,6 +34,8 @@ tls-listening-port=5349
 denied-peer-ip=10.0.0.0-10.255.255.255
 user-quota=12
 --total-quota 1200\r
+#no-auth
+--no-auth
 syslog"""
 
 
@@ -90,9 +92,11 @@ def test_the_admins_file_keeps_every_line_and_only_competing_options_are_comment
     commented = {l[len(COMMENTED):].strip() for l in kept if l.startswith(COMMENTED)}
     assert commented == {"use-auth-secret", "static-auth-secret=packagesecret123", "realm=meet.example.com",
                          "cert=/etc/jitsi/meet/meet.example.com.crt", "pkey=/etc/jitsi/meet/meet.example.com.key",
-                         "listening-port=3478", "tls-listening-port=5349", "denied-peer-ip=10.0.0.0-10.255.255.255"}
+                         "listening-port=3478", "tls-listening-port=5349", "denied-peer-ip=10.0.0.0-10.255.255.255",
+                         "no-tcp", "--no-auth"}  # no-tcp would turn off TLS on the plain port (443)
     # the admin's own options and the package's marker lines are untouched
-    assert "user-quota=12\n" in kept and "--total-quota 1200\r\n" in kept
+    assert "user-quota=12\n" in kept and "--total-quota 1200\r\n" in kept and "#no-auth\n" in kept
+    assert COMMENTED + "--no-auth\n" in kept  # authentication stays on
     assert kept[0] == "# jitsi-meet coturn config. Do not modify this line\n"
     # coturn reads one secret: jvb-join's (a second static-auth-secret would also be accepted)
     assert block_values(new, "static-auth-secret") == [SECRET]
