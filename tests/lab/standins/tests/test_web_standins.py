@@ -205,6 +205,18 @@ def test_turnserver_postinst_moves_foreign_config_and_enables_coturn():
     assert "coturn" in control("jitsi-meet-turnserver")["Depends"]
 
 
+def test_turnserver_postinst_upgrade_appends_the_real_packages_relay_block():
+    # an old marked config without the relay block gets the lines the real postinst appends
+    postinst = read("jitsi-meet-turnserver", "DEBIAN", "postinst")
+    block = postinst.split("<<RELAY\n", 1)[1].split("\nRELAY\n", 1)[0].splitlines()
+    assert block[0] == "# $RELAY_MARKER. Do not modify this line"
+    assert 'RELAY_MARKER="jitsi-meet coturn relay disable config"' in postinst
+    assert block[1:5] == ["no-multicast-peers", "no-cli", "no-loopback-peers", "no-tcp-relay"]
+    denied = [line for line in block if line.startswith("denied-peer-ip=")]
+    assert len(denied) == 15 and denied.count("denied-peer-ip=127.0.0.0-127.255.255.255") == 2
+    assert "denied-peer-ip=198.18.0.0-198.19.255.255" in denied and len(block) == 20
+
+
 def test_turnserver_templates():
     assert set(templates("jitsi-meet-turnserver")) == {
         "jitsi-meet-turnserver/jvb-hostname", "jitsi-videobridge/jvb-hostname"}
