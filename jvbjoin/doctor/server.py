@@ -348,33 +348,33 @@ def name_matches(host, names):
 def check_turn(facts):
     """coturn as 'jvb-join server turn' left it: running, listening, sharing prosody's secret, with a
     certificate for its name. Skipped when TURN was never configured."""
-    from ..server import turn
+    from ..server import turn, turnconf
     from .core import skipped
     from .link import _pem_certs, not_after
     settings = turn.recorded(facts.paths)
     if settings is None:
         return skipped("no TURN server configured (jvb-join server turn)")
     again = "jvb-join server turn"
-    bad = _unit_check(facts, turn.COTURN_UNIT, "coturn")
+    bad = _unit_check(facts, turnconf.COTURN_UNIT, "coturn")
     if bad:
         return bad
     sockets = turn.bound_sockets(facts.paths)
-    ours = turn.socket_inodes(facts.paths, F.unit_state(facts, turn.COTURN_UNIT).get("MainPID"))
+    ours = turn.socket_inodes(facts.paths, F.unit_state(facts, turnconf.COTURN_UNIT).get("MainPID"))
     if not ours:  # not root: which process holds a socket cannot be seen, only that it is held
         ours = {inode for _, _, _, inode in sockets}
     if not turn.coturn_listens(sockets, settings, ours):
         return fail("coturn does not listen on {}:{}/tcp".format(settings.listen_ip or "*", settings.port),
                     "journalctl -u coturn -n 50; then: " + again)
     try:
-        conf = files.read_text(facts.paths(turn.TURN_CONF)) or ""
-        fragment = files.read_text(facts.paths(turn.PROSODY_FRAGMENT))
+        conf = files.read_text(facts.paths(turnconf.TURN_CONF)) or ""
+        fragment = files.read_text(facts.paths(turnconf.PROSODY_FRAGMENT))
     except PermissionError:
         return warn("cannot read coturn's and prosody's TURN settings (not root)", "sudo jvb-join doctor")
-    coturn_secrets = turn.block_values(conf, "static-auth-secret")
+    coturn_secrets = turnconf.block_values(conf, "static-auth-secret")
     if fragment is None:
         return fail("prosody hands out no credentials for this TURN server ({} is missing)".format(
-            turn.PROSODY_FRAGMENT), again)
-    if coturn_secrets != [turn.prosody_secret(fragment)]:
+            turnconf.PROSODY_FRAGMENT), again)
+    if coturn_secrets != [turnconf.prosody_secret(fragment)]:
         return fail("the secret prosody derives TURN credentials from is not coturn's{}: clients cannot "
                     "use the TURN server".format(" (coturn has {})".format(len(coturn_secrets))
                                                   if len(coturn_secrets) != 1 else ""), again)

@@ -12,10 +12,10 @@ from jvbjoin.doctor import server as doctor_server
 from jvbjoin.doctor.core import FAIL, OK, SKIPPED, WARN, Facts
 from jvbjoin.engine import Context
 from jvbjoin.errors import JvbJoinError, UsageError
-from jvbjoin.server import turn
-from jvbjoin.server.turn import (BEGIN, COMMENTED, END, INCLUDE_LINE, TurnOptions, TurnSettings, block_values,
-                                 managed_block, managed_secret, prosody_fragment, prosody_secret, turnserver_conf,
-                                 with_include)
+from jvbjoin.server import turn, turnconf
+from jvbjoin.server.turn import TurnOptions
+from jvbjoin.server.turnconf import (BEGIN, COMMENTED, END, INCLUDE_LINE, TurnSettings, block_values, managed_block,
+                                     managed_secret, prosody_fragment, prosody_secret, turnserver_conf, with_include)
 
 SECRET = "a" * 16 + "0123456789abcdef"
 
@@ -64,7 +64,7 @@ def test_the_block_has_the_hadoly_settings():
     for rng in ("10.0.0.0-10.255.255.255", "172.16.0.0-172.31.255.255", "192.168.0.0-192.168.255.255",
                 "198.18.0.0-198.19.255.255", "100.64.0.0-100.127.255.255", "240.0.0.0-255.255.255.255"):
         assert "denied-peer-ip=" + rng in lines
-    assert len([l for l in lines if l.startswith("denied-peer-ip=")]) == len(set(turn.DENIED_PEERS))
+    assert len([l for l in lines if l.startswith("denied-peer-ip=")]) == len(set(turnconf.DENIED_PEERS))
     # one port for all (443): TLS is taken on it too; the separate TLS listener is not 443 twice
     assert "tls-listening-port=5349" in lines and s.tls_port == 443
     assert s.ports == [(443, "udp"), (443, "tcp")]
@@ -144,12 +144,12 @@ def test_the_include_line_is_added_once_at_the_end():
 
 
 def test_the_unit_drop_in_only_for_a_low_port():
-    assert turn.drop_in(settings()) is None
-    assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in turn.drop_in(settings(port=443))
+    assert turnconf.drop_in(settings()) is None
+    assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in turnconf.drop_in(settings(port=443))
 
 
 def test_the_secret_is_masked_in_diffs():
-    mask = turn.masker(SECRET)
+    mask = turnconf.masker(SECRET)
     assert SECRET.encode() not in mask(block().encode())
 
 
@@ -196,7 +196,7 @@ def test_settings_come_from_the_options_then_the_last_run_then_the_defaults(path
         "cert": "/etc/jitsi/meet/meet.example.com.crt", "key": "/etc/jitsi/meet/meet.example.com.key",
         "listen_ip": None}
     os.makedirs(paths.server_state)
-    files.write_atomic(os.path.join(paths.server_state, turn.STATE_NAME),
+    files.write_atomic(os.path.join(paths.server_state, turnconf.STATE_NAME),
                        json.dumps(settings(port=443, cert="/etc/ssl/t.crt", key="/etc/ssl/t.key").as_dict()))
     again = turn.settings_for(TurnOptions(), paths, "meet.example.com")
     assert (again.host, again.port, again.tls_port, again.cert) == ("turn.example.com", 443, 443, "/etc/ssl/t.crt")
@@ -254,11 +254,11 @@ def test_a_failed_run_puts_the_admins_file_back(paths, monkeypatch):
 def _doctor_facts(paths, conf_secret=SECRET, prosody=SECRET, cert_names=("turn.example.com",), listening=True):
     s = settings(port=443, listen_ip="192.0.2.7")
     os.makedirs(paths.server_state, exist_ok=True)
-    files.write_atomic(os.path.join(paths.server_state, turn.STATE_NAME), json.dumps(s.as_dict()))
-    files.write_atomic(paths(turn.TURN_CONF),
+    files.write_atomic(os.path.join(paths.server_state, turnconf.STATE_NAME), json.dumps(s.as_dict()))
+    files.write_atomic(paths(turnconf.TURN_CONF),
                        turnserver_conf("", managed_block(s, conf_secret, s.cert_copy, s.key_copy)))
     os.makedirs(paths("/etc/prosody"), exist_ok=True)
-    files.write_atomic(paths(turn.PROSODY_FRAGMENT), prosody_fragment(s, prosody))
+    files.write_atomic(paths(turnconf.PROSODY_FRAGMENT), prosody_fragment(s, prosody))
     pem = _certificate(cert_names)
     for path in (s.cert, s.cert_copy):
         os.makedirs(os.path.dirname(paths(path)), exist_ok=True)
