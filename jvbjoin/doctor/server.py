@@ -351,7 +351,10 @@ def check_turn(facts):
     from ..server import turn, turnconf
     from .core import skipped
     from .link import _pem_certs, not_after
-    settings = turn.recorded(facts.paths)
+    try:
+        settings = turn.recorded(facts.paths)
+    except PermissionError:
+        return warn("cannot read the TURN settings (not root)", "sudo jvb-join doctor")
     if settings is None:
         return skipped("no TURN server configured (jvb-join server turn)")
     again = "jvb-join server turn"

@@ -374,3 +374,13 @@ def test_doctor_does_not_take_another_programs_socket_for_coturns(paths):
     facts = _doctor_facts(paths, listening=False)
     fake_proc(paths, 4242, [("tcp", "192.0.2.7", 5349, 1001)], others=[("tcp", "192.0.2.7", 443, 77)])
     assert doctor_server.check_turn(facts).status == FAIL
+
+
+def test_doctor_as_a_user_who_cannot_read_the_settings_says_so(paths, monkeypatch):
+    facts = _doctor_facts(paths)
+
+    def refuse(paths):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(turn, "recorded", refuse)
+    result = doctor_server.check_turn(facts)
+    assert result.status == WARN and result.remedy == "sudo jvb-join doctor"
