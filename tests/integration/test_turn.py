@@ -4,8 +4,7 @@ does) and allocates a relay from a bridge host with coturn's own turnutils_uclie
 made from another secret are refused; a relay towards the lab's own range is refused (the Hadoly
 denied peer ranges hold 198.18.0.0/15, which the lab network is in).
 
-One server for every scenario here. What it leaves on jms (coturn on a second address, nginx on
-its own address and loopback) is consistent: later modules' server installs and doctor pass on it.
+One server for every scenario here; later modules get fresh hosts of the same names.
 """
 
 import base64
@@ -43,7 +42,8 @@ def server(lab):
                    "-addext subjectAltName=DNS:{t} -keyout {key} -out {cert} 2>/dev/null".format(t=TURN, key=KEY,
                                                                                               cert=CERT))
     lab.turn_ip = turn_ip
-    return lab
+    yield lab
+    lab.down()  # later modules get fresh hosts of the same names
 
 
 def name_turn(lab, *hosts):
