@@ -78,11 +78,11 @@ def rest_credentials(secret, ttl=3600):
     return username, base64.b64encode(hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()).decode()
 
 
-def allocate(lab, username, password, *flags, peer=None):
+def allocate(lab, username, password, *flags, peer=None, seconds=20):
     """turnutils_uclient from the bridge host; its output. (These are a client's time-limited
     credentials, never the shared secret: the tool takes them on its command line only.)"""
     name_turn(lab, "jvb1")
-    argv = ["timeout", "20", "turnutils_uclient", "-v", "-n", "1", "-m", "1", "-u", username, "-w", password,
+    argv = ["timeout", str(seconds), "turnutils_uclient", "-v", "-n", "1", "-m", "1", "-u", username, "-w", password,
             "-p", "443", "-e", peer or lab.ip("jvb1")] + list(flags) + [TURN]
     _, out, err = lab.exec("jvb1", argv, check=False, timeout=60)
     return out + err
@@ -93,7 +93,7 @@ def allocate_tls(lab, username, password, attempts=6):
     two (on a dedicated TLS port too, and with TLS 1.3 off), while openssl's handshake with the same
     coturn always completes: each attempt is a whole new allocation, the first success counts."""
     for attempt in range(1, attempts + 1):
-        out = allocate(lab, username, password, "-t", "-S")
+        out = allocate(lab, username, password, "-t", "-S", seconds=8)
         if "Received relay addr" in out:
             print("TLS allocation on attempt {}".format(attempt))
             return out
