@@ -100,6 +100,18 @@ def test_postinst_jvb_conf_gives_one_client_with_tls_ifpossible_on_localhost(tmp
     assert not client.disable_certificate_verification
 
 
+@pytest.mark.parametrize("nickname", ["3e58291a-1a2b-4c3d-8e9f-012e456789ab",  # a double too big
+                                      "12e45678-1a2b-4c3d-8e9f-0123456789ab",
+                                      "12345678-1a2b-4c3d-8e9f-0123456789ab"])
+@needs_hocon
+def test_an_unquoted_uuid_nickname_is_read_as_text_whatever_its_digits(tmp_path, nickname):
+    """uuidgen can write a last group that starts like a number out of a double's range; the
+    Java library reads the whole value as text, so must the stand-in (it once exited 78 here)."""
+    conf = POSTINST_CONF.replace("6a0c2d4e-1111-2222-3333-444455556666", nickname)
+    [client] = jvbconfig.load_settings(make_tree(tmp_path, conf)).clients
+    assert client.nickname == nickname
+
+
 @needs_hocon
 def test_reference_defaults_apply(tmp_path):
     settings = jvbconfig.load_settings(make_tree(tmp_path, POSTINST_CONF))

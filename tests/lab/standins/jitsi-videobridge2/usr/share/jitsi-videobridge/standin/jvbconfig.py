@@ -54,6 +54,11 @@ videobridge {
 # Java library: relative includes resolve against the including file's folder.
 # ruby-hocon 1.3.1 (Debian 13) resolves includes with File.exists?, which Ruby 3.2 removed: without
 # this alias every jvb.conf with an include fails to parse there, which the Java library never does.
+# ruby-hocon 1.3.1 also turns every number token into an Integer first (Float#to_i), which raises
+# FloatDomainError for a token too big for a double, where the Java library keeps a double. The
+# package's own jvb.conf has MUC_NICKNAME=<uuidgen output> unquoted, and a last group such as
+# "-012e456789ab" starts with such a token: about one host in a hundred would then fail to start
+# here, never with the real bridge. Non-finite numbers are kept as doubles, as in Java.
 _RUBY_PARSE = r'''
 class << File
   alias_method :exists?, :exist? unless File.respond_to?(:exists?)
@@ -61,6 +66,16 @@ end
 require "hocon"
 require "hocon/config_factory"
 require "hocon/config_render_options"
+require "hocon/impl/config_number"
+class << Hocon::Impl::ConfigNumber
+  alias_method :new_number_as_in_ruby, :new_number
+  def new_number(origin, number, original_text)
+    if number.is_a?(Float) && !number.finite?
+      return Hocon::Impl::ConfigDouble.new(origin, number, original_text)
+    end
+    new_number_as_in_ruby(origin, number, original_text)
+  end
+end
 ref = Hocon::ConfigFactory.parse_string(STDIN.read)
 conf = ARGV[0].nil? ? Hocon::ConfigFactory.parse_string("") : Hocon::ConfigFactory.parse_file(ARGV[0])
 puts conf.with_fallback(ref).resolve.root.render(Hocon::ConfigRenderOptions.concise)
