@@ -42,9 +42,9 @@ def package_rights(paths, domain):
 
 
 def live_accounts(records):
-    """Accounts of tokens that may still log in: not revoked, not removed at expiry."""
-    return sorted("{}@{}".format(r["user"], r["domain"]) for r in records
-                  if not r.get("revoked") and not r.get("expired_removed"))
+    """Accounts of tokens that may still log in: not revoked, not removed at expiry, with an account."""
+    from .tokens import ended
+    return sorted("{}@{}".format(r["user"], r["domain"]) for r in records if not ended(r))
 
 
 def _lua_list(items):

@@ -115,26 +115,34 @@ def account_verifier(paths, auth_domain, user):
 
 
 def expire(paths, now=None):
-    """Remove the accounts of unused tokens past their expiry; returns the ids expired."""
+    """Remove the accounts of unused tokens past their expiry, and notice tokens whose account is gone
+    (a bridge that left removes its own in band; an admin may delete one by hand); either way the
+    token's 5222 rule and its prosody rights go too. Returns the ids of the expired tokens."""
     now = time.time() if now is None else now
     store = TokenStore(paths)
     records = store.load()
-    expired = []
+    expired, done = [], []
     for record in records:
-        if record.get("revoked") or record.get("joined") or record.get("expired_removed"):
+        if ended(record):
             continue
-        if token_state(record, paths, now) == "joined":
-            record["joined"] = int(now)
-            continue
-        if record["exp"] <= now:
+        state = token_state(record, paths, now)
+        if state in ("left", "gone"):
+            record["account_gone"] = int(now)
+            done.append(record)
+        elif state == "joined":
+            record.setdefault("joined", int(now))
+        elif record["exp"] <= now:
             delete_account("{}@{}".format(record["user"], record["domain"]))
             record["expired_removed"] = int(now)
             expired.append(record["id"])
+            done.append(record)
     if records:
         store.save(records)
-    if expired:
+    if done:
         from . import rights
         rights.sync(paths, server_domain(paths), records)
+        for source in sorted({r["allow_from"] for r in done if r.get("allow_from")}):
+            close_client_port(source, records)
     sync_routes(paths, records, now)
     return expired
 
@@ -320,9 +328,14 @@ def open_client_port(source):
                            "Check 'ufw status verbose'.")
 
 
+def ended(record):
+    """The token can no longer log in: revoked, removed at expiry, or its account is gone."""
+    return bool(record.get("revoked") or record.get("expired_removed") or record.get("account_gone"))
+
+
 def close_client_port(source, records):
     """Remove the 5222 rule for ``source`` unless another live token still uses it."""
-    still_used = [r for r in records if r.get("allow_from") == source and not r.get("revoked")]
+    still_used = [r for r in records if r.get("allow_from") == source and not ended(r)]
     if still_used:
         return False
     run(_client_port_argv(source, "delete"), check=False, timeout=60)

@@ -166,6 +166,8 @@ def test_leave_with_drain_waits_for_the_conference_then_jicofo_sees_a_shutdown(f
     legacy = "cat /etc/jitsi/videobridge/sip-communicator.properties 2>/dev/null || true"
     _, legacy_joined, _ = sh(lab, "jvb1", legacy)
     token_id = json.loads(sh(lab, "jvb1", "cat /var/lib/jvb-join/bridge.json")[1])["token_id"]
+    jvb1_ip, jvb2_ip = lab.ip("jvb1"), lab.ip("jvb2")
+    assert jvb1_ip in sh(lab, "jms", "ufw status")[1]  # the token's 5222 rule, while joined
 
     # With the server out of reach nothing changes, and the exit code says to retry later (75).
     before = managed_hashes(lab, "jvb1")
@@ -223,6 +225,13 @@ def test_leave_with_drain_waits_for_the_conference_then_jicofo_sees_a_shutdown(f
     rc, _, _ = lab.exec("jms", ["sh", "-c", "ls /var/lib/prosody/auth%2emeet%2elab%2etest/accounts/ | "
                                             "grep -x 'jvb%2d{}.dat'".format(token_id)])
     assert rc != 0
+    # The expiry timer's next run (started here, if the timer has not run since) notices the bridge
+    # left: its 5222 rule and its account's prosody rights go; the other bridge's stay.
+    sh(lab, "jms", "systemctl start jvb-join-expire.service")
+    ufw = sh(lab, "jms", "ufw status")[1]
+    assert jvb1_ip not in ufw and jvb2_ip in ufw, ufw
+    rights = sh(lab, "jms", "cat /etc/prosody/jvb-join-bridges.cfg.lua")[1]
+    assert "jvb-{}@".format(token_id) not in rights and "jvb-" in rights, rights
 
     # A second leave has nothing to do; a new token joins the host again under the same nickname.
     rc, out, err = lab.exec("jvb1", ["jvb-join", "leave"])

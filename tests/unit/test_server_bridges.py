@@ -159,3 +159,44 @@ def test_bridges_on_a_host_that_is_not_a_server(paths, monkeypatch, capsys):
     code = cli.main(["bridges"])
     _, err = capsys.readouterr()
     assert code == 1 and "not a Jitsi Meet server" in err and "server install" in err
+
+
+def test_expire_notices_a_bridge_that_left_and_closes_what_its_token_opened(server, monkeypatch):
+    """The bridge of 'dddd4444' left (its account is gone): the timer's run notes it, takes its
+    account out of prosody's rights and closes its 5222 rule unless a live token shares the source;
+    an unused token past expiry loses its account and rule the same way."""
+    paths = server
+    from jvbjoin.server import rights
+    store = tokens.TokenStore(paths)
+    records = store.load()
+    for r, source in zip(records, ("198.51.100.7/32", "198.51.100.8/32", None, "198.51.100.9/32")):
+        if source:
+            r["allow_from"] = source
+    records.append({"id": "eeee5555", "name": "unused", "user": "jvb-eeee5555", "domain": "auth." + DOMAIN,
+                    "created": 1, "exp": 2, "allow_from": "198.51.100.7/32"})  # shares jvb1's source
+    records.append({"id": "ffff6666", "name": "unused2", "user": "jvb-ffff6666", "domain": "auth." + DOMAIN,
+                    "created": 1, "exp": 2, "allow_from": "198.51.100.10/32"})
+    # not expired, never seen joined, and its account deleted (by hand, or a join and leave
+    # between two runs of the timer): it cannot log in any more either
+    records.append({"id": "gggg7777", "name": "deleted", "user": "jvb-gggg7777", "domain": "auth." + DOMAIN,
+                    "created": 1, "exp": 100, "allow_from": "198.51.100.11/32"})
+    store.save(records)
+    folder = paths("/var/lib/prosody", "auth%2emeet%2eexample%2ecom", "accounts")
+    for user in ("jvb%2deeee5555", "jvb%2dffff6666"):
+        with open(os.path.join(folder, user + ".dat"), "w") as f:
+            f.write('return {\n\t["stored_key"] = "abcd";\n};\n')
+    deleted, closed, synced = [], [], []
+    monkeypatch.setattr(tokens, "delete_account", deleted.append)
+    monkeypatch.setattr(tokens, "run", lambda argv, **kw: closed.append(argv))
+    monkeypatch.setattr(rights, "sync", lambda p, d, recs: synced.append(rights.live_accounts(recs)))
+    expired = tokens.expire(paths, now=10)
+    assert expired == ["eeee5555", "ffff6666"]
+    assert deleted == ["jvb-eeee5555@auth." + DOMAIN, "jvb-ffff6666@auth." + DOMAIN]
+    stored = {r["id"]: r for r in store.load()}
+    assert stored["dddd4444"]["account_gone"] == 10 and "account_gone" not in stored["aaaa1111"]
+    # 198.51.100.7 stays open for the joined bridge aaaa1111; the left and the expired ones close
+    assert [a[4] for a in closed] == ["198.51.100.10/32", "198.51.100.11/32", "198.51.100.9/32"] and closed[0][:3] == ["ufw", "delete", "allow"]
+    assert synced == [["jvb-aaaa1111@auth." + DOMAIN, "jvb-bbbb2222@auth." + DOMAIN]]
+    # a second run finds nothing more to do
+    deleted[:], closed[:], synced[:] = [], [], []
+    assert tokens.expire(paths, now=20) == [] and not deleted and not closed and not synced
