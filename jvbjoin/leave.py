@@ -17,6 +17,7 @@ from .steps.base import FileStep, WantedFile
 from .steps.bridge_config import _EditStep, add_degraded, has_include, remove_include, restore_legacy
 from .steps.firewall import MEDIA_COMMENT
 from .steps.service import BRIDGE_UNIT
+from .steps.trust import ServerTrust, cert_path
 from .systemd import is_enabled, is_running, state_of, with_systemd
 
 # After a shutdown request the bridge stays SHUTTING_DOWN for videobridge.shutdown.shutting-down-delay
@@ -205,6 +206,20 @@ class RemoveJoinRecord(FileStep):
         return [WantedFile(ctx.paths.bridge_state, None), WantedFile(ctx.paths.restart_pending, None)]
 
 
+class RemoveTrust(ServerTrust):
+    """The server's certificate the join added to the system CA store (and, through
+    update-ca-certificates' hooks, to Java's)."""
+
+    restarts = None  # the bridge is stopped for good
+
+    def domain(self, ctx):
+        return ctx.facts["record"].get("domain")
+
+    def wanted(self, ctx):
+        domain = self.domain(ctx)
+        return [WantedFile(cert_path(ctx.paths, domain), None)] if domain else []
+
+
 class CloseFirewall(Step):
     """The ports jvb-join opened (rules with its comment). SSH stays allowed and ufw stays as it is:
     closing them could lock the operator out of a host they still use."""
@@ -276,8 +291,8 @@ class RemoveAccount(Step):
 
 def leave_steps():
     from .steps.websockets import CloseWebsocketPort
-    return [Drain(), ShutDown(), RemoveFragment(), remove_include_step(), restore_legacy_step(), CloseFirewall(),
-            CloseWebsocketPort(), RemoveJoinRecord(), RemoveAccount()]
+    return [Drain(), ShutDown(), RemoveFragment(), remove_include_step(), restore_legacy_step(), RemoveTrust(),
+            CloseFirewall(), CloseWebsocketPort(), RemoveJoinRecord(), RemoveAccount()]
 
 
 def joined(paths):

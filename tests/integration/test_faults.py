@@ -252,4 +252,6 @@ def test_a_bridge_that_rejects_its_configuration_fails_the_join_at_once(server):
     assert seconds < 300, "waited for the verification timeout instead of failing at once"
     assert lab.exec(host, ["cat", "/etc/jitsi/videobridge/jvb.conf"], check=True)[1] == ADMIN_JVB_CONF
     assert lab.exec(host, ["test", "-e", "/etc/jitsi/videobridge/jvb-join.conf"])[0] == 1
+    # the server's certificate trusted by the run is out of the system store again (no link left)
+    assert "jvb-join" not in sh(lab, host, "ls /etc/ssl/certs /usr/local/share/ca-certificates")[1]
     lab.stop(host)

@@ -217,6 +217,10 @@ def test_leave_with_drain_waits_for_the_conference_then_jicofo_sees_a_shutdown(f
     assert "jvb-join.conf" in out and "jvb.conf" in out
     ufw = sh(lab, "jvb1", "ufw status")[1]
     assert "10000/udp" not in ufw and "22/tcp" in ufw and "Status: active" in ufw
+    # the server's certificate is out of the system store and Java's (a new join puts it back)
+    trusted = sh(lab, "jvb1", "ls /usr/local/share/ca-certificates /etc/ssl/certs; "
+                              "keytool -list -cacerts -storepass changeit 2>/dev/null | grep -c jvb-join || true")[1]
+    assert "jvb-join-" not in trusted.rsplit("\n", 2)[0] and trusted.strip().endswith("0"), trusted
 
     # The server: the account is gone, and the token list says the bridge left.
     states = {t["id"]: t["state"] for t in json.loads(sh(lab, "jms", "jvb-join --json token list")[1])}

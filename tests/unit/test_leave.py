@@ -304,3 +304,27 @@ def test_a_bridge_that_stops_answering_while_draining_is_not_reported_as_drained
     leave.Drain().apply(ctx, leave.Drain().check(ctx), Journal())
     assert ctx.facts["cut"] is None and any("not known" in d for d in ctx.degraded)
     assert not any(l.startswith("drained") for l in lines)
+
+
+def test_leave_takes_the_servers_certificate_out_of_the_ca_stores(paths, monkeypatch):
+    from jvbjoin.steps import trust
+    cert = trust.cert_path(paths, "auth.meet.example.com")
+    write(cert, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    write(paths("/usr/local/share/ca-certificates/admins-own-ca.crt"), "kept\n")
+    hooks = paths("/etc/ca-certificates/update.d")
+    for name, mode in (("jks-keystore", 0o755), ("README", 0o644)):
+        write(os.path.join(hooks, name), "#!/bin/sh\n")
+        os.chmod(os.path.join(hooks, name), mode)
+    ran = []
+    monkeypatch.setattr(trust, "run", lambda argv, **kw: ran.append((argv, kw.get("input"))))
+    ctx = leave_ctx(paths)
+    ctx.facts["record"] = {"domain": "auth.meet.example.com"}
+    assert run_step(leave.RemoveTrust(), ctx)
+    # --fresh drops the link and rebuilds the bundle; Java's hook is told of the removal itself
+    assert not os.path.exists(cert) and ran == [
+        (["update-ca-certificates", "--fresh"], None),
+        ([os.path.join(hooks, "jks-keystore")], "-/etc/ssl/certs/jvb-join-auth.meet.example.com.pem\n")]
+    assert read(paths("/usr/local/share/ca-certificates/admins-own-ca.crt")) == "kept\n"
+    assert leave.RemoveTrust().check(ctx) == []  # a second leave: nothing to do
+    ctx.facts["record"] = {}  # a record without the server (an old or partial join): nothing
+    assert leave.RemoveTrust().check(ctx) == []
