@@ -16,7 +16,8 @@ import pytest
 
 pytestmark = pytest.mark.lab
 
-from labkit import DOMAIN, create_token, install_server, jicofo_log, join, managed_hashes, nickname, sh, wait_for
+from labkit import (DOMAIN, create_token, install_server, jicofo_log, join, managed_hashes, nickname, sh, start_unit,
+                    wait_for)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BREWERY = "jvbbrewery@internal.auth.{}".format(DOMAIN)
@@ -90,7 +91,7 @@ def test_failover_jicofo_drops_a_stopped_bridge_keeps_the_other_and_takes_it_bac
     # While jvb1 is down its operator shortens the shutdown delay (kept through leave, byte for byte).
     sh(lab, "jvb1", "sed -i '1i {}' /etc/jitsi/videobridge/jvb.conf".format(SHORT_DELAY))
     started = time.monotonic()
-    sh(lab, "jvb1", "systemctl start jitsi-videobridge2")
+    start_unit(lab, "jvb1", "jitsi-videobridge2")
     wait_for(lambda: fleet(lab) == sorted([nick1, nick2]), 60, "jvb1 back in jicofo")
     print("a started bridge was back in jicofo in {:.1f} s".format(time.monotonic() - started))
 
@@ -101,7 +102,7 @@ def test_failover_jicofo_drops_a_stopped_bridge_keeps_the_other_and_takes_it_bac
     status, text = jicofo_health(lab)
     assert status == 500 and "No operational bridges" in text
     for host in ("jvb1", "jvb2"):
-        sh(lab, host, "systemctl start jitsi-videobridge2")
+        start_unit(lab, host, "jitsi-videobridge2")
     wait_for(lambda: fleet(lab) == sorted([nick1, nick2]), 60, "both bridges back")
     assert jicofo_health(lab)[0] == 200
 
