@@ -15,6 +15,7 @@ from . import web
 from .host import check_disk_space
 from .core import Check, fail, ok, warn
 from . import websockets
+from .turn import check_turn
 
 XMPP_PORT = 5222
 JICOFO_CONF = "/etc/jitsi/jicofo/jicofo.conf"
@@ -75,15 +76,18 @@ def check_jicofo(facts):
     bad = _unit_check(facts, "jicofo.service", "jicofo")
     if bad:
         return bad
-    try:
-        status, body = jicofo.health()
-    except OSError as exc:
-        return fail("jicofo runs but its REST API on 127.0.0.1:{} does not answer ({})".format(jicofo.PORT, exc),
-                    "journalctl -u jicofo -n 50; /var/log/jitsi/jicofo.log")
-    if status == 503 or (status != 200 and "XMPP" in body):
-        return fail("jicofo is not connected to prosody: {}".format(body.strip() or status),
+    daemon = jicofo.daemon_state(facts.paths)
+    if daemon.state == jicofo.DEAD:
+        return fail("jicofo's unit is active but its daemon is dead: nothing answers on 127.0.0.1:{} ({})".format(
+            jicofo.PORT, daemon.reason), jicofo.RESTART_REMEDY)
+    if daemon.state == jicofo.NOT_ANSWERING:
+        return fail("jicofo's daemon (pid {}) runs but its REST API on 127.0.0.1:{} does not answer ({})".format(
+            daemon.pid, jicofo.PORT, daemon.reason), "journalctl -u jicofo -n 50; /var/log/jitsi/jicofo.log; "
+                                                     "if it does not answer within a minute: systemctl restart jicofo")
+    if daemon.state == jicofo.NOT_CONNECTED:
+        return fail("jicofo is not connected to prosody: {}".format(daemon.body.strip() or daemon.status),
                     "tail -n 50 /var/log/jitsi/jicofo.log; then: systemctl restart jicofo")
-    return ok("jicofo is active and connected" + ("" if status == 200 else " ({})".format(body.strip())))
+    return ok("jicofo is active and connected" + ("" if daemon.status == 200 else " ({})".format(daemon.body.strip())))
 
 
 def check_web_server(facts):
@@ -333,85 +337,3 @@ def checks():
               requires=("web-server",)),
         Check("server-turn", "TURN server", GROUP_EXTRAS, check_turn),
     ]
-
-
-def _cert_names(der):
-    from cryptography import x509
-    cert = x509.load_der_x509_certificate(bytes(der))
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        return [n.lower() for n in san.get_values_for_type(x509.DNSName)]
-    except x509.ExtensionNotFound:
-        return [a.value.lower() for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
-
-
-def name_matches(host, names):
-    host = host.lower()
-    for name in names:
-        if name == host or (name.startswith("*.") and "." in host and host.split(".", 1)[1] == name[2:]):
-            return True
-    return False
-
-
-def check_turn(facts):
-    """coturn as 'jvb-join server turn' left it: running, listening, sharing prosody's secret, with a
-    certificate for its name. Skipped when TURN was never configured."""
-    from ..server import turn, turnconf
-    from .core import skipped
-    from .link import _pem_certs, not_after
-    try:
-        settings = turn.recorded(facts.paths)
-    except PermissionError:
-        return warn("cannot read the TURN settings (not root)", "sudo jvb-join doctor")
-    if settings is None:
-        return skipped("no TURN server configured (jvb-join server turn)")
-    again = "jvb-join server turn"
-    bad = _unit_check(facts, turnconf.COTURN_UNIT, "coturn")
-    if bad:
-        return bad
-    sockets = turn.bound_sockets(facts.paths)
-    ours = turn.socket_inodes(facts.paths, F.unit_state(facts, turnconf.COTURN_UNIT).get("MainPID"))
-    if not ours:  # not root: which process holds a socket cannot be seen, only that it is held
-        ours = {inode for _, _, _, inode in sockets}
-    if not turn.coturn_listens(sockets, settings, ours):
-        return fail("coturn does not listen on {}:{}/tcp".format(settings.listen_ip or "*", settings.port),
-                    "journalctl -u coturn -n 50; then: " + again)
-    try:
-        conf = files.read_text(facts.paths(turnconf.TURN_CONF)) or ""
-        fragment = files.read_text(facts.paths(turnconf.PROSODY_FRAGMENT))
-    except PermissionError:
-        return warn("cannot read coturn's and prosody's TURN settings (not root)", "sudo jvb-join doctor")
-    coturn_secrets = turnconf.block_values(conf, "static-auth-secret")
-    if fragment is None:
-        return fail("prosody hands out no credentials for this TURN server ({} is missing)".format(
-            turnconf.PROSODY_FRAGMENT), again)
-    if coturn_secrets != [turnconf.prosody_secret(fragment)]:
-        return fail("the secret prosody derives TURN credentials from is not coturn's{}: clients cannot "
-                    "use the TURN server".format(" (coturn has {})".format(len(coturn_secrets))
-                                                  if len(coturn_secrets) != 1 else ""), again)
-    details = ["{} port {} (TLS {}){}".format(settings.host, settings.port, settings.tls_port,
-                                               " on " + settings.listen_ip if settings.listen_ip else "")]
-    source, copy = files.read_bytes(facts.paths(settings.cert)), files.read_bytes(facts.paths(settings.cert_copy))
-    certs = _pem_certs((copy or b"").decode("ascii", "replace"))
-    if not certs:
-        return fail("coturn's certificate {} is missing or not PEM".format(settings.cert_copy), again)
-    names = _cert_names(certs[0])
-    expiry = not_after(certs[0])
-    details.append("certificate names: {}".format(", ".join(names) or "none"))
-    if expiry is not None and expiry < time.time():
-        return fail("coturn's certificate expired", "Renew {}, then: {}".format(settings.cert, again), details)
-    if source is not None and source != copy:
-        return warn("{} changed since coturn got its copy (a renewal?)".format(settings.cert), again, details)
-    installed, enabled, rules = F.ufw_saved(facts.paths)
-    from ..steps.firewall import allowed
-    closed = ["{}/{}".format(p, proto) for p, proto in settings.ports
-              if installed and enabled and not allowed(rules, p, proto, from_anywhere=True)]
-    if closed:
-        return fail("ufw keeps clients from the TURN server: {} closed".format(", ".join(closed)),
-                    "; ".join("ufw allow " + c for c in closed), details)
-    if not name_matches(settings.host, names):
-        return warn("coturn's certificate is not valid for {}: TURNS clients refuse it".format(settings.host),
-                    "jvb-join server turn --cert FILE --key FILE   (a certificate for {})".format(settings.host),
-                    details)
-    return ok("coturn runs on {} port {}, with prosody's secret and a certificate for its name".format(
-        settings.host, settings.port), details)

@@ -196,8 +196,10 @@ class AuthPin(Step):
 
 
 def verify_server(ctx, report):
-    """prosody, jicofo and the web server are active and the web page answers on 443."""
+    """prosody, jicofo and the web server are active, jicofo's daemon answers (its unit can say active
+    after the daemon died) and the web page answers on 443."""
     from ..systemd import Systemd
+    from .services import ensure_jicofo_answers
     import ssl
     import urllib.request
 
@@ -206,6 +208,7 @@ def verify_server(ctx, report):
     with Systemd() as systemd:
         for unit in units:
             systemd.wait_active(unit, settle=2.0, timeout=60)
+    ensure_jicofo_answers(ctx.paths, ctx.progress)
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE  # the page may use a self-signed certificate: we test it answers

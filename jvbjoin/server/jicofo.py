@@ -38,6 +38,88 @@ def health(timeout=2.0):
     return _get("/about/health", timeout)
 
 
+# jicofo's init script (run by systemd's sysv generator, RemainAfterExit=yes) writes the daemon's pid
+# here; the unit stays "active" after the daemon is gone, so only the daemon itself can say it runs.
+PIDFILE = "/var/run/jicofo.pid"
+HEALTHY, NO_BRIDGE, NOT_CONNECTED, NOT_ANSWERING, DEAD = (
+    "healthy", "no-bridge", "not-connected", "not-answering", "dead")
+RESTART_REMEDY = ("systemctl restart jicofo   (systemctl start does nothing while the unit says active; "
+                  "if it dies again: tail -n 50 /var/log/jitsi/jicofo.log)")
+
+
+class DaemonState:
+    """What jicofo's daemon is doing, asked of the daemon itself (its health endpoint, then its pid).
+
+    ``state``: HEALTHY (200), NO_BRIDGE (it answers, connected, but has no operational bridge: 500),
+    NOT_CONNECTED (503, or a failure naming XMPP), NOT_ANSWERING (its process lives but nothing
+    answers on the port: starting, or hung), DEAD (nothing answers and no jicofo process lives).
+    """
+
+    def __init__(self, state, status=None, body="", pid=None, reason=""):
+        self.state = state
+        self.status = status
+        self.body = body
+        self.pid = pid
+        self.reason = reason
+
+    @property
+    def answers(self):
+        return self.state in (HEALTHY, NO_BRIDGE)
+
+    def __repr__(self):
+        return "DaemonState({}, {}, {!r}, pid={})".format(self.state, self.status, self.body, self.pid)
+
+
+def daemon_pid(paths):
+    """The pid in jicofo's pid file if that process is a jicofo (not a reused pid), else None."""
+    text = (files.read_text(paths(PIDFILE)) or "").strip()
+    if not text.isdigit():
+        return None
+    try:
+        with open(paths("/proc/{}/cmdline".format(text)), "rb") as handle:
+            cmdline = handle.read()
+    except OSError:
+        return None
+    return int(text) if b"jicofo" in cmdline else None
+
+
+def daemon_state(paths, timeout=2.0):
+    try:
+        status, body = health(timeout)
+    except (OSError, ValueError) as exc:
+        pid = daemon_pid(paths)
+        return DaemonState(NOT_ANSWERING if pid else DEAD, pid=pid, reason=str(getattr(exc, "reason", exc)))
+    if status == 200:
+        return DaemonState(HEALTHY, status, body)
+    if status == 503 or "XMPP" in body:
+        return DaemonState(NOT_CONNECTED, status, body)
+    return DaemonState(NO_BRIDGE, status, body)
+
+
+def wait_answering(paths, timeout=60.0, interval=1.0, clock=None, sleep=None):
+    """Poll the daemon until it answers (connected to prosody), dies, or ``timeout`` passes; the last
+    state. A daemon that is gone is given a few seconds (a start that lost the race for its port
+    exits only once it tried to bind)."""
+    import time
+    clock, sleep = clock or time.monotonic, sleep or time.sleep
+    deadline = clock() + timeout
+    dead_since = None
+    while True:
+        state = daemon_state(paths)
+        if state.answers:
+            return state
+        now = clock()
+        if state.state == DEAD:
+            dead_since = now if dead_since is None else dead_since
+            if now - dead_since >= min(5.0, timeout):
+                return state
+        else:
+            dead_since = None
+        if now >= deadline:
+            return state
+        sleep(interval)
+
+
 def bridge_counts(timeout=2.0):
     """``{"bridge_count": n, "operational_bridge_count": n, "in_shutdown_bridge_count": n,
     "lost_bridges_total": n}`` from jicofo's /metrics; OSError when it does not answer."""
@@ -53,7 +135,8 @@ DEFAULT_HOST = "127.0.0.1"
 JICOFO_CONF = "/etc/jitsi/jicofo/jicofo.conf"
 
 NOT_RUNNING_REMEDY = ("Check 'systemctl status jicofo' and /var/log/jitsi/jicofo.log; "
-                      "start it with 'systemctl start jicofo'.")
+                      "start it with 'systemctl restart jicofo' (a plain start does nothing while its unit "
+                      "says active).")
 
 
 class JicofoError(JvbJoinError):

@@ -170,3 +170,34 @@ def _restart_local_bridge():
 def _stop_local_bridge():
     _systemd_call("disable", BRIDGE_UNIT)
     _systemd_call("stop", BRIDGE_UNIT)
+
+
+JICOFO_UNIT = "jicofo.service"
+
+
+def ensure_jicofo_answers(paths, progress, timeout=60.0):
+    """jicofo's daemon answers on its REST port (connected to prosody), not merely its unit active.
+
+    Its SysV ``stop`` only signals, so a restart can start the new daemon while the old one still
+    holds 127.0.0.1:8888; the new one then exits and the unit stays active. Such a daemon is
+    restarted once; a VerifyError says what is left if it still does not answer.
+    """
+    from . import jicofo
+    from ..errors import VerifyError
+    state = jicofo.wait_answering(paths, timeout)
+    if state.state == jicofo.DEAD:
+        progress("jicofo's daemon is gone although its unit is active (a restart that lost its port to "
+                 "the old daemon?): restarting jicofo once")
+        _systemd_call("restart", JICOFO_UNIT)
+        state = jicofo.wait_answering(paths, timeout)
+    if state.answers:
+        return state
+    if state.state == jicofo.DEAD:
+        raise VerifyError("jicofo's unit is active but its daemon is dead: nothing answers on 127.0.0.1:{}, "
+                          "also after a restart.".format(jicofo.PORT), "See /var/log/jitsi/jicofo.log; then: "
+                          "systemctl restart jicofo")
+    if state.state == jicofo.NOT_CONNECTED:
+        raise VerifyError("jicofo does not connect to prosody: {}".format(state.body.strip() or state.status),
+                          "See /var/log/jitsi/jicofo.log and 'journalctl -u prosody'; then: systemctl restart jicofo")
+    raise VerifyError("jicofo's daemon (pid {}) does not answer on 127.0.0.1:{} within {:.0f} s ({}).".format(
+        state.pid, jicofo.PORT, timeout, state.reason), "See /var/log/jitsi/jicofo.log; then: systemctl restart jicofo")

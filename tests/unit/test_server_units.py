@@ -73,3 +73,107 @@ def test_no_local_bridge_closes_the_port_of_a_bridge_stopped_by_hand(paths, monk
     assert [c.data for c in services.LocalBridge(False, False).check(ctx)] == ["close"]
     monkeypatch.setattr(services, "run", lambda argv, **kw: Result(argv, 0, status.replace("10000/udp", "443/tcp"), ""))
     assert services.LocalBridge(False, False).check(ctx) == []
+
+
+# --- jicofo's daemon under an active SysV unit --------------------------------------------------------
+
+def jicofo_process(paths, pid, cmdline=b"/usr/bin/java\0-jar\0/usr/share/jicofo/jicofo.jar\0"):
+    os.makedirs(paths("/var/run"), exist_ok=True)
+    with open(paths(jicofo.PIDFILE), "w") as f:
+        f.write("{}\n".format(pid))
+    if cmdline is not None:
+        os.makedirs(paths("/proc/{}".format(pid)), exist_ok=True)
+        with open(paths("/proc/{}/cmdline".format(pid)), "wb") as f:
+            f.write(cmdline)
+
+
+def refused(timeout=2.0):
+    raise ConnectionRefusedError(111, "Connection refused")
+
+
+def test_the_daemon_state_comes_from_jicofo_itself_not_its_unit(paths, monkeypatch):
+    monkeypatch.setattr(jicofo, "health", lambda timeout=2.0: (200, "OK"))
+    assert jicofo.daemon_state(paths).state == jicofo.HEALTHY
+    monkeypatch.setattr(jicofo, "health", lambda timeout=2.0: (500, "No operational bridges available"))
+    assert jicofo.daemon_state(paths).state == jicofo.NO_BRIDGE and jicofo.daemon_state(paths).answers
+    monkeypatch.setattr(jicofo, "health", lambda timeout=2.0: (503, "not connected"))
+    assert jicofo.daemon_state(paths).state == jicofo.NOT_CONNECTED
+    monkeypatch.setattr(jicofo, "health", refused)
+    assert jicofo.daemon_state(paths).state == jicofo.DEAD  # no pid file
+    jicofo_process(paths, 4321, cmdline=None)  # a stale pid file: the daemon exited
+    assert jicofo.daemon_state(paths).state == jicofo.DEAD
+    jicofo_process(paths, 4321, cmdline=b"/usr/sbin/sshd\0")  # its pid reused by another program
+    assert jicofo.daemon_state(paths).state == jicofo.DEAD
+    jicofo_process(paths, 4321)
+    state = jicofo.daemon_state(paths)
+    assert state.state == jicofo.NOT_ANSWERING and state.pid == 4321
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_waiting_for_jicofo_stops_once_it_answers_or_stays_dead(paths, monkeypatch):
+    answers = iter([refused, refused, lambda timeout=2.0: (200, "OK")])
+    monkeypatch.setattr(jicofo, "health", lambda timeout=2.0: next(answers)(timeout))
+    clock = Clock()
+    assert jicofo.wait_answering(paths, 60, clock=clock, sleep=clock.sleep).state == jicofo.HEALTHY
+    monkeypatch.setattr(jicofo, "health", refused)
+    clock = Clock()
+    assert jicofo.wait_answering(paths, 60, clock=clock, sleep=clock.sleep).state == jicofo.DEAD
+    assert 5 <= clock.now < 10  # a dead daemon is not waited for the whole minute
+
+
+def _install_verify(paths, monkeypatch, after_restart):
+    """ensure_jicofo_answers with a dead daemon; ``after_restart`` is what health says once restarted."""
+    calls, said = [], []
+    monkeypatch.setattr(jicofo, "health", refused)
+    monkeypatch.setattr(jicofo, "wait_answering", lambda p, t: jicofo.daemon_state(p))
+
+    def systemd_call(verb, unit):
+        calls.append((verb, unit))
+        monkeypatch.setattr(jicofo, "health", after_restart)
+
+    monkeypatch.setattr(services, "_systemd_call", systemd_call)
+    try:
+        return services.ensure_jicofo_answers(paths, said.append), calls, said
+    except Exception as exc:
+        return exc, calls, said
+
+
+def test_server_install_restarts_a_daemon_that_lost_the_restart_race_once(paths, monkeypatch):
+    state, calls, said = _install_verify(paths, monkeypatch, lambda timeout=2.0: (200, "OK"))
+    assert state.state == jicofo.HEALTHY
+    assert calls == [("restart", "jicofo.service")]  # restart, not start: the unit is still active
+    assert any("restarting jicofo once" in line for line in said)
+
+
+def test_server_install_fails_clearly_when_jicofo_stays_dead(paths, monkeypatch):
+    from jvbjoin.errors import VerifyError
+    error, calls, _ = _install_verify(paths, monkeypatch, refused)
+    assert isinstance(error, VerifyError) and calls == [("restart", "jicofo.service")]
+    assert "unit is active but its daemon is dead" in error.message and "systemctl restart jicofo" in error.remedy
+
+
+def test_doctor_tells_a_dead_daemon_under_an_active_unit_apart(paths, monkeypatch):
+    from jvbjoin.doctor import server
+    from jvbjoin.doctor.core import Facts
+    facts = Facts(paths)
+    facts.put("unit:jicofo.service", {"LoadState": "loaded", "ActiveState": "active", "SubState": "exited"})
+    monkeypatch.setattr(jicofo, "health", refused)
+    jicofo_process(paths, 4321, cmdline=None)
+    result = server.check_jicofo(facts)
+    assert result.status == "fail" and "unit is active but its daemon is dead" in result.detail
+    assert result.remedy.startswith("systemctl restart jicofo")
+    jicofo_process(paths, 4321)
+    result = server.check_jicofo(facts)
+    assert result.status == "fail" and "(pid 4321) runs but" in result.detail
+    monkeypatch.setattr(jicofo, "health", lambda timeout=2.0: (500, "No operational bridges available"))
+    assert server.check_jicofo(facts).status == "ok"
