@@ -136,7 +136,7 @@ def check_auth_certificate(facts):
     path = tokens.auth_cert_path(facts.paths, name)
     data = files.read_bytes(path)
     if data is None:
-        return fail("the auth certificate {} is missing".format(path), "dpkg-reconfigure jitsi-meet-prosody")
+        return fail("the auth certificate {} is missing".format(path), tokens.missing_auth_cert_remedy(facts.paths, name))
     try:
         der = xmpp.fetch_server_certificate("127.0.0.1", XMPP_PORT, "auth." + name, timeout=2.0)
         source = "served by prosody"

@@ -185,12 +185,25 @@ def auth_cert_path(paths, domain):
     return paths("/etc/prosody/certs/auth.{}.crt".format(domain))
 
 
+def missing_auth_cert_remedy(paths, domain):
+    """What brings a missing auth certificate link back. jitsi-meet-prosody's postinst links it only
+    when it generates the certificate, which it does only while prosody's own copy is missing: with
+    that copy there, a reconfigure leaves the link missing."""
+    name = "auth.{}".format(domain)
+    kept = "/var/lib/prosody/{}.crt".format(name)
+    if files.read_bytes(paths(kept)) is not None:
+        return ("ln -sf {0} /etc/prosody/certs/{1}.crt; ln -sf /var/lib/prosody/{1}.key /etc/prosody/certs/{1}.key; "
+                "systemctl restart prosody   (dpkg-reconfigure jitsi-meet-prosody does not re-link an existing "
+                "certificate)".format(kept, name))
+    return ("dpkg-reconfigure jitsi-meet-prosody   (it generates a new auth certificate; every bridge then needs a "
+            "new token)")
+
+
 def auth_certificate(paths, domain):
     path = auth_cert_path(paths, domain)
     data = files.read_bytes(path)
     if data is None:
-        raise JvbJoinError("The auth certificate {} is missing.".format(path),
-                           "Reconfigure jitsi-meet-prosody (dpkg-reconfigure jitsi-meet-prosody).")
+        raise JvbJoinError("The auth certificate {} is missing.".format(path), missing_auth_cert_remedy(paths, domain))
     return data
 
 

@@ -127,3 +127,24 @@ def test_server_turn_reloads_prosody_unless_prosody_finds_an_error(paths, monkey
         with pytest.raises(JvbJoinError) as err:
             step.apply(ctx, step.check(ctx), Journal())
         assert "prosody does not accept the TURN settings" in str(err.value.message) and reloads == []
+
+
+def test_a_missing_auth_certificate_link_is_relinked_not_reconfigured(paths):
+    """jitsi-meet-prosody's postinst links the auth certificate only when it generates one, and it
+    generates one only while /var/lib/prosody has none: a reconfigure does not bring a link back."""
+    from jvbjoin.doctor import server
+    from jvbjoin.doctor.core import Facts
+    from jvbjoin.server import tokens
+    os.makedirs(paths("/etc/prosody/conf.avail"))
+    with open(paths("/etc/prosody/conf.avail/meet.example.com.cfg.lua"), "w") as f:
+        f.write('Component "internal.auth.meet.example.com" "muc"\n')
+    os.makedirs(paths("/var/lib/prosody"), exist_ok=True)
+    with open(paths("/var/lib/prosody/auth.meet.example.com.crt"), "w") as f:
+        f.write("CERT\n")
+    result = server.check_auth_certificate(Facts(paths))
+    assert result.status == "fail" and "is missing" in result.detail
+    assert result.remedy.startswith("ln -sf /var/lib/prosody/auth.meet.example.com.crt "
+                                    "/etc/prosody/certs/auth.meet.example.com.crt;")
+    assert "systemctl restart prosody" in result.remedy
+    os.unlink(paths("/var/lib/prosody/auth.meet.example.com.crt"))
+    assert tokens.missing_auth_cert_remedy(paths, "meet.example.com").startswith("dpkg-reconfigure jitsi-meet-prosody")
