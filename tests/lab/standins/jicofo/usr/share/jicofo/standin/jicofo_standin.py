@@ -27,6 +27,10 @@ VERSION = "1.0-1196"
 FOCUS_NICK = "focus"
 MAIN_THREAD = 1
 SMACK_THREAD = 28
+# seconds from the daemon's start to its REST port bound (the JVM's start), and from SIGTERM to the
+# port released (leaving the brewery, closing XMPP, stopping services)
+JVM_START_SECONDS = 2.0
+STOP_SECONDS = 0.5
 
 _log_lock = threading.Lock()
 _fmt = model.JitsiLogFormat("Jicofo")
@@ -331,12 +335,17 @@ def main(argv):
         "Using org.jitsi.jicofo.bridge.SingleBridgeSelectionStrategy")
     rest = None
     if settings["rest.enabled"]:
+        # The JVM and jicofo's services take a moment before ktor binds its port; a daemon that
+        # finds the port taken (an old one still shutting down) fails to start and exits, while
+        # the SysV unit stays active (jicofo Main.java: "Failed to start jicofo: ").
+        time.sleep(JVM_START_SECONDS)
+        log("INFO", MAIN_THREAD, (), "Application.start#86", "Starting ktor on port %d, host %s" % (
+            settings["rest.port"], settings["rest.host"]))
         try:
             rest = start_rest(settings, brewery, state)
         except OSError as e:
-            log("SEVERE", MAIN_THREAD, (), "Main.main#70",
-                "Failed to start the REST server on %s:%d: %s" % (settings["rest.host"],
-                                                                  settings["rest.port"], e))
+            log("SEVERE", MAIN_THREAD, (), "Main.main#78",
+                "Failed to start jicofo: java.net.BindException: %s" % (e.strerror or e))
             return 1
     if not settings["xmpp.client.enabled"] or not settings["xmpp.client.domain"]:
         log("SEVERE", MAIN_THREAD, (), "Main.main#70", "No XMPP client connection configured.")
@@ -344,14 +353,14 @@ def main(argv):
     client, connect = make_client(settings, brewery, state, ca_file)
     loop = client.loop
 
+    exit_status = [0]
+
     def stop(signum, _frame):
         log("INFO", MAIN_THREAD, (), "Main$main$1.run#84", "Caught signal %d, shutting down." % signum)
+        exit_status[0] = 128 + signum
         state.stopping = True
-        if rest is not None:
-            threading.Thread(target=rest.shutdown, daemon=True).start()
-            rest.socket.close()
         loop.call_soon_threadsafe(client.disconnect)
-        loop.call_soon_threadsafe(loop.call_later, 0.5, loop.stop)
+        loop.call_soon_threadsafe(loop.call_later, STOP_SECONDS, loop.stop)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -360,7 +369,14 @@ def main(argv):
                                          settings["xmpp.client.username"], settings["xmpp.client.domain"]))
     connect()
     loop.run_forever()
-    return 0
+    # Like the JVM's: the REST port is held until the services are stopped, after the signal.
+    log("INFO", MAIN_THREAD, (), "Main.main#113", "Stopping services.")
+    if rest is not None:
+        rest.shutdown()
+        rest.server_close()
+    log("INFO", MAIN_THREAD, (), "Main.main#116",
+        "Jicofo has been stopped, exiting with exit code %d" % exit_status[0])
+    return exit_status[0]
 
 
 if __name__ == "__main__":
