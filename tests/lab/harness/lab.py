@@ -19,6 +19,8 @@ import sys
 import time
 import uuid
 
+from . import inotify
+
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
 # Several labs can run side by side on one machine: JVB_LAB_INSTANCE=N (0 to 9, default 0) gives
@@ -55,6 +57,10 @@ KEY_ROLES = (("archive", "jvb-join lab archive <archive@lab.test>"),
 ADOPTIUM_PACKAGES = ("temurin-", "adoptium-")
 # Adoptium publishes one suite per distribution codename
 ADOPTIUM_SUITES = ("buster", "bullseye", "bookworm", "trixie")
+
+
+# the machine's inotify limit as the first lab that raised it found it (shared by every instance)
+INOTIFY_RECORD = "/run/jvb-join-lab-inotify.json"
 
 
 class LabError(Exception):
@@ -686,6 +692,8 @@ class Lab(object):
             self._ensure_bridge()
             self._ensure_http()
             st = self._load()
+            self._check_inotify(sum(1 for n in names if not (st["hosts"].get(n) and
+                                                              self._running(st["hosts"][n]))))
             booting = []
             for n in names:
                 h = st["hosts"].get(n)
@@ -985,7 +993,59 @@ class Lab(object):
             if _run(["ip", "link", "show", BRIDGE], check=False).returncode == 0:
                 _run(["ip", "link", "del", BRIDGE], check=False)
             shutil.rmtree(self.state_dir, ignore_errors=True)
+            self._restore_inotify()
         log("down: lab stopped and removed")
+
+    # ------------------------------------------------------------------ the inotify limit
+    def _inotify_lock(self):
+        fd = os.open(INOTIFY_RECORD + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd
+
+    def _check_inotify(self, new_hosts):
+        """Before booting: enough inotify instances for ``new_hosts`` more hosts (harness/inotify.py)."""
+        if not new_hosts:
+            return
+        fd = self._inotify_lock()
+        try:
+            limit = inotify.read_limit()
+            decision = inotify.plan_up(limit, inotify.root_instances(), new_hosts, inotify.can_write())
+            if decision.action == "ask":
+                raise LabError(decision.message)
+            if decision.action == "raise":
+                log(decision.message)
+                record = inotify.plan_record(inotify.load_record(INOTIFY_RECORD), limit, decision.value)
+                inotify.write_limit(decision.value)
+                inotify.save_record(INOTIFY_RECORD, record)
+        finally:
+            os.close(fd)
+
+    def _other_labs_up(self):
+        for n in range(10):
+            if n == INSTANCE:
+                continue
+            state = os.path.join("/run/jvb-join-lab" + ("-%d" % n if n else ""), "state.json")
+            try:
+                with open(state) as f:
+                    if json.load(f).get("hosts"):
+                        return True
+            except (OSError, ValueError):
+                continue
+        return False
+
+    def _restore_inotify(self):
+        fd = self._inotify_lock()
+        try:
+            record = inotify.load_record(INOTIFY_RECORD)
+            if record is None or self._other_labs_up():
+                return
+            value = inotify.plan_down(record, inotify.read_limit(), False)
+            if value is not None:
+                log("putting fs.inotify.max_user_instances back to %d" % value)
+                inotify.write_limit(value)
+            inotify.save_record(INOTIFY_RECORD, None)
+        finally:
+            os.close(fd)
 
     # ------------------------------------------------------------------ logs and evidence
     def logs(self, name):
