@@ -268,3 +268,91 @@ def test_ignore_turns_a_check_off_and_status_shows_one_screen(fleet):
     assert "in brewery    yes, since" in out and DOMAIN in out and "conferences   0" in out
     rc, out, err = lab.exec("jms", ["jvb-join", "status"], check=False)
     assert rc == 0 and "1 seen by jicofo, 1 operational" in out, out + err
+
+
+def test_prosody_warns_about_the_packaged_template_yet_doctor_is_clean(fleet):
+    """The packaged template keeps an option prosody 0.12 calls obsolete: prosodyctl check config
+    warns and exits non-zero on every real server, and doctor must not take that for a broken config."""
+    lab = fleet
+    rc, out, err = lab.exec("jms", ["prosodyctl", "check", "config"], check=False)
+    assert rc != 0 and "obsolete options" in out and "cross_domain_bosh" in out, (rc, out, err)
+    report = healthy(lab, "jms")
+    prosody = next(c for c in report["checks"] if c["id"] == "prosody")
+    assert prosody["status"] == "ok" and any("cross_domain_bosh" in d for d in prosody["details"]), prosody
+    rc, out, err = lab.exec("jms", ["jvb-join", "doctor", "-v"], check=False)
+    assert rc == 0 and "cross_domain_bosh" in out, out + err
+
+
+def test_jicofo_daemon_dead_under_an_active_unit_is_named_with_the_restart_remedy(fleet):
+    """jicofo's SysV unit stays active when its daemon dies: doctor asks the daemon, names it, and
+    the remedy it gives (a restart; a start does nothing while the unit is active) brings it back."""
+    lab = fleet
+    healthy(lab, "jms")
+    sh(lab, "jms", "pid=$(cat /var/run/jicofo.pid); kill -9 $pid; "
+                   "for i in $(seq 20); do kill -0 $pid 2>/dev/null || exit 0; sleep 0.5; done; exit 1")
+    rc, out, _ = lab.exec("jms", ["systemctl", "is-active", "jicofo"], check=False)
+    assert out.strip() == "active"
+    rc, report, _ = doctor(lab, "jms")
+    assert (rc, report["failures"], report["warnings"]) == (1, ["jicofo"], []), summary(report)
+    jicofo = next(c for c in report["checks"] if c["id"] == "jicofo")
+    assert "unit is active but its daemon is dead" in jicofo["detail"], jicofo
+    assert jicofo["remedy"].startswith("systemctl restart jicofo"), jicofo
+    # what the remedy warns about: a start leaves the daemon dead
+    lab.exec("jms", ["systemctl", "start", "jicofo"], check=True)
+    assert doctor(lab, "jms")[1]["failures"] == ["jicofo"]
+    lab.exec("jms", ["systemctl", "restart", "jicofo"], check=True)
+    healthy(lab, "jms")
+
+
+def test_a_jicofo_start_that_finds_its_port_taken_leaves_the_unit_active_and_doctor_says_so(fleet):
+    """The restart race, forced: whatever holds 127.0.0.1:8888 when jicofo's new daemon binds (an old
+    daemon still shutting down) makes it exit, while its SysV unit stays active."""
+    lab = fleet
+    healthy(lab, "jms")
+    hold = ("import socket, time; s = socket.socket(); "
+            "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', 8888)); "
+            "s.listen(1); time.sleep(25)")
+    sh(lab, "jms", "pid=$(cat /var/run/jicofo.pid); systemctl stop jicofo; "
+                   "while kill -0 $pid 2>/dev/null; do sleep 0.2; done; "
+                   "(python3 -c \"{}\" >/dev/null 2>&1 &); sleep 1; systemctl start jicofo; "
+                   "pid=$(cat /var/run/jicofo.pid); for i in $(seq 40); do kill -0 $pid 2>/dev/null || exit 0; "
+                   "sleep 0.5; done; echo 'jicofo did not exit' >&2; exit 1".format(hold), timeout=60)
+    rc, out, _ = lab.exec("jms", ["systemctl", "is-active", "jicofo"], check=False)
+    assert out.strip() == "active"
+    rc, log, _ = lab.exec("jms", ["tail", "-n", "5", "/var/log/jitsi/jicofo.log"], check=True)
+    assert "Failed to start jicofo" in log, log
+    rc, report, _ = doctor(lab, "jms")
+    assert (rc, report["failures"]) == (1, ["jicofo"]), summary(report)
+    assert "daemon is dead" in next(c for c in report["checks"] if c["id"] == "jicofo")["detail"]
+    sh(lab, "jms", "for i in $(seq 60); do python3 -c \"import socket; socket.create_connection(('127.0.0.1', 8888), 1)\" "
+                   "2>/dev/null || exit 0; sleep 0.5; done; exit 1", timeout=60)
+    lab.exec("jms", ["systemctl", "restart", "jicofo"], check=True)
+    healthy(lab, "jms")
+
+
+def test_a_reconfigure_of_jitsi_meet_prosody_changes_nothing_and_doctor_names_the_link_to_make(fleet):
+    """As the real postinst: a reconfigure restarts no prosody, re-creates no missing jvb account and
+    re-links no deleted auth certificate; doctor's remedy for the link is one that works."""
+    lab = fleet
+    healthy(lab, "jms")
+    auth = "auth." + DOMAIN
+
+    def pid():
+        return lab.exec("jms", ["systemctl", "show", "-p", "MainPID", "--value", "prosody"], check=True)[1].strip()
+
+    before = pid()
+    # the server has no local bridge (--no-local-bridge): the package's jvb account is unused
+    sh(lab, "jms", "prosodyctl deluser jvb@{a} >/dev/null; cp -a /etc/prosody/certs/{a}.crt {b}/auth-link; "
+                   "rm /etc/prosody/certs/{a}.crt; DEBIAN_FRONTEND=noninteractive dpkg-reconfigure jitsi-meet-prosody"
+                   .format(a=auth, b=BACKUP), timeout=120)
+    assert pid() == before  # not restarted
+    assert lab.exec("jms", ["test", "-e", "/etc/prosody/certs/{}.crt".format(auth)])[0] != 0  # not re-linked
+    accounts = "/var/lib/prosody/{}/accounts/jvb.dat".format(auth.replace(".", "%2e"))
+    assert lab.exec("jms", ["test", "-e", accounts])[0] != 0  # not re-created
+    rc, report, _ = doctor(lab, "jms")
+    assert (rc, report["failures"]) == (1, ["auth-certificate"]), summary(report)
+    remedy = next(c for c in report["checks"] if c["id"] == "auth-certificate")["remedy"]
+    assert remedy.startswith("ln -sf /var/lib/prosody/{}.crt".format(auth)), remedy
+    sh(lab, "jms", remedy.split("   (")[0] + "; " + PROSODY_LISTENS, timeout=120)
+    healthy(lab, "jms")
+    healthy(lab, JVB)

@@ -196,6 +196,9 @@ def test_no_local_bridge_takes_the_servers_bridge_out_and_local_bridge_brings_it
 def test_bridges_says_what_to_do_when_jicofo_is_down(fleet, lab):
     lab.exec("jms", ["systemctl", "stop", "jicofo"], check=True)
     try:
+        # jicofo's stop only signals: its daemon answers until it has shut down
+        wait_for(lambda: lab.exec("jms", ["python3", "-c", "import socket; socket.create_connection(('127.0.0.1', "
+                                          "8888), 1)"], check=False)[0] != 0, 30, "jicofo's daemon to stop")
         rc, out, err = lab.exec("jms", ["jvb-join", "bridges"], check=False)
         assert rc == 1 and "jicofo does not answer on http://127.0.0.1:8888" in err, out + err
         assert "systemctl status jicofo" in err
