@@ -1,8 +1,8 @@
 """The host's inotify instance limit, which several labs at once exhaust.
 
-Every booted host's systemd, journald, logind, dbus and udev each hold inotify instances, all
-counted against root's ``fs.inotify.max_user_instances`` (128 by default): with a few labs up, a
-host fails to boot with "Too many open files". Before ``up`` the lab counts what root already
+Every booted host's systemd and systemd-logind hold inotify instances, all counted against root's
+``fs.inotify.max_user_instances`` (128 by default): with a few labs up, a host fails to boot with
+"Too many open files". Before ``up`` the lab counts what root already
 holds, adds what the new hosts need, and raises the limit if it is short, or says what to raise.
 
 The value it found is kept in one record shared by every lab instance on the machine (the limit is
@@ -14,9 +14,10 @@ import json
 import os
 
 SYSCTL = "/proc/sys/fs/inotify/max_user_instances"
-# what one booted lab host holds, measured on a Debian 12 host with jvb-join's server set
-# (systemd, journald, logind, dbus, udev, prosody, nginx, ...), rounded up
-PER_HOST = 30
+# what one booted lab host holds as root: 7 seen on booted Debian 12 hosts, a server with jicofo
+# and prosody and a bridge (systemd and systemd-logind; dbus-daemon's count against its own uid),
+# rounded up for what a booting host holds for a moment
+PER_HOST = 10
 MARGIN = 64  # for what the machine starts meanwhile (other labs' hosts, editors, ...)
 RAISE_TO = 1024
 
