@@ -311,21 +311,23 @@ def test_a_jicofo_start_that_finds_its_port_taken_leaves_the_unit_active_and_doc
     healthy(lab, "jms")
     hold = ("import socket, time; s = socket.socket(); "
             "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', 8888)); "
-            "s.listen(1); time.sleep(25)")
+            "s.listen(1); time.sleep(120)")
+    holder = BACKUP + "/port-holder.pid"
     sh(lab, "jms", "pid=$(cat /var/run/jicofo.pid); systemctl stop jicofo; "
                    "while kill -0 $pid 2>/dev/null; do sleep 0.2; done; "
-                   "(python3 -c \"{}\" >/dev/null 2>&1 &); sleep 1; systemctl start jicofo; "
+                   "python3 -c \"{}\" >/dev/null 2>&1 & echo $! > {}; sleep 1; systemctl start jicofo; "
                    "pid=$(cat /var/run/jicofo.pid); for i in $(seq 40); do kill -0 $pid 2>/dev/null || exit 0; "
-                   "sleep 0.5; done; echo 'jicofo did not exit' >&2; exit 1".format(hold), timeout=60)
-    rc, out, _ = lab.exec("jms", ["systemctl", "is-active", "jicofo"], check=False)
-    assert out.strip() == "active"
-    rc, log, _ = lab.exec("jms", ["tail", "-n", "5", "/var/log/jitsi/jicofo.log"], check=True)
-    assert "Failed to start jicofo" in log, log
-    rc, report, _ = doctor(lab, "jms")
-    assert (rc, report["failures"]) == (1, ["jicofo"]), summary(report)
-    assert "daemon is dead" in next(c for c in report["checks"] if c["id"] == "jicofo")["detail"]
-    sh(lab, "jms", "for i in $(seq 60); do python3 -c \"import socket; socket.create_connection(('127.0.0.1', 8888), 1)\" "
-                   "2>/dev/null || exit 0; sleep 0.5; done; exit 1", timeout=60)
+                   "sleep 0.5; done; echo 'jicofo did not exit' >&2; exit 1".format(hold, holder), timeout=60)
+    try:
+        rc, out, _ = lab.exec("jms", ["systemctl", "is-active", "jicofo"], check=False)
+        assert out.strip() == "active"
+        rc, log, _ = lab.exec("jms", ["tail", "-n", "5", "/var/log/jitsi/jicofo.log"], check=True)
+        assert "Failed to start jicofo" in log, log
+        rc, report, _ = doctor(lab, "jms")
+        assert (rc, report["failures"]) == (1, ["jicofo"]), summary(report)
+        assert "daemon is dead" in next(c for c in report["checks"] if c["id"] == "jicofo")["detail"]
+    finally:
+        sh(lab, "jms", "pid=$(cat {}); kill $pid; while kill -0 $pid 2>/dev/null; do sleep 0.2; done".format(holder))
     lab.exec("jms", ["systemctl", "restart", "jicofo"], check=True)
     healthy(lab, "jms")
 
