@@ -101,7 +101,7 @@ def server_status(paths):
     return {
         "role": "server",
         "domain": tokens.server_domain(paths),
-        "jicofo": _service_text(_unit("jicofo.service")),
+        "jicofo": _jicofo_text(paths),
         "prosody": _service_text(_unit("prosody.service")),
         "local_bridge": _service_text(_unit("jitsi-videobridge2.service")),
         "bridges_seen_by_jicofo": counts.get("bridge_count"),
@@ -109,6 +109,16 @@ def server_status(paths):
         "jicofo_error": counts.get("error"),
         "tokens": items,
     }
+
+
+def _jicofo_text(paths):
+    """jicofo's unit state, and whether its daemon lives: its SysV unit says active after the daemon died."""
+    from .server import jicofo
+    unit = _unit("jicofo.service")
+    text = _service_text(unit)
+    if unit.get("ActiveState") == "active" and jicofo.daemon_state(paths).state == jicofo.DEAD:
+        text += ", but its daemon is dead (systemctl restart jicofo)"
+    return text
 
 
 def _yes_no(value):

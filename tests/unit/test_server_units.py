@@ -177,3 +177,12 @@ def test_doctor_tells_a_dead_daemon_under_an_active_unit_apart(paths, monkeypatc
     assert result.status == "fail" and "(pid 4321) runs but" in result.detail
     monkeypatch.setattr(jicofo, "health", lambda timeout=2.0: (500, "No operational bridges available"))
     assert server.check_jicofo(facts).status == "ok"
+
+
+def test_status_says_when_jicofo_is_active_but_its_daemon_dead(paths, monkeypatch):
+    from jvbjoin import status
+    monkeypatch.setattr(status, "_unit", lambda name: {"ActiveState": "active", "SubState": "exited"})
+    monkeypatch.setattr(jicofo, "health", refused)
+    assert status._jicofo_text(paths) == "active/exited, but its daemon is dead (systemctl restart jicofo)"
+    monkeypatch.setattr(jicofo, "health", lambda timeout=2.0: (200, "OK"))
+    assert status._jicofo_text(paths) == "active/exited"
