@@ -37,6 +37,12 @@ _HEADS = [
     (r"(Authentication|storage) modules should not be added", WARNING, False),
     (r"Both mod_\S+ and mod_\S+ are enabled", WARNING, False),
     (r"The 'default_storage' option is not needed", WARNING, False),
+    # prosody 13's check.lua (read, not run here) adds these, uncounted ...
+    (r"The following modules failed to load", WARNING, True),
+    (r"mod_posix is loaded", WARNING, False),
+    (r"mod_admin_telnet is being replaced", WARNING, False),
+    # ... and this one, counted
+    (r"The modules_(enabled|disabled) in the \S+ section should", ERROR, False),
     (r"You have \d+ options? set under", ERROR, True),
     (r"No global options defined", ERROR, False),
     (r"(No hosts are|All hosts are)", ERROR, False),

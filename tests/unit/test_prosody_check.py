@@ -148,3 +148,19 @@ def test_a_missing_auth_certificate_link_is_relinked_not_reconfigured(paths):
     assert "systemctl restart prosody" in result.remedy
     os.unlink(paths("/var/lib/prosody/auth.meet.example.com.crt"))
     assert tokens.missing_auth_cert_remedy(paths, "meet.example.com").startswith("dpkg-reconfigure jitsi-meet-prosody")
+
+
+def test_prosody_13s_wording_is_read_the_same_way():
+    """Not recorded (prosody 13 is not installed here): its check.lua lists cross_domain_bosh as
+    deprecated and adds notes it does not count, such as modules that failed to load."""
+    output = ("Checking config...\n\n    You have some deprecated options in the global section:\n"
+              "    'cross_domain_bosh' -- instead, use 'http_cors_override', see "
+              "https://prosody.im/doc/http#cross-domain-cors-support\n\n"
+              "    The following modules failed to load:\n\n        mod_foo: module not found\n\n"
+              "    Check for typos and remove any obsolete/incompatible modules from your config.\n"
+              "Done.\n\nProblems found, see above.\n")
+    verdict = prosody_check.parse(2, output)
+    assert verdict.ok and len(verdict.warnings) == 2 and "mod_foo" in verdict.warnings[1]
+    bad = output.replace("Done.", "    The modules_enabled in the x.example.com section should not be a string but a list "
+                                  "of strings, e.g.\nDone.")
+    assert prosody_check.parse(2, bad).errors[0].startswith("The modules_enabled in the x.example.com section")
