@@ -173,10 +173,20 @@ def _records(facts):
     return facts.get("tokens", lambda: tokens.TokenStore(facts.paths).load())
 
 
+def brewery_accounts(facts):
+    """The accounts in the brewery now, as the running prosody says (None when it cannot be asked)."""
+    if facts.paths.root != "/":
+        return None
+    from ..server import prosody
+    return facts.get("brewery-accounts", lambda: prosody.brewery_accounts(domain(facts)))
+
+
 def token_states(facts, now=None):
     """``[(record, state)]`` read-only (unlike 'token list', which also expires old accounts)."""
     now = time.time() if now is None else now
-    return [(record, tokens.token_state(record, facts.paths, now)) for record in _records(facts)]
+    records = _records(facts)
+    present = brewery_accounts(facts) if records else None
+    return [(record, tokens.token_state(record, facts.paths, now, present)) for record in records]
 
 
 def _local_bridge_active(facts):

@@ -426,11 +426,22 @@ def test_unused_token_past_half_its_life_warns(jms):
     assert "jvb-join token revoke old" in result.remedy
 
 
-def test_a_used_token_does_not_warn(jms):
+def test_a_token_whose_bridge_is_in_the_brewery_does_not_warn(jms, monkeypatch):
     now = time.time()
     store(jms, [record("used", now - 700, now + 300)])
     account(jms, "used", key="bb")  # the bridge changed the password
+    monkeypatch.setattr(server, "brewery_accounts", lambda facts: {"jvb-used@" + AUTH})
     assert server.check_tokens(Facts(jms)).status == "ok"
+
+
+def test_a_changed_password_alone_is_not_a_join(jms, monkeypatch):
+    # a join that rolled back after the password change leaves another stored key, and no bridge
+    now = time.time()
+    store(jms, [record("rolled", now - 700, now + 300)])
+    account(jms, "rolled", key="bb")
+    monkeypatch.setattr(server, "brewery_accounts", lambda facts: set())
+    result = server.check_tokens(Facts(jms))
+    assert result.status == "warn" and "rolled" in result.detail
 
 
 def test_bridges_seen_by_jicofo_against_accounts_joined(jms, monkeypatch):
