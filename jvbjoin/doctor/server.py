@@ -11,7 +11,7 @@ from ..errors import JvbJoinError
 from ..run import run
 from ..server import jicofo, tokens
 from . import facts as F
-from . import web
+from . import boundary, web
 from .host import check_disk_space
 from .core import Check, fail, ok, warn
 from . import websockets
@@ -322,6 +322,10 @@ def checks():
         Check("xmpp-port", "XMPP client port", GROUP_SERVICES, check_xmpp_port, requires=("prosody",)),
         Check("auth-certificate", "auth certificate", GROUP_SERVICES, check_auth_certificate),
         Check("brewery-muc", "brewery", GROUP_BRIDGES, check_brewery_muc),
+        Check("brewery-access", "who may enter the brewery", GROUP_BRIDGES,
+              lambda facts: boundary.check_brewery_access(facts, lambda: domain(facts)),
+              requires=("prosody",), timeout=6.0),
+        Check("jicofo-rest", "jicofo's REST port", GROUP_SERVICES, boundary.check_jicofo_rest, requires=("jicofo",)),
         Check("bridges", "bridges seen by jicofo", GROUP_BRIDGES, check_bridges,
               requires=("prosody", "jicofo", "brewery-muc")),
         Check("tokens", "tokens", GROUP_BRIDGES, check_tokens),
