@@ -78,9 +78,31 @@ def preflight(ctx):
     from . import xmpp
     ctx.progress("checking the server {}:{} and its certificate".format(token.host, token.port))
     ctx.facts["server_cert_der"] = xmpp.verify_pin(token.host, token.port, token.domain, token.pin)
+    check_token_account(ctx, token)
     if opts.advertise_ip:
         from . import nat
         ctx.facts["local_ip"] = nat.local_address(opts.local_ip, token.host, token.port)
+
+
+def check_token_account(ctx, token):
+    """A used, revoked or expired-on-the-server token is refused before anything is installed: its
+    account must accept the token's password, unless this host is the one that already used it (a
+    second run, or a run that was stopped after the password change)."""
+    from . import xmpp
+    from .steps.account import read_state
+    state = read_state(ctx.paths)
+    if state.get("token_id") == token.id and (state.get("password_changed") or "pending_password" in state):
+        return
+    ctx.progress("checking the token's account on the server")
+    try:
+        xmpp.check_login(token.host, token.port, token.domain, token.user, token.password,
+                         ctx.facts["server_cert_der"])
+    except TokenError:
+        raise TokenError("The server refuses this token's account {}@{}: the token was already used by another "
+                         "bridge, or it was revoked or removed at its expiry. Nothing was changed on this "
+                         "host.".format(token.user, token.domain),
+                         "Create a new token on the Jitsi Meet server ('jvb-join token create "
+                         "--print-join-command') and join with it.") from None
 
 
 def join_steps(ctx):
@@ -150,6 +172,7 @@ def verify_in_brewery(ctx, report):
                                                        ctx.facts["server_cert_der"])
                     if nickname in occupants:
                         ctx.facts["verified_nickname"] = nickname
+                        hand_back_previous_account(ctx)
                         return
                     last = "the server does not list {} in {} yet".format(nickname, token.muc)
                 else:
@@ -160,6 +183,29 @@ def verify_in_brewery(ctx, report):
     raise VerifyError("The bridge did not join the brewery within {:.0f} s: {}.\nLast lines of {}:\n{}".format(
         opts.verify_timeout, last, ctx.paths.jvb_log, log_tail(ctx)),
         "Fix what the log shows, then run jvb-join again with the same token.")
+
+
+def hand_back_previous_account(ctx):
+    """A bridge that joined with a new token no longer needs the account of its earlier token: it
+    removes that account in band, so that no account of it is left on the server. A failure here
+    does not undo the join; it is reported, with the command that removes the account on the server."""
+    from . import xmpp
+    previous = ctx.facts.get("previous_account")
+    if not previous:
+        return
+    who = "{}@{}".format(previous["user"], previous["domain"])
+    ctx.progress("removing the account of the earlier token ({})".format(who))
+    try:
+        token = ctx.facts["token"]
+        if (previous["server"], previous["port"], previous["pin"]) == (token.host, token.port, token.pin):
+            cert = ctx.facts["server_cert_der"]
+        else:
+            cert = xmpp.verify_pin(previous["server"], previous["port"], previous["domain"], previous["pin"])
+        xmpp.remove_account(previous["server"], previous["port"], previous["domain"], previous["user"],
+                            previous["password"], cert)
+    except JvbJoinError as exc:
+        ctx.degraded.append("the account {} of the earlier token is still on its server ({}); remove it there "
+                            "with 'jvb-join token revoke {}'".format(who, exc.message, previous.get("token_id")))
 
 
 def join(token, opts, paths, progress):

@@ -72,6 +72,12 @@ class AccountPassword(Step):
         if mine and state.get("password_changed") and existing:
             ctx.facts["bridge_password"] = existing
             return []
+        if not mine and state.get("password_changed") and existing and state.get("user"):
+            # joined before with another token: that token's account is handed back once this join
+            # is proven (join.hand_back_previous_account)
+            ctx.facts["previous_account"] = {k: state.get(k) for k in ("token_id", "server", "port", "domain",
+                                                                       "user", "pin")}
+            ctx.facts["previous_account"]["password"] = existing
         if mine and isinstance(state.get("pending_password"), str):
             # A run with this token was stopped half way: its password may be on the server already.
             ctx.facts["bridge_password"] = state["pending_password"]
