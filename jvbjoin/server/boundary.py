@@ -14,6 +14,8 @@ would still bind another address, one marked line at the end of jicofo.conf sets
 ``jicofo.rest.host`` to loopback (later values win in HOCON), and jicofo is restarted.
 """
 
+import re
+
 from .. import files, hocon
 from ..engine import Change
 from ..run import run
@@ -83,8 +85,13 @@ def rest_bind_host(paths, version):
         return str(host)
     if version is None:
         return "127.0.0.1"
-    from debian.debian_support import Version
-    return "127.0.0.1" if Version(version) >= Version(LOOPBACK_SINCE) else "0.0.0.0"
+    return "127.0.0.1" if _build(version) >= _build(LOOPBACK_SINCE) else "0.0.0.0"
+
+
+def _build(version):
+    """``(1, 0, 1138)`` of jicofo's ``1.0-1138-1``: its builds are numbered inside the upstream part."""
+    found = re.match(r"(\d+)\.(\d+)-(\d+)", version or "")
+    return tuple(int(n) for n in found.groups()) if found else (0, 0, 0)
 
 
 def is_loopback_host(host):

@@ -11,8 +11,8 @@ import time
 import pytest
 
 pytestmark = pytest.mark.lab
-from labkit import (create_token, install_jvb_join, install_server, join, long_scenario, repo_args, sh, snapshot,
-                    wait_for)
+from labkit import (DOMAIN, create_token, install_jvb_join, install_server, join, login, long_scenario, repo_args,
+                    sh, snapshot, wait_for)
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 from jvbjoin import token as token_format  # noqa: E402
@@ -238,7 +238,12 @@ def test_a_bridge_that_rejects_its_configuration_fails_the_join_at_once(server):
     install_jvb_join(lab, host)
     lab.exec(host, ["sh", "-c", "mkdir -p /etc/jitsi/videobridge && cat > /etc/jitsi/videobridge/jvb.conf"],
              input=ADMIN_JVB_CONF, check=True)
-    token = create_token(lab, "rejects", host)["token"]
+    # a short-lived token: once the join has rolled back, it must stop working at its expiry
+    rc, out, err = lab.exec("jms", ["jvb-join", "--json", "token", "create", "--name", "rejects", "--ttl", "100s",
+                                    "--host", DOMAIN, "--allow-from", lab.ip(host)], check=False)
+    assert rc == 0, out + err
+    created = json.loads(out)
+    token = created["token"]
     started = time.monotonic()
     rc, out, err = lab.exec(host, ["jvb-join", "join", "--token-file", "-", "--verify-timeout", "600"]
                             + repo_args(lab, host), input=token + "\n", timeout=1200)
@@ -254,4 +259,19 @@ def test_a_bridge_that_rejects_its_configuration_fails_the_join_at_once(server):
     assert lab.exec(host, ["test", "-e", "/etc/jitsi/videobridge/jvb-join.conf"])[0] == 1
     # the server's certificate trusted by the run is out of the system store again (no link left)
     assert "jvb-join" not in sh(lab, host, "ls /etc/ssl/certs /usr/local/share/ca-certificates")[1]
+    # On the server the rolled-back token is not "joined" (its password was changed and set back,
+    # which changed the stored key twice), and at its expiry the timer removes its account: a login
+    # with the token's own user and password fails, and the rights file no longer names it.
+    def state():
+        tokens = json.loads(lab.exec("jms", ["jvb-join", "--json", "token", "list"], check=True)[1])
+        return {t["id"]: t for t in tokens}[created["id"]]
+    assert state()["state"] == "unused"
+    user = state()["user"]
+    wait_for(lambda: time.time() > created["expires"] + 1, 200, "the token's expiry")
+    wait_for(lambda: "expired {}".format(created["id"]) in lab.exec(
+        "jms", ["journalctl", "-u", "jvb-join-expire.service", "--no-pager", "-o", "cat"], check=False)[1],
+        130, "the expiry timer to remove the rolled-back token's account")
+    assert login(lab, host, token).startswith("refused")
+    assert user not in sh(lab, "jms", "cat /etc/prosody/jvb-join-bridges.cfg.lua")[1]
+    assert state()["state"] == "expired"
     lab.stop(host)
