@@ -61,7 +61,7 @@ class ClosedBrewery(FileStep):
         how = rights.load_brewery_module(self.domain)
         if how == "restarted":
             ctx.progress("prosody restarted to load jvb-join's brewery module")
-        if not rights.brewery_closed_in_prosody(self.domain):
+        if not rights.wait_brewery_closed(self.domain):
             from ..errors import JvbJoinError
             raise JvbJoinError("prosody did not load jvb-join's brewery module {} from {}.".format(
                 rights.MODULE, rights.PLUGIN_DIR),

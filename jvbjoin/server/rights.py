@@ -23,6 +23,7 @@ the list at every join, so a reload is enough when a token comes or goes.
 """
 
 import re
+import time
 
 from .. import files
 from ..run import run
@@ -161,6 +162,17 @@ def brewery_closed_in_prosody(domain):
     return re.search(r"\b{}\b".format(MODULE), result.stdout) is not None
 
 
+def wait_brewery_closed(domain, timeout=30.0, sleep=time.sleep, clock=time.monotonic):
+    """Whether prosody has the brewery module loaded, once it answers (a restarted prosody takes a
+    moment to open its admin socket and load its components); None if it never answers."""
+    deadline = clock() + timeout
+    while True:
+        loaded = brewery_closed_in_prosody(domain)
+        if loaded or clock() >= deadline:
+            return loaded
+        sleep(0.5)
+
+
 def load_brewery_module(domain):
     """Make the running prosody load the brewery module (a reload does not load new modules, nor see a
     new plugin path): ``module:load``, and when prosody cannot find it that way, a restart."""
@@ -171,4 +183,5 @@ def load_brewery_module(domain):
     if brewery_closed_in_prosody(domain):
         return "loaded"
     run(["systemctl", "restart", "prosody"], timeout=120)
+    wait_brewery_closed(domain)
     return "restarted"
