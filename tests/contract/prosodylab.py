@@ -13,6 +13,26 @@ PROSODY = shutil.which("prosody") or "/usr/bin/prosody"
 PROSODYCTL = shutil.which("prosodyctl") or "/usr/bin/prosodyctl"
 
 
+# What every contract prosody has: a temp folder of its own, loopback only, no HTTP.
+BASE_CONFIG = """
+pidfile = "{d}/prosody.pid"
+data_path = "{d}/data"
+daemonize = false
+prosody_user = "{user}"
+prosody_group = "{group}"
+interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ {c2s} }}
+s2s_ports = {{ {s2s} }}
+http_ports = {{ }}
+https_ports = {{ }}
+admin_socket = "{d}/prosody.sock"
+allow_registration = false
+authentication = "internal_hashed"
+storage = "internal"
+log = {{ {{ levels = {{ min = "info" }}, to = "file", filename = "{d}/prosody.log" }} }}
+"""
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

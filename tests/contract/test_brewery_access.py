@@ -17,7 +17,7 @@ import pytest
 from jvbjoin import xmpp
 from jvbjoin.server import prosody as prosody_admin
 
-from prosodylab import PROSODYCTL, running_prosody
+from prosodylab import BASE_CONFIG, PROSODYCTL, running_prosody
 
 pytestmark = pytest.mark.contract
 
@@ -30,23 +30,8 @@ AUTH = "auth." + MEET
 INTERNAL = "internal.auth." + MEET
 BREWERY = "jvbbrewery@" + INTERNAL
 
-CONFIG = """
-pidfile = "{d}/prosody.pid"
-data_path = "{d}/data"
-daemonize = false
-prosody_user = "{user}"
-prosody_group = "{group}"
-interfaces = {{ "127.0.0.1" }}
-c2s_ports = {{ {c2s} }}
-s2s_ports = {{ {s2s} }}
-http_ports = {{ }}
-https_ports = {{ }}
-admin_socket = "{d}/prosody.sock"
+CONFIG = BASE_CONFIG + """
 modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "register"; "ping"; "admin_shell" }}
-allow_registration = false
-authentication = "internal_hashed"
-storage = "internal"
-log = {{ {{ levels = {{ min = "info" }}, to = "file", filename = "{d}/prosody.log" }} }}
 plugin_paths = {{ "{plugins}" }}
 
 VirtualHost "{meet}"
@@ -126,10 +111,12 @@ def test_only_listed_accounts_enter_and_a_reload_changes_the_list(server, admin)
         assert prosody_admin.brewery_accounts(MEET) == {bridge}
         # a guest is still refused while a bridge is inside
         assert xmpp.guest_enters_brewery("127.0.0.1", server["port"], MEET, BREWERY)[0] is False
+        # the account leaves the list (its token was revoked): the reload puts it out of the room
+        _allow(server, ["focus@" + AUTH])
+        assert prosody_admin.brewery_accounts(MEET) == set()
     finally:
         stop.set()
         t.join(10)
-    _allow(server, ["focus@" + AUTH])
     with pytest.raises(Exception):
         xmpp.brewery_occupants("127.0.0.1", server["port"], AUTH, "jvb-abc12345", password, BREWERY, der, timeout=10)
 

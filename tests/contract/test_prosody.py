@@ -15,7 +15,7 @@ import pytest
 from jvbjoin import pin, xmpp
 from jvbjoin.errors import EXIT_DATAERR, PinMismatchError, TokenError
 
-from prosodylab import PROSODYCTL, running_prosody
+from prosodylab import BASE_CONFIG, PROSODYCTL, running_prosody
 
 pytestmark = pytest.mark.contract
 
@@ -28,23 +28,9 @@ if not shutil.which("openssl"):
     pytest.skip("openssl is not installed", allow_module_level=True)
 
 
-CONFIG = """
-pidfile = "{d}/prosody.pid"
-data_path = "{d}/data"
-daemonize = false
-prosody_user = "{user}"
-prosody_group = "{group}"
-interfaces = {{ "127.0.0.1" }}
-c2s_ports = {{ {c2s} }}
-s2s_ports = {{ {s2s} }}
-http_ports = {{ }}
-https_ports = {{ }}
+CONFIG = BASE_CONFIG + """
 modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "register"; "ping" }}
-allow_registration = false
 c2s_require_encryption = true
-authentication = "internal_hashed"
-storage = "internal"
-log = {{ {{ levels = {{ min = "info" }}, to = "file", filename = "{d}/prosody.log" }} }}
 
 VirtualHost "{domain}"
     ssl = {{ certificate = "{d}/{domain}.crt"; key = "{d}/{domain}.key" }}
