@@ -203,7 +203,7 @@ def post(data):
     return urllib.request.urlopen(req, context=ctx, timeout=20).read().decode()
 first = post(body(to=DOMAIN, wait="10", hold="1", ver="1.6", xmpp_version="1.0",
                   xmlns_xmpp="urn:xmpp:xbosh", **{{"xml_lang": "en"}}))
-sid = re.search(r'sid="([^"]+)"', first).group(1)
+sid = re.search(r"sid=['\"]([^'\"]+)", first).group(1)  # prosody quotes attributes with '
 out = post(body('<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="ANONYMOUS"/>', sid=sid))
 assert "success" in out, out
 post(body(sid=sid, to=DOMAIN, xmpp_restart="true", xmlns_xmpp="urn:xmpp:xbosh"))
@@ -216,7 +216,7 @@ for _ in range(3):
     if "guest-bosh-probe" in out:
         break
     out += post(body(sid=sid))
-print("refused" if 'type="error"' in out and "forbidden" in out else "entered", out[-400:])
+print("refused" if re.search(r"type=['\"]error", out) and "forbidden" in out else "entered", out[-400:])
 """.format(DOMAIN)
 
 C2S_GUEST = r"""
