@@ -51,3 +51,30 @@ def test_a_marked_line_only_where_jicofo_would_listen_beyond_loopback(paths, mon
     assert boundary.JicofoRestLocal().check(ctx) == []  # a second run changes nothing
     journal.rollback()
     assert open(paths(boundary.JICOFO_CONF)).read() == CONF
+
+
+def test_the_closed_brewery_step_writes_jvb_joins_file_and_one_line_and_undoes_both(paths, monkeypatch):
+    from jvbjoin.server import rights
+    template = open(os.path.join(os.path.dirname(__file__), "..", "lab", "standins", "jitsi-meet-prosody", "usr",
+                                 "share", "jitsi-meet-prosody", "prosody.cfg.lua-jvb.example")).read()
+    write(paths, "/etc/prosody/conf.avail/meet.example.com.cfg.lua",
+          template.replace("jitmeet.example.com", "meet.example.com").replace("focusUser", "focus"))
+    main = 'Include "conf.d/*.cfg.lua"\n'
+    write(paths, rights.PROSODY_CFG, main)
+    calls = []
+    monkeypatch.setattr(rights, "brewery_closed_in_prosody", lambda domain: False)
+    monkeypatch.setattr(rights, "reload_prosody", lambda domain: calls.append("reload"))
+    monkeypatch.setattr(rights, "load_brewery_module", lambda domain: calls.append("load") or "restarted")
+    monkeypatch.setattr(rights, "wait_brewery_closed", lambda domain: True)
+    monkeypatch.setattr(boundary, "run", lambda argv, **kw: calls.append(argv))
+    step, ctx, journal = boundary.ClosedBrewery("meet.example.com"), Context(paths), Journal()
+    changes = step.check(ctx)
+    assert sorted(c.target for c in changes) == sorted([paths(rights.FRAGMENT), paths(rights.PROSODY_CFG)])
+    step.apply(ctx, changes, journal)
+    assert open(paths(rights.PROSODY_CFG)).read() == main + rights.INCLUDE_LINE + "\n"
+    assert rights.allowed_in_brewery(paths) == {"focus@auth.meet.example.com", "jvb@auth.meet.example.com"}
+    assert calls == ["reload", "load"]
+    assert step.check(ctx) == []  # a second run changes nothing
+    journal.rollback()
+    assert open(paths(rights.PROSODY_CFG)).read() == main and not os.path.exists(paths(rights.FRAGMENT))
+    assert calls[-1] == ["systemctl", "try-restart", "prosody"]  # prosody back to the package's config

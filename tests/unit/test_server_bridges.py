@@ -141,6 +141,22 @@ def test_fleet_names_the_token_behind_each_bridge(server, monkeypatch):
     json.dumps(doc)
 
 
+def test_fleet_marks_an_occupant_that_is_not_a_fleet_account(server, monkeypatch):
+    # a guest got in (an open brewery), and a revoked token's account is still in the room
+    paths = server
+    monkeypatch.setattr(jicofo, "bridges", lambda p: ("u", jicofo.parse_bridges(
+        debug_doc(rogue=bridge_state(), stale=bridge_state(), nick1=bridge_state()))))
+    monkeypatch.setattr(bridges, "occupants", lambda d: {
+        "rogue": {"account": "abc123@" + DOMAIN, "address": "203.0.113.9"},
+        "stale": {"account": "jvb-cccc3333@auth." + DOMAIN, "address": "198.51.100.9"},
+        "nick1": {"account": "jvb-aaaa1111@auth." + DOMAIN, "address": "198.51.100.7"}})
+    by_nick = {b["nickname"]: b for b in bridges.fleet(paths, now=10)["bridges"]}
+    assert by_nick["rogue"]["state"] == "not-a-fleet-account"
+    assert by_nick["stale"]["state"] == "not-a-fleet-account" and by_nick["stale"]["token"] is None
+    assert by_nick["nick1"]["state"] == "ok"
+    assert "not-a-fleet-account" in bridges.render_text(bridges.fleet(paths, now=10))
+
+
 def test_fleet_without_prosody_answers_falls_back_to_remembered_nicknames(server, monkeypatch):
     paths = server
     store = tokens.TokenStore(paths)
