@@ -246,6 +246,8 @@ def test_the_brewery_refuses_a_guest_over_c2s_and_over_bosh_through_nginx(fleet,
 
 
 def test_a_used_token_is_refused_on_a_fresh_host_before_anything_is_installed(fleet, lab):
+    # a host the server lets reach 5222 (a token of its own allows it), given the token jvb2 used
+    own = create_token(lab, "gamma", "jvb3")
     install_jvb_join(lab, "jvb3")
     before = snapshot(lab, "jvb3")
     rc, out, err = lab.exec("jvb3", ["jvb-join", "join", "--token-file", "-"] + repo_args(lab, "jvb3"),
@@ -253,6 +255,7 @@ def test_a_used_token_is_refused_on_a_fresh_host_before_anything_is_installed(fl
     assert rc == 65 and "already used" in err, out + err
     assert snapshot(lab, "jvb3") == before
     # /etc, dpkg's status and debconf as they were: no package came, not even Java
+    lab.exec("jms", ["jvb-join", "token", "revoke", own["id"]], check=True)
 
 
 def test_an_open_brewery_and_jicofos_rest_port_fail_doctor_and_server_install_closes_both(fleet, lab):
@@ -263,7 +266,7 @@ def test_an_open_brewery_and_jicofos_rest_port_fail_doctor_and_server_install_cl
                    "systemctl restart prosody && "
                    "echo 'jicofo.rest.host = \"0.0.0.0\"' >> /etc/jitsi/jicofo/jicofo.conf && "
                    "systemctl restart jicofo")
-    wait_for(lambda: sh(lab, "jvb3", "python3 -c \"import socket; socket.create_connection(('{}', 8888), 2); "
+    wait_for(lambda: sh(lab, "jms", "python3 -c \"import socket; socket.create_connection(('{}', 8888), 2); "
                                      "print('open')\" 2>/dev/null || true".format(lab.ip("jms")))[1].strip() == "open",
              60, "jicofo's REST port to answer on the server's address")
     _, out, err = lab.exec("jvb2", ["python3", "-c", C2S_GUEST], check=False, timeout=120)
