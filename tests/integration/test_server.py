@@ -290,12 +290,18 @@ def test_an_open_brewery_and_jicofos_rest_port_fail_doctor_and_server_install_cl
              90, "both bridges back in the brewery after prosody's restart")
 
 
+def token_states(lab):
+    return {t["id"]: t["state"] for t in json.loads(lab.exec("jms", ["jvb-join", "--json", "token", "list"],
+                                                             check=True)[1])}
+
+
 def test_a_rejoin_with_a_new_token_leaves_one_account_for_the_bridge(fleet, lab):
+    # the server has seen the bridge's account in the brewery
+    wait_for(lambda: token_states(lab)[fleet["alpha"]["id"]] == "joined", 60, "jvb1's token to count as joined")
     fresh = create_token(lab, "alpha-again", "jvb1")
     rc, out, err, _ = join(lab, "jvb1", fresh["token"])
     assert rc in (0, 2), out + err
-    states = {t["id"]: t["state"] for t in json.loads(lab.exec("jms", ["jvb-join", "--json", "token", "list"],
-                                                                check=True)[1])}
+    states = token_states(lab)
     assert states[fresh["id"]] == "joined"
     assert states[fleet["alpha"]["id"]] == "left", states  # the bridge handed the old account back
     assert login(lab, "jvb2", fleet["alpha"]["token"]).startswith("refused")
