@@ -10,6 +10,7 @@ from .. import files, hocon
 from ..errors import JvbJoinError
 from ..run import run
 from ..server import jicofo, tokens
+from ..sockets import bound_sockets, socket_inodes
 from . import facts as F
 from . import boundary, web
 from .host import check_disk_space
@@ -375,8 +376,8 @@ def check_turn(facts):
     bad = _unit_check(facts, turnconf.COTURN_UNIT, "coturn")
     if bad:
         return bad
-    sockets = turn.bound_sockets(facts.paths)
-    ours = turn.socket_inodes(facts.paths, F.unit_state(facts, turnconf.COTURN_UNIT).get("MainPID"))
+    sockets = bound_sockets(facts.paths)
+    ours = socket_inodes(facts.paths, F.unit_state(facts, turnconf.COTURN_UNIT).get("MainPID"))
     if not ours:  # not root: which process holds a socket cannot be seen, only that it is held
         ours = {inode for _, _, _, inode in sockets}
     if not turn.coturn_listens(sockets, settings, ours):

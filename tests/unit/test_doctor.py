@@ -310,7 +310,8 @@ def test_ipv6_listeners_are_read():
     text = ("  sl  local_address                         remote_address                        st\n"
             "   0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A\n"
             "   1: 00000000000000000000000000000000:1466 00000000000000000000000000000000:0000 0A\n")
-    assert F._parse_proc_net(text, True) == [("::1", 8080), ("::", 5222)]
+    from jvbjoin.sockets import parse_proc_net
+    assert parse_proc_net(text, True) == [("::1", 8080), ("::", 5222)]
 
 
 def test_firewall_without_media_port_or_disabled(host):
