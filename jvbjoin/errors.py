@@ -115,3 +115,10 @@ class RollbackError(JvbJoinError):
 
 class VerifyError(JvbJoinError):
     """Everything was applied but the bridge did not prove that it works; the engine rolls back."""
+
+
+class FirewallCutError(JvbJoinError):
+    """Turning ufw on would cut services this host serves to others today; nothing was changed."""
+
+    default_remedy = ("Allow what must stay reachable first (ufw allow PORT/PROTO, or 'ufw allow from ADDRESS to "
+                      "any port PORT'), or run again with --firewall-cut-ok, or with --no-firewall.")

@@ -6,7 +6,7 @@ import time
 
 from . import apt, files
 from .engine import Context, Engine
-from .errors import JvbJoinError, TokenError, VerifyError
+from .errors import FirewallCutError, JvbJoinError, TokenError, VerifyError
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ class JoinOptions:
                  jitsi_repo_url=None, jitsi_repo_suite=None, jitsi_repo_components=None,
                  jitsi_repo_key=None, allow_unsupported_release=False, firewall=True, no_ssh=False,
                  log_level="INFO", swappiness=1, adoptium_repo_url=None, adoptium_repo_key=None,
-                 advertise_ip=None, local_ip=None, stun_servers=None):
+                 advertise_ip=None, local_ip=None, stun_servers=None, firewall_cut_ok=False, confirm=None):
         self.dry_run = dry_run
         self.verify_timeout = verify_timeout
         self.lock_timeout = lock_timeout
@@ -40,9 +40,12 @@ class JoinOptions:
         self.advertise_ip = advertise_ip
         self.local_ip = local_ip
         self.stun_servers = stun_servers
+        self.firewall_cut_ok = firewall_cut_ok
+        # asks the operator a yes/no question on a terminal; None when no one is there to ask
+        self.confirm = confirm
 
     def as_dict(self):
-        return dict(vars(self))
+        return {k: v for k, v in vars(self).items() if k != "confirm"}
 
 
 def supported_release(ctx, role, allow_unsupported):
@@ -79,6 +82,7 @@ def preflight(ctx):
     ctx.progress("checking the server {}:{} and its certificate".format(token.host, token.port))
     ctx.facts["server_cert_der"] = xmpp.verify_pin(token.host, token.port, token.domain, token.pin)
     check_token_account(ctx, token)
+    check_firewall_cut(ctx, opts)
     if opts.advertise_ip:
         from . import nat
         ctx.facts["local_ip"] = nat.local_address(opts.local_ip, token.host, token.port)
@@ -103,6 +107,34 @@ def check_token_account(ctx, token):
                          "host.".format(token.user, token.domain),
                          "Create a new token on the Jitsi Meet server ('jvb-join token create "
                          "--print-join-command') and join with it.") from None
+
+
+def check_firewall_cut(ctx, opts):
+    """Before a firewall that is off is turned on: what this host serves to others today and the run
+    will not let in (SSH, the media port, the bridge's websocket port for the server) would be cut.
+    Asked on a terminal; refused unattended unless --firewall-cut-ok; either way before any change."""
+    from . import host
+    from .steps import firewall, websockets
+    if not opts.firewall:
+        return
+    keep = {(port, "tcp") for port in host.ssh_ports()} | {firewall.MEDIA_PORT}
+    port = websockets.configured_port(ctx.paths)
+    if port is not None:
+        keep.add((port, "tcp"))
+    cut = firewall.cut_by_enabling(ctx.paths, keep)
+    if not cut:
+        return
+    listed = ", ".join("{}/{} ({})".format(p, proto, program) for p, proto, program in cut)
+    ctx.facts["firewall_cut"] = listed
+    if opts.firewall_cut_ok:
+        ctx.degraded.append("ufw was turned on and now keeps others from {} (--firewall-cut-ok)".format(listed))
+        return
+    question = "ufw is off; turning it on will keep others from what this host serves: {}. Go on?".format(listed)
+    if opts.confirm is not None and opts.confirm(question):
+        ctx.degraded.append("ufw was turned on and now keeps others from {} (confirmed)".format(listed))
+        return
+    raise FirewallCutError("ufw is off, and turning it on would cut what this host serves to others: {}. "
+                           "Nothing was changed.".format(listed))
 
 
 def join_steps(ctx):
@@ -132,8 +164,9 @@ def join_steps(ctx):
         ForgetPendingPassword(),
         logging_level.LoggingLevel(),
         sysctl.Sysctl(),
-        firewall.Firewall(),
+        # the websocket rule first: ufw takes rules while it is off, and enabling it then cuts nothing
         websockets.WebsocketPort(),
+        firewall.Firewall(),
         BridgeService(timeout=opts.verify_timeout),
     ]
 
