@@ -189,6 +189,10 @@ class Context:
         self.restart_file = restart_file
         # services whose inputs changed (in this run, or in one that was stopped), so they need a restart
         self.changed = set(self._read_restarts())
+        # why each of them needs it, in the operator's words: the titles of the steps that changed
+        # its inputs in this run, and the restarts an earlier run left pending
+        self.restart_causes = {}
+        self.left_pending = set(self.changed)
 
     def _read_restarts(self):
         if self.restart_file is None:
@@ -208,8 +212,12 @@ class Context:
         else:
             files.remove(self.restart_file)
 
-    def needs_restart(self, service, journal):
-        """``service`` must be restarted before the run ends; remembered on disk first."""
+    def needs_restart(self, service, journal, cause=None):
+        """``service`` must be restarted before the run ends (because ``cause`` changed);
+        remembered on disk first."""
+        causes = self.restart_causes.setdefault(service, [])
+        if cause and cause not in causes:
+            causes.append(cause)
         if service in self.changed:
             return
         if self.restart_file is not None:
@@ -221,7 +229,18 @@ class Context:
     def restarted(self, service):
         """``service`` now runs with its new inputs: no restart is pending for it any more."""
         self.changed.discard(service)
+        self.restart_causes.pop(service, None)
+        self.left_pending.discard(service)
         self._write_restarts()
+
+    def restart_cause(self, service):
+        """Why ``service`` needs a restart, e.g. "changed: packages, bridge configuration"."""
+        said = []
+        if self.restart_causes.get(service):
+            said.append("changed: " + ", ".join(self.restart_causes[service]))
+        if service in self.left_pending:
+            said.append("left pending by an earlier run that was stopped")
+        return "; ".join(said) or "its inputs changed"
 
 
 class _SignalGuard:
@@ -292,7 +311,7 @@ class Engine:
                     if changes:
                         self.ctx.progress("{}: {}".format(step.title, "; ".join(c.summary for c in changes)))
                         if step.restarts:
-                            self.ctx.needs_restart(step.restarts, self.journal)
+                            self.ctx.needs_restart(step.restarts, self.journal, step.title)
                         step.apply(self.ctx, changes, self.journal)
                     report.results.append(StepResult(step, CHANGED if changes else UNCHANGED, changes,
                                                      seconds=time.monotonic() - started))

@@ -84,6 +84,10 @@ class UnreachableError(TemporaryError):
     """A server or repository could not be reached."""
 
 
+class HeldPackageError(JvbJoinError):
+    """A package pinned with 'apt-mark hold' would have to change version."""
+
+
 class CommandError(JvbJoinError):
     """An external program failed. Carries the argv, exit code and (redacted) output."""
 

@@ -74,13 +74,19 @@ def preflight(ctx):
     if token.exp <= now:
         raise TokenError("This join token expired at {}.".format(
             time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(token.exp))))
-    apt.ready_for_packages(paths, opts.lock_timeout, ctx.progress, ctx.facts.get("dry_run"))
+    apt.ready_for_packages(paths, opts.lock_timeout, ctx.progress, ctx.facts.get("dry_run"),
+                           versions=bridge_versions(token))
     from . import xmpp
     ctx.progress("checking the server {}:{} and its certificate".format(token.host, token.port))
     ctx.facts["server_cert_der"] = xmpp.verify_pin(token.host, token.port, token.domain, token.pin)
     if opts.advertise_ip:
         from . import nat
         ctx.facts["local_ip"] = nat.local_address(opts.local_ip, token.host, token.port)
+
+
+def bridge_versions(token):
+    """The package versions a token pins: ``{"jitsi-videobridge2": version}`` or nothing."""
+    return {"jitsi-videobridge2": token.jvb} if getattr(token, "jvb", None) else {}
 
 
 def join_steps(ctx):
@@ -94,7 +100,7 @@ def join_steps(ctx):
 
     token, opts = ctx.facts["token"], ctx.facts["options"]
     source = JitsiSource.from_options(opts)
-    versions = {"jitsi-videobridge2": token.jvb} if getattr(token, "jvb", None) else {}
+    versions = bridge_versions(token)
     return [
         DebconfPreseed([("jitsi-videobridge2", "jitsi-videobridge/jvb-hostname", "string", token.meet)]),
         source,

@@ -173,3 +173,45 @@ def test_a_dpkg_still_running_is_waited_for_not_called_interrupted(dpkg, monkeyp
     clock.now = 0
     open(journal, "w").close()
     apt.ready_for_packages(dpkg, 300, lambda line: None, dry_run=True)
+
+
+HELD_BRIDGE = ("Package: jitsi-videobridge2\nStatus: hold ok installed\nVersion: 2.3-92-g64f9f34f-1\n\n"
+               "Package: openjdk-17-jre-headless\nStatus: install ok installed\nVersion: 17.0.13+11-2\n\n"
+               "Package: jicofo\nStatus: deinstall ok config-files\nVersion: 1.0-1\n\n"
+               "Package: prosody\nStatus: install ok unpacked\nVersion: 0.12.3-1\n")
+
+
+def dpkg_status(paths, text):
+    os.makedirs(os.path.dirname(paths.dpkg_status), exist_ok=True)
+    with open(paths.dpkg_status, "w") as handle:
+        handle.write(text)
+
+
+def test_a_held_package_is_installed(paths):
+    dpkg_status(paths, HELD_BRIDGE)
+    assert apt.installed_packages(paths) == {"jitsi-videobridge2": "2.3-92-g64f9f34f-1",
+                                             "openjdk-17-jre-headless": "17.0.13+11-2"}
+    states = apt.package_states(paths)
+    assert states["jitsi-videobridge2"].held and not states["openjdk-17-jre-headless"].held
+    assert [n for n, s in states.items() if s.unfinished] == ["prosody"]
+
+
+def test_a_held_bridge_needs_no_install(paths):
+    from jvbjoin.engine import Context
+    from jvbjoin.steps.packages import Packages
+    dpkg_status(paths, HELD_BRIDGE)
+    assert Packages(["jitsi-videobridge2"]).check(Context(paths)) == []
+    assert Packages(["jitsi-videobridge2"], {"jitsi-videobridge2": "2.3-92-g64f9f34f-1"}).check(Context(paths)) == []
+
+
+def test_a_token_for_another_version_of_a_held_bridge_is_refused_before_changes(paths):
+    from jvbjoin.errors import HeldPackageError
+    dpkg_status(paths, HELD_BRIDGE)
+    with pytest.raises(HeldPackageError) as err:
+        apt.ready_for_packages(paths, 300, lambda line: None, dry_run=True,
+                               versions={"jitsi-videobridge2": "2.3-100-gabcdef-1"})
+    assert err.value.exit_code == EXIT_FAILED
+    assert "held at version 2.3-92-g64f9f34f-1" in err.value.message and "2.3-100-gabcdef-1" in err.value.message
+    assert "apt-mark unhold jitsi-videobridge2" in err.value.remedy
+    apt.ready_for_packages(paths, 300, lambda line: None, dry_run=True,
+                           versions={"jitsi-videobridge2": "2.3-92-g64f9f34f-1"})
