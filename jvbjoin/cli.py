@@ -67,12 +67,11 @@ def cli(ctx, as_json, yes, verbose):
 
 
 def _options_file_defaults(ctx):
-    """/etc/jvb-join/options gives defaults to join and server install; the command line wins."""
+    """/etc/jvb-join/options gives defaults to join and server install (read when one of them
+    runs); the command line wins."""
     from .paths import Paths
-    from .unattended import read_options
-    values = read_options(Paths("/"))
-    if values:
-        ctx.default_map = {"join": values, "server": {"install": values}}
+    from .unattended import OptionsFileDefaults
+    ctx.default_map = OptionsFileDefaults(Paths("/"), {"join": True, "server": {"install": True}})
 
 
 def _setup_logging(verbose):

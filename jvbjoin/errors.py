@@ -44,6 +44,15 @@ class UsageError(JvbJoinError):
     default_remedy = "Run 'jvb-join --help' for the commands and their options."
 
 
+class OptionsFileError(UsageError):
+    """A line of the options file (/etc/jvb-join/options) that jvb-join cannot read."""
+
+    def __init__(self, path, line, problem, fix):
+        self.path, self.line, self.problem = path, line, problem
+        super().__init__("{} line {}: {}.".format(path, line, problem),
+                         "Fix line {} of {} ({}), or remove it.".format(line, path, fix))
+
+
 class NotBuiltError(UsageError):
     """A command exists in the interface but its capability is not in this version."""
 

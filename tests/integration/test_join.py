@@ -11,6 +11,9 @@ pytestmark = pytest.mark.lab
 from labkit import DOMAIN, create_token, install_server, jicofo_log, join, managed_hashes, nickname, repo_args, sh, wait_for
 
 
+TOKENS = {}  # token texts of the joined bridges, for the tests that re-run their join
+
+
 @pytest.fixture(scope="module")
 def server(lab):
     yield install_server(lab)
@@ -60,6 +63,7 @@ def test_two_bridges_join_with_verified_tls_and_a_rerun_changes_nothing(server):
     lab = server
     lab.up("jvb1", "jvb2")
     first = create_token(lab, "first", "jvb1")
+    TOKENS["first"] = first["token"]
     rc, out, err, seconds = join(lab, "jvb1", first["token"])
     assert rc in (0, 2), out + err
     report = json.loads(out)
@@ -98,6 +102,35 @@ def test_two_bridges_join_with_verified_tls_and_a_rerun_changes_nothing(server):
     state = lab.exec("jms", ["jvb-join", "--json", "token", "list"], check=True)[1]
     states = {t["id"]: t["state"] for t in json.loads(state)}
     assert states[first["id"]] == "joined" and states[second["id"]] == "joined"
+
+
+def test_a_rerun_leaves_a_held_bridge_running_and_refuses_another_version(server):
+    """Operators pin the bridge with 'apt-mark hold': a re-run still changes nothing and does not
+    restart it; a token for another version is refused before anything changes."""
+    lab = server
+    if "first" not in TOKENS:
+        pytest.skip("needs the joined jvb1 of the previous test")
+    sh(lab, "jvb1", "apt-mark hold jitsi-videobridge2 >/dev/null")
+    try:
+        pid = lambda: sh(lab, "jvb1", "systemctl show -p MainPID --value jitsi-videobridge2")[1].strip()
+        before, hashes = pid(), managed_hashes(lab, "jvb1")
+        assert before != "0"
+        rc, out, err, _ = join(lab, "jvb1", TOKENS["first"])
+        assert rc in (0, 2), out + err
+        report = json.loads(out)
+        assert report["changed"] == 0, out
+        assert pid() == before and managed_hashes(lab, "jvb1") == hashes
+        assert "restart" not in out
+
+        rc, out, err = lab.exec("jms", ["jvb-join", "--json", "token", "create", "--name", "other-version",
+                                        "--host", DOMAIN, "--jvb-version", "2.3-1-g0000000-1"], check=True)
+        snapshot = sh(lab, "jvb1", "dpkg -l; systemctl show -p MainPID jitsi-videobridge2; " + SNAPSHOT)[1]
+        rc, out, err, _ = join(lab, "jvb1", json.loads(out)["token"])
+        assert rc == 1, out + err
+        assert "held at version" in err and "apt-mark unhold jitsi-videobridge2" in err
+        assert sh(lab, "jvb1", "dpkg -l; systemctl show -p MainPID jitsi-videobridge2; " + SNAPSHOT)[1] == snapshot
+    finally:
+        sh(lab, "jvb1", "apt-mark unhold jitsi-videobridge2 >/dev/null")
 
 
 def test_revoking_one_token_takes_only_its_bridge_out(server):
