@@ -192,6 +192,8 @@ def apt_get(args, progress, lock_timeout=DEFAULT_LOCK_TIMEOUT, timeout=1800):
 class PackageNotFound(JvbJoinError):
     """apt knows no such package (or no candidate for it) in its lists."""
 
+    error_id = "package-not-found"
+
 
 def fetch_failures(output):
     """The lines in which apt-get update said a list could not be downloaded (it exits 0 then)."""

@@ -541,14 +541,21 @@ def _exit_with(code):
         raise click.exceptions.Exit(code)
 
 
-def _print_error(err, verbose):
-    click.echo("jvb-join: error: {}".format(err.message), err=True)
-    if err.remedy:
-        click.echo("  {}".format(err.remedy), err=True)
+def _fail(args, code, error_id, message, remedy=None, exc=None, prefix=""):
+    """Say why a command failed: the message and remedy on stderr, and with --json one object on
+    stdout (see render.failure_json). Returns the exit code."""
+    click.echo("jvb-join: {}{}".format(prefix, message), err=True)
+    if remedy:
+        click.echo("  {}".format(remedy), err=True)
+    if "--json" in args:
+        from .render import failure_json
+        click.echo(failure_json(error_id, code, message, remedy, getattr(exc, "report", None)))
+    return code
 
 
 def main(argv=None):
     """Entry point: one handler turns every error into a message, a remedy and its exit code."""
+    from .errors import INTERNAL_ERROR_ID, INTERRUPTED_ID
     args = sys.argv[1:] if argv is None else list(argv)
     verbose = any(a in ("-v", "--verbose", "-vv", "-vvv") for a in args)
     try:
@@ -565,30 +572,26 @@ def main(argv=None):
             # fast path of jvbjoin.entry print the help and succeed: one behaviour on every release
             click.echo(exc.ctx.get_help())
             return EXIT_OK
-        click.echo("jvb-join: {}".format(exc.format_message()), err=True)
-        click.echo("  Run 'jvb-join --help' for the commands and their options.", err=True)
-        return EXIT_USAGE
+        return _fail(args, EXIT_USAGE, UsageError.error_id, exc.format_message(), UsageError.default_remedy)
     except click.exceptions.Abort:
-        click.echo("jvb-join: aborted", err=True)
-        return 1
+        return _fail(args, 1, INTERRUPTED_ID, "aborted")
     except JvbJoinError as err:
         log.debug("error", exc_info=True)
-        _print_error(err, verbose)
+        code = _fail(args, err.exit_code, err.error_id, err.message, err.remedy, err, prefix="error: ")
         if verbose:
             import traceback
             traceback.print_exc()
-        return err.exit_code
-    except KeyboardInterrupt:
-        click.echo("jvb-join: interrupted", err=True)
-        return 130
+        return code
+    except KeyboardInterrupt as exc:
+        return _fail(args, 130, INTERRUPTED_ID, "interrupted", exc=exc)
     except Exception as exc:  # a bug of ours: say so without echoing data that may hold a secret
         log.error("internal error", exc_info=True)
-        click.echo("jvb-join: internal error ({}); the details are in {} "
-                   "(or run again with -v).".format(type(exc).__name__, LOG_FILE), err=True)
+        code = _fail(args, 1, INTERNAL_ERROR_ID, "internal error ({}); the details are in {} "
+                     "(or run again with -v).".format(type(exc).__name__, LOG_FILE), exc=exc)
         if verbose:
             import traceback
             traceback.print_exc()
-        return 1
+        return code
     return EXIT_OK
 
 

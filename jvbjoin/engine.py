@@ -15,7 +15,7 @@ import sys
 import time
 
 from . import files
-from .errors import JvbJoinError, RollbackError, StepError
+from .errors import INTERRUPTED_ID, JvbJoinError, RollbackError, StepError
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,8 @@ class Journal:
 class Interrupted(JvbJoinError):
     """SIGTERM or SIGINT arrived while changes were being made."""
 
+    error_id = INTERRUPTED_ID
+
     def __init__(self, signum):
         name = signal.Signals(signum).name if hasattr(signal, "Signals") else str(signum)
         super().__init__("interrupted by {}".format(name),
@@ -152,6 +154,18 @@ class Report:
         self.finished = None
         #: where the time went: "preflight" and "verify" (the steps have their own)
         self.seconds = {}
+        #: the step whose changes were being made when the run stopped
+        self.applying = None
+
+    @property
+    def rolled_back_steps(self):
+        """The steps whose changes a failed run undid, in the order they were made."""
+        if not self.rolled_back:
+            return []
+        steps = [r.step for r in self.results if r.status == CHANGED]
+        if self.applying is not None and self.applying not in steps:
+            steps.append(self.applying)
+        return steps
 
     @property
     def changed(self):
@@ -309,6 +323,7 @@ class Engine:
                     started = time.monotonic()
                     changes = list(step.check(self.ctx))
                     if changes:
+                        report.applying = step
                         self.ctx.progress("{}: {}".format(step.title, "; ".join(c.summary for c in changes)))
                         if step.restarts:
                             self.ctx.needs_restart(step.restarts, self.journal, step.title)
@@ -323,7 +338,16 @@ class Engine:
             except BaseException as exc:
                 report.rolled_back = True
                 report.error = str(exc) if isinstance(exc, JvbJoinError) else repr(exc)
-                self._rollback(exc)
+                report.finished = time.time()
+                try:
+                    self._rollback(exc)
+                except RollbackError as failed:
+                    failed.report = report
+                    raise
+                try:
+                    exc.report = report  # for the failure's JSON: what was undone
+                except AttributeError:
+                    pass
                 raise
         self.journal.forget()
         report.degraded = list(self.ctx.degraded)

@@ -6,7 +6,7 @@ import time
 
 from . import apt, files
 from .engine import Context, Engine
-from .errors import JvbJoinError, TokenError, VerifyError
+from .errors import JvbJoinError, TokenExpiredError, VerifyError
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def preflight(ctx):
             "Set the clock (timedatectl set-ntp true) and run jvb-join again.")
     token = ctx.facts["token"]
     if token.exp <= now:
-        raise TokenError("This join token expired at {}.".format(
+        raise TokenExpiredError("This join token expired at {}.".format(
             time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(token.exp))))
     apt.ready_for_packages(paths, opts.lock_timeout, ctx.progress, ctx.facts.get("dry_run"),
                            versions=bridge_versions(token))

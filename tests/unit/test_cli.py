@@ -94,3 +94,55 @@ def test_bare_token_means_join(capsys, monkeypatch):
     monkeypatch.setattr(cli, "read_token", fake_read)
     code, _, _ = run_cli(capsys, "-v", "jvbj1.something.abc")
     assert code == 64 and seen["argument"] == "jvbj1.something.abc"
+
+
+def test_a_rolled_back_run_with_json_prints_one_object_naming_the_error_and_what_was_undone(
+        capsys, monkeypatch, paths):
+    import json
+    import jvbjoin.join
+    import jvbjoin.token
+    from jvbjoin.engine import Change, Context, Engine, Step
+    from jvbjoin.errors import StepError
+
+    class Made(Step):
+        name, title = "made", "a step that changed something"
+
+        def check(self, ctx):
+            return [Change("file", "/x", "write /x")]
+
+        def apply(self, ctx, changes, journal):
+            journal.record("remove /x", lambda: None)
+
+    class Fails(Made):
+        name, title = "fails", "a step that fails half way"
+
+        def apply(self, ctx, changes, journal):
+            journal.record("undo half", lambda: None)
+            raise StepError("the bridge did not start", "Read jvb.log.")
+
+    def fake_join(token, options, paths_, progress):
+        return Engine([Made(), Fails()], Context(paths)).run("join")
+
+    monkeypatch.setattr(jvbjoin.join, "join", fake_join)
+    monkeypatch.setattr(jvbjoin.token, "decode", lambda text: object())
+    monkeypatch.setattr("sys.stdin", io.StringIO("jvbj1.x\n"))
+    code, out, err = run_cli(capsys, "--json", "join", "--token-file", "-")
+    assert code == 1
+    report = json.loads(out)
+    assert report["error"] == {"id": "step-failed", "message": "the bridge did not start", "remedy": "Read jvb.log."}
+    assert report["exit_code"] == 1 and report["rolled_back"] is True and report["action"] == "join"
+    assert [s["step"] for s in report["rolled_back_steps"]] == ["made", "fails"]
+    assert "the bridge did not start" in err
+
+
+@pytest.mark.parametrize("args, error_id, code", [
+    (["--json", "join", "--token-file", "/nonexistent/token"], "bad-input", 65),
+    (["--json", "token", "list", "--no-such-option"], "usage", 64),
+])
+def test_a_failure_before_any_change_with_json_is_one_object_too(capsys, args, error_id, code):
+    import json
+    got, out, _ = run_cli(capsys, *args)
+    assert got == code
+    report = json.loads(out)
+    assert report["error"]["id"] == error_id and report["exit_code"] == code
+    assert report["rolled_back"] is False and report["rolled_back_steps"] == []
