@@ -555,7 +555,8 @@ def _fail(args, code, error_id, message, remedy=None, exc=None, prefix=""):
 
 def main(argv=None):
     """Entry point: one handler turns every error into a message, a remedy and its exit code."""
-    from .errors import INTERNAL_ERROR_ID, INTERRUPTED_ID
+    from .errors import INTERRUPTED_ID
+    from .files import NO_SPACE, disk_full
     args = sys.argv[1:] if argv is None else list(argv)
     verbose = any(a in ("-v", "--verbose", "-vv", "-vvv") for a in args)
     try:
@@ -584,15 +585,27 @@ def main(argv=None):
         return code
     except KeyboardInterrupt as exc:
         return _fail(args, 130, INTERRUPTED_ID, "interrupted", exc=exc)
+    except OSError as exc:
+        if exc.errno not in NO_SPACE:
+            return _internal_error(args, exc, verbose)
+        # a write that did not go through files.write_atomic (a folder, a log)
+        err = disk_full(exc.filename or "/")
+        return _fail(args, err.exit_code, err.error_id, err.message, err.remedy, exc, prefix="error: ")
     except Exception as exc:  # a bug of ours: say so without echoing data that may hold a secret
-        log.error("internal error", exc_info=True)
-        code = _fail(args, 1, INTERNAL_ERROR_ID, "internal error ({}); the details are in {} "
-                     "(or run again with -v).".format(type(exc).__name__, LOG_FILE), exc=exc)
-        if verbose:
-            import traceback
-            traceback.print_exc()
-        return code
+        return _internal_error(args, exc, verbose)
     return EXIT_OK
+
+
+def _internal_error(args, exc, verbose):
+    """An error jvb-join has no words for: say so without echoing data that may hold a secret."""
+    from .errors import INTERNAL_ERROR_ID
+    log.error("internal error", exc_info=exc)
+    code = _fail(args, 1, INTERNAL_ERROR_ID, "internal error ({}); the details are in {} "
+                 "(or run again with -v).".format(type(exc).__name__, LOG_FILE), exc=exc)
+    if verbose:
+        import traceback
+        traceback.print_exception(type(exc), exc, exc.__traceback__)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

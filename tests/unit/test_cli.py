@@ -146,3 +146,43 @@ def test_a_failure_before_any_change_with_json_is_one_object_too(capsys, args, e
     report = json.loads(out)
     assert report["error"]["id"] == error_id and report["exit_code"] == code
     assert report["rolled_back"] is False and report["rolled_back_steps"] == []
+
+
+def test_a_join_that_fills_the_disk_is_rolled_back_and_says_disk_full(capsys, monkeypatch, paths):
+    import errno
+    import json
+    import os
+    import jvbjoin.join
+    import jvbjoin.token
+    from jvbjoin import files
+    from jvbjoin.engine import Context, Engine
+    from jvbjoin.steps.base import FileStep, WantedFile
+
+    folder = paths("/etc/jitsi/videobridge")
+    os.makedirs(folder)
+
+    class Config(FileStep):
+        name, title = "bridge-config", "bridge configuration"
+
+        def wanted(self, ctx):
+            return [WantedFile(os.path.join(folder, "jvb-join.conf"), "x" * 100, 0o640)]
+
+    def no_room(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def fake_join(token, options, paths_, progress):
+        ctx = Context(paths)
+        ctx.facts["backups"] = files.Backups(paths.backups, paths.root, run_id="test")
+        monkeypatch.setattr(os, "write", no_room)
+        return Engine([Config()], ctx).run("join")
+
+    monkeypatch.setattr(jvbjoin.join, "join", fake_join)
+    monkeypatch.setattr(jvbjoin.token, "decode", lambda text: object())
+    monkeypatch.setattr("sys.stdin", io.StringIO("jvbj1.x\n"))
+    code, out, err = run_cli(capsys, "--json", "join", "--token-file", "-")
+    monkeypatch.undo()
+    assert code == 1
+    report = json.loads(out)
+    assert report["error"]["id"] == "disk-full" and report["rolled_back"] is True
+    assert "No space left to write {}/jvb-join.conf".format(folder) in err and "internal error" not in err
+    assert os.listdir(folder) == []
