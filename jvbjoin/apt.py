@@ -4,7 +4,8 @@ import logging
 import os
 import time
 
-from .errors import CommandError, HeldPackageError, JvbJoinError, LockTimeoutError, TemporaryError, UnreachableError
+from .errors import (CommandError, DpkgInterruptedError, HeldPackageError, JvbJoinError, LockTimeoutError,
+                     UnreachableError)
 from .run import run, run_streaming
 
 log = logging.getLogger(__name__)
@@ -242,7 +243,9 @@ def ready_for_packages(paths, lock_timeout, progress, dry_run=False, versions=No
         wait_for_lock(paths, lock_timeout, progress)
     elif [pid for pid, _ in lock_holders(paths) if pid != os.getpid()]:
         return
-    if dpkg_interrupted(paths):
-        raise TemporaryError("A previous package installation was interrupted; nothing was changed.",
-                             "Run 'dpkg --configure -a' (then 'apt-get -f install' if it reports dependency "
-                             "problems) and then jvb-join again.")
+    unfinished = sorted((n, s.status) for n, s in package_states(paths).items() if s.unfinished)
+    if dpkg_interrupted(paths) or unfinished:
+        # Not temporary: the same command would find dpkg just as it is; 'dpkg --configure -a' repairs it.
+        where = "; packages not configured: {}".format(", ".join(
+            "{} ({})".format(n, status) for n, status in unfinished)) if unfinished else ""
+        raise DpkgInterruptedError("A previous package installation was interrupted{}. Nothing was changed.".format(where))

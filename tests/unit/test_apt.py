@@ -66,11 +66,20 @@ def test_lock_held_too_long_is_exit_75_naming_the_holder(dpkg, monkeypatch):
     assert 60 <= clock.now < 62
 
 
-def test_interrupted_dpkg_is_refused_with_the_command_that_fixes_it(dpkg):
+def test_interrupted_dpkg_is_refused_with_the_command_that_fixes_it_and_not_as_temporary(dpkg):
     open(os.path.join(dpkg.dpkg_updates, "0007"), "w").close()
     with pytest.raises(JvbJoinError) as err:
         apt.ready_for_packages(dpkg, 300, lambda line: None, dry_run=True)
-    assert err.value.exit_code == EXIT_TEMPFAIL
+    assert err.value.exit_code == EXIT_FAILED and err.value.error_id == "dpkg-interrupted"
+    assert "dpkg --configure -a" in err.value.remedy
+
+
+def test_packages_left_unpacked_are_reported_not_configured_silently(dpkg):
+    dpkg_status(dpkg, HELD_BRIDGE + UNFINISHED)
+    with pytest.raises(JvbJoinError) as err:
+        apt.ready_for_packages(dpkg, 300, lambda line: None, dry_run=True)
+    assert err.value.exit_code == EXIT_FAILED and err.value.error_id == "dpkg-interrupted"
+    assert "packages not configured: prosody (unpacked), ufw (half-configured)" in err.value.message
     assert "dpkg --configure -a" in err.value.remedy
 
 
@@ -177,8 +186,9 @@ def test_a_dpkg_still_running_is_waited_for_not_called_interrupted(dpkg, monkeyp
 
 HELD_BRIDGE = ("Package: jitsi-videobridge2\nStatus: hold ok installed\nVersion: 2.3-92-g64f9f34f-1\n\n"
                "Package: openjdk-17-jre-headless\nStatus: install ok installed\nVersion: 17.0.13+11-2\n\n"
-               "Package: jicofo\nStatus: deinstall ok config-files\nVersion: 1.0-1\n\n"
-               "Package: prosody\nStatus: install ok unpacked\nVersion: 0.12.3-1\n")
+               "Package: jicofo\nStatus: deinstall ok config-files\nVersion: 1.0-1\n")
+UNFINISHED = ("\nPackage: prosody\nStatus: install ok unpacked\nVersion: 0.12.3-1\n"
+              "\nPackage: ufw\nStatus: install ok half-configured\nVersion: 0.36.2-1\n")
 
 
 def dpkg_status(paths, text):
@@ -188,12 +198,12 @@ def dpkg_status(paths, text):
 
 
 def test_a_held_package_is_installed(paths):
-    dpkg_status(paths, HELD_BRIDGE)
+    dpkg_status(paths, HELD_BRIDGE + UNFINISHED)
     assert apt.installed_packages(paths) == {"jitsi-videobridge2": "2.3-92-g64f9f34f-1",
                                              "openjdk-17-jre-headless": "17.0.13+11-2"}
     states = apt.package_states(paths)
     assert states["jitsi-videobridge2"].held and not states["openjdk-17-jre-headless"].held
-    assert [n for n, s in states.items() if s.unfinished] == ["prosody"]
+    assert [n for n, s in states.items() if s.unfinished] == ["prosody", "ufw"]
 
 
 def test_a_held_bridge_needs_no_install(paths):
