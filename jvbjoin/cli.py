@@ -7,12 +7,11 @@ import sys
 import click
 
 from . import __version__
-from .errors import (EXIT_OK, EXIT_USAGE, InputError, JvbJoinError, NotBuiltError, UsageError)
+from .entry import GLOBAL_FLAGS, global_flags_first
+from .errors import InputError, JvbJoinError, NotBuiltError, UsageError
+from .outcome import LOG_FILE
 
 log = logging.getLogger("jvbjoin")
-
-GLOBAL_FLAGS = {"--json", "--yes", "-y", "-v", "--verbose", "-vv", "-vvv"}
-LOG_FILE = "/var/log/jvb-join/jvb-join.log"
 
 
 class Options:
@@ -26,17 +25,36 @@ class Options:
 
 
 class JoinByDefault(click.Group):
-    """A group where ``jvb-join TOKEN`` (or ``jvb-join --token-file F``) means ``jvb-join join ...``."""
+    """A group where ``jvb-join TOKEN`` (or ``jvb-join --token-file F``, ``jvb-join -``) means
+    ``jvb-join join ...``; the global flags may come after the command too.
+
+    Only a word shaped like a token is read as one: any other word is a mistyped command."""
 
     def parse_args(self, ctx, args):
+        from .token import PREFIX
+        args = global_flags_first(args)
         for index, arg in enumerate(args):
             if arg in GLOBAL_FLAGS:
                 continue
             if arg in self.commands or arg in ("--help", "-h", "--version"):
                 break
+            if not (arg.startswith("-") or arg.startswith(PREFIX)):
+                raise click.UsageError(self.no_such_command(arg), ctx)
             args = list(args[:index]) + ["join"] + list(args[index:])
             break
         return super().parse_args(ctx, args)
+
+    def no_such_command(self, word):
+        import difflib
+        import re
+        from .token import PREFIX
+        shown = sorted(name for name, command in self.commands.items() if not command.hidden)
+        if not re.match(r"^[a-z][a-z0-9-]{0,23}$", word):
+            # not shaped like a command: maybe a token that lost its prefix, so never echoed
+            return "This is neither a jvb-join command nor a join token (a join token starts with '{}').".format(
+                PREFIX)
+        close = difflib.get_close_matches(word, shown, 1)
+        return "No such command '{}'{}".format(word, "; did you mean '{}'?".format(close[0]) if close else ".")
 
 
 # Help is laid out for 80 columns whatever the terminal, so the text is the same everywhere
@@ -541,71 +559,11 @@ def _exit_with(code):
         raise click.exceptions.Exit(code)
 
 
-def _fail(args, code, error_id, message, remedy=None, exc=None, prefix=""):
-    """Say why a command failed: the message and remedy on stderr, and with --json one object on
-    stdout (see render.failure_json). Returns the exit code."""
-    click.echo("jvb-join: {}{}".format(prefix, message), err=True)
-    if remedy:
-        click.echo("  {}".format(remedy), err=True)
-    if "--json" in args:
-        from .render import failure_json
-        click.echo(failure_json(error_id, code, message, remedy, getattr(exc, "report", None)))
-    return code
-
-
 def main(argv=None):
     """Entry point: one handler turns every error into a message, a remedy and its exit code."""
-    from .errors import INTERRUPTED_ID
-    from .files import NO_SPACE, disk_full
+    from .outcome import run_command
     args = sys.argv[1:] if argv is None else list(argv)
-    verbose = any(a in ("-v", "--verbose", "-vv", "-vvv") for a in args)
-    try:
-        # Outside standalone mode click hands back the code of an Exit raised in a command
-        # (_exit_with, _finish) as the return value instead of raising it.
-        code = cli.main(args=args, prog_name="jvb-join", standalone_mode=False)
-        if isinstance(code, int) and not isinstance(code, bool):
-            return code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.UsageError as exc:
-        if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
-            # click 8.2 and later (Debian 13) make a bare group an error; 8.1 (Debian 12) and the
-            # fast path of jvbjoin.entry print the help and succeed: one behaviour on every release
-            click.echo(exc.ctx.get_help())
-            return EXIT_OK
-        return _fail(args, EXIT_USAGE, UsageError.error_id, exc.format_message(), UsageError.default_remedy)
-    except click.exceptions.Abort:
-        return _fail(args, 1, INTERRUPTED_ID, "aborted")
-    except JvbJoinError as err:
-        log.debug("error", exc_info=True)
-        code = _fail(args, err.exit_code, err.error_id, err.message, err.remedy, err, prefix="error: ")
-        if verbose:
-            import traceback
-            traceback.print_exc()
-        return code
-    except KeyboardInterrupt as exc:
-        return _fail(args, 130, INTERRUPTED_ID, "interrupted", exc=exc)
-    except OSError as exc:
-        if exc.errno not in NO_SPACE:
-            return _internal_error(args, exc, verbose)
-        # a write that did not go through files.write_atomic (a folder, a log)
-        err = disk_full(exc.filename or "/")
-        return _fail(args, err.exit_code, err.error_id, err.message, err.remedy, exc, prefix="error: ")
-    except Exception as exc:  # a bug of ours: say so without echoing data that may hold a secret
-        return _internal_error(args, exc, verbose)
-    return EXIT_OK
-
-
-def _internal_error(args, exc, verbose):
-    """An error jvb-join has no words for: say so without echoing data that may hold a secret."""
-    from .errors import INTERNAL_ERROR_ID
-    log.error("internal error", exc_info=exc)
-    code = _fail(args, 1, INTERNAL_ERROR_ID, "internal error ({}); the details are in {} "
-                 "(or run again with -v).".format(type(exc).__name__, LOG_FILE), exc=exc)
-    if verbose:
-        import traceback
-        traceback.print_exception(type(exc), exc, exc.__traceback__)
-    return code
+    return run_command(args, lambda: cli.main(args=args, prog_name="jvb-join", standalone_mode=False))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -186,3 +186,59 @@ def test_a_join_that_fills_the_disk_is_rolled_back_and_says_disk_full(capsys, mo
     assert report["error"]["id"] == "disk-full" and report["rolled_back"] is True
     assert "No space left to write {}/jvb-join.conf".format(folder) in err and "internal error" not in err
     assert os.listdir(folder) == []
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+@pytest.mark.parametrize("flags", [["--yes"], ["-y"], ["--json"], ["-v"], ["--json", "--yes", "-vv"]])
+def test_global_flags_work_before_or_after_the_command(capsys, monkeypatch, where, flags):
+    import jvbjoin.server.install
+    seen = {}
+
+    def fake_install(options, paths, progress):
+        seen["domain"] = options.domain
+        raise UsageError("stop here")
+
+    monkeypatch.setattr(jvbjoin.server.install, "install", fake_install)
+    monkeypatch.setattr(cli, "_setup_logging", lambda verbose: seen.update(verbose=verbose))
+    command = ["server", "install", "--domain", "meet.example.com"]
+    code, out, err = run_cli(capsys, *(flags + command if where == "before" else command + flags))
+    assert code == 64 and "stop here" in err and "No such option" not in err
+    assert seen == {"domain": "meet.example.com", "verbose": sum(f.count("v") for f in flags if f.startswith("-v"))}
+    assert ('"id": "usage"' in out) == ("--json" in flags)
+
+
+def test_yes_after_a_token_from_stdin_is_an_option_not_a_usage_error(capsys, monkeypatch):
+    import jvbjoin.join
+    import jvbjoin.token
+    got = {}
+    monkeypatch.setattr(jvbjoin.token, "decode", lambda text: got.setdefault("text", text.strip()))
+    monkeypatch.setattr(jvbjoin.join, "join", lambda *a: (_ for _ in ()).throw(UsageError("stop here")))
+    monkeypatch.setattr("sys.stdin", io.StringIO("jvbj1.abc\n"))
+    code, _, err = run_cli(capsys, "join", "-", "--yes")
+    assert code == 64 and "stop here" in err and got["text"] == "jvbj1.abc"
+
+
+def test_a_mistyped_command_is_not_read_as_a_token(capsys):
+    code, out, err = run_cli(capsys, "doctr")
+    assert code == 64
+    assert "No such command 'doctr'; did you mean 'doctor'?" in err and "token" not in err.split("\n")[0]
+
+
+def test_a_word_that_is_no_command_is_never_echoed(capsys):
+    code, out, err = run_cli(capsys, "eyJ2IjoxLCJwYXNzd29yZCI6InNlY3JldCJ9.abcd")
+    assert code == 64
+    assert "neither a jvb-join command nor a join token" in err and "eyJ" not in err
+
+
+def test_the_fast_path_and_the_command_line_agree_with_flags_anywhere():
+    from contextlib import redirect_stdout
+    from jvbjoin import entry
+
+    def output(func, args):
+        out = io.StringIO()
+        with redirect_stdout(out):
+            rc = func(args)
+        return rc, out.getvalue()
+
+    for args in (["--help", "--yes"], ["-v", "--version"], ["--version", "--json"]):
+        assert output(entry.main, args) == output(cli.main, args)
