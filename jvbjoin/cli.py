@@ -93,21 +93,28 @@ def _options_file_defaults(ctx):
 
 
 def _setup_logging(verbose):
-    root = logging.getLogger("jvbjoin")
-    root.setLevel(logging.DEBUG)
+    """jvb-join's records and the warnings of the libraries it uses (python-debian, slixmpp) go to
+    the log file, and to the screen only with -v: never through Python's last-resort printer,
+    which would put a library's warning in the middle of a command's output."""
+    logging.getLogger("jvbjoin").setLevel(logging.DEBUG)
+    top = logging.getLogger()
+    for old in [h for h in top.handlers if getattr(h, "jvbjoin", False)]:
+        top.removeHandler(old)
+    logging.captureWarnings(True)
+    handlers = [logging.NullHandler()]  # a record no other handler takes ends here
     if verbose:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
+        handlers.append(logging.StreamHandler(sys.stderr))
+        handlers[-1].setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
     if os.geteuid() == 0 and os.path.isdir(os.path.dirname(LOG_FILE)):
         try:
             fd = os.open(LOG_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-            handler = logging.StreamHandler(os.fdopen(fd, "a"))
-            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-            root.addHandler(handler)
+            handlers.append(logging.StreamHandler(os.fdopen(fd, "a")))
         except OSError:
             pass
+    for handler in handlers:
+        handler.jvbjoin = True
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        top.addHandler(handler)
 
 
 def not_built(what):

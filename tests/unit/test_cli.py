@@ -242,3 +242,18 @@ def test_the_fast_path_and_the_command_line_agree_with_flags_anywhere():
 
     for args in (["--help", "--yes"], ["-v", "--version"], ["--version", "--json"]):
         assert output(entry.main, args) == output(cli.main, args)
+
+
+@pytest.mark.real_programs
+def test_a_library_warning_goes_to_the_log_not_the_screen(tmp_path):
+    """python-debian warns through logging about a relation it cannot parse (the trailing comma of
+    a Depends field): that must not appear in a command's output."""
+    import subprocess
+    import sys
+    script = ("import logging, sys; from jvbjoin import cli, java; cli._setup_logging(0); "
+              "java.java_alternatives({'Depends': 'openjdk-17-jre-headless | java17-runtime-headless, '}); "
+              "logging.getLogger('debian.deb822').warning('cannot parse package relationship \"\", returning it raw')")
+    result = subprocess.run([sys.executable, "-c", script], cwd=cli.__file__.rsplit("/jvbjoin/", 1)[0],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "" and result.stdout == ""
