@@ -209,7 +209,20 @@ def _last_error(text):
 
 def debconf_get(question):
     """The current value of a debconf question, or None if it is not registered."""
-    result = run(["debconf-communicate", "jvb-join"], input="GET {}\n".format(question), check=False)
+    return _debconf_ask("GET {}".format(question))
+
+
+def debconf_flag(question, flag="seen"):
+    """A flag of a debconf question ("true" or "false"), or None if it is not registered."""
+    return _debconf_ask("FGET {} {}".format(question, flag))
+
+
+def debconf_set_flag(question, flag, value):
+    _debconf_ask("FSET {} {} {}".format(question, flag, value))
+
+
+def _debconf_ask(command):
+    result = run(["debconf-communicate", "jvb-join"], input=command + "\n", check=False)
     line = (result.stdout.strip().splitlines() or [""])[0]
     code, _, value = line.partition(" ")
     return value if code == "0" else None

@@ -235,6 +235,7 @@ class Context:
         if service in self.changed:
             return
         if self.restart_file is not None:
+            files.make_folders(os.path.dirname(self.restart_file), journal, 0o700)
             before = files.FileState.read(self.restart_file)
             journal.record("restore {}".format(self.restart_file), lambda: files.restore(before))
         self.changed.add(service)

@@ -151,6 +151,27 @@ def _write_atomic(path, data, mode, uid, gid):
     return True
 
 
+def make_folders(folder, journal, mode=0o755):
+    """Create ``folder`` and any missing parents, recording (in ``journal``) before each one is
+    created how to remove it again if it is then empty: a rollback leaves no empty folder behind."""
+    missing = []
+    while folder and not os.path.isdir(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    for path in reversed(missing):
+        journal.record("remove folder {}".format(path), _rmdir_if_empty(path))
+        os.mkdir(path, mode)
+
+
+def _rmdir_if_empty(folder):
+    def undo():
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
+    return undo
+
+
 def remove(path):
     """Remove a file if present; True if it was there."""
     try:

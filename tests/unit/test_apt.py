@@ -131,8 +131,50 @@ def test_a_preseed_is_undone_as_its_owner_so_debconf_forgets_it(monkeypatch):
     from jvbjoin.steps import packages
     calls = []
     monkeypatch.setattr(packages, "run", lambda argv, input=None, **kw: calls.append((argv, input)))
-    packages._debconf_undo("jitsi-videobridge2", "jitsi-videobridge/jvb-hostname", "string", None)()
+    packages._debconf_undo("jitsi-videobridge2", "jitsi-videobridge/jvb-hostname", "string", (None, None))()
     assert calls == [(["debconf-communicate", "jitsi-videobridge2"], "UNREGISTER jitsi-videobridge/jvb-hostname\n")]
+
+
+class FakeDebconf:
+    """debconf's database as debconf-communicate and debconf-set-selections change it."""
+
+    def __init__(self, questions):
+        self.questions = questions  # {question: {"value": ..., "seen": "true"|"false"}}
+
+    def __call__(self, argv, input=None, check=True, **kwargs):
+        import types
+        words = input.split()
+        out = "10 not registered"
+        if argv[0] == "debconf-set-selections":
+            self.questions[words[1]] = {"value": " ".join(words[3:]), "seen": "true"}
+            out = ""
+        elif words[1] in self.questions:
+            question = self.questions[words[1]]
+            if words[0] == "GET":
+                out = "0 " + question["value"]
+            elif words[0] == "FGET":
+                out = "0 " + question[words[2]]
+            elif words[0] == "FSET":
+                question[words[2]] = words[3]
+                out = "0 true"
+        return types.SimpleNamespace(stdout=out + "\n", ok=True)
+
+
+def test_a_rolled_back_preseed_puts_back_the_value_and_the_seen_flag(paths, monkeypatch):
+    """debconf-set-selections marks a question seen; undoing the preseed must unmark it, or the
+    package's next configure would never ask it."""
+    from jvbjoin.engine import Context, Journal
+    from jvbjoin.steps import packages
+    debconf = FakeDebconf({"jitsi-videobridge/jvb-hostname": {"value": "localhost", "seen": "false"}})
+    monkeypatch.setattr(packages, "run", debconf)
+    monkeypatch.setattr(apt, "run", debconf)
+    step = packages.DebconfPreseed([("jitsi-videobridge2", "jitsi-videobridge/jvb-hostname", "string",
+                                     "meet.example.com")])
+    ctx, journal = Context(paths), Journal()
+    step.apply(ctx, step.check(ctx), journal)
+    assert debconf.questions["jitsi-videobridge/jvb-hostname"] == {"value": "meet.example.com", "seen": "true"}
+    assert journal.rollback() == []
+    assert debconf.questions["jitsi-videobridge/jvb-hostname"] == {"value": "localhost", "seen": "false"}
 
 
 def test_lists_that_could_not_be_updated_make_a_missing_package_temporary(paths, monkeypatch):
