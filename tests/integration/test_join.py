@@ -133,6 +133,35 @@ def test_a_rerun_leaves_a_held_bridge_running_and_refuses_another_version(server
         sh(lab, "jvb1", "apt-mark unhold jitsi-videobridge2 >/dev/null")
 
 
+def test_a_full_disk_is_named_and_the_run_rolled_back(server):
+    """/etc/jitsi/videobridge on a full filesystem (a small tmpfs): a join that must write there
+    exits 1 with id disk-full, naming the path and the space left, and changes nothing."""
+    lab = server
+    if "first" not in TOKENS:
+        pytest.skip("needs the joined jvb1 of the previous tests")
+    folder = "/etc/jitsi/videobridge"
+    sh(lab, "jvb1", "cp -a {0} /root/videobridge.saved && mount -t tmpfs -o size=256k tmpfs {0} && "
+                    "cp -a /root/videobridge.saved/. {0}/ && "
+                    "(dd if=/dev/zero of={0}/filler bs=4k >/dev/null 2>&1 || true)".format(folder))
+    try:
+        pid = sh(lab, "jvb1", "systemctl show -p MainPID --value jitsi-videobridge2")[1]
+        # SNAPSHOT stays on /'s filesystem (-xdev): the tmpfs is listed on its own
+        state = SNAPSHOT + "; find {} -type f ! -name filler -print0 | sort -z | xargs -0 sha256sum".format(folder)
+        before = sh(lab, "jvb1", state)[1]
+        assert "jvb.conf" in before
+        # a public address behind NAT: the bridge's settings in jvb-join.conf change
+        rc, out, err, _ = join(lab, "jvb1", TOKENS["first"], "--advertise-ip", "198.18.0.99")
+        assert rc == 1, out + err
+        report = json.loads(out)
+        assert report["error"]["id"] == "disk-full" and report["rolled_back"] is True, out
+        assert "No space left to write {}/".format(folder) in err and "MiB free" in err, err
+        assert "internal error" not in err
+        assert sh(lab, "jvb1", state)[1] == before
+        assert sh(lab, "jvb1", "systemctl show -p MainPID --value jitsi-videobridge2")[1] == pid
+    finally:
+        sh(lab, "jvb1", "umount {} && rm -rf /root/videobridge.saved".format(folder))
+
+
 def test_revoking_one_token_takes_only_its_bridge_out(server):
     lab = server
     tokens = json.loads(lab.exec("jms", ["jvb-join", "--json", "token", "list"], check=True)[1])
@@ -165,7 +194,10 @@ def test_a_bridge_that_cannot_work_is_rolled_back(server):
     snapshot = ("find /etc /var/lib/dpkg/info /usr/share/keyrings /usr/local/share/ca-certificates -xdev -type f "
                 "! -name 'passwd*' ! -name 'group*' ! -name 'shadow*' ! -name 'gshadow*' -print0 "
                 "| sort -z | xargs -0 sha256sum; dpkg-query -W -f '${Package} ${Status}\\n' | grep ' installed$'; "
-                "ufw status verbose; systemctl list-unit-files --state=enabled --no-legend")
+                "ufw status verbose; systemctl list-unit-files --state=enabled --no-legend; "
+                # debconf's answers and flags (seen), and jvb-join's own folders, empty ones included
+                "sha256sum /var/cache/debconf/config.dat /var/cache/debconf/templates.dat; "
+                "{ find /var/lib/jvb-join 2>/dev/null || true; } | sort")
     before = sh(lab, "jvb4", snapshot)[1]
     assert "jitsi-videobridge2" not in before
     rc, out, err, seconds = join(lab, "jvb4", token["token"], "--verify-timeout", "20")
