@@ -243,11 +243,13 @@ def firstboot(ctx):
     from .unattended import UNATTENDED_LOCK_TIMEOUT, read_options, take_token_file
 
     paths = Paths("/")
+    # The options first: a mistake there stops the join with the token file still in place.
+    options = dict({"lock_timeout": UNATTENDED_LOCK_TIMEOUT},
+                   **(read_options(paths) if os.path.lexists(paths.firstboot_token) else {}))
     text = take_token_file(paths)
     if text is None:
         click.echo("jvb-join firstboot: no {}, nothing to do.".format(paths.firstboot_token))
         return
-    options = dict({"lock_timeout": UNATTENDED_LOCK_TIMEOUT}, **read_options(paths))
     # A server that is not reachable yet at first boot, or a busy dpkg lock, is worth waiting for:
     # the token file is already gone, so giving up early would leave the host for a person to join.
     deadline = time.monotonic() + 900

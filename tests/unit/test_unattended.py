@@ -176,6 +176,17 @@ def test_firstboot_joins_from_the_token_file_with_the_options_file_and_an_hour_f
     assert "the join failed and the host is as it was; the token file was deleted" in err
 
 
+def test_firstboot_with_a_bad_options_file_keeps_the_token_file_for_after_the_fix(paths, fake_join, capsys):
+    _token_file(paths, 0o600)
+    with open(paths.options_file, "w") as handle:
+        handle.write("jitsi-repo-ulr = http://mirror.example.org/jitsi\n")
+    assert cli.main(["firstboot"]) == 64
+    assert fake_join[0] == [] and os.path.exists(paths.firstboot_token)
+    assert "Fix line 1 of" in capsys.readouterr().err
+    os.unlink(paths.firstboot_token)
+    assert cli.main(["firstboot"]) == 0  # no token file: nothing to do, whatever the options say
+
+
 def test_firstboot_retries_a_server_not_reachable_yet(paths, fake_join, monkeypatch, capsys):
     from jvbjoin.errors import UnreachableError
     _token_file(paths, 0o600)
