@@ -6,7 +6,7 @@ import time
 
 from . import apt, files
 from .engine import Context, Engine
-from .errors import FirewallCutError, JvbJoinError, TokenError, VerifyError
+from .errors import FirewallCutError, JvbJoinError, TokenError, TokenExpiredError, TokenUsedError, VerifyError
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +75,10 @@ def preflight(ctx):
             "Set the clock (timedatectl set-ntp true) and run jvb-join again.")
     token = ctx.facts["token"]
     if token.exp <= now:
-        raise TokenError("This join token expired at {}.".format(
+        raise TokenExpiredError("This join token expired at {}.".format(
             time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(token.exp))))
-    apt.ready_for_packages(paths, opts.lock_timeout, ctx.progress, ctx.facts.get("dry_run"))
+    apt.ready_for_packages(paths, opts.lock_timeout, ctx.progress, ctx.facts.get("dry_run"),
+                           versions=bridge_versions(token))
     from . import xmpp
     ctx.progress("checking the server {}:{} and its certificate".format(token.host, token.port))
     ctx.facts["server_cert_der"] = xmpp.verify_pin(token.host, token.port, token.domain, token.pin)
@@ -102,7 +103,7 @@ def check_token_account(ctx, token):
         xmpp.check_login(token.host, token.port, token.domain, token.user, token.password,
                          ctx.facts["server_cert_der"])
     except TokenError:
-        raise TokenError("The server refuses this token's account {}@{}: the token was already used by another "
+        raise TokenUsedError("The server refuses this token's account {}@{}: the token was already used by another "
                          "bridge, or it was revoked or removed at its expiry. Nothing was changed on this "
                          "host.".format(token.user, token.domain),
                          "Create a new token on the Jitsi Meet server ('jvb-join token create "
@@ -137,6 +138,11 @@ def check_firewall_cut(ctx, opts):
                            "Nothing was changed.".format(listed))
 
 
+def bridge_versions(token):
+    """The package versions a token pins: ``{"jitsi-videobridge2": version}`` or nothing."""
+    return {"jitsi-videobridge2": token.jvb} if getattr(token, "jvb", None) else {}
+
+
 def join_steps(ctx):
     """The steps of a join, in order; each one only looks at the host until it is applied."""
     from .steps.account import AccountPassword, ForgetPendingPassword
@@ -148,7 +154,7 @@ def join_steps(ctx):
 
     token, opts = ctx.facts["token"], ctx.facts["options"]
     source = JitsiSource.from_options(opts)
-    versions = {"jitsi-videobridge2": token.jvb} if getattr(token, "jvb", None) else {}
+    versions = bridge_versions(token)
     return [
         DebconfPreseed([("jitsi-videobridge2", "jitsi-videobridge/jvb-hostname", "string", token.meet)]),
         source,

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 class NoTLSError(PinMismatchError):
     """The server does not offer STARTTLS on its client port."""
 
+    error_id = "no-starttls"
+
     default_remedy = ("jvb-join only talks to servers with TLS: check c2s_require_encryption and the "
                       "certificate of the XMPP domain in the server's prosody config.")
 

@@ -284,6 +284,7 @@ def checks():
         Check("swappiness", "swappiness", GROUP_HOST, host.check_swappiness),
         Check("clock", "clock", GROUP_HOST, link.check_clock),
         Check("disk-space", "disk space", GROUP_HOST, host.check_disk_space),
+        Check("options-file", "options file", GROUP_HOST, host.check_options_file),
         Check("bridge-nat", "public address behind NAT", GROUP_EXTRAS, nat.check_nat),
         Check("bridge-stun", "STUN mapping", GROUP_EXTRAS, nat.check_stun, requires=("bridge-nat",), timeout=3.5),
         Check("bridge-websockets", "colibri websockets", GROUP_EXTRAS, websockets.check_bridge_websockets,

@@ -13,7 +13,7 @@ from ..server import jicofo, tokens
 from ..sockets import bound_sockets, socket_inodes
 from . import facts as F
 from . import boundary, web
-from .host import check_disk_space
+from .host import check_disk_space, check_options_file
 from .core import Check, fail, ok, warn
 from . import websockets
 
@@ -333,6 +333,7 @@ def checks():
         Check("local-bridge", "local bridge", GROUP_BRIDGES, check_local_bridge),
         Check("firewall", "firewall", GROUP_HOST, check_firewall),
         Check("disk-space", "disk space", GROUP_HOST, check_disk_space),
+        Check("options-file", "options file", GROUP_HOST, check_options_file),
         Check("server-tune", "client settings (server tune)", GROUP_EXTRAS, web.check_tune),
         Check("server-letsencrypt", "Let's Encrypt certificate", GROUP_EXTRAS, web.check_letsencrypt,
               timeout=4.5),

@@ -106,6 +106,7 @@ class AccountPassword(Step):
                 xmpp.change_password(token.host, token.port, token.domain, token.user, new, token.password, cert)
 
         state_before = files.FileState.read(ctx.paths.bridge_state)
+        files.make_folders(ctx.paths.state, journal, 0o700)
         journal.record("restore {}".format(ctx.paths.bridge_state), lambda: files.restore(state_before))
         write_state(ctx.paths, dict(state, password_changed=False, pending_password=new))
         journal.record("restore the token's password on {}@{}".format(token.user, token.domain), undo)

@@ -93,8 +93,21 @@ def test_refusals_change_nothing_then_a_held_lock_is_waited_for(server):
     sh(lab, "jvbf", "touch /var/lib/dpkg/updates/0001")
     rc, out, err, _ = join(lab, "jvbf", good)
     sh(lab, "jvbf", "rm -f /var/lib/dpkg/updates/0001")
-    assert rc == 75 and "dpkg --configure -a" in err, out + err
+    assert rc == 1 and "dpkg --configure -a" in err, out + err
+    assert json.loads(out)["error"]["id"] == "dpkg-interrupted"
     assert snapshot(lab, "jvbf") == before
+
+    # A package left unpacked but not configured (what 'dpkg --audit' lists) is reported, not
+    # configured behind the operator's back.
+    sh(lab, "jvbf", "cd /tmp && apt-get download -q python3-debian >/dev/null && "
+                    "dpkg --unpack /tmp/python3-debian_*.deb >/dev/null 2>&1")
+    unpacked = snapshot(lab, "jvbf")
+    rc, out, err, _ = join(lab, "jvbf", good)
+    assert rc == 1 and "packages not configured: python3-debian (unpacked)" in err, out + err
+    assert json.loads(out)["error"]["id"] == "dpkg-interrupted"
+    assert snapshot(lab, "jvbf") == unpacked
+    sh(lab, "jvbf", "dpkg --configure -a >/dev/null && rm -f /tmp/python3-debian_*.deb")
+    before = snapshot(lab, "jvbf")  # dpkg's own bookkeeping (status-old) moved on
 
     # The dpkg lock held longer than --lock-timeout: exit 75 naming the holder, nothing changed.
     hold_lock(lab, "jvbf", "lockholder", 600)
