@@ -193,12 +193,14 @@ def repo_options(func):
               help="This host's address the NAT maps to --advertise-ip (default: the one that reaches the server).")
 @click.option("--stun-server", "stun_server", multiple=True, metavar="HOST:PORT",
               help="STUN server the bridge asks for its public address (repeatable; 'none' for none).")
+@click.option("--firewall-cut-ok", is_flag=True,
+              help="Turn ufw on even if that cuts what this host serves to others today (named in the report).")
 @repo_options
 @click.pass_obj
 def join(opts, token, token_file, dry_run, verify_timeout, lock_timeout, jitsi_repo_url, jitsi_repo_suite,
          jitsi_repo_components, jitsi_repo_key, log_level, swappiness, adoptium_repo_url, adoptium_repo_key,
          no_firewall, no_ssh, allow_unsupported_release, advertise_ip=None, local_ip=None,
-         stun_server=()):
+         stun_server=(), firewall_cut_ok=False):
     """Join this host to a Jitsi Meet server as a videobridge, from a join token."""
     from . import nat
     advertise_ip = nat.advertise_ip(advertise_ip)
@@ -227,10 +229,19 @@ def join(opts, token, token_file, dry_run, verify_timeout, lock_timeout, jitsi_r
                           no_ssh=no_ssh, log_level=log_level, swappiness=swappiness,
                           adoptium_repo_url=adoptium_repo_url, adoptium_repo_key=adoptium_repo_key,
                           advertise_ip=advertise_ip, local_ip=local_ip,
-                          stun_servers=stun_servers)
+                          stun_servers=stun_servers, firewall_cut_ok=firewall_cut_ok, confirm=_asker(opts))
     report = run_join(parsed, options, Paths("/"), Progress.for_output(opts.as_json))
     _emit(opts, report, show_diffs=dry_run)
     return _finish(report)
+
+
+def _asker(opts):
+    """A yes/no question on the terminal, or None when no one is there to answer it (no terminal,
+    --yes, --json): the caller then refuses what needs an answer unless told otherwise."""
+    import sys
+    if opts.yes or opts.as_json or not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+    return lambda question: click.confirm(question, default=False, err=True)
 
 
 @cli.command(hidden=True)
