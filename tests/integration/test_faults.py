@@ -11,8 +11,8 @@ import time
 import pytest
 
 pytestmark = pytest.mark.lab
-from labkit import (DOMAIN, create_token, install_jvb_join, install_server, join, login, long_scenario, repo_args,
-                    sh, snapshot, wait_for)
+from labkit import (DOMAIN, create_token, doctor_check, install_jvb_join, install_server, join, login, long_scenario,
+                    repo_args, sh, snapshot, wait_for)
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 from jvbjoin import token as token_format  # noqa: E402
@@ -287,4 +287,45 @@ def test_a_bridge_that_rejects_its_configuration_fails_the_join_at_once(server):
     assert login(lab, host, token).startswith("refused")
     assert user not in sh(lab, "jms", "cat /etc/prosody/jvb-join-bridges.cfg.lua")[1]
     assert state()["state"] == "expired"
+    lab.stop(host)
+
+
+HADOLY_JVB_CONF = """# colibri websockets turned on by hand, as tutorial 004 does
+videobridge {
+  http-servers { public { port = 9090 } }
+  websockets { enabled = true, domain = "meet.lab.test:443", tls = true, server-id = "jvbh" }
+}
+"""
+
+REACH = ("import socket, sys\ntry:\n    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=4).close()\n"
+         "    print('open')\nexcept OSError as exc:\n    print('closed', exc)\n")
+
+
+def test_turning_ufw_on_keeps_the_hand_made_websockets_for_the_server_and_asks_before_cutting(server):
+    """A Hadoly-style host: ufw off, websockets on 9090 turned on by hand in jvb.conf, and another
+    service of the admin's on 8081. Unattended, the join refuses to cut 8081 and changes nothing;
+    with --firewall-cut-ok it turns ufw on with 9090 open to the server only, and doctor sees the
+    websockets it did not write."""
+    lab = server
+    host = "jvbh"
+    lab.up(host)
+    install_jvb_join(lab, host)
+    sh(lab, host, "mkdir -p /etc/jitsi/videobridge && cat > /etc/jitsi/videobridge/jvb.conf", input=HADOLY_JVB_CONF)
+    lab.exec(host, ["systemd-run", "--unit=adminweb", "--collect", "python3", "-m", "http.server", "8081"], check=True)
+    wait_for(lambda: ":8081 " in sh(lab, host, "ss -Hltn")[1], 30, "the admin's web service")
+    token = create_token(lab, "hadoly", host)["token"]
+    before = snapshot(lab, host)
+    rc, out, err, _ = join(lab, host, token)
+    assert rc == 1 and "8081/tcp (python3)" in out + err and "firewall-would-cut" in out + err, out + err
+    assert "9090/tcp (" not in out + err  # the bridge's own websocket port is kept, not cut
+    assert snapshot(lab, host) == before
+    rc, out, err, _ = join(lab, host, token, "--firewall-cut-ok")
+    assert rc in (0, 2), out + err
+    status = sh(lab, host, "ufw status")[1]
+    assert "Status: active" in status and "9090/tcp" in status and lab.ip("jms") in status, status
+    assert lab.exec("jms", ["python3", "-c", REACH, lab.ip(host), "9090"], check=True)[1].startswith("open")
+    assert lab.exec("jms", ["python3", "-c", REACH, lab.ip(host), "8081"], check=True)[1].startswith("closed")
+    check = doctor_check(lab, host, "bridge-websockets")
+    assert check["status"] == "ok" and "9090" in check["detail"], check
+    lab.exec(host, ["systemctl", "stop", "adminweb"], check=False)
     lab.stop(host)

@@ -383,6 +383,36 @@ def test_not_joined_bridge_says_how_to_join(paths):
     assert result.status == "fail" and "jvb-join <token>" in result.remedy
 
 
+HAND_PROPERTIES = ("org.jitsi.videobridge.xmpp.user.shard.HOSTNAME=meet.example.com\n"
+                   "org.jitsi.videobridge.xmpp.user.shard.DOMAIN=auth.meet.example.com\n"
+                   "org.jitsi.videobridge.xmpp.user.shard.USERNAME=jvb\n"
+                   "org.jitsi.videobridge.xmpp.user.shard.PASSWORD=secret\n"
+                   "org.jitsi.videobridge.xmpp.user.shard.MUC_JIDS=jvbbrewery@internal.auth.meet.example.com\n"
+                   "org.jitsi.videobridge.xmpp.user.shard.MUC_NICKNAME=jvb-hand\n")
+
+
+def test_a_bridge_made_by_hand_is_said_once_with_what_its_own_config_says(paths):
+    from jvbjoin import doctor
+    write(paths, "/etc/jitsi/videobridge/sip-communicator.properties", HAND_PROPERTIES)
+    write(paths, "/etc/jitsi/videobridge/jvb.conf", "videobridge {}\n")
+    facts = facts_for(paths)
+    results = {c.id: c.func(facts) for c in bridge.checks()
+               if c.id in ("xmpp-config", "nickname", "server-reachable", "server-certificate", "trust-store",
+                           "account-login", "brewery", "clock")}
+    failed = [i for i, r in results.items() if r.status == "fail"]
+    assert failed == ["xmpp-config"], {i: r.detail for i, r in results.items()}
+    assert "meet.example.com as jvb-hand" in results["xmpp-config"].detail
+    assert all(results[i].status == "skipped" for i in results if i != "xmpp-config")
+    assert doctor.subject("bridge", facts) == "jvb-hand of meet.example.com"
+
+
+def test_a_clone_held_back_on_purpose_is_told_to_join_with_its_own_token(host):
+    write(host, "/etc/machine-id", "f" * 32 + "\n")
+    result = bridge.check_service(facts_for(host, unit={"ActiveState": "inactive", "SubState": "dead"}))
+    assert result.status == "fail" and "copy of a joined bridge" in result.detail
+    assert "systemctl start" not in result.remedy and "token create" in result.remedy
+
+
 # --- server checks ----------------------------------------------------------------------------------
 
 @pytest.fixture
