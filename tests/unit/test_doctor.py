@@ -600,3 +600,18 @@ def test_java_on_the_units_path(paths):
     os.remove(paths("/usr/lib/jvm/java-17/bin/java"))
     result = bridge.check_java(Facts(paths))
     assert result.status == "fail" and "update-alternatives" in result.remedy
+
+
+def test_websockets_turned_on_by_hand_are_read_whoever_wrote_them(host):
+    from jvbjoin.doctor import websockets
+    write(host, "/etc/jitsi/videobridge/jvb.conf", JVB_CONF + "videobridge.http-servers.public.port = 9090\n"
+                                                               "videobridge.websockets.enabled = true\n")
+    write(host, "/proc/net/tcp", "  sl  local_address rem_address   st\n"
+                                 "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000\n"
+                                 "   1: 00000000:2382 00000000:0000 0A 00000000:00000000\n")
+    cut = websockets.check_bridge_websockets(facts_for(host))
+    assert cut.status == "fail" and "ufw keeps the server" in cut.detail and "9090" in cut.remedy
+    write(host, "/etc/ufw/user.rules", open(host("/etc/ufw/user.rules")).read() +
+          "### tuple ### allow tcp 9090 0.0.0.0/0 any 198.51.100.2 in comment=6a7662\n")
+    result = websockets.check_bridge_websockets(facts_for(host))
+    assert result.status == "ok" and "9090" in result.detail
