@@ -233,6 +233,9 @@ def cut_by_enabling(paths, keep):
     """What turning ufw on would cut: ``[(port, proto, program)]`` of the sockets this host serves to
     others now (listening TCP, bound UDP; not loopback-only) that no rule lets in and that are not in
     ``keep`` (the ports the run itself will allow). Empty when ufw is active already or absent."""
+    conf = files.read_text(paths("/etc/ufw/ufw.conf"))
+    if conf is None or re.search(r"^\s*ENABLED\s*=\s*yes\s*$", conf, re.MULTILINE | re.IGNORECASE):
+        return []  # no ufw, or on already (read from its file: a re-run pays no ufw start-up)
     state = ufw_state(paths)
     if state is None or state[0]:
         return []

@@ -234,6 +234,9 @@ def _host_with_sockets(paths, monkeypatch, active=False, rules=()):
     with open(paths("/proc/4242/comm"), "w") as f:
         f.write("python3\n")
     monkeypatch.setattr(firewall, "ufw_state", lambda p: (active, list(rules)))
+    os.makedirs(paths("/etc/ufw"), exist_ok=True)
+    with open(paths("/etc/ufw/ufw.conf"), "w") as f:
+        f.write("ENABLED={}\n".format("yes" if active else "no"))
 
 
 def test_turning_ufw_on_would_cut_what_no_rule_and_no_planned_port_lets_in(paths, monkeypatch):
