@@ -229,8 +229,9 @@ def _host_with_sockets(paths, monkeypatch, active=False, rules=()):
         with open(paths(name), "w") as f:
             f.write(text)
     # process 4242 (an admin's web service) holds the socket on 9090
-    os.makedirs(paths("/proc/4242/fd"))
-    os.symlink("socket:[103]", paths("/proc/4242/fd/3"))
+    os.makedirs(paths("/proc/4242/fd"), exist_ok=True)
+    if not os.path.lexists(paths("/proc/4242/fd/3")):
+        os.symlink("socket:[103]", paths("/proc/4242/fd/3"))
     with open(paths("/proc/4242/comm"), "w") as f:
         f.write("python3\n")
     monkeypatch.setattr(firewall, "ufw_state", lambda p: (active, list(rules)))
@@ -250,8 +251,8 @@ def test_turning_ufw_on_would_cut_what_no_rule_and_no_planned_port_lets_in(paths
 def test_nothing_is_cut_when_ufw_is_on_already_or_a_rule_lets_it_in(paths, monkeypatch):
     _host_with_sockets(paths, monkeypatch, active=True)
     assert firewall.cut_by_enabling(paths, set()) == []
-    _host_with_sockets2 = [("allow", "tcp", "9090", False), ("allow", "tcp", "8081", True)]
-    monkeypatch.setattr(firewall, "ufw_state", lambda p: (False, _host_with_sockets2))
+    _host_with_sockets(paths, monkeypatch, active=False,
+                       rules=[("allow", "tcp", "9090", False), ("allow", "tcp", "8081", True)])
     assert firewall.cut_by_enabling(paths, {(22, "tcp"), (10000, "udp")}) == []
 
 
