@@ -146,10 +146,15 @@ def ensure_include(paths):
 
 def reload_prosody(domain, module="limits_exception", host=None):
     """Reload the config, then the module that read its options when it loaded (by default the one
-    that read unlimited_jids, on the auth host)."""
-    run(["prosodyctl", "reload"], check=False, timeout=60)
-    run(["prosodyctl", "shell", "module:reload('{}', '{}')".format(module, host or "auth." + domain)], check=False,
-        timeout=60)
+    that read unlimited_jids, on the auth host).
+
+    The reload goes through the admin shell, which answers once it is done: 'prosodyctl reload'
+    only sends a signal, and a shell command right after it can find the admin socket not
+    answering for a moment. Without the shell (prosody stopped, or no mod_admin_shell), the signal."""
+    from . import prosody
+    if not prosody.shell("config:reload()").ok:
+        run(["prosodyctl", "reload"], check=False, timeout=60)
+    prosody.shell("module:reload('{}', '{}')".format(module, host or "auth." + domain))
 
 
 def brewery_closed_in_prosody(domain):
@@ -175,12 +180,16 @@ def wait_brewery_closed(domain, timeout=30.0, sleep=time.sleep, clock=time.monot
 
 def load_brewery_module(domain):
     """Make the running prosody load the brewery module (a reload does not load new modules, nor see a
-    new plugin path): ``module:load``, and when prosody cannot find it that way, a restart."""
-    if brewery_closed_in_prosody(domain):
+    new plugin path): ``module:load``, and when prosody cannot find it that way, a restart. Only when
+    prosody says the module is not loaded: a prosody that does not answer is not restarted."""
+    loaded = brewery_closed_in_prosody(domain)
+    if loaded is None:
+        return "unknown"
+    if loaded:
         return "loaded"
     from . import prosody
     prosody.shell("module:load('{}', 'internal.auth.{}')".format(MODULE, domain))
-    if brewery_closed_in_prosody(domain):
+    if brewery_closed_in_prosody(domain) is not False:
         return "loaded"
     run(["systemctl", "restart", "prosody"], timeout=120)
     wait_brewery_closed(domain)

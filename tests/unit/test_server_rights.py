@@ -56,7 +56,7 @@ def test_fragment_adds_live_token_accounts_to_both_lists(paths, monkeypatch):
     assert 'Component "internal.auth.{}" "muc"'.format(DOMAIN) in text
     assert 'admins = {{ "focus@auth.{0}", "jvb@auth.{0}", "jvb-aaaa1111@auth.{0}" }}'.format(DOMAIN) in text
     assert "bbbb2222" not in text and "cccc3333" not in text
-    assert ["prosodyctl", "reload"] in calls
+    assert ["prosodyctl", "shell", "config:reload()"] in calls  # a reload that answers when done
     # the closed brewery: jvb-join's module beside the package's, and the same accounts as admins
     assert 'plugin_paths = { "/usr/share/jitsi-meet/prosody-plugins/", "/usr/share/jvb-join/prosody-plugins/" }' in text
     assert 'modules_enabled = { "muc_hide_all", "ping", "jvb_join_brewery" }' in text
@@ -77,3 +77,18 @@ def test_fragment_adds_live_token_accounts_to_both_lists(paths, monkeypatch):
     text = open(paths(rights.FRAGMENT)).read()
     assert "aaaa1111" not in text and "unlimited_jids" not in text
     assert rights.allowed_in_brewery(paths) == {"focus@auth." + DOMAIN, "jvb@auth." + DOMAIN}
+
+
+def test_a_prosody_that_does_not_answer_is_never_restarted_for_the_module(monkeypatch):
+    """Right after a reload the admin socket may not answer: that is no reason to restart prosody
+    (a restart drops every bridge's session); only prosody's own 'not loaded' is."""
+    calls = []
+    monkeypatch.setattr(rights, "brewery_closed_in_prosody", lambda domain: None)
+    monkeypatch.setattr(rights, "run", lambda argv, **kw: calls.append(argv))
+    assert rights.load_brewery_module(DOMAIN) == "unknown" and calls == []
+    answers = iter([False, False, True])
+    monkeypatch.setattr(rights, "brewery_closed_in_prosody", lambda domain: next(answers))
+    from jvbjoin.server import prosody
+    monkeypatch.setattr(prosody, "shell", lambda command, timeout=60: calls.append(command))
+    assert rights.load_brewery_module(DOMAIN) == "restarted"
+    assert calls[-1] == ["systemctl", "restart", "prosody"]
