@@ -60,6 +60,17 @@ def write_state(paths, state):
     files.write_atomic(paths.bridge_state, json.dumps(state, indent=2, sort_keys=True) + "\n", 0o600, 0, 0)
 
 
+def joined_on_this_machine(paths):
+    """Whether the earlier join was made on this machine (its nickname was made for this machine-id),
+    not on the host this one was copied from."""
+    from .. import host
+    try:
+        stored = json.loads(files.read_text(paths.nickname_file) or "")
+    except ValueError:
+        return False
+    return isinstance(stored, dict) and stored.get("machine_id") == host.machine_id(paths)
+
+
 class AccountPassword(Step):
     name = "account"
     title = "bridge account (single-use token)"
@@ -72,9 +83,11 @@ class AccountPassword(Step):
         if mine and state.get("password_changed") and existing:
             ctx.facts["bridge_password"] = existing
             return []
-        if not mine and state.get("password_changed") and existing and state.get("user"):
+        if not mine and state.get("password_changed") and existing and state.get("user") and \
+                joined_on_this_machine(ctx.paths):
             # joined before with another token: that token's account is handed back once this join
-            # is proven (join.hand_back_previous_account)
+            # is proven (join.hand_back_previous_account). Not on a copy of a joined host (a golden
+            # image's clone): the account there is the original's, which still uses it.
             ctx.facts["previous_account"] = {k: state.get(k) for k in ("token_id", "server", "port", "domain",
                                                                        "user", "pin")}
             ctx.facts["previous_account"]["password"] = existing

@@ -61,6 +61,10 @@ def _joined_before(paths):
     os.makedirs(os.path.dirname(paths.jvb_fragment), exist_ok=True)
     with open(paths.jvb_fragment, "w") as f:
         f.write('PASSWORD = "bridge-own-pass"\n')
+    with open(paths("/etc/machine-id"), "w") as f:
+        f.write("a" * 32 + "\n")
+    with open(paths.nickname_file, "w") as f:
+        f.write('{"nickname": "jvb-old", "machine_id": "' + "a" * 32 + '"}')
 
 
 def test_a_rejoin_with_a_new_token_removes_the_earlier_account_once_joined(paths, monkeypatch):
@@ -89,5 +93,14 @@ def test_an_earlier_account_that_cannot_be_removed_is_reported_not_fatal(paths, 
 def test_a_second_run_with_the_same_token_hands_nothing_back(paths):
     _joined_before(paths)
     ctx = make_ctx(paths, make_token("old12345"))
+    AccountPassword().check(ctx)
+    assert "previous_account" not in ctx.facts
+
+
+def test_a_clone_never_hands_back_the_account_of_the_host_it_was_copied_from(paths):
+    _joined_before(paths)
+    with open(paths("/etc/machine-id"), "w") as f:
+        f.write("b" * 32 + "\n")  # a golden image's copy: another machine-id, the original's files
+    ctx = make_ctx(paths, make_token())
     AccountPassword().check(ctx)
     assert "previous_account" not in ctx.facts
