@@ -4,7 +4,8 @@ import logging
 import os
 import time
 
-from .errors import CommandError, JvbJoinError, LockTimeoutError, TemporaryError, UnreachableError
+from .errors import (CommandError, DpkgInterruptedError, HeldPackageError, JvbJoinError, LockTimeoutError,
+                     UnreachableError)
 from .run import run, run_streaming
 
 log = logging.getLogger(__name__)
@@ -12,25 +13,56 @@ log = logging.getLogger(__name__)
 DEFAULT_LOCK_TIMEOUT = 300
 
 
-def installed_packages(paths):
-    """``{package: version}`` of every package dpkg has fully installed, read from its status file."""
-    installed = {}
+class PackageState:
+    """One package as dpkg's status file has it: ``Status: want flag status`` and the version."""
+
+    __slots__ = ("name", "want", "flag", "status", "version")
+
+    def __init__(self, name, status, version):
+        words = status.split()
+        self.name = name
+        self.want, self.flag, self.status = (words + ["", "", ""])[:3]
+        self.version = version
+
+    @property
+    def installed(self):
+        # The third word is dpkg's own state; the first is only what the admin wants (a package
+        # pinned with 'apt-mark hold' is "hold ok installed", and just as installed).
+        return self.status == "installed"
+
+    @property
+    def held(self):
+        return self.want == "hold"
+
+    @property
+    def unfinished(self):
+        """Unpacked, or half way through being installed, configured or removed (``dpkg --audit``)."""
+        return self.status in UNFINISHED or self.flag == "reinstreq"
+
+
+# dpkg states a package is left in when a dpkg run stopped before it was configured
+UNFINISHED = ("half-installed", "unpacked", "half-configured", "triggers-awaited", "triggers-pending")
+
+
+def package_states(paths):
+    """``{package: PackageState}`` of every package dpkg's status file lists (the one reader of it)."""
+    from debian.deb822 import Deb822
+    states = {}
     try:
         with open(paths.dpkg_status, encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
+            for paragraph in Deb822.iter_paragraphs(handle, fields=["Package", "Status", "Version"],
+                                                    use_apt_pkg=False):
+                name = paragraph.get("Package")
+                if name:
+                    states[name] = PackageState(name, paragraph.get("Status", ""), paragraph.get("Version", ""))
     except FileNotFoundError:
-        return installed
-    for paragraph in text.split("\n\n"):
-        fields = {}
-        for line in paragraph.splitlines():
-            if line[:1] in (" ", "\t") or ":" not in line:
-                continue
-            key, _, value = line.partition(":")
-            fields[key] = value.strip()
-        if fields.get("Status", "").endswith(" installed") and fields.get("Status", "").startswith("install"):
-            installed[fields.get("Package")] = fields.get("Version", "")
-    installed.pop(None, None)
-    return installed
+        pass
+    return states
+
+
+def installed_packages(paths):
+    """``{package: version}`` of every package dpkg has fully installed, held ones included."""
+    return {name: state.version for name, state in package_states(paths).items() if state.installed}
 
 
 def dpkg_interrupted(paths):
@@ -161,6 +193,8 @@ def apt_get(args, progress, lock_timeout=DEFAULT_LOCK_TIMEOUT, timeout=1800):
 class PackageNotFound(JvbJoinError):
     """apt knows no such package (or no candidate for it) in its lists."""
 
+    error_id = "package-not-found"
+
 
 def fetch_failures(output):
     """The lines in which apt-get update said a list could not be downloaded (it exits 0 then)."""
@@ -175,25 +209,56 @@ def _last_error(text):
 
 def debconf_get(question):
     """The current value of a debconf question, or None if it is not registered."""
-    result = run(["debconf-communicate", "jvb-join"], input="GET {}\n".format(question), check=False)
+    return _debconf_ask("GET {}".format(question))
+
+
+def debconf_flag(question, flag="seen"):
+    """A flag of a debconf question ("true" or "false"), or None if it is not registered."""
+    return _debconf_ask("FGET {} {}".format(question, flag))
+
+
+def debconf_set_flag(question, flag, value):
+    _debconf_ask("FSET {} {} {}".format(question, flag, value))
+
+
+def _debconf_ask(command):
+    result = run(["debconf-communicate", "jvb-join"], input=command + "\n", check=False)
     line = (result.stdout.strip().splitlines() or [""])[0]
     code, _, value = line.partition(" ")
     return value if code == "0" else None
 
 
-def ready_for_packages(paths, lock_timeout, progress, dry_run=False):
+def refuse_held_changes(paths, versions):
+    """A package the admin pinned with 'apt-mark hold' is not moved to another version behind
+    their back (and apt-get would refuse it anyway, half way through a run)."""
+    states = package_states(paths)
+    for name, want in sorted((versions or {}).items()):
+        state = states.get(name)
+        if want and state is not None and state.held and state.installed and state.version != want:
+            raise HeldPackageError(
+                "{} is held at version {} ('apt-mark hold'), but the token asks for {}; nothing was "
+                "changed.".format(name, state.version, want),
+                "Either release the hold ('apt-mark unhold {0}') and run jvb-join again, or make a token "
+                "for {1} on the server ('jvb-join token create --jvb-version {1}').".format(name, state.version))
+
+
+def ready_for_packages(paths, lock_timeout, progress, dry_run=False, versions=None):
     """Preflight shared by every command that installs packages: dpkg is not half way through
     something, and (for a real run) the lock is free or becomes free within the timeout.
 
     The lock comes first: while another apt run is working (the one that installed jvb-join
     itself, for a preseeded join, or the apt-get of a killed run), dpkg's journal of pending
     updates is not empty, which only means "interrupted" once nobody holds the lock. A dry run
-    does not wait, and does not judge a dpkg that is running."""
+    does not wait, and does not judge a dpkg that is running. ``versions`` (``{package: version}``)
+    are the versions the run will ask apt for: a held package must already be at its version."""
+    refuse_held_changes(paths, versions)
     if not dry_run:
         wait_for_lock(paths, lock_timeout, progress)
     elif [pid for pid, _ in lock_holders(paths) if pid != os.getpid()]:
         return
-    if dpkg_interrupted(paths):
-        raise TemporaryError("A previous package installation was interrupted; nothing was changed.",
-                             "Run 'dpkg --configure -a' (then 'apt-get -f install' if it reports dependency "
-                             "problems) and then jvb-join again.")
+    unfinished = sorted((n, s.status) for n, s in package_states(paths).items() if s.unfinished)
+    if dpkg_interrupted(paths) or unfinished:
+        # Not temporary: the same command would find dpkg just as it is; 'dpkg --configure -a' repairs it.
+        where = "; packages not configured: {}".format(", ".join(
+            "{} ({})".format(n, status) for n, status in unfinished)) if unfinished else ""
+        raise DpkgInterruptedError("A previous package installation was interrupted{}. Nothing was changed.".format(where))

@@ -7,12 +7,11 @@ import sys
 import click
 
 from . import __version__
-from .errors import (EXIT_OK, EXIT_USAGE, InputError, JvbJoinError, NotBuiltError, UsageError)
+from .entry import GLOBAL_FLAGS, global_flags_first
+from .errors import InputError, JvbJoinError, NotBuiltError, UsageError
+from .outcome import LOG_FILE
 
 log = logging.getLogger("jvbjoin")
-
-GLOBAL_FLAGS = {"--json", "--yes", "-y", "-v", "--verbose", "-vv", "-vvv"}
-LOG_FILE = "/var/log/jvb-join/jvb-join.log"
 
 
 class Options:
@@ -26,17 +25,36 @@ class Options:
 
 
 class JoinByDefault(click.Group):
-    """A group where ``jvb-join TOKEN`` (or ``jvb-join --token-file F``) means ``jvb-join join ...``."""
+    """A group where ``jvb-join TOKEN`` (or ``jvb-join --token-file F``, ``jvb-join -``) means
+    ``jvb-join join ...``; the global flags may come after the command too.
+
+    Only a word shaped like a token is read as one: any other word is a mistyped command."""
 
     def parse_args(self, ctx, args):
+        from .token import PREFIX
+        args = global_flags_first(args)
         for index, arg in enumerate(args):
             if arg in GLOBAL_FLAGS:
                 continue
             if arg in self.commands or arg in ("--help", "-h", "--version"):
                 break
+            if not (arg.startswith("-") or arg.startswith(PREFIX)):
+                raise click.UsageError(self.no_such_command(arg), ctx)
             args = list(args[:index]) + ["join"] + list(args[index:])
             break
         return super().parse_args(ctx, args)
+
+    def no_such_command(self, word):
+        import difflib
+        import re
+        from .token import PREFIX
+        shown = sorted(name for name, command in self.commands.items() if not command.hidden)
+        if not re.match(r"^[a-z][a-z0-9-]{0,23}$", word):
+            # not shaped like a command: maybe a token that lost its prefix, so never echoed
+            return "This is neither a jvb-join command nor a join token (a join token starts with '{}').".format(
+                PREFIX)
+        close = difflib.get_close_matches(word, shown, 1)
+        return "No such command '{}'{}".format(word, "; did you mean '{}'?".format(close[0]) if close else ".")
 
 
 # Help is laid out for 80 columns whatever the terminal, so the text is the same everywhere
@@ -67,30 +85,36 @@ def cli(ctx, as_json, yes, verbose):
 
 
 def _options_file_defaults(ctx):
-    """/etc/jvb-join/options gives defaults to join and server install; the command line wins."""
+    """/etc/jvb-join/options gives defaults to join and server install (read when one of them
+    runs); the command line wins."""
     from .paths import Paths
-    from .unattended import read_options
-    values = read_options(Paths("/"))
-    if values:
-        ctx.default_map = {"join": values, "server": {"install": values}}
+    from .unattended import OptionsFileDefaults
+    ctx.default_map = OptionsFileDefaults(Paths("/"), {"join": True, "server": {"install": True}})
 
 
 def _setup_logging(verbose):
-    root = logging.getLogger("jvbjoin")
-    root.setLevel(logging.DEBUG)
+    """jvb-join's records and the warnings of the libraries it uses (python-debian, slixmpp) go to
+    the log file, and to the screen only with -v: never through Python's last-resort printer,
+    which would put a library's warning in the middle of a command's output."""
+    logging.getLogger("jvbjoin").setLevel(logging.DEBUG)
+    top = logging.getLogger()
+    for old in [h for h in top.handlers if getattr(h, "jvbjoin", False)]:
+        top.removeHandler(old)
+    logging.captureWarnings(True)
+    handlers = [logging.NullHandler()]  # a record no other handler takes ends here
     if verbose:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
+        handlers.append(logging.StreamHandler(sys.stderr))
+        handlers[-1].setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
     if os.geteuid() == 0 and os.path.isdir(os.path.dirname(LOG_FILE)):
         try:
             fd = os.open(LOG_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-            handler = logging.StreamHandler(os.fdopen(fd, "a"))
-            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-            root.addHandler(handler)
+            handlers.append(logging.StreamHandler(os.fdopen(fd, "a")))
         except OSError:
             pass
+    for handler in handlers:
+        handler.jvbjoin = True
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        top.addHandler(handler)
 
 
 def not_built(what):
@@ -169,12 +193,14 @@ def repo_options(func):
               help="This host's address the NAT maps to --advertise-ip (default: the one that reaches the server).")
 @click.option("--stun-server", "stun_server", multiple=True, metavar="HOST:PORT",
               help="STUN server the bridge asks for its public address (repeatable; 'none' for none).")
+@click.option("--firewall-cut-ok", is_flag=True,
+              help="Turn ufw on even if that cuts what this host serves to others today (named in the report).")
 @repo_options
 @click.pass_obj
 def join(opts, token, token_file, dry_run, verify_timeout, lock_timeout, jitsi_repo_url, jitsi_repo_suite,
          jitsi_repo_components, jitsi_repo_key, log_level, swappiness, adoptium_repo_url, adoptium_repo_key,
          no_firewall, no_ssh, allow_unsupported_release, advertise_ip=None, local_ip=None,
-         stun_server=()):
+         stun_server=(), firewall_cut_ok=False):
     """Join this host to a Jitsi Meet server as a videobridge, from a join token."""
     from . import nat
     advertise_ip = nat.advertise_ip(advertise_ip)
@@ -203,10 +229,19 @@ def join(opts, token, token_file, dry_run, verify_timeout, lock_timeout, jitsi_r
                           no_ssh=no_ssh, log_level=log_level, swappiness=swappiness,
                           adoptium_repo_url=adoptium_repo_url, adoptium_repo_key=adoptium_repo_key,
                           advertise_ip=advertise_ip, local_ip=local_ip,
-                          stun_servers=stun_servers)
+                          stun_servers=stun_servers, firewall_cut_ok=firewall_cut_ok, confirm=_asker(opts))
     report = run_join(parsed, options, Paths("/"), Progress.for_output(opts.as_json))
     _emit(opts, report, show_diffs=dry_run)
     return _finish(report)
+
+
+def _asker(opts):
+    """A yes/no question on the terminal, or None when no one is there to answer it (no terminal,
+    --yes, --json): the caller then refuses what needs an answer unless told otherwise."""
+    import sys
+    if opts.yes or opts.as_json or not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+    return lambda question: click.confirm(question, default=False, err=True)
 
 
 @cli.command(hidden=True)
@@ -219,11 +254,13 @@ def firstboot(ctx):
     from .unattended import UNATTENDED_LOCK_TIMEOUT, read_options, take_token_file
 
     paths = Paths("/")
+    # The options first: a mistake there stops the join with the token file still in place.
+    options = dict({"lock_timeout": UNATTENDED_LOCK_TIMEOUT},
+                   **(read_options(paths) if os.path.lexists(paths.firstboot_token) else {}))
     text = take_token_file(paths)
     if text is None:
         click.echo("jvb-join firstboot: no {}, nothing to do.".format(paths.firstboot_token))
         return
-    options = dict({"lock_timeout": UNATTENDED_LOCK_TIMEOUT}, **read_options(paths))
     # A server that is not reachable yet at first boot, or a busy dpkg lock, is worth waiting for:
     # the token file is already gone, so giving up early would leave the host for a person to join.
     deadline = time.monotonic() + 900
@@ -542,55 +579,11 @@ def _exit_with(code):
         raise click.exceptions.Exit(code)
 
 
-def _print_error(err, verbose):
-    click.echo("jvb-join: error: {}".format(err.message), err=True)
-    if err.remedy:
-        click.echo("  {}".format(err.remedy), err=True)
-
-
 def main(argv=None):
     """Entry point: one handler turns every error into a message, a remedy and its exit code."""
+    from .outcome import run_command
     args = sys.argv[1:] if argv is None else list(argv)
-    verbose = any(a in ("-v", "--verbose", "-vv", "-vvv") for a in args)
-    try:
-        # Outside standalone mode click hands back the code of an Exit raised in a command
-        # (_exit_with, _finish) as the return value instead of raising it.
-        code = cli.main(args=args, prog_name="jvb-join", standalone_mode=False)
-        if isinstance(code, int) and not isinstance(code, bool):
-            return code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.UsageError as exc:
-        if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
-            # click 8.2 and later (Debian 13) make a bare group an error; 8.1 (Debian 12) and the
-            # fast path of jvbjoin.entry print the help and succeed: one behaviour on every release
-            click.echo(exc.ctx.get_help())
-            return EXIT_OK
-        click.echo("jvb-join: {}".format(exc.format_message()), err=True)
-        click.echo("  Run 'jvb-join --help' for the commands and their options.", err=True)
-        return EXIT_USAGE
-    except click.exceptions.Abort:
-        click.echo("jvb-join: aborted", err=True)
-        return 1
-    except JvbJoinError as err:
-        log.debug("error", exc_info=True)
-        _print_error(err, verbose)
-        if verbose:
-            import traceback
-            traceback.print_exc()
-        return err.exit_code
-    except KeyboardInterrupt:
-        click.echo("jvb-join: interrupted", err=True)
-        return 130
-    except Exception as exc:  # a bug of ours: say so without echoing data that may hold a secret
-        log.error("internal error", exc_info=True)
-        click.echo("jvb-join: internal error ({}); the details are in {} "
-                   "(or run again with -v).".format(type(exc).__name__, LOG_FILE), err=True)
-        if verbose:
-            import traceback
-            traceback.print_exc()
-        return 1
-    return EXIT_OK
+    return run_command(args, lambda: cli.main(args=args, prog_name="jvb-join", standalone_mode=False))
 
 
 if __name__ == "__main__":  # pragma: no cover

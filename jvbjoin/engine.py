@@ -15,7 +15,7 @@ import sys
 import time
 
 from . import files
-from .errors import JvbJoinError, RollbackError, StepError
+from .errors import INTERRUPTED_ID, JvbJoinError, RollbackError, StepError
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,8 @@ class Journal:
 class Interrupted(JvbJoinError):
     """SIGTERM or SIGINT arrived while changes were being made."""
 
+    error_id = INTERRUPTED_ID
+
     def __init__(self, signum):
         name = signal.Signals(signum).name if hasattr(signal, "Signals") else str(signum)
         super().__init__("interrupted by {}".format(name),
@@ -152,6 +154,18 @@ class Report:
         self.finished = None
         #: where the time went: "preflight" and "verify" (the steps have their own)
         self.seconds = {}
+        #: the step whose changes were being made when the run stopped
+        self.applying = None
+
+    @property
+    def rolled_back_steps(self):
+        """The steps whose changes a failed run undid, in the order they were made."""
+        if not self.rolled_back:
+            return []
+        steps = [r.step for r in self.results if r.status == CHANGED]
+        if self.applying is not None and self.applying not in steps:
+            steps.append(self.applying)
+        return steps
 
     @property
     def changed(self):
@@ -189,6 +203,10 @@ class Context:
         self.restart_file = restart_file
         # services whose inputs changed (in this run, or in one that was stopped), so they need a restart
         self.changed = set(self._read_restarts())
+        # why each of them needs it, in the operator's words: the titles of the steps that changed
+        # its inputs in this run, and the restarts an earlier run left pending
+        self.restart_causes = {}
+        self.left_pending = set(self.changed)
 
     def _read_restarts(self):
         if self.restart_file is None:
@@ -208,11 +226,16 @@ class Context:
         else:
             files.remove(self.restart_file)
 
-    def needs_restart(self, service, journal):
-        """``service`` must be restarted before the run ends; remembered on disk first."""
+    def needs_restart(self, service, journal, cause=None):
+        """``service`` must be restarted before the run ends (because ``cause`` changed);
+        remembered on disk first."""
+        causes = self.restart_causes.setdefault(service, [])
+        if cause and cause not in causes:
+            causes.append(cause)
         if service in self.changed:
             return
         if self.restart_file is not None:
+            files.make_folders(os.path.dirname(self.restart_file), journal, 0o700)
             before = files.FileState.read(self.restart_file)
             journal.record("restore {}".format(self.restart_file), lambda: files.restore(before))
         self.changed.add(service)
@@ -221,7 +244,18 @@ class Context:
     def restarted(self, service):
         """``service`` now runs with its new inputs: no restart is pending for it any more."""
         self.changed.discard(service)
+        self.restart_causes.pop(service, None)
+        self.left_pending.discard(service)
         self._write_restarts()
+
+    def restart_cause(self, service):
+        """Why ``service`` needs a restart, e.g. "changed: packages, bridge configuration"."""
+        said = []
+        if self.restart_causes.get(service):
+            said.append("changed: " + ", ".join(self.restart_causes[service]))
+        if service in self.left_pending:
+            said.append("left pending by an earlier run that was stopped")
+        return "; ".join(said) or "its inputs changed"
 
 
 class _SignalGuard:
@@ -290,9 +324,10 @@ class Engine:
                     started = time.monotonic()
                     changes = list(step.check(self.ctx))
                     if changes:
+                        report.applying = step
                         self.ctx.progress("{}: {}".format(step.title, "; ".join(c.summary for c in changes)))
                         if step.restarts:
-                            self.ctx.needs_restart(step.restarts, self.journal)
+                            self.ctx.needs_restart(step.restarts, self.journal, step.title)
                         step.apply(self.ctx, changes, self.journal)
                     report.results.append(StepResult(step, CHANGED if changes else UNCHANGED, changes,
                                                      seconds=time.monotonic() - started))
@@ -304,7 +339,16 @@ class Engine:
             except BaseException as exc:
                 report.rolled_back = True
                 report.error = str(exc) if isinstance(exc, JvbJoinError) else repr(exc)
-                self._rollback(exc)
+                report.finished = time.time()
+                try:
+                    self._rollback(exc)
+                except RollbackError as failed:
+                    failed.report = report
+                    raise
+                try:
+                    exc.report = report  # for the failure's JSON: what was undone
+                except AttributeError:
+                    pass
                 raise
         self.journal.forget()
         report.degraded = list(self.ctx.degraded)

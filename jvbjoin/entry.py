@@ -8,10 +8,23 @@ a unit test fails if the two ever differ.
 
 import sys
 
+# Options of every command, taken in front of the command wherever they are written
+# ("jvb-join server install --domain D --yes" is "jvb-join --yes server install --domain D").
+GLOBAL_FLAGS = ("--json", "--yes", "-y", "-v", "--verbose", "-vv", "-vvv")
+
+
+def global_flags_first(args):
+    """``args`` with the global flags moved to the front, in their order; after ``--`` nothing
+    is moved (a value there is never an option)."""
+    args = list(args)
+    end = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:end] if a in GLOBAL_FLAGS]
+    return flags + [a for a in args[:end] if a not in GLOBAL_FLAGS] + args[end:]
+
 
 def main(argv=None):
-    args = sys.argv[1:] if argv is None else list(argv)
-    if args == ["--version"]:
+    args = global_flags_first(sys.argv[1:] if argv is None else argv)
+    if [a for a in args if a not in GLOBAL_FLAGS] == ["--version"]:
         from . import __version__
         sys.stdout.write("jvb-join {}\n".format(__version__))
         return 0

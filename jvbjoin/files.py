@@ -12,7 +12,11 @@ import shutil
 import stat
 import time
 
+from .errors import DiskFullError
+
 TEMP_PREFIX = ".jvb-join-tmp."
+# what the kernel says when a filesystem (or the user's quota on it) has no room left
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 class FileState:
@@ -63,12 +67,44 @@ def _fsync_dir(folder):
         os.close(fd)
 
 
+def free_space(path):
+    """Bytes free for root on the filesystem holding ``path`` (or its nearest existing parent)."""
+    folder = path
+    while not os.path.exists(folder) and os.path.dirname(folder) != folder:
+        folder = os.path.dirname(folder)
+    st = os.statvfs(folder)
+    return st.f_bfree * st.f_frsize
+
+
+def disk_full(path):
+    """The error for a write to ``path`` that found no room: where, how much is left, what to do."""
+    folder = os.path.dirname(path) or "."
+    try:
+        free = "{:.1f} MiB".format(free_space(folder) / 2.0 ** 20)
+    except OSError:
+        free = "no"
+    return DiskFullError(
+        "No space left to write {}: the filesystem holding {} has {} free.".format(path, folder, free),
+        "Free some space there (df -h {0}; apt-get clean; journalctl --vacuum-size=200M; old files in "
+        "/var/log), then run the same jvb-join command again.".format(folder))
+
+
 def write_atomic(path, data, mode=None, uid=None, gid=None):
     """Make ``path`` hold ``data`` (bytes or str). Returns True if anything changed on disk.
 
     Owner and mode default to the existing file's, else 0644 and the current user. A file that
-    already has this content, owner and mode is left untouched (no write, no new mtime).
+    already has this content, owner and mode is left untouched (no write, no new mtime). A full
+    filesystem is a :class:`DiskFullError` naming the path and the space left.
     """
+    try:
+        return _write_atomic(path, data, mode, uid, gid)
+    except OSError as exc:
+        if exc.errno in NO_SPACE:
+            raise disk_full(path) from None
+        raise
+
+
+def _write_atomic(path, data, mode, uid, gid):
     if isinstance(data, str):
         data = data.encode("utf-8", errors="surrogateescape")
     current = FileState.read(path)
@@ -113,6 +149,27 @@ def write_atomic(path, data, mode=None, uid=None, gid=None):
         raise
     _fsync_dir(folder)
     return True
+
+
+def make_folders(folder, journal, mode=0o755):
+    """Create ``folder`` and any missing parents, recording (in ``journal``) before each one is
+    created how to remove it again if it is then empty: a rollback leaves no empty folder behind."""
+    missing = []
+    while folder and not os.path.isdir(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    for path in reversed(missing):
+        journal.record("remove folder {}".format(path), _rmdir_if_empty(path))
+        os.mkdir(path, mode)
+
+
+def _rmdir_if_empty(folder):
+    def undo():
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
+    return undo
 
 
 def remove(path):

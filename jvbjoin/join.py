@@ -6,7 +6,7 @@ import time
 
 from . import apt, files
 from .engine import Context, Engine
-from .errors import JvbJoinError, TokenError, VerifyError
+from .errors import FirewallCutError, JvbJoinError, TokenError, TokenExpiredError, TokenUsedError, VerifyError
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ class JoinOptions:
                  jitsi_repo_url=None, jitsi_repo_suite=None, jitsi_repo_components=None,
                  jitsi_repo_key=None, allow_unsupported_release=False, firewall=True, no_ssh=False,
                  log_level="INFO", swappiness=1, adoptium_repo_url=None, adoptium_repo_key=None,
-                 advertise_ip=None, local_ip=None, stun_servers=None):
+                 advertise_ip=None, local_ip=None, stun_servers=None, firewall_cut_ok=False, confirm=None):
         self.dry_run = dry_run
         self.verify_timeout = verify_timeout
         self.lock_timeout = lock_timeout
@@ -40,9 +40,12 @@ class JoinOptions:
         self.advertise_ip = advertise_ip
         self.local_ip = local_ip
         self.stun_servers = stun_servers
+        self.firewall_cut_ok = firewall_cut_ok
+        # asks the operator a yes/no question on a terminal; None when no one is there to ask
+        self.confirm = confirm
 
     def as_dict(self):
-        return dict(vars(self))
+        return {k: v for k, v in vars(self).items() if k != "confirm"}
 
 
 def supported_release(ctx, role, allow_unsupported):
@@ -72,15 +75,72 @@ def preflight(ctx):
             "Set the clock (timedatectl set-ntp true) and run jvb-join again.")
     token = ctx.facts["token"]
     if token.exp <= now:
-        raise TokenError("This join token expired at {}.".format(
+        raise TokenExpiredError("This join token expired at {}.".format(
             time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(token.exp))))
-    apt.ready_for_packages(paths, opts.lock_timeout, ctx.progress, ctx.facts.get("dry_run"))
+    apt.ready_for_packages(paths, opts.lock_timeout, ctx.progress, ctx.facts.get("dry_run"),
+                           versions=bridge_versions(token))
     from . import xmpp
     ctx.progress("checking the server {}:{} and its certificate".format(token.host, token.port))
     ctx.facts["server_cert_der"] = xmpp.verify_pin(token.host, token.port, token.domain, token.pin)
+    check_token_account(ctx, token)
+    check_firewall_cut(ctx, opts)
     if opts.advertise_ip:
         from . import nat
         ctx.facts["local_ip"] = nat.local_address(opts.local_ip, token.host, token.port)
+
+
+def check_token_account(ctx, token):
+    """A used, revoked or expired-on-the-server token is refused before anything is installed: its
+    account must accept the token's password, unless this host is the one that already used it (a
+    second run, or a run that was stopped after the password change)."""
+    from . import xmpp
+    from .steps.account import read_state
+    state = read_state(ctx.paths)
+    if state.get("token_id") == token.id and (state.get("password_changed") or "pending_password" in state):
+        return
+    ctx.progress("checking the token's account on the server")
+    try:
+        xmpp.check_login(token.host, token.port, token.domain, token.user, token.password,
+                         ctx.facts["server_cert_der"])
+    except TokenError:
+        raise TokenUsedError("The server refuses this token's account {}@{}: the token was already used by another "
+                         "bridge, or it was revoked or removed at its expiry. Nothing was changed on this "
+                         "host.".format(token.user, token.domain),
+                         "Create a new token on the Jitsi Meet server ('jvb-join token create "
+                         "--print-join-command') and join with it.") from None
+
+
+def check_firewall_cut(ctx, opts):
+    """Before a firewall that is off is turned on: what this host serves to others today and the run
+    will not let in (SSH, the media port, the bridge's websocket port for the server) would be cut.
+    Asked on a terminal; refused unattended unless --firewall-cut-ok; either way before any change."""
+    from . import host
+    from .steps import firewall, websockets
+    if not opts.firewall:
+        return
+    keep = {(port, "tcp") for port in host.ssh_ports()} | {firewall.MEDIA_PORT}
+    port = websockets.configured_port(ctx.paths)
+    if port is not None:
+        keep.add((port, "tcp"))
+    cut = firewall.cut_by_enabling(ctx.paths, keep)
+    if not cut:
+        return
+    listed = ", ".join("{}/{} ({})".format(p, proto, program) for p, proto, program in cut)
+    ctx.facts["firewall_cut"] = listed
+    if opts.firewall_cut_ok:
+        ctx.degraded.append("ufw was turned on and now keeps others from {} (--firewall-cut-ok)".format(listed))
+        return
+    question = "ufw is off; turning it on will keep others from what this host serves: {}. Go on?".format(listed)
+    if opts.confirm is not None and opts.confirm(question):
+        ctx.degraded.append("ufw was turned on and now keeps others from {} (confirmed)".format(listed))
+        return
+    raise FirewallCutError("ufw is off, and turning it on would cut what this host serves to others: {}. "
+                           "Nothing was changed.".format(listed))
+
+
+def bridge_versions(token):
+    """The package versions a token pins: ``{"jitsi-videobridge2": version}`` or nothing."""
+    return {"jitsi-videobridge2": token.jvb} if getattr(token, "jvb", None) else {}
 
 
 def join_steps(ctx):
@@ -94,7 +154,7 @@ def join_steps(ctx):
 
     token, opts = ctx.facts["token"], ctx.facts["options"]
     source = JitsiSource.from_options(opts)
-    versions = {"jitsi-videobridge2": token.jvb} if getattr(token, "jvb", None) else {}
+    versions = bridge_versions(token)
     return [
         DebconfPreseed([("jitsi-videobridge2", "jitsi-videobridge/jvb-hostname", "string", token.meet)]),
         source,
@@ -110,8 +170,9 @@ def join_steps(ctx):
         ForgetPendingPassword(),
         logging_level.LoggingLevel(),
         sysctl.Sysctl(),
-        firewall.Firewall(),
+        # the websocket rule first: ufw takes rules while it is off, and enabling it then cuts nothing
         websockets.WebsocketPort(),
+        firewall.Firewall(),
         BridgeService(timeout=opts.verify_timeout),
     ]
 
@@ -150,6 +211,7 @@ def verify_in_brewery(ctx, report):
                                                        ctx.facts["server_cert_der"])
                     if nickname in occupants:
                         ctx.facts["verified_nickname"] = nickname
+                        hand_back_previous_account(ctx)
                         return
                     last = "the server does not list {} in {} yet".format(nickname, token.muc)
                 else:
@@ -160,6 +222,29 @@ def verify_in_brewery(ctx, report):
     raise VerifyError("The bridge did not join the brewery within {:.0f} s: {}.\nLast lines of {}:\n{}".format(
         opts.verify_timeout, last, ctx.paths.jvb_log, log_tail(ctx)),
         "Fix what the log shows, then run jvb-join again with the same token.")
+
+
+def hand_back_previous_account(ctx):
+    """A bridge that joined with a new token no longer needs the account of its earlier token: it
+    removes that account in band, so that no account of it is left on the server. A failure here
+    does not undo the join; it is reported, with the command that removes the account on the server."""
+    from . import xmpp
+    previous = ctx.facts.get("previous_account")
+    if not previous:
+        return
+    who = "{}@{}".format(previous["user"], previous["domain"])
+    ctx.progress("removing the account of the earlier token ({})".format(who))
+    try:
+        token = ctx.facts["token"]
+        if (previous["server"], previous["port"], previous["pin"]) == (token.host, token.port, token.pin):
+            cert = ctx.facts["server_cert_der"]
+        else:
+            cert = xmpp.verify_pin(previous["server"], previous["port"], previous["domain"], previous["pin"])
+        xmpp.remove_account(previous["server"], previous["port"], previous["domain"], previous["user"],
+                            previous["password"], cert)
+    except JvbJoinError as exc:
+        ctx.degraded.append("the account {} of the earlier token is still on its server ({}); remove it there "
+                            "with 'jvb-join token revoke {}'".format(who, exc.message, previous.get("token_id")))
 
 
 def join(token, opts, paths, progress):

@@ -61,3 +61,14 @@ def report_text(report, show_diffs=False):
 
 def report_json(report):
     return json.dumps(report.as_dict(), indent=2, sort_keys=True)
+
+
+def failure_json(error_id, exit_code, message, remedy=None, report=None):
+    """The one JSON object a failed command prints with --json: the error's stable id, the exit
+    code, the message and remedy, and (for a run that changed something) the steps rolled back."""
+    out = report.as_dict() if report is not None else {"rolled_back": False}
+    out["error"] = {"id": error_id, "message": message, "remedy": remedy}
+    out["exit_code"] = exit_code
+    steps = report.rolled_back_steps if report is not None else []
+    out["rolled_back_steps"] = [{"step": step.name, "title": step.title} for step in steps]
+    return json.dumps(out, indent=2, sort_keys=True)

@@ -17,7 +17,7 @@ import re
 import time
 import unicodedata
 
-from .errors import TokenError
+from .errors import TokenError, TokenExpiredError
 
 PREFIX = "jvbj1."
 VERSION = 1
@@ -385,6 +385,6 @@ def decode(text, now=None):
             raise TokenError("The token's {} must be text, not null.".format(name))
     token = JoinToken(**data)
     if token.is_expired(now):
-        raise TokenError("This join token expired at {}; a new token is needed.".format(
+        raise TokenExpiredError("This join token expired at {}; a new token is needed.".format(
             time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(token.exp))))
     return token

@@ -5,7 +5,7 @@ import os
 import stat
 
 from . import files
-from .errors import InputError, UsageError
+from .errors import InputError, OptionsFileError
 
 # Options a provisioning system may set once in /etc/jvb-join/options for every later `join` and
 # `server install` (a preseeded or first-boot join has no command line to carry them).
@@ -18,9 +18,10 @@ OPTION_TYPES = {
     "no-firewall": bool,
     "no-ssh": bool,
     "allow-unsupported-release": bool,
-    # join only (Debian 10's Java): server install ignores them
+    # join only (Debian 10's Java; turning ufw on over what the host serves): server install ignores them
     "adoptium-repo-url": str,
     "adoptium-repo-key": str,
+    "firewall-cut-ok": bool,
 }
 _TRUE = ("true", "yes", "1", "on")
 _FALSE = ("false", "no", "0", "off")
@@ -40,17 +41,19 @@ def parse_options(text, where):
         key, value = key.strip(), value.strip()
         kind = OPTION_TYPES.get(key)
         if not sep or kind is None:
-            raise UsageError("{} line {}: '{}' is not an option jvb-join reads there.".format(where, number, key or line),
-                             "Known options: {}.".format(", ".join(sorted(OPTION_TYPES))))
+            raise OptionsFileError(where, number, "'{}' is not an option jvb-join reads there".format(key or line),
+                                   "the known options are {}".format(", ".join(sorted(OPTION_TYPES))))
         if kind is bool:
             if value.lower() not in _TRUE + _FALSE:
-                raise UsageError("{} line {}: {} must be true or false.".format(where, number, key))
+                raise OptionsFileError(where, number, "{} must be true or false".format(key),
+                                       "write '{} = true' or '{} = false'".format(key, key))
             typed = value.lower() in _TRUE
         elif kind is float:
             try:
                 typed = float(value)
             except ValueError:
-                raise UsageError("{} line {}: {} must be a number of seconds.".format(where, number, key)) from None
+                raise OptionsFileError(where, number, "{} must be a number of seconds".format(key),
+                                       "for example '{} = 600'".format(key)) from None
         else:
             typed = value
         values[key.replace("-", "_")] = typed
@@ -61,6 +64,25 @@ def read_options(paths):
     """The options file's values, or ``{}`` when there is none."""
     text = files.read_text(paths.options_file)
     return parse_options(text, paths.options_file) if text else {}
+
+
+class OptionsFileDefaults(dict):
+    """Click's defaults for the commands that read the options file (``join``, ``server install``),
+    read when one of them is parsed: a mistake in the file stops those commands, not the others
+    (doctor reports it as a check)."""
+
+    def __init__(self, paths, commands):
+        super().__init__()
+        self.paths = paths
+        self.commands = commands  # {command name: True for its options, or a nested dict}
+
+    def get(self, name, default=None):
+        wanted = self.commands.get(name)
+        if wanted is None:
+            return default
+        if isinstance(wanted, dict):
+            return OptionsFileDefaults(self.paths, wanted)
+        return read_options(self.paths) or default
 
 
 def take_token_file(paths):

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 class NoTLSError(PinMismatchError):
     """The server does not offer STARTTLS on its client port."""
 
+    error_id = "no-starttls"
+
     default_remedy = ("jvb-join only talks to servers with TLS: check c2s_require_encryption and the "
                       "certificate of the XMPP domain in the server's prosody config.")
 
@@ -196,13 +198,23 @@ def pinned_context(cadata_der, domain):
 
 
 def _session(host, port, domain, user, password, cadata_der, timeout, work):
-    """Log in as user@domain over pinned STARTTLS, run `await work(client)`, disconnect; its result."""
+    """Log in as user@domain over pinned STARTTLS, run `await work(client)`, disconnect; its result.
+
+    With ``user`` None the login is anonymous (SASL ANONYMOUS on ``domain``, as a guest of the meeting
+    page logs in): no secret is sent, so ``cadata_der`` may be None and the certificate is not checked.
+    """
     import asyncio
     _quiet_slixmpp()
     import slixmpp
 
-    context = pinned_context(cadata_der, domain)
-    pinned = bytes(cadata_der)
+    if cadata_der is None:
+        if user is not None:
+            raise ValueError("a login with a password needs the pinned certificate")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    else:
+        context = pinned_context(cadata_der, domain)
+    pinned = None if cadata_der is None else bytes(cadata_der)
     outcome = {}
 
     class Client(slixmpp.ClientXMPP):
@@ -214,7 +226,10 @@ def _session(host, port, domain, user, password, cadata_der, timeout, work):
     asyncio.set_event_loop(loop)
     client = None
     try:
-        client = Client("{}@{}/jvb-join".format(user, domain), password)
+        if user is None:
+            client = Client(domain, "", sasl_mech="ANONYMOUS")
+        else:
+            client = Client("{}@{}/jvb-join".format(user, domain), password)
         client.loop = loop
         client.ssl_context = context
         done = loop.create_future()
@@ -228,7 +243,7 @@ def _session(host, port, domain, user, password, cadata_der, timeout, work):
                 seen = ssl.PEM_cert_to_DER_cert(pem)
             except Exception:
                 seen = b""
-            if seen != pinned:
+            if pinned is not None and seen != pinned:
                 outcome["cert_mismatch"] = True
                 finish("pin")
                 _abort(client)
@@ -263,7 +278,7 @@ def _session(host, port, domain, user, password, cadata_der, timeout, work):
         asyncio.set_event_loop(None)
         loop.close()
 
-    who = "{}@{}".format(user, domain)
+    who = domain if user is None else "{}@{}".format(user, domain)
     if kind == "ok":
         return value
     if kind == "error":
@@ -421,3 +436,50 @@ def brewery_occupants(host, port, domain, user, password, muc, cadata_der, timeo
         return sorted(seen)
 
     return _session(host, port, domain, user, password, cadata_der, timeout, work)
+
+
+COLIBRI_NS = "http://jitsi.org/protocol/colibri"
+
+
+def guest_enters_brewery(host, port, meet_domain, muc, timeout=15):
+    """Try the brewery as a guest of the meeting page would: an anonymous login on ``meet_domain``,
+    then presence to ``muc`` with a colibri stats element, as a videobridge sends it.
+
+    ``(True, None)`` if the room let the guest in (it leaves again at once), ``(False, condition)`` if
+    the server refused; raises when no anonymous login is possible on ``meet_domain``.
+    """
+    import asyncio
+    import secrets as _secrets
+
+    nick = "jvb-join-guest-probe-" + _secrets.token_hex(4)
+    room = muc.lower()
+
+    async def work(client):
+        answer = asyncio.get_event_loop().create_future()
+
+        def on_presence(pres):
+            if pres["from"].bare.lower() != room or pres["from"].resource != nick or answer.done():
+                return
+            if pres["type"] == "error":
+                answer.set_result((False, pres["error"]["condition"] or "error"))
+            else:
+                answer.set_result((True, None))
+
+        client.add_event_handler("presence", on_presence)
+        pres = client.make_presence(pto="{}/{}".format(muc, nick))
+        pres.append(ET.Element("{http://jabber.org/protocol/muc}x"))
+        stats = ET.Element("{%s}stats" % COLIBRI_NS)
+        ET.SubElement(stats, "{%s}stat" % COLIBRI_NS, {"name": "stress_level", "value": "0.0"})
+        pres.append(stats)
+        pres.send()
+        try:
+            entered = await asyncio.wait_for(answer, max(3, timeout / 2))
+        except asyncio.TimeoutError:
+            raise _unreachable(host, port, "no answer when a guest asked to join {}".format(muc))
+        finally:
+            client.del_event_handler("presence", on_presence)
+        if entered[0]:
+            client.send_presence(pto="{}/{}".format(muc, nick), ptype="unavailable")
+        return entered
+
+    return _session(host, port, meet_domain, None, None, None, timeout, work)

@@ -40,15 +40,13 @@ def subject(role, facts):
     """A few words naming what was checked: the bridge's nickname and server, or the meet domain."""
     try:
         if role == "bridge":
-            from .bridge import state
-            from .. import files
-            import json
+            from .bridge import own_settings, state, stored_nickname
             st = state(facts)
-            try:
-                nick = json.loads(files.read_text(facts.paths.nickname_file) or "{}").get("nickname")
-            except ValueError:
-                nick = None
-            return "{} of {}".format(nick or "(no nickname)", st.get("meet") or st.get("server") or "(no server)")
+            nick = (stored_nickname(facts) or {}).get("nickname")
+            server = st.get("meet") or st.get("server")
+            if not server:  # not joined by jvb-join: what the bridge's own config says
+                server, nick = own_settings(facts)
+            return "{} of {}".format(nick or "(no nickname)", server or "(no server)")
         from .server import domain
         return domain(facts)
     except Exception:

@@ -26,12 +26,46 @@ def state(facts):
     return facts.get("bridge-state", lambda: read_state(facts.paths))
 
 
+NOT_JOINED = "not joined by jvb-join (see xmpp-config)"
+
+
 def need_state(facts):
+    """``(state, None)`` on a host jvb-join joined; else ``(None, skipped)``: a host it did not join
+    (a bridge set up by hand, or none yet) is said once, by the xmpp-config check."""
     st = state(facts)
     if not st.get("server"):
-        return None, fail("this host has not joined a server ({} is missing)".format(facts.paths.bridge_state),
-                          "jvb-join <token>   (make the token on the server with 'jvb-join token create')")
+        from .core import skipped
+        return None, skipped(NOT_JOINED)
     return st, None
+
+
+def own_settings(facts):
+    """``(server, nickname)`` of the XMPP client the bridge logs in with when jvb-join did not write
+    it (the hand procedure's sip-communicator.properties or jvb.conf); Nones when it has none."""
+    from ..steps.bridge_config import LEGACY_PREFIX, complete_clients, legacy_clients, legacy_values
+    text = F.legacy_text(facts) or ""
+    ids = complete_clients(legacy_clients(text))
+    if ids:
+        prefix = (LEGACY_PREFIX + ids[0] + ".").lower()
+        values = {k[len(prefix):].upper(): v for k, v in legacy_values(text).items() if k.lower().startswith(prefix)}
+        return values.get("HOSTNAME"), values.get("MUC_NICKNAME")
+    try:
+        clients = F.hocon_clients(F.bridge_conf(facts))
+    except (hocon.HoconError, OSError):
+        return None, None
+    client = clients[sorted(clients)[0]] if clients else {}
+    return client.get("HOSTNAME"), client.get("MUC_NICKNAME")
+
+
+def _not_joined(facts):
+    server, nickname = own_settings(facts)
+    if server is None:
+        return fail("this host has not joined a server ({} is missing)".format(facts.paths.bridge_state),
+                    "jvb-join <token>   (make the token on the server with 'jvb-join token create')")
+    return fail("this bridge was set up without jvb-join: it logs in to {} as {} with settings made by hand, "
+                "so jvb-join cannot check its account, server certificate or nickname".format(
+                    server, nickname or "(no nickname)"),
+                "To have it checked and its account of its own: " + REJOIN)
 
 
 # --- package, Java, service ------------------------------------------------------------------------
@@ -89,6 +123,10 @@ def check_service(facts):
         return fail("{} is in a restart loop ({} automatic restarts so far)".format(UNIT, restarts),
                     "{}   (find why it exits, fix it, then: {})".format(where, RESTART))
     if active != "active":
+        if is_clone(facts):
+            return fail("{} is held back on purpose: this host is a copy of a joined bridge (another machine-id), "
+                        "and started it would take the original's account and nickname".format(UNIT),
+                        "Join this copy with a token of its own: " + REJOIN)
         return fail("{} is not running ({}/{})".format(UNIT, active, sub),
                     "systemctl start jitsi-videobridge2   (if it stops again: {})".format(where))
     since = (unit.get("ActiveEnterTimestamp") or 0) / 1e6
@@ -127,7 +165,7 @@ def check_xmpp_config(facts):
     from ..steps.bridge_config import has_include
     st, missing = need_state(facts)
     if missing:
-        return missing
+        return _not_joined(facts)
     path = facts.paths.jvb_legacy_properties
     try:
         source, clients = effective_client(facts)
@@ -201,15 +239,29 @@ def check_cert_verification(facts):
     return ok("the bridge verifies the server's TLS certificate")
 
 
+def stored_nickname(facts):
+    """jvb-join's record of the nickname and the machine-id it was made for, or None."""
+    try:
+        stored = json.loads(files.read_text(facts.paths.nickname_file) or "")
+    except ValueError:
+        return None
+    return stored if isinstance(stored, dict) and stored.get("nickname") else None
+
+
+def is_clone(facts):
+    """A host made from an image of a joined bridge: its nickname was made for another machine-id."""
+    from .. import host
+    stored = stored_nickname(facts)
+    return stored is not None and stored.get("machine_id") != host.machine_id(facts.paths)
+
+
 def check_nickname(facts):
     from .. import host
     path = facts.paths.nickname_file
-    try:
-        stored = json.loads(files.read_text(path) or "")
-    except ValueError:
-        stored = None
-    if not isinstance(stored, dict) or not stored.get("nickname"):
-        return fail("no nickname stored in {}".format(path), REJOIN)
+    stored = stored_nickname(facts)
+    if stored is None:
+        st, missing = need_state(facts)
+        return missing or fail("no nickname stored in {}".format(path), REJOIN)
     machine = host.machine_id(facts.paths)
     if stored.get("machine_id") != machine:
         return fail("the nickname {} was made for another machine-id: this host looks cloned, and two bridges "
@@ -284,6 +336,7 @@ def checks():
         Check("swappiness", "swappiness", GROUP_HOST, host.check_swappiness),
         Check("clock", "clock", GROUP_HOST, link.check_clock),
         Check("disk-space", "disk space", GROUP_HOST, host.check_disk_space),
+        Check("options-file", "options file", GROUP_HOST, host.check_options_file),
         Check("bridge-nat", "public address behind NAT", GROUP_EXTRAS, nat.check_nat),
         Check("bridge-stun", "STUN mapping", GROUP_EXTRAS, nat.check_stun, requires=("bridge-nat",), timeout=3.5),
         Check("bridge-websockets", "colibri websockets", GROUP_EXTRAS, websockets.check_bridge_websockets,

@@ -6,6 +6,7 @@ import socket
 import struct
 
 from .. import files, hocon
+from ..sockets import is_loopback, parse_proc_net  # noqa: F401 (the checks read is_loopback from here)
 
 REQUIRED_CLIENT_KEYS = ("HOSTNAME", "USERNAME", "PASSWORD", "MUC_JIDS", "MUC_NICKNAME")
 CLIENTS_KEY = "videobridge.apis.xmpp-client.configs"
@@ -68,42 +69,16 @@ def server_certificate(facts, host, port, domain, timeout=2.5):
 
 # --- sockets -----------------------------------------------------------------------------------
 
-def _parse_proc_net(text, v6, state="0A", inodes=False):
-    """``(address, port)`` of every listening TCP socket in a /proc/net/tcp{,6} text (``state`` 07,
-    unconnected, for the bound sockets of a /proc/net/udp text); ``(address, port, inode)`` with
-    ``inodes``, to tell which process holds it."""
-    out = []
-    for line in text.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) < 4 or fields[3] != state:  # 0A = LISTEN
-            continue
-        address, _, port = fields[1].partition(":")
-        try:
-            raw = bytes.fromhex(address)
-            if v6:
-                raw = b"".join(struct.pack("<I", struct.unpack(">I", raw[i:i + 4])[0]) for i in range(0, 16, 4))
-                host = socket.inet_ntop(socket.AF_INET6, raw)
-            else:
-                host = socket.inet_ntop(socket.AF_INET, raw[::-1])
-            out.append((host, int(port, 16), int(fields[9])) if inodes else (host, int(port, 16)))
-        except (ValueError, OSError, IndexError):
-            continue
-    return out
-
-
 def tcp_listeners(facts):
     def compute():
         out = []
         for name, v6 in (("/proc/net/tcp", False), ("/proc/net/tcp6", True)):
             text = files.read_text(facts.paths(name))
             if text:
-                out.extend(_parse_proc_net(text, v6))
+                out.extend(parse_proc_net(text, v6))
         return out
     return facts.get("listeners", compute)
 
-
-def is_loopback(address):
-    return address in ("::1",) or address.startswith("127.") or address.startswith("::ffff:127.")
 
 
 # --- ufw -----------------------------------------------------------------------------------------

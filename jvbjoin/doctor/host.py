@@ -1,5 +1,5 @@
-"""Checks of the host around a bridge (and, for disk space, a server): the REST API on loopback,
-the firewall, the kernel settings a bridge wants, the room left for logs."""
+"""Checks of the host around a bridge (and, for disk space and the options file, a server): the REST
+API on loopback, the firewall, the kernel settings a bridge wants, the room left for logs."""
 
 import os
 
@@ -97,3 +97,16 @@ def check_disk_space(facts):
     if free < 2 ** 30 or free < total * 0.05:
         return warn(text, "journalctl --vacuum-size=500M; apt-get clean")
     return ok(text)
+
+
+def check_options_file(facts):
+    from ..errors import OptionsFileError
+    from ..unattended import read_options
+    path = facts.paths.options_file
+    try:
+        values = read_options(facts.paths)
+    except OptionsFileError as err:
+        return fail(err.message, err.remedy)
+    if not values:
+        return ok("no options in {}".format(path))
+    return ok("{} sets {}".format(path, ", ".join(sorted(k.replace("_", "-") for k in values))))

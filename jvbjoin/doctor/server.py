@@ -11,8 +11,8 @@ from ..errors import JvbJoinError
 from ..run import run
 from ..server import jicofo, tokens
 from . import facts as F
-from . import web
-from .host import check_disk_space
+from . import boundary, web
+from .host import check_disk_space, check_options_file
 from .core import Check, fail, ok, warn
 from . import websockets
 from .turn import check_turn
@@ -185,10 +185,20 @@ def _records(facts):
     return facts.get("tokens", lambda: tokens.TokenStore(facts.paths).load())
 
 
+def brewery_accounts(facts):
+    """The accounts in the brewery now, as the running prosody says (None when it cannot be asked)."""
+    if facts.paths.root != "/":
+        return None
+    from ..server import prosody
+    return facts.get("brewery-accounts", lambda: prosody.brewery_accounts(domain(facts)))
+
+
 def token_states(facts, now=None):
     """``[(record, state)]`` read-only (unlike 'token list', which also expires old accounts)."""
     now = time.time() if now is None else now
-    return [(record, tokens.token_state(record, facts.paths, now)) for record in _records(facts)]
+    records = _records(facts)
+    present = brewery_accounts(facts) if records else None
+    return [(record, tokens.token_state(record, facts.paths, now, present)) for record in records]
 
 
 def _local_bridge_active(facts):
@@ -324,12 +334,17 @@ def checks():
         Check("xmpp-port", "XMPP client port", GROUP_SERVICES, check_xmpp_port, requires=("prosody",)),
         Check("auth-certificate", "auth certificate", GROUP_SERVICES, check_auth_certificate),
         Check("brewery-muc", "brewery", GROUP_BRIDGES, check_brewery_muc),
+        Check("brewery-access", "who may enter the brewery", GROUP_BRIDGES,
+              lambda facts: boundary.check_brewery_access(facts, lambda: domain(facts)),
+              requires=("prosody",), timeout=6.0),
+        Check("jicofo-rest", "jicofo's REST port", GROUP_SERVICES, boundary.check_jicofo_rest, requires=("jicofo",)),
         Check("bridges", "bridges seen by jicofo", GROUP_BRIDGES, check_bridges,
               requires=("prosody", "jicofo", "brewery-muc")),
         Check("tokens", "tokens", GROUP_BRIDGES, check_tokens),
         Check("local-bridge", "local bridge", GROUP_BRIDGES, check_local_bridge),
         Check("firewall", "firewall", GROUP_HOST, check_firewall),
         Check("disk-space", "disk space", GROUP_HOST, check_disk_space),
+        Check("options-file", "options file", GROUP_HOST, check_options_file),
         Check("server-tune", "client settings (server tune)", GROUP_EXTRAS, web.check_tune),
         Check("server-letsencrypt", "Let's Encrypt certificate", GROUP_EXTRAS, web.check_letsencrypt,
               timeout=4.5),

@@ -4,6 +4,7 @@ where it was told, sharing prosody's secret, with a certificate for its name and
 import time
 
 from .. import files
+from ..sockets import bound_sockets, socket_inodes
 from . import facts as F
 from .core import fail, ok, warn
 
@@ -43,8 +44,8 @@ def check_turn(facts):
     bad = _unit_check(facts, turnconf.COTURN_UNIT, "coturn")
     if bad:
         return bad
-    sockets = turn.bound_sockets(facts.paths)
-    ours = turn.socket_inodes(facts.paths, F.unit_state(facts, turnconf.COTURN_UNIT).get("MainPID"))
+    sockets = bound_sockets(facts.paths)
+    ours = socket_inodes(facts.paths, F.unit_state(facts, turnconf.COTURN_UNIT).get("MainPID"))
     if not ours:  # not root: which process holds a socket cannot be seen, only that it is held
         ours = {inode for _, _, _, inode in sockets}
     if not turn.coturn_listens(sockets, settings, ours):

@@ -36,7 +36,7 @@ def check_bridge_websockets(facts):
     paths = facts.paths
     asked = asked_server_id(paths)
     if asked is None:
-        return skipped("colibri websockets are off (the token did not ask for them)")
+        return _configured_by_hand(facts)
     try:
         conf = F.bridge_conf(facts)
     except hocon.HoconError as exc:
@@ -69,6 +69,25 @@ def check_bridge_websockets(facts):
                     "ufw delete allow {}/tcp".format(WEBSOCKET_PORT))
     return ok("server-id {}; {}/tcp listening, allowed from {}".format(
         asked, WEBSOCKET_PORT, ", ".join(sources) or "(no ufw rule of jvb-join)"))
+
+
+def _configured_by_hand(facts):
+    """Websockets the token did not ask for but the bridge's own config turns on (an admin following
+    the tutorials): the port must listen, and ufw, when on, must let someone in (the server)."""
+    from ..steps.firewall import allowed
+    from ..steps.websockets import configured_port
+    port = configured_port(facts.paths)
+    if port is None:
+        return skipped("colibri websockets are off (neither the token nor the bridge's config turns them on)")
+    if not any(p == port for _a, p in F.tcp_listeners(facts)):
+        return fail("the bridge's config turns colibri websockets on, but nothing listens on {}/tcp".format(port),
+                    RESTART + "; then see /var/log/jitsi/jvb.log")
+    installed, enabled, rules = F.ufw_saved(facts.paths)
+    if installed and enabled and not allowed(rules, port, "tcp"):
+        return fail("ufw keeps the server from the bridge's colibri websockets on {}/tcp".format(port),
+                    "ufw allow from SERVER-ADDRESS to any port {} proto tcp".format(port))
+    return ok("colibri websockets on {}/tcp, set in the bridge's own config; {}".format(
+        port, "ufw lets them in" if installed and enabled else "ufw is off"))
 
 
 def _reaches(address, port, timeout=0.8):

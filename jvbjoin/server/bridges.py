@@ -10,40 +10,16 @@ names the token behind each bridge, and the token accounts that are not in the b
 import json
 import time
 
-from ..run import run
+from . import prosody
 
 SHARED_ACCOUNT = "jvb"
-# One line per occupant session; tabs separate the fields (a nickname or JID cannot hold a tab).
-OCCUPANTS_LUA = (
-    '>local host = prosody.hosts["internal.auth.{domain}"]; '
-    'local muc = host and host.modules.muc; '
-    'local room = muc and muc.get_room_from_jid("jvbbrewery@internal.auth.{domain}"); '
-    'if room then for _, occupant in room:each_occupant() do '
-    'for full in occupant:each_session() do local s = prosody.full_sessions[full]; '
-    'print("jvb-join-occupant\\t" .. tostring(occupant.nick) .. "\\t" .. tostring(full) .. "\\t" '
-    '.. tostring(s and s.ip or "")) end end end'
-)
 
 
 def occupants(domain):
-    """``{nickname: {"account": bare JID, "address": IP}}`` of the brewery, as prosody has it.
-
-    Asked of the running prosody through its admin shell; empty when prosody cannot tell (then
-    bridges are still listed, only their accounts come from what the token store remembers)."""
-    result = run(["prosodyctl", "shell", OCCUPANTS_LUA.format(domain=domain)], check=False, timeout=60)
-    return parse_occupants(result.stdout if result.ok else "")
-
-
-def parse_occupants(text):
-    out = {}
-    for line in text.splitlines():
-        parts = line.strip().lstrip("| ").split("\t")
-        if len(parts) != 4 or parts[0] != "jvb-join-occupant":
-            continue
-        _, occupant, full, address = parts
-        nick = occupant.partition("/")[2]
-        out[nick] = {"account": full.partition("/")[0], "address": address or None}
-    return out
+    """``{nickname: {"account": bare JID, "address": IP}}`` of the brewery, as prosody has it; empty
+    when prosody cannot tell (then bridges are still listed, only their accounts come from what the
+    token store remembers)."""
+    return prosody.brewery_occupants(domain) or {}
 
 
 def fleet(paths, now=None):
@@ -70,7 +46,11 @@ def fleet(paths, now=None):
         item = dict(bridge)
         item.update(account=account or (record and "{}@{}".format(record["user"], record["domain"])),
                     address=occupant.get("address"), token=None, token_name=None, state=bridge_state(bridge))
-        if record:
+        if account and not fleet_account(account, record, domain):
+            # In the brewery with an account that is neither a live token's nor the package's: jicofo
+            # may send it conferences. 'jvb-join server install' closes the brewery to such accounts.
+            item.update(state="not-a-fleet-account", token_name="(not a fleet account)")
+        elif record:
             item.update(token=record["id"], token_name=record.get("name") or None)
             if record.get("nickname") != bridge["nickname"] and account:
                 record["nickname"] = bridge["nickname"]
@@ -91,6 +71,14 @@ def fleet(paths, now=None):
         store.save(records)
     return {"jicofo": url, "brewery": "jvbbrewery@internal.auth.{}".format(domain),
             "bridges": listed, "not_connected": absent}
+
+
+def fleet_account(account, record, domain):
+    """A live token's account, or the package's shared jvb account, on the auth domain."""
+    from .tokens import ended
+    if record is not None:
+        return not ended(record)
+    return account == "{}@auth.{}".format(SHARED_ACCOUNT, domain)
 
 
 def bridge_state(bridge):

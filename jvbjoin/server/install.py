@@ -147,6 +147,8 @@ def server_steps(ctx):
     from ..steps.java import JavaRuntime
     steps.insert(4, JavaRuntime("jicofo", lock_timeout=opts.lock_timeout))
     steps.append(AuthPin())
+    from .boundary import ClosedBrewery, JicofoRestLocal
+    steps += [ClosedBrewery(opts.domain), JicofoRestLocal()]
     if opts.firewall:
         from ..steps.firewall import Firewall
         ports = [("80", "tcp"), ("443", "tcp")]

@@ -142,6 +142,8 @@ NOT_RUNNING_REMEDY = ("Check 'systemctl status jicofo' and /var/log/jitsi/jicofo
 class JicofoError(JvbJoinError):
     """jicofo's REST interface cannot tell which bridges it sees."""
 
+    error_id = "jicofo-unanswered"
+
 
 def rest_url(paths):
     """jicofo's REST address: the defaults, unless jicofo.conf sets ``rest { host, port }``.

@@ -84,7 +84,15 @@ def kick_sessions(jid):
     _shell("c2s:close('{}')".format(jid))
 
 
-def token_state(record, paths, now=None):
+def jid_of(record):
+    return "{}@{}".format(record["user"], record["domain"])
+
+
+def token_state(record, paths, now=None, in_brewery=None):
+    """unused, joined, expired, revoked, left or gone. ``in_brewery``: the accounts now in the brewery
+    (prosody's word), when the caller has asked; a token counts as joined once its account was seen
+    there (see :func:`expire`), never because its password changed: a rolled-back join changes it too.
+    """
     now = time.time() if now is None else now
     if record.get("revoked"):
         return "revoked"
@@ -95,10 +103,8 @@ def token_state(record, paths, now=None):
         if record.get("joined"):
             return "left"
         return "expired" if record["exp"] <= now else "gone"
-    if record.get("joined"):
+    if record.get("joined") or (in_brewery is not None and jid_of(record) in in_brewery):
         return "joined"
-    if record.get("verifier") and verifier != record["verifier"]:
-        return "joined"  # the bridge changed the password at its first login
     if record["exp"] <= now:
         return "expired"
     return "unused"
@@ -115,28 +121,48 @@ def account_verifier(paths, auth_domain, user):
 
 
 def expire(paths, now=None):
-    """Remove the accounts of unused tokens past their expiry, and notice tokens whose account is gone
-    (a bridge that left removes its own in band; an admin may delete one by hand); either way the
-    token's 5222 rule and its prosody rights go too. Returns the ids of the expired tokens."""
+    """Keep the tokens' accounts in step with their bridges; returns the ids of the expired tokens.
+
+    - A token's account seen in the brewery (prosody's own list of occupants) is joined from then on;
+      the account's stored key is remembered at that moment. If that key changes later while the
+      account is not in the brewery, the bridge's password was replaced by the token's again (a join
+      rolled back after it had briefly joined), and the token counts as unused again.
+    - An unused token past its expiry loses its account: a token that was never used, one whose join
+      rolled back and one whose join was killed half way all stop working at their expiry.
+    - A token whose account is gone (a bridge that left removes its own in band; an admin may delete
+      one by hand) is noticed; either way its 5222 rule and its prosody rights go too.
+    While prosody cannot be asked who is in the brewery, no account is removed.
+    """
+    from .prosody import brewery_accounts
     now = time.time() if now is None else now
     store = TokenStore(paths)
     records = store.load()
-    expired, done = [], []
-    for record in records:
-        if ended(record):
-            continue
+    live = [r for r in records if not ended(r)]
+    members = brewery_accounts(server_domain(paths)) if live else set()
+    expired, done, touched = [], [], False
+    for record in live:
+        verifier = account_verifier(paths, record["domain"], record["user"])
         state = token_state(record, paths, now)
         if state in ("left", "gone"):
             record["account_gone"] = int(now)
             done.append(record)
-        elif state == "joined":
-            record.setdefault("joined", int(now))
-        elif record["exp"] <= now:
-            delete_account("{}@{}".format(record["user"], record["domain"]))
-            record["expired_removed"] = int(now)
-            expired.append(record["id"])
-            done.append(record)
-    if records:
+        elif members is not None and jid_of(record) in members:
+            if not record.get("joined") or record.get("joined_key") != verifier:
+                record.setdefault("joined", int(now))
+                record["joined_key"] = verifier
+                touched = True
+        elif record.get("joined_key") and members is not None and verifier != record["joined_key"]:
+            record.pop("joined", None)
+            record.pop("joined_key", None)
+            touched = True
+        if ended(record) or record.get("joined") or members is None or record["exp"] > now:
+            continue
+        delete_account(jid_of(record))
+        kick_sessions(jid_of(record))
+        record["expired_removed"] = int(now)
+        expired.append(record["id"])
+        done.append(record)
+    if done or touched:
         store.save(records)
     if done:
         from . import rights

@@ -40,6 +40,7 @@ import secrets
 import socket
 import time
 
+from ..sockets import bound_sockets, socket_inodes
 from .. import files
 from ..engine import Change, Context, Engine, Step
 from ..errors import JvbJoinError, StepError, UsageError, VerifyError
@@ -220,35 +221,6 @@ def is_local_address(address):
                 return False
             raise
     return True
-
-
-def bound_sockets(paths):
-    """``(proto, address, port, inode)`` of every listening TCP and bound UDP socket."""
-    from ..doctor.facts import _parse_proc_net
-    out = []
-    for proto, state in (("tcp", "0A"), ("udp", "07")):
-        for suffix, v6 in (("", False), ("6", True)):
-            text = files.read_text(paths("/proc/net/{}{}".format(proto, suffix))) or ""
-            out.extend((proto,) + found for found in _parse_proc_net(text, v6, state, inodes=True))
-    return out
-
-
-def socket_inodes(paths, pid):
-    """The inodes of the sockets process ``pid`` holds (empty when it cannot be read)."""
-    folder = paths("/proc/{}/fd".format(pid))
-    inodes = set()
-    try:
-        names = os.listdir(folder) if pid else []
-    except OSError:
-        return inodes
-    for name in names:
-        try:
-            link = os.readlink(os.path.join(folder, name))
-        except OSError:
-            continue
-        if link.startswith("socket:[") and link.endswith("]"):
-            inodes.add(int(link[8:-1]))
-    return inodes
 
 
 def coturn_inodes(paths):

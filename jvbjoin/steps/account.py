@@ -60,6 +60,17 @@ def write_state(paths, state):
     files.write_atomic(paths.bridge_state, json.dumps(state, indent=2, sort_keys=True) + "\n", 0o600, 0, 0)
 
 
+def joined_on_this_machine(paths):
+    """Whether the earlier join was made on this machine (its nickname was made for this machine-id),
+    not on the host this one was copied from."""
+    from .. import host
+    try:
+        stored = json.loads(files.read_text(paths.nickname_file) or "")
+    except ValueError:
+        return False
+    return isinstance(stored, dict) and stored.get("machine_id") == host.machine_id(paths)
+
+
 class AccountPassword(Step):
     name = "account"
     title = "bridge account (single-use token)"
@@ -72,6 +83,14 @@ class AccountPassword(Step):
         if mine and state.get("password_changed") and existing:
             ctx.facts["bridge_password"] = existing
             return []
+        if not mine and state.get("password_changed") and existing and state.get("user") and \
+                joined_on_this_machine(ctx.paths):
+            # joined before with another token: that token's account is handed back once this join
+            # is proven (join.hand_back_previous_account). Not on a copy of a joined host (a golden
+            # image's clone): the account there is the original's, which still uses it.
+            ctx.facts["previous_account"] = {k: state.get(k) for k in ("token_id", "server", "port", "domain",
+                                                                       "user", "pin")}
+            ctx.facts["previous_account"]["password"] = existing
         if mine and isinstance(state.get("pending_password"), str):
             # A run with this token was stopped half way: its password may be on the server already.
             ctx.facts["bridge_password"] = state["pending_password"]
@@ -100,6 +119,7 @@ class AccountPassword(Step):
                 xmpp.change_password(token.host, token.port, token.domain, token.user, new, token.password, cert)
 
         state_before = files.FileState.read(ctx.paths.bridge_state)
+        files.make_folders(ctx.paths.state, journal, 0o700)
         journal.record("restore {}".format(ctx.paths.bridge_state), lambda: files.restore(state_before))
         write_state(ctx.paths, dict(state, password_changed=False, pending_password=new))
         journal.record("restore the token's password on {}@{}".format(token.user, token.domain), undo)

@@ -106,7 +106,7 @@ class FileStep(Step):
                 ctx.facts["backups"].save(want.path)
             if want.content is not None:
                 # Folders first, so that undoing (in reverse) removes the file before its folders.
-                make_folders(os.path.dirname(want.path), journal)
+                files.make_folders(os.path.dirname(want.path), journal)
             journal.record("restore {}".format(want.path), lambda state=before: files.restore(state))
             if want.content is None:
                 files.remove(want.path)
@@ -114,21 +114,3 @@ class FileStep(Step):
                 files.write_atomic(want.path, want.content, want.mode, want.uid, want.gid)
 
 
-def make_folders(folder, journal, mode=0o755):
-    """Create ``folder`` and any missing parents, recording an undo for each one created."""
-    missing = []
-    while folder and not os.path.isdir(folder):
-        missing.append(folder)
-        folder = os.path.dirname(folder)
-    for path in reversed(missing):
-        journal.record("remove folder {}".format(path), _rmdir_if_empty(path))
-        os.mkdir(path, mode)
-
-
-def _rmdir_if_empty(folder):
-    def undo():
-        try:
-            os.rmdir(folder)
-        except OSError:
-            pass
-    return undo

@@ -169,6 +169,7 @@ class BridgeFragment(FileStep):
         if machine:
             marks.append(os.path.join(ctx.paths.joined_as, machine))
         for path in marks:
+            files.make_folders(os.path.dirname(path), journal)
             before = files.FileState.read(path)
             journal.record("restore {}".format(path), lambda state=before: files.restore(state))
         bridge_nickname(ctx, create=True)

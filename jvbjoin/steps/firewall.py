@@ -7,8 +7,8 @@ Rules are only ever added (each with its own undo); existing rules are never tou
 import os
 import re
 
-from .. import files, host
-from ..engine import Change, Step
+from .. import files, host, sockets
+from ..engine import Change, Context, Step
 from ..errors import CommandError, StepError
 from ..run import run
 from .bridge_config import add_degraded
@@ -17,6 +17,9 @@ MEDIA_PORT = (10000, "udp")
 SSH_COMMENT = "jvb-join ssh"
 MEDIA_COMMENT = "jvb-join"
 _CONTAINER_NOISE = "problem running sysctl"
+# Let in by ufw's own before.rules whatever the user rules say: DHCP and DHCPv6 clients, mDNS, UPnP
+# discovery. A socket on one of these is not cut by turning ufw on.
+_ALWAYS_LET_IN = {(68, "udp"), (546, "udp"), (5353, "udp"), (1900, "udp")}
 
 _ANY = ("0.0.0.0/0", "::/0", "any")
 _STATUS_RULE = re.compile(r"^(?P<to>\S+)(?: \(v6\))?\s+(?P<action>ALLOW|LIMIT|DENY|REJECT)(?: (?P<dir>IN|OUT|FWD))?\s+"
@@ -214,3 +217,35 @@ class Firewall(Step):
             return active
         port, _, proto = change.target.partition("/")
         return not active or allowed(rules, int(port), proto)
+
+
+def ufw_state(paths):
+    """``(active, rules)`` of ufw now; None when ufw is not installed."""
+    step = Firewall()
+    status = step._status(None)
+    if status is None:
+        return None
+    active, status_rules = parse_status(status)
+    return active, step._rules(Context(paths), status_rules)
+
+
+def cut_by_enabling(paths, keep):
+    """What turning ufw on would cut: ``[(port, proto, program)]`` of the sockets this host serves to
+    others now (listening TCP, bound UDP; not loopback-only) that no rule lets in and that are not in
+    ``keep`` (the ports the run itself will allow). Empty when ufw is active already or absent."""
+    conf = files.read_text(paths("/etc/ufw/ufw.conf"))
+    if conf is None or re.search(r"^\s*ENABLED\s*=\s*yes\s*$", conf, re.MULTILINE | re.IGNORECASE):
+        return []  # no ufw, or on already (read from its file: a re-run pays no ufw start-up)
+    state = ufw_state(paths)
+    if state is None or state[0]:
+        return []
+    rules = state[1]
+    found = {}
+    for proto, address, port, inode in sockets.bound_sockets(paths):
+        if sockets.is_loopback(address) or (port, proto) in _ALWAYS_LET_IN or (port, proto) in keep:
+            continue
+        if allowed(rules, port, proto):
+            continue
+        found.setdefault((port, proto), inode)
+    names = sockets.owners(paths, found.values())
+    return sorted((port, proto, names.get(inode, "?")) for (port, proto), inode in found.items())

@@ -27,8 +27,10 @@ class DebconfPreseed(Step):
         for owner, question, qtype, value in self.answers:
             current = apt.debconf_get(question)
             if current != value:
+                # debconf-set-selections marks the question seen: the undo puts the flag back too
+                seen = apt.debconf_flag(question) if current is not None else None
                 changes.append(Change("debconf", question, "set {} to {}".format(question, value),
-                                      data=(owner, question, qtype, value, current)))
+                                      data=(owner, question, qtype, value, (current, seen))))
         return changes
 
     def apply(self, ctx, changes, journal):
@@ -39,13 +41,17 @@ class DebconfPreseed(Step):
 
 
 def _debconf_undo(owner, question, qtype, before):
+    value, seen = before
+
     def undo():
-        if before is None:
+        if value is None:
             # As the owner the answer was set for: debconf drops a question (and the placeholder
             # template debconf-set-selections made) only when its last owner unregisters it.
             run(["debconf-communicate", owner], input="UNREGISTER {}\n".format(question), check=False)
-        else:
-            run(["debconf-set-selections"], input="{} {} {} {}\n".format(owner, question, qtype, before))
+            return
+        run(["debconf-set-selections"], input="{} {} {} {}\n".format(owner, question, qtype, value))
+        if seen is not None:
+            apt.debconf_set_flag(question, "seen", seen)
     return undo
 
 

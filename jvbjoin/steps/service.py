@@ -43,7 +43,7 @@ class BridgeService(Step):
             changes.append(Change("service", self.unit, "start {}".format(self.unit), data="restart"))
         elif "bridge" in ctx.changed:
             changes.append(Change("service", self.unit,
-                                  "restart {} (its configuration changed)".format(self.unit), data="restart"))
+                                  "restart {} ({})".format(self.unit, ctx.restart_cause("bridge")), data="restart"))
         return changes
 
     def apply(self, ctx, changes, journal):

@@ -5,7 +5,9 @@ The rule carries its own comment, so a later join with a token without websocket
 naming another server address, takes the old rule away, and ``leave`` finds it.
 """
 
-from .. import files
+import socket
+
+from .. import files, hocon
 from ..engine import Change, Step
 from ..errors import StepError
 from ..run import run
@@ -94,8 +96,34 @@ class _RuleStep(Step):
             _ufw(argv, self.again)
 
 
+def configured_port(paths):
+    """The port of the bridge's public HTTP server when the bridge's own configuration turns colibri
+    websockets on, whoever wrote it (an admin following the tutorials does, in jvb.conf); else None."""
+    try:
+        conf = hocon.load(paths.jvb_conf)
+    except (OSError, hocon.HoconError):
+        return None
+    if hocon.get(conf, "videobridge.websockets.enabled") not in (True, "true"):
+        return None
+    try:
+        port = int(hocon.get(conf, "videobridge.http-servers.public.port", -1))
+    except (TypeError, ValueError):
+        return None
+    return port if 0 < port < 65536 else None
+
+
+def server_address(host):
+    """The server's IPv4 address as this host resolves its name (None when it does not resolve)."""
+    try:
+        return socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+    except (OSError, IndexError):
+        return None
+
+
 class WebsocketPort(_RuleStep):
-    """Join: 9090/tcp from the server's address when the token asks for websockets, else none."""
+    """Join: the websocket port reachable from the server's address only: 9090/tcp when the token asks
+    for websockets; the port the bridge's own configuration uses when an admin turned them on by hand
+    and no rule lets the server in yet (so that turning ufw on does not cut it). Else none."""
 
     name = "websocket-port"
     title = "colibri websocket port (ufw)"
@@ -103,7 +131,20 @@ class WebsocketPort(_RuleStep):
     def wanted(self, ctx):
         token = ctx.facts.get("token")
         source = getattr(token, "wsfrom", None)
-        return [(str(WEBSOCKET_PORT), "tcp", source)] if source else []
+        if source:
+            return [(str(WEBSOCKET_PORT), "tcp", source)]
+        port = configured_port(ctx.paths)
+        if port is None or token is None:
+            return []
+        mine = [rule for rule in current_rules(ctx.paths) if rule[0] == str(port)]
+        if mine:
+            return mine
+        from .firewall import allowed, ufw_state
+        state = ufw_state(ctx.paths)
+        address = server_address(token.host)
+        if state is None or address is None or allowed(state[1], port, "tcp"):
+            return []
+        return [(str(port), "tcp", address)]
 
     def check(self, ctx):
         token = ctx.facts.get("token")

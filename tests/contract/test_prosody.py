@@ -6,76 +6,31 @@ while registration is off, after which the old password fails and the new one wo
 """
 
 import os
-import pwd
 import secrets
 import shutil
-import socket
 import subprocess
-import tempfile
-import time
 
 import pytest
 
 from jvbjoin import pin, xmpp
 from jvbjoin.errors import EXIT_DATAERR, PinMismatchError, TokenError
 
+from prosodylab import BASE_CONFIG, PROSODYCTL, running_prosody
+
 pytestmark = pytest.mark.contract
 
 DOMAIN = "auth.meet.lab.test"
 MUC = "internal.auth.meet.lab.test"
-PROSODY = shutil.which("prosody") or "/usr/bin/prosody"
-PROSODYCTL = shutil.which("prosodyctl") or "/usr/bin/prosodyctl"
 
-if not (os.path.exists(PROSODY) and os.path.exists(PROSODYCTL)):
+if not (os.path.exists("/usr/bin/prosody") and os.path.exists(PROSODYCTL)):
     pytest.skip("prosody is not installed (apt-get install -y prosody)", allow_module_level=True)
 if not shutil.which("openssl"):
     pytest.skip("openssl is not installed", allow_module_level=True)
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_port(port, proc, log, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError("prosody exited with {}:\n{}".format(proc.returncode, _read(log)))
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError("prosody did not listen on {}:\n{}".format(port, _read(log)))
-
-
-def _read(path):
-    try:
-        with open(path) as f:
-            return f.read()[-4000:]
-    except OSError:
-        return ""
-
-
-CONFIG = """
-pidfile = "{d}/prosody.pid"
-data_path = "{d}/data"
-daemonize = false
-prosody_user = "{user}"
-prosody_group = "{group}"
-interfaces = {{ "127.0.0.1" }}
-c2s_ports = {{ {c2s} }}
-s2s_ports = {{ {s2s} }}
-http_ports = {{ }}
-https_ports = {{ }}
+CONFIG = BASE_CONFIG + """
 modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "register"; "ping" }}
-allow_registration = false
 c2s_require_encryption = true
-authentication = "internal_hashed"
-storage = "internal"
-log = {{ {{ levels = {{ min = "info" }}, to = "file", filename = "{d}/prosody.log" }} }}
 
 VirtualHost "{domain}"
     ssl = {{ certificate = "{d}/{domain}.crt"; key = "{d}/{domain}.key" }}
@@ -87,45 +42,8 @@ Component "{muc}" "muc"
 
 @pytest.fixture(scope="module")
 def prosody():
-    d = tempfile.mkdtemp(prefix="jvbjoin-prosody-")
-    os.chmod(d, 0o755)
-    try:
-        entry = pwd.getpwnam("prosody")
-        user, uid, gid = "prosody", entry.pw_uid, entry.pw_gid
-        group = "prosody"
-    except KeyError:
-        user, uid, gid, group = "root", 0, 0, "root"
-    os.makedirs(os.path.join(d, "data"), 0o750)
-    crt, key = os.path.join(d, DOMAIN + ".crt"), os.path.join(d, DOMAIN + ".key")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-                    "-subj", "/CN=" + DOMAIN, "-addext", "subjectAltName=DNS:" + DOMAIN,
-                    "-keyout", key, "-out", crt], check=True, capture_output=True)
-    c2s, s2s = _free_port(), _free_port()
-    cfg = os.path.join(d, "prosody.cfg.lua")
-    with open(cfg, "w") as f:
-        f.write(CONFIG.format(d=d, user=user, group=group, c2s=c2s, s2s=s2s, domain=DOMAIN, muc=MUC))
-    for name in ("prosody.log", "stderr.log"):
-        open(os.path.join(d, name), "a").close()
-    for root, dirs, names in os.walk(d):
-        for name in dirs + names:
-            os.chown(os.path.join(root, name), uid, gid)
-    os.chown(d, uid, gid)
-    log = os.path.join(d, "prosody.log")
-    as_user = {"user": uid, "group": gid} if os.getuid() == 0 else {}
-    proc = subprocess.Popen([PROSODY, "--config", cfg, "-F"], stdout=subprocess.DEVNULL, **as_user,
-                            stderr=open(os.path.join(d, "stderr.log"), "a"))
-    try:
-        _wait_port(c2s, proc, log)
-        server = {"dir": d, "config": cfg, "port": c2s, "cert": crt, "proc": proc}
+    with running_prosody(CONFIG, [DOMAIN], domain=DOMAIN, muc=MUC) as server:
         yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def _adduser(server, user, password):

@@ -96,6 +96,29 @@ def join(lab, host, token, *extra):
 
 
 
+# Log in with a token's account as a bridge would, over TLS pinned to the token's pin. The token
+# comes on stdin; it is read with the clock at 0, as a bridge whose clock was set back would read
+# it, so only the server can refuse it.
+LOGIN_PROBE = r"""
+import sys
+from jvbjoin import token, xmpp
+from jvbjoin.errors import JvbJoinError
+t = token.decode(sys.stdin.read().strip(), now=0)
+try:
+    der = xmpp.verify_pin(t.host, t.port, t.domain, t.pin)
+    xmpp.check_login(t.host, t.port, t.domain, t.user, t.password, der)
+    print("login-ok")
+except JvbJoinError as exc:
+    print("refused: {}".format(exc))
+"""
+
+
+def login(lab, host, token_text):
+    """``login-ok`` or ``refused: ...`` for a login with the token's own user and password."""
+    _, out, err = lab.exec(host, ["python3", "-c", LOGIN_PROBE], input=token_text + "\n", check=False, timeout=120)
+    return (out + err).strip()
+
+
 def install_tools(lab, host, *packages):
     """Debian packages a scenario uses as an operator would (curl, ...), from the lab mirror, if missing."""
     sh(lab, host, "dpkg -s {0} >/dev/null 2>&1 || {{ apt-get update -q >/dev/null && "

@@ -11,8 +11,8 @@ import time
 import pytest
 
 pytestmark = pytest.mark.lab
-from labkit import (create_token, install_jvb_join, install_server, join, long_scenario, repo_args, sh, snapshot,
-                    wait_for)
+from labkit import (DOMAIN, create_token, doctor_check, install_jvb_join, install_server, join, login, long_scenario,
+                    repo_args, sh, snapshot, wait_for)
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 from jvbjoin import token as token_format  # noqa: E402
@@ -93,8 +93,21 @@ def test_refusals_change_nothing_then_a_held_lock_is_waited_for(server):
     sh(lab, "jvbf", "touch /var/lib/dpkg/updates/0001")
     rc, out, err, _ = join(lab, "jvbf", good)
     sh(lab, "jvbf", "rm -f /var/lib/dpkg/updates/0001")
-    assert rc == 75 and "dpkg --configure -a" in err, out + err
+    assert rc == 1 and "dpkg --configure -a" in err, out + err
+    assert json.loads(out)["error"]["id"] == "dpkg-interrupted"
     assert snapshot(lab, "jvbf") == before
+
+    # A package left unpacked but not configured (what 'dpkg --audit' lists) is reported, not
+    # configured behind the operator's back.
+    sh(lab, "jvbf", "cd /tmp && apt-get download -q python3-debian >/dev/null && "
+                    "dpkg --unpack /tmp/python3-debian_*.deb >/dev/null 2>&1")
+    unpacked = snapshot(lab, "jvbf")
+    rc, out, err, _ = join(lab, "jvbf", good)
+    assert rc == 1 and "packages not configured: python3-debian (unpacked)" in err, out + err
+    assert json.loads(out)["error"]["id"] == "dpkg-interrupted"
+    assert snapshot(lab, "jvbf") == unpacked
+    sh(lab, "jvbf", "dpkg --configure -a >/dev/null && rm -f /tmp/python3-debian_*.deb")
+    before = snapshot(lab, "jvbf")  # dpkg's own bookkeeping (status-old) moved on
 
     # The dpkg lock held longer than --lock-timeout: exit 75 naming the holder, nothing changed.
     hold_lock(lab, "jvbf", "lockholder", 600)
@@ -238,7 +251,12 @@ def test_a_bridge_that_rejects_its_configuration_fails_the_join_at_once(server):
     install_jvb_join(lab, host)
     lab.exec(host, ["sh", "-c", "mkdir -p /etc/jitsi/videobridge && cat > /etc/jitsi/videobridge/jvb.conf"],
              input=ADMIN_JVB_CONF, check=True)
-    token = create_token(lab, "rejects", host)["token"]
+    # a short-lived token: once the join has rolled back, it must stop working at its expiry
+    rc, out, err = lab.exec("jms", ["jvb-join", "--json", "token", "create", "--name", "rejects", "--ttl", "100s",
+                                    "--host", DOMAIN, "--allow-from", lab.ip(host)], check=False)
+    assert rc == 0, out + err
+    created = json.loads(out)
+    token = created["token"]
     started = time.monotonic()
     rc, out, err = lab.exec(host, ["jvb-join", "join", "--token-file", "-", "--verify-timeout", "600"]
                             + repo_args(lab, host), input=token + "\n", timeout=1200)
@@ -254,4 +272,60 @@ def test_a_bridge_that_rejects_its_configuration_fails_the_join_at_once(server):
     assert lab.exec(host, ["test", "-e", "/etc/jitsi/videobridge/jvb-join.conf"])[0] == 1
     # the server's certificate trusted by the run is out of the system store again (no link left)
     assert "jvb-join" not in sh(lab, host, "ls /etc/ssl/certs /usr/local/share/ca-certificates")[1]
+    # On the server the rolled-back token is not "joined" (its password was changed and set back,
+    # which changed the stored key twice), and at its expiry the timer removes its account: a login
+    # with the token's own user and password fails, and the rights file no longer names it.
+    def state():
+        tokens = json.loads(lab.exec("jms", ["jvb-join", "--json", "token", "list"], check=True)[1])
+        return {t["id"]: t for t in tokens}[created["id"]]
+    assert state()["state"] == "unused"
+    user = state()["user"]
+    wait_for(lambda: time.time() > created["expires"] + 1, 200, "the token's expiry")
+    wait_for(lambda: "expired {}".format(created["id"]) in lab.exec(
+        "jms", ["journalctl", "-u", "jvb-join-expire.service", "--no-pager", "-o", "cat"], check=False)[1],
+        130, "the expiry timer to remove the rolled-back token's account")
+    assert login(lab, host, token).startswith("refused")
+    assert user not in sh(lab, "jms", "cat /etc/prosody/jvb-join-bridges.cfg.lua")[1]
+    assert state()["state"] == "expired"
+    lab.stop(host)
+
+
+HADOLY_JVB_CONF = """# colibri websockets turned on by hand, as tutorial 004 does
+videobridge {
+  http-servers { public { port = 9090 } }
+  websockets { enabled = true, domain = "meet.lab.test:443", tls = true, server-id = "jvbh" }
+}
+"""
+
+REACH = ("import socket, sys\ntry:\n    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=4).close()\n"
+         "    print('open')\nexcept OSError as exc:\n    print('closed', exc)\n")
+
+
+def test_turning_ufw_on_keeps_the_hand_made_websockets_for_the_server_and_asks_before_cutting(server):
+    """A Hadoly-style host: ufw off, websockets on 9090 turned on by hand in jvb.conf, and another
+    service of the admin's on 8081. Unattended, the join refuses to cut 8081 and changes nothing;
+    with --firewall-cut-ok it turns ufw on with 9090 open to the server only, and doctor sees the
+    websockets it did not write."""
+    lab = server
+    host = "jvbh"
+    lab.up(host)
+    install_jvb_join(lab, host)
+    sh(lab, host, "mkdir -p /etc/jitsi/videobridge && cat > /etc/jitsi/videobridge/jvb.conf", input=HADOLY_JVB_CONF)
+    lab.exec(host, ["systemd-run", "--unit=adminweb", "--collect", "python3", "-m", "http.server", "8081"], check=True)
+    wait_for(lambda: ":8081 " in sh(lab, host, "ss -Hltn")[1], 30, "the admin's web service")
+    token = create_token(lab, "hadoly", host)["token"]
+    before = snapshot(lab, host)
+    rc, out, err, _ = join(lab, host, token)
+    assert rc == 1 and "8081/tcp (python3)" in out + err and "firewall-would-cut" in out + err, out + err
+    assert "9090/tcp (" not in out + err  # the bridge's own websocket port is kept, not cut
+    assert snapshot(lab, host) == before
+    rc, out, err, _ = join(lab, host, token, "--firewall-cut-ok")
+    assert rc in (0, 2), out + err
+    status = sh(lab, host, "ufw status")[1]
+    assert "Status: active" in status and "9090/tcp" in status and lab.ip("jms") in status, status
+    assert lab.exec("jms", ["python3", "-c", REACH, lab.ip(host), "9090"], check=True)[1].startswith("open")
+    assert lab.exec("jms", ["python3", "-c", REACH, lab.ip(host), "8081"], check=True)[1].startswith("closed")
+    check = doctor_check(lab, host, "bridge-websockets")
+    assert check["status"] == "ok" and "9090" in check["detail"], check
+    lab.exec(host, ["systemctl", "stop", "adminweb"], check=False)
     lab.stop(host)

@@ -11,6 +11,9 @@ pytestmark = pytest.mark.lab
 from labkit import DOMAIN, create_token, install_server, jicofo_log, join, managed_hashes, nickname, repo_args, sh, wait_for
 
 
+TOKENS = {}  # token texts of the joined bridges, for the tests that re-run their join
+
+
 @pytest.fixture(scope="module")
 def server(lab):
     yield install_server(lab)
@@ -60,6 +63,7 @@ def test_two_bridges_join_with_verified_tls_and_a_rerun_changes_nothing(server):
     lab = server
     lab.up("jvb1", "jvb2")
     first = create_token(lab, "first", "jvb1")
+    TOKENS["first"] = first["token"]
     rc, out, err, seconds = join(lab, "jvb1", first["token"])
     assert rc in (0, 2), out + err
     report = json.loads(out)
@@ -100,6 +104,64 @@ def test_two_bridges_join_with_verified_tls_and_a_rerun_changes_nothing(server):
     assert states[first["id"]] == "joined" and states[second["id"]] == "joined"
 
 
+def test_a_rerun_leaves_a_held_bridge_running_and_refuses_another_version(server):
+    """Operators pin the bridge with 'apt-mark hold': a re-run still changes nothing and does not
+    restart it; a token for another version is refused before anything changes."""
+    lab = server
+    if "first" not in TOKENS:
+        pytest.skip("needs the joined jvb1 of the previous test")
+    sh(lab, "jvb1", "apt-mark hold jitsi-videobridge2 >/dev/null")
+    try:
+        pid = lambda: sh(lab, "jvb1", "systemctl show -p MainPID --value jitsi-videobridge2")[1].strip()
+        before, hashes = pid(), managed_hashes(lab, "jvb1")
+        assert before != "0"
+        rc, out, err, _ = join(lab, "jvb1", TOKENS["first"])
+        assert rc in (0, 2), out + err
+        report = json.loads(out)
+        assert report["changed"] == 0, out
+        assert pid() == before and managed_hashes(lab, "jvb1") == hashes
+        assert "restart" not in out
+
+        rc, out, err = lab.exec("jms", ["jvb-join", "--json", "token", "create", "--name", "other-version",
+                                        "--host", DOMAIN, "--jvb-version", "2.3-1-g0000000-1"], check=True)
+        snapshot = sh(lab, "jvb1", "dpkg -l; systemctl show -p MainPID jitsi-videobridge2; " + SNAPSHOT)[1]
+        rc, out, err, _ = join(lab, "jvb1", json.loads(out)["token"])
+        assert rc == 1, out + err
+        assert "held at version" in err and "apt-mark unhold jitsi-videobridge2" in err
+        assert sh(lab, "jvb1", "dpkg -l; systemctl show -p MainPID jitsi-videobridge2; " + SNAPSHOT)[1] == snapshot
+    finally:
+        sh(lab, "jvb1", "apt-mark unhold jitsi-videobridge2 >/dev/null")
+
+
+def test_a_full_disk_is_named_and_the_run_rolled_back(server):
+    """/etc/jitsi/videobridge on a full filesystem (a small tmpfs): a join that must write there
+    exits 1 with id disk-full, naming the path and the space left, and changes nothing."""
+    lab = server
+    if "first" not in TOKENS:
+        pytest.skip("needs the joined jvb1 of the previous tests")
+    folder = "/etc/jitsi/videobridge"
+    sh(lab, "jvb1", "cp -a {0} /root/videobridge.saved && mount -t tmpfs -o size=256k tmpfs {0} && "
+                    "cp -a /root/videobridge.saved/. {0}/ && "
+                    "(dd if=/dev/zero of={0}/filler bs=4k >/dev/null 2>&1 || true)".format(folder))
+    try:
+        pid = sh(lab, "jvb1", "systemctl show -p MainPID --value jitsi-videobridge2")[1]
+        # SNAPSHOT stays on /'s filesystem (-xdev): the tmpfs is listed on its own
+        state = SNAPSHOT + "; find {} -type f ! -name filler -print0 | sort -z | xargs -0 sha256sum".format(folder)
+        before = sh(lab, "jvb1", state)[1]
+        assert "jvb.conf" in before
+        # a public address behind NAT: the bridge's settings in jvb-join.conf change
+        rc, out, err, _ = join(lab, "jvb1", TOKENS["first"], "--advertise-ip", "198.18.0.99")
+        assert rc == 1, out + err
+        report = json.loads(out)
+        assert report["error"]["id"] == "disk-full" and report["rolled_back"] is True, out
+        assert "No space left to write {}/".format(folder) in err and "MiB free" in err, err
+        assert "internal error" not in err
+        assert sh(lab, "jvb1", state)[1] == before
+        assert sh(lab, "jvb1", "systemctl show -p MainPID --value jitsi-videobridge2")[1] == pid
+    finally:
+        sh(lab, "jvb1", "umount {} && rm -rf /root/videobridge.saved".format(folder))
+
+
 def test_revoking_one_token_takes_only_its_bridge_out(server):
     lab = server
     tokens = json.loads(lab.exec("jms", ["jvb-join", "--json", "token", "list"], check=True)[1])
@@ -132,7 +194,10 @@ def test_a_bridge_that_cannot_work_is_rolled_back(server):
     snapshot = ("find /etc /var/lib/dpkg/info /usr/share/keyrings /usr/local/share/ca-certificates -xdev -type f "
                 "! -name 'passwd*' ! -name 'group*' ! -name 'shadow*' ! -name 'gshadow*' -print0 "
                 "| sort -z | xargs -0 sha256sum; dpkg-query -W -f '${Package} ${Status}\\n' | grep ' installed$'; "
-                "ufw status verbose; systemctl list-unit-files --state=enabled --no-legend")
+                "ufw status verbose; systemctl list-unit-files --state=enabled --no-legend; "
+                # debconf's answers and flags (seen), and jvb-join's own folders, empty ones included
+                "sha256sum /var/cache/debconf/config.dat /var/cache/debconf/templates.dat; "
+                "{ find /var/lib/jvb-join 2>/dev/null || true; } | sort")
     before = sh(lab, "jvb4", snapshot)[1]
     assert "jitsi-videobridge2" not in before
     rc, out, err, seconds = join(lab, "jvb4", token["token"], "--verify-timeout", "20")

@@ -125,10 +125,10 @@ def test_join_killed_at_random_moments_converges_on_the_next_run(server):
 
 
 def repaired_dpkg(lab, host, rc, err):
-    """A kill of the whole group can stop dpkg half way: jvb-join then refuses (75) and says to run
+    """A kill of the whole group can stop dpkg half way: jvb-join then refuses (1) and says to run
     'dpkg --configure -a', then 'apt-get -f install' if that reports dependency problems, which the
     operator does; True if that was the case."""
-    if rc != 75 or "dpkg --configure -a" not in err:
+    if rc != 1 or "dpkg --configure -a" not in err:
         return False
     sh(lab, host, "export DEBIAN_FRONTEND=noninteractive; dpkg --configure -a >/dev/null 2>&1 || "
                   "apt-get -f install -y -q >/dev/null")

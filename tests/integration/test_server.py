@@ -1,7 +1,9 @@
 """The server side in the lab: `bridges` names the token behind each bridge; a used or expired
-token opens nothing on the server (whatever the bridge's clock says); 5222 is open only to the
-sources tokens allow; the expiry timer runs on the server; --no-local-bridge takes the server's
-own bridge out once external bridges are in, and --local-bridge brings it back."""
+token opens nothing on the server (whatever the bridge's clock says), and a used one is refused on a
+fresh host before anything is installed; 5222 is open only to the sources tokens allow; the expiry
+timer runs on the server; the brewery refuses a guest of the meeting page over c2s and over BOSH
+through nginx; --no-local-bridge takes the server's own bridge out once external bridges are in,
+and --local-bridge brings it back; a bridge that re-joins with a new token leaves one account."""
 
 import json
 import time
@@ -11,32 +13,11 @@ import pytest
 
 pytestmark = pytest.mark.lab
 
-from labkit import (DOMAIN, create_token, install_jvb_join, install_server, join, managed_hashes, nickname,
-                    repo_args, wait_for)
-
-# Log in with a token's account as a bridge would, over TLS pinned to the token's pin. The token
-# comes on stdin; it is read with the clock at 0, as a bridge whose clock was set back would read
-# it, so only the server can refuse it.
-LOGIN_PROBE = r"""
-import sys
-from jvbjoin import token, xmpp
-from jvbjoin.errors import JvbJoinError
-t = token.decode(sys.stdin.read().strip(), now=0)
-try:
-    der = xmpp.verify_pin(t.host, t.port, t.domain, t.pin)
-    xmpp.check_login(t.host, t.port, t.domain, t.user, t.password, der)
-    print("login-ok")
-except JvbJoinError as exc:
-    print("refused: {}".format(exc))
-"""
+from labkit import (DOMAIN, create_token, install_jvb_join, install_server, join, login, managed_hashes, nickname,
+                    repo_args, sh, snapshot, wait_for)
 
 PORT_PROBE = ("import socket, sys\ntry:\n    socket.create_connection(('{}', 5222), timeout=5).close()\n"
               "    print('open')\nexcept OSError as exc:\n    print('closed', exc)\n").format(DOMAIN)
-
-
-def login(lab, host, token_text):
-    _, out, err = lab.exec(host, ["python3", "-c", LOGIN_PROBE], input=token_text + "\n", check=False, timeout=120)
-    return (out + err).strip()
 
 
 def jms_json(lab, *args, timeout=300):
@@ -206,3 +187,128 @@ def test_bridges_says_what_to_do_when_jicofo_is_down(fleet, lab):
         lab.exec("jms", ["systemctl", "start", "jicofo"], check=True)
     rc, out, err = lab.exec("jvb1", ["jvb-join", "bridges"], check=False)
     assert rc == 1 and "not a Jitsi Meet server" in err, out + err
+
+
+# A guest of the meeting page: an anonymous login on the meet domain over BOSH through nginx on 443
+# (as the web client does), then a videobridge's presence, with colibri stats, to the brewery.
+BOSH_GUEST = r"""
+import re, ssl, sys, urllib.request
+URL, DOMAIN, ROOM = "https://{0}/http-bind", "{0}", "jvbbrewery@internal.auth.{0}/guest-bosh-probe"
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+rid = [4242]
+def body(inner="", **attrs):
+    rid[0] += 1
+    extra = "".join(' {{}}="{{}}"'.format(k.replace("_", ":"), v) for k, v in attrs.items())
+    return ('<body rid="{{}}" xmlns="http://jabber.org/protocol/httpbind"{{}}>{{}}</body>'
+            .format(rid[0], extra, inner)).encode()
+def post(data):
+    req = urllib.request.Request(URL, data=data, headers={{"Content-Type": "text/xml; charset=utf-8"}})
+    return urllib.request.urlopen(req, context=ctx, timeout=20).read().decode()
+first = post(body(to=DOMAIN, wait="10", hold="1", ver="1.6", xmpp_version="1.0",
+                  xmlns_xmpp="urn:xmpp:xbosh", **{{"xml_lang": "en"}}))
+sid = re.search(r"sid=['\"]([^'\"]+)", first).group(1)  # prosody quotes attributes with '
+out = post(body('<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="ANONYMOUS"/>', sid=sid))
+assert "success" in out, out
+post(body(sid=sid, to=DOMAIN, xmpp_restart="true", xmlns_xmpp="urn:xmpp:xbosh"))
+out = post(body('<iq type="set" id="b1"><bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"/></iq>', sid=sid))
+assert "<jid>" in out, out
+out = post(body('<presence to="{{}}"><x xmlns="http://jabber.org/protocol/muc"/>'
+                '<stats xmlns="http://jitsi.org/protocol/colibri"><stat name="stress_level" value="0.0"/></stats>'
+                '</presence>'.format(ROOM), sid=sid))
+for _ in range(3):
+    if "guest-bosh-probe" in out:
+        break
+    out += post(body(sid=sid))
+print("refused" if re.search(r"type=['\"]error", out) and "forbidden" in out else "entered", out[-400:])
+""".format(DOMAIN)
+
+C2S_GUEST = r"""
+from jvbjoin import xmpp
+entered, condition = xmpp.guest_enters_brewery("{0}", 5222, "{0}", "jvbbrewery@internal.auth.{0}")
+print("entered" if entered else "refused " + str(condition))
+""".format(DOMAIN)
+
+
+def test_the_brewery_refuses_a_guest_over_c2s_and_over_bosh_through_nginx(fleet, lab):
+    # jvb2 may reach 5222 (its token allows it); every host reaches 443
+    _, out, err = lab.exec("jvb2", ["python3", "-c", C2S_GUEST], check=False, timeout=120)
+    assert out.strip() == "refused forbidden", out + err
+    _, out, err = lab.exec("jvb3", ["python3", "-c", BOSH_GUEST], check=False, timeout=120)
+    assert out.startswith("refused"), out + err
+    _, log, _ = lab.exec("jms", ["cat", "/var/log/jitsi/jicofo.log"], check=True)
+    assert "jvb-join-guest-probe" not in log and "guest-bosh-probe" not in log
+    _, log, _ = lab.exec("jms", ["sh", "-c", "cat /var/log/prosody/prosody.log"], check=False)
+    assert "entry to the brewery" in log
+    # doctor's own try of the same, and the real bridges are still in
+    rc, out, _ = lab.exec("jms", ["jvb-join", "--json", "doctor"], check=False)
+    checks = {c["id"]: c for c in json.loads(out)["checks"]}
+    assert checks["brewery-access"]["status"] == "ok", checks["brewery-access"]
+    assert checks["jicofo-rest"]["status"] == "ok", checks["jicofo-rest"]
+    nicks = {b["nickname"] for b in jms_json(lab, "bridges")[1]["bridges"]}
+    assert {fleet["nick1"], fleet["nick2"]} <= nicks
+
+
+def test_a_used_token_is_refused_on_a_fresh_host_before_anything_is_installed(fleet, lab):
+    # a host the server lets reach 5222 (a token of its own allows it), given the token jvb2 used
+    own = create_token(lab, "gamma", "jvb3")
+    install_jvb_join(lab, "jvb3")
+    before = snapshot(lab, "jvb3")
+    rc, out, err = lab.exec("jvb3", ["jvb-join", "join", "--token-file", "-"] + repo_args(lab, "jvb3"),
+                            input=fleet["beta"]["token"] + "\n", check=False, timeout=300)
+    assert rc == 65 and "already used" in err, out + err
+    assert snapshot(lab, "jvb3") == before
+    # /etc, dpkg's status and debconf as they were: no package came, not even Java
+    lab.exec("jms", ["jvb-join", "token", "revoke", own["id"]], check=True)
+
+
+def test_an_open_brewery_and_jicofos_rest_port_fail_doctor_and_server_install_closes_both(fleet, lab):
+    include = "/etc/prosody/jvb-join-bridges.cfg.lua"
+    # the brewery as the packages leave it, and jicofo's REST API on every interface (as before 1.0-1138)
+    sh(lab, "jms", "cp /etc/prosody/prosody.cfg.lua /root/prosody.cfg.lua.keep && "
+                   "grep -v 'jvb-join-bridges.cfg.lua' /root/prosody.cfg.lua.keep > /etc/prosody/prosody.cfg.lua && "
+                   "systemctl restart prosody && "
+                   "echo 'jicofo.rest.host = \"0.0.0.0\"' >> /etc/jitsi/jicofo/jicofo.conf && "
+                   "systemctl restart jicofo")
+    wait_for(lambda: sh(lab, "jms", "python3 -c \"import socket; socket.create_connection(('{}', 8888), 2); "
+                                     "print('open')\" 2>/dev/null || true".format(lab.ip("jms")))[1].strip() == "open",
+             60, "jicofo's REST port to answer on the server's address")
+    _, out, err = lab.exec("jvb2", ["python3", "-c", C2S_GUEST], check=False, timeout=120)
+    assert out.strip() == "entered", out + err  # the fault is real: a guest gets in
+    rc, out, _ = lab.exec("jms", ["jvb-join", "--json", "doctor"], check=False)
+    checks = {c["id"]: c for c in json.loads(out)["checks"]}
+    check = checks["brewery-access"]
+    assert rc == 1 and check["status"] == "fail" and "open" in check["detail"], check
+    assert "server install" in check["remedy"]
+    assert checks["jicofo-rest"]["status"] == "fail" and lab.ip("jms") in checks["jicofo-rest"]["detail"]
+    _, report = jms_json(lab, "server", "install", "--domain", DOMAIN, *repo_args(lab, "jms"))
+    assert report["changed"] >= 1
+    assert include in sh(lab, "jms", "cat /etc/prosody/prosody.cfg.lua")[1]
+    rc, out, _ = lab.exec("jms", ["jvb-join", "--json", "doctor"], check=False)
+    checks = {c["id"]: c for c in json.loads(out)["checks"]}
+    assert checks["brewery-access"]["status"] == "ok", checks["brewery-access"]
+    assert checks["jicofo-rest"]["status"] == "ok", checks["jicofo-rest"]
+    _, out, err = lab.exec("jvb2", ["python3", "-c", C2S_GUEST], check=False, timeout=120)
+    assert out.strip() == "refused forbidden", out + err
+    wait_for(lambda: {fleet["nick1"], fleet["nick2"]} <= {b["nickname"] for b in jms_json(lab, "bridges")[1]["bridges"]},
+             90, "both bridges back in the brewery after prosody's restart")
+
+
+def token_states(lab):
+    return {t["id"]: t["state"] for t in json.loads(lab.exec("jms", ["jvb-join", "--json", "token", "list"],
+                                                             check=True)[1])}
+
+
+def test_a_rejoin_with_a_new_token_leaves_one_account_for_the_bridge(fleet, lab):
+    # the server has seen the bridge's account in the brewery
+    wait_for(lambda: token_states(lab)[fleet["alpha"]["id"]] == "joined", 60, "jvb1's token to count as joined")
+    fresh = create_token(lab, "alpha-again", "jvb1")
+    rc, out, err, _ = join(lab, "jvb1", fresh["token"])
+    assert rc in (0, 2), out + err
+    states = token_states(lab)
+    assert states[fresh["id"]] == "joined"
+    assert states[fleet["alpha"]["id"]] == "left", states  # the bridge handed the old account back
+    assert login(lab, "jvb2", fleet["alpha"]["token"]).startswith("refused")
+    users = {t["id"]: t["user"] for t in json.loads(lab.exec("jms", ["jvb-join", "--json", "token", "list"],
+                                                             check=True)[1])}
+    rights = sh(lab, "jms", "cat /etc/prosody/jvb-join-bridges.cfg.lua")[1]
+    assert users[fleet["alpha"]["id"]] not in rights and users[fresh["id"]] in rights

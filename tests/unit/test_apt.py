@@ -66,11 +66,20 @@ def test_lock_held_too_long_is_exit_75_naming_the_holder(dpkg, monkeypatch):
     assert 60 <= clock.now < 62
 
 
-def test_interrupted_dpkg_is_refused_with_the_command_that_fixes_it(dpkg):
+def test_interrupted_dpkg_is_refused_with_the_command_that_fixes_it_and_not_as_temporary(dpkg):
     open(os.path.join(dpkg.dpkg_updates, "0007"), "w").close()
     with pytest.raises(JvbJoinError) as err:
         apt.ready_for_packages(dpkg, 300, lambda line: None, dry_run=True)
-    assert err.value.exit_code == EXIT_TEMPFAIL
+    assert err.value.exit_code == EXIT_FAILED and err.value.error_id == "dpkg-interrupted"
+    assert "dpkg --configure -a" in err.value.remedy
+
+
+def test_packages_left_unpacked_are_reported_not_configured_silently(dpkg):
+    dpkg_status(dpkg, HELD_BRIDGE + UNFINISHED)
+    with pytest.raises(JvbJoinError) as err:
+        apt.ready_for_packages(dpkg, 300, lambda line: None, dry_run=True)
+    assert err.value.exit_code == EXIT_FAILED and err.value.error_id == "dpkg-interrupted"
+    assert "packages not configured: prosody (unpacked), ufw (half-configured)" in err.value.message
     assert "dpkg --configure -a" in err.value.remedy
 
 
@@ -122,8 +131,50 @@ def test_a_preseed_is_undone_as_its_owner_so_debconf_forgets_it(monkeypatch):
     from jvbjoin.steps import packages
     calls = []
     monkeypatch.setattr(packages, "run", lambda argv, input=None, **kw: calls.append((argv, input)))
-    packages._debconf_undo("jitsi-videobridge2", "jitsi-videobridge/jvb-hostname", "string", None)()
+    packages._debconf_undo("jitsi-videobridge2", "jitsi-videobridge/jvb-hostname", "string", (None, None))()
     assert calls == [(["debconf-communicate", "jitsi-videobridge2"], "UNREGISTER jitsi-videobridge/jvb-hostname\n")]
+
+
+class FakeDebconf:
+    """debconf's database as debconf-communicate and debconf-set-selections change it."""
+
+    def __init__(self, questions):
+        self.questions = questions  # {question: {"value": ..., "seen": "true"|"false"}}
+
+    def __call__(self, argv, input=None, check=True, **kwargs):
+        import types
+        words = input.split()
+        out = "10 not registered"
+        if argv[0] == "debconf-set-selections":
+            self.questions[words[1]] = {"value": " ".join(words[3:]), "seen": "true"}
+            out = ""
+        elif words[1] in self.questions:
+            question = self.questions[words[1]]
+            if words[0] == "GET":
+                out = "0 " + question["value"]
+            elif words[0] == "FGET":
+                out = "0 " + question[words[2]]
+            elif words[0] == "FSET":
+                question[words[2]] = words[3]
+                out = "0 true"
+        return types.SimpleNamespace(stdout=out + "\n", ok=True)
+
+
+def test_a_rolled_back_preseed_puts_back_the_value_and_the_seen_flag(paths, monkeypatch):
+    """debconf-set-selections marks a question seen; undoing the preseed must unmark it, or the
+    package's next configure would never ask it."""
+    from jvbjoin.engine import Context, Journal
+    from jvbjoin.steps import packages
+    debconf = FakeDebconf({"jitsi-videobridge/jvb-hostname": {"value": "localhost", "seen": "false"}})
+    monkeypatch.setattr(packages, "run", debconf)
+    monkeypatch.setattr(apt, "run", debconf)
+    step = packages.DebconfPreseed([("jitsi-videobridge2", "jitsi-videobridge/jvb-hostname", "string",
+                                     "meet.example.com")])
+    ctx, journal = Context(paths), Journal()
+    step.apply(ctx, step.check(ctx), journal)
+    assert debconf.questions["jitsi-videobridge/jvb-hostname"] == {"value": "meet.example.com", "seen": "true"}
+    assert journal.rollback() == []
+    assert debconf.questions["jitsi-videobridge/jvb-hostname"] == {"value": "localhost", "seen": "false"}
 
 
 def test_lists_that_could_not_be_updated_make_a_missing_package_temporary(paths, monkeypatch):
@@ -173,3 +224,46 @@ def test_a_dpkg_still_running_is_waited_for_not_called_interrupted(dpkg, monkeyp
     clock.now = 0
     open(journal, "w").close()
     apt.ready_for_packages(dpkg, 300, lambda line: None, dry_run=True)
+
+
+HELD_BRIDGE = ("Package: jitsi-videobridge2\nStatus: hold ok installed\nVersion: 2.3-92-g64f9f34f-1\n\n"
+               "Package: openjdk-17-jre-headless\nStatus: install ok installed\nVersion: 17.0.13+11-2\n\n"
+               "Package: jicofo\nStatus: deinstall ok config-files\nVersion: 1.0-1\n")
+UNFINISHED = ("\nPackage: prosody\nStatus: install ok unpacked\nVersion: 0.12.3-1\n"
+              "\nPackage: ufw\nStatus: install ok half-configured\nVersion: 0.36.2-1\n")
+
+
+def dpkg_status(paths, text):
+    os.makedirs(os.path.dirname(paths.dpkg_status), exist_ok=True)
+    with open(paths.dpkg_status, "w") as handle:
+        handle.write(text)
+
+
+def test_a_held_package_is_installed(paths):
+    dpkg_status(paths, HELD_BRIDGE + UNFINISHED)
+    assert apt.installed_packages(paths) == {"jitsi-videobridge2": "2.3-92-g64f9f34f-1",
+                                             "openjdk-17-jre-headless": "17.0.13+11-2"}
+    states = apt.package_states(paths)
+    assert states["jitsi-videobridge2"].held and not states["openjdk-17-jre-headless"].held
+    assert [n for n, s in states.items() if s.unfinished] == ["prosody", "ufw"]
+
+
+def test_a_held_bridge_needs_no_install(paths):
+    from jvbjoin.engine import Context
+    from jvbjoin.steps.packages import Packages
+    dpkg_status(paths, HELD_BRIDGE)
+    assert Packages(["jitsi-videobridge2"]).check(Context(paths)) == []
+    assert Packages(["jitsi-videobridge2"], {"jitsi-videobridge2": "2.3-92-g64f9f34f-1"}).check(Context(paths)) == []
+
+
+def test_a_token_for_another_version_of_a_held_bridge_is_refused_before_changes(paths):
+    from jvbjoin.errors import HeldPackageError
+    dpkg_status(paths, HELD_BRIDGE)
+    with pytest.raises(HeldPackageError) as err:
+        apt.ready_for_packages(paths, 300, lambda line: None, dry_run=True,
+                               versions={"jitsi-videobridge2": "2.3-100-gabcdef-1"})
+    assert err.value.exit_code == EXIT_FAILED
+    assert "held at version 2.3-92-g64f9f34f-1" in err.value.message and "2.3-100-gabcdef-1" in err.value.message
+    assert "apt-mark unhold jitsi-videobridge2" in err.value.remedy
+    apt.ready_for_packages(paths, 300, lambda line: None, dry_run=True,
+                           versions={"jitsi-videobridge2": "2.3-92-g64f9f34f-1"})

@@ -311,6 +311,12 @@ def host_files(root):
     return out
 
 
+def host_folders(root):
+    """Every folder under root but the backups (a failed run keeps its backups)."""
+    return sorted(os.path.relpath(folder, root) for folder, _, _ in os.walk(root)
+                  if not os.path.relpath(folder, root).startswith("var/backups/"))
+
+
 def normalized(root):
     """host_files with the random parts (bridge password, nickname, times, backup run ids) masked."""
     password = account.current_password(files_paths(root))
@@ -449,7 +455,7 @@ def test_a_restart_that_hangs_is_rolled_back_and_the_token_still_works(tmp_path,
     byte for byte, the account gets the token's password back, the bridge runs its old config."""
     root = str(tmp_path / "hang")
     make_host(root)
-    initial = host_files(root)
+    initial, initial_folders = host_files(root), host_folders(root)
     running = _read_json(os.path.join(root, "fake-unit.json"))["started_with"]
     _replace_json(os.path.join(root, "fake-unit.json"), dict(_read_json(os.path.join(root, "fake-unit.json")),
                                                              hang_once=True))
@@ -457,6 +463,7 @@ def test_a_restart_that_hangs_is_rolled_back_and_the_token_still_works(tmp_path,
     assert how == "failed" and "did not finish starting" in text, text
     after = {rel: v for rel, v in host_files(root).items() if not rel.startswith("var/backups/")}
     assert after == {rel: v for rel, v in initial.items()}
+    assert host_folders(root) == initial_folders  # no empty folder left under /var/lib/jvb-join
     assert _read_json(os.path.join(root, "fake-server.json"))["password"] == TOKEN_PASSWORD
     unit = _read_json(os.path.join(root, "fake-unit.json"))
     assert unit["active"] and unit["started_with"] == running

@@ -310,7 +310,8 @@ def test_ipv6_listeners_are_read():
     text = ("  sl  local_address                         remote_address                        st\n"
             "   0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A\n"
             "   1: 00000000000000000000000000000000:1466 00000000000000000000000000000000:0000 0A\n")
-    assert F._parse_proc_net(text, True) == [("::1", 8080), ("::", 5222)]
+    from jvbjoin.sockets import parse_proc_net
+    assert parse_proc_net(text, True) == [("::1", 8080), ("::", 5222)]
 
 
 def test_firewall_without_media_port_or_disabled(host):
@@ -382,6 +383,36 @@ def test_not_joined_bridge_says_how_to_join(paths):
     assert result.status == "fail" and "jvb-join <token>" in result.remedy
 
 
+HAND_PROPERTIES = ("org.jitsi.videobridge.xmpp.user.shard.HOSTNAME=meet.example.com\n"
+                   "org.jitsi.videobridge.xmpp.user.shard.DOMAIN=auth.meet.example.com\n"
+                   "org.jitsi.videobridge.xmpp.user.shard.USERNAME=jvb\n"
+                   "org.jitsi.videobridge.xmpp.user.shard.PASSWORD=secret\n"
+                   "org.jitsi.videobridge.xmpp.user.shard.MUC_JIDS=jvbbrewery@internal.auth.meet.example.com\n"
+                   "org.jitsi.videobridge.xmpp.user.shard.MUC_NICKNAME=jvb-hand\n")
+
+
+def test_a_bridge_made_by_hand_is_said_once_with_what_its_own_config_says(paths):
+    from jvbjoin import doctor
+    write(paths, "/etc/jitsi/videobridge/sip-communicator.properties", HAND_PROPERTIES)
+    write(paths, "/etc/jitsi/videobridge/jvb.conf", "videobridge {}\n")
+    facts = facts_for(paths)
+    results = {c.id: c.func(facts) for c in bridge.checks()
+               if c.id in ("xmpp-config", "nickname", "server-reachable", "server-certificate", "trust-store",
+                           "account-login", "brewery", "clock")}
+    failed = [i for i, r in results.items() if r.status == "fail"]
+    assert failed == ["xmpp-config"], {i: r.detail for i, r in results.items()}
+    assert "meet.example.com as jvb-hand" in results["xmpp-config"].detail
+    assert all(results[i].status == "skipped" for i in results if i != "xmpp-config")
+    assert doctor.subject("bridge", facts) == "jvb-hand of meet.example.com"
+
+
+def test_a_clone_held_back_on_purpose_is_told_to_join_with_its_own_token(host):
+    write(host, "/etc/machine-id", "f" * 32 + "\n")
+    result = bridge.check_service(facts_for(host, unit={"ActiveState": "inactive", "SubState": "dead"}))
+    assert result.status == "fail" and "copy of a joined bridge" in result.detail
+    assert "systemctl start" not in result.remedy and "token create" in result.remedy
+
+
 # --- server checks ----------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -426,11 +457,22 @@ def test_unused_token_past_half_its_life_warns(jms):
     assert "jvb-join token revoke old" in result.remedy
 
 
-def test_a_used_token_does_not_warn(jms):
+def test_a_token_whose_bridge_is_in_the_brewery_does_not_warn(jms, monkeypatch):
     now = time.time()
     store(jms, [record("used", now - 700, now + 300)])
     account(jms, "used", key="bb")  # the bridge changed the password
+    monkeypatch.setattr(server, "brewery_accounts", lambda facts: {"jvb-used@" + AUTH})
     assert server.check_tokens(Facts(jms)).status == "ok"
+
+
+def test_a_changed_password_alone_is_not_a_join(jms, monkeypatch):
+    # a join that rolled back after the password change leaves another stored key, and no bridge
+    now = time.time()
+    store(jms, [record("rolled", now - 700, now + 300)])
+    account(jms, "rolled", key="bb")
+    monkeypatch.setattr(server, "brewery_accounts", lambda facts: set())
+    result = server.check_tokens(Facts(jms))
+    assert result.status == "warn" and "rolled" in result.detail
 
 
 def test_bridges_seen_by_jicofo_against_accounts_joined(jms, monkeypatch):
@@ -558,3 +600,18 @@ def test_java_on_the_units_path(paths):
     os.remove(paths("/usr/lib/jvm/java-17/bin/java"))
     result = bridge.check_java(Facts(paths))
     assert result.status == "fail" and "update-alternatives" in result.remedy
+
+
+def test_websockets_turned_on_by_hand_are_read_whoever_wrote_them(host):
+    from jvbjoin.doctor import websockets
+    write(host, "/etc/jitsi/videobridge/jvb.conf", JVB_CONF + "videobridge.http-servers.public.port = 9090\n"
+                                                               "videobridge.websockets.enabled = true\n")
+    write(host, "/proc/net/tcp", "  sl  local_address rem_address   st\n"
+                                 "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000\n"
+                                 "   1: 00000000:2382 00000000:0000 0A 00000000:00000000\n")
+    cut = websockets.check_bridge_websockets(facts_for(host))
+    assert cut.status == "fail" and "ufw keeps the server" in cut.detail and "9090" in cut.remedy
+    write(host, "/etc/ufw/user.rules", open(host("/etc/ufw/user.rules")).read() +
+          "### tuple ### allow tcp 9090 0.0.0.0/0 any 198.51.100.2 in comment=6a7662\n")
+    result = websockets.check_bridge_websockets(facts_for(host))
+    assert result.status == "ok" and "9090" in result.detail

@@ -62,7 +62,8 @@ def test_mode_only_change_keeps_the_inode(tmp_path):
     assert st.st_ino == ino and stat.S_IMODE(st.st_mode) == 0o600
 
 
-def test_disk_full_leaves_the_original_and_no_temp_file(tmp_path, monkeypatch):
+def test_disk_full_leaves_the_original_and_no_temp_file_and_says_where_and_what_to_do(tmp_path, monkeypatch):
+    from jvbjoin.errors import EXIT_FAILED, DiskFullError
     target = tmp_path / "jvb.conf"
     target.write_bytes(b"# admin comment\nvideobridge {}\n")
 
@@ -70,8 +71,11 @@ def test_disk_full_leaves_the_original_and_no_temp_file(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "write", full)
-    with pytest.raises(OSError):
+    with pytest.raises(DiskFullError) as err:
         files.write_atomic(str(target), b"new content\n")
+    assert err.value.exit_code == EXIT_FAILED and err.value.error_id == "disk-full"
+    assert "No space left to write {}".format(target) in err.value.message
+    assert "MiB free" in err.value.message and "df -h {}".format(tmp_path) in err.value.remedy
     assert target.read_bytes() == b"# admin comment\nvideobridge {}\n"
     assert sorted(os.listdir(str(tmp_path))) == ["jvb.conf"]
 
@@ -160,3 +164,4 @@ def test_tree_state_puts_back_what_a_purge_removed_and_leaves_new_files(tmp_path
     assert (top / "new-file").read_text() == "added since\n"
     assert sorted(restored) == sorted([str(top / "videobridge"), str(conf), str(other)])
     assert tree.restore() == []  # nothing left to put back
+

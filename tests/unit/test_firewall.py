@@ -1,5 +1,7 @@
 """ufw plans from recorded outputs: SSH allowed before enabling, admin rules untouched, no lockout."""
 
+import os
+
 import pytest
 
 from jvbjoin import host
@@ -207,3 +209,110 @@ def test_app_profile_rule_in_user_rules_counts(setup, paths):
 def test_media_rule_from_one_network_only_is_not_enough(setup):
     ctx, _ = setup(ACTIVE_ADMIN.replace("8443", "10000/udp"), [22])
     assert summaries(firewall.Firewall().check(ctx)) == ["allow 10000/udp (bridge media) in ufw"]
+
+
+# --- what turning ufw on would cut ---------------------------------------------------------------
+
+PROC_TCP = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+            "   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 101\n"
+            "   1: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 102\n"
+            "   2: 00000000:2382 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 103\n"
+            "   3: 00000000:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 104\n")
+PROC_UDP = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+            "   0: 00000000:0044 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 201\n"
+            "   1: 00000000:2710 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 202\n")
+
+
+def _host_with_sockets(paths, monkeypatch, active=False, rules=()):
+    for name, text in (("/proc/net/tcp", PROC_TCP), ("/proc/net/udp", PROC_UDP)):
+        os.makedirs(os.path.dirname(paths(name)), exist_ok=True)
+        with open(paths(name), "w") as f:
+            f.write(text)
+    # process 4242 (an admin's web service) holds the socket on 9090
+    os.makedirs(paths("/proc/4242/fd"), exist_ok=True)
+    if not os.path.lexists(paths("/proc/4242/fd/3")):
+        os.symlink("socket:[103]", paths("/proc/4242/fd/3"))
+    with open(paths("/proc/4242/comm"), "w") as f:
+        f.write("python3\n")
+    monkeypatch.setattr(firewall, "ufw_state", lambda p: (active, list(rules)))
+    os.makedirs(paths("/etc/ufw"), exist_ok=True)
+    with open(paths("/etc/ufw/ufw.conf"), "w") as f:
+        f.write("ENABLED={}\n".format("yes" if active else "no"))
+
+
+def test_turning_ufw_on_would_cut_what_no_rule_and_no_planned_port_lets_in(paths, monkeypatch):
+    _host_with_sockets(paths, monkeypatch)
+    keep = {(22, "tcp"), (10000, "udp")}
+    # 22 kept (SSH), 8080 on loopback, 68/udp (DHCP) let in by ufw itself, 10000/udp kept
+    assert firewall.cut_by_enabling(paths, keep) == [(8081, "tcp", "?"), (9090, "tcp", "python3")]
+    assert firewall.cut_by_enabling(paths, keep | {(9090, "tcp"), (8081, "tcp")}) == []
+
+
+def test_nothing_is_cut_when_ufw_is_on_already_or_a_rule_lets_it_in(paths, monkeypatch):
+    _host_with_sockets(paths, monkeypatch, active=True)
+    assert firewall.cut_by_enabling(paths, set()) == []
+    _host_with_sockets(paths, monkeypatch, active=False,
+                       rules=[("allow", "tcp", "9090", False), ("allow", "tcp", "8081", True)])
+    assert firewall.cut_by_enabling(paths, {(22, "tcp"), (10000, "udp")}) == []
+
+
+def _join_ctx(paths, **options):
+    from jvbjoin.engine import Context
+    from jvbjoin.join import JoinOptions
+    return Context(paths), JoinOptions(**options)
+
+
+def test_a_join_asks_on_a_terminal_and_refuses_unattended_unless_told(paths, monkeypatch):
+    from jvbjoin import host, join
+    from jvbjoin.errors import FirewallCutError
+    _host_with_sockets(paths, monkeypatch)
+    monkeypatch.setattr(host, "ssh_ports", lambda: [22])
+    ctx, opts = _join_ctx(paths)
+    with pytest.raises(FirewallCutError) as err:
+        join.check_firewall_cut(ctx, opts)
+    assert "9090/tcp (python3)" in err.value.message and "Nothing was changed" in err.value.message
+    assert err.value.error_id == "firewall-would-cut" and err.value.exit_code == 1
+    asked = []
+    ctx, opts = _join_ctx(paths, confirm=lambda q: asked.append(q) or False)
+    with pytest.raises(FirewallCutError):
+        join.check_firewall_cut(ctx, opts)
+    assert "9090/tcp (python3)" in asked[0]
+    ctx, opts = _join_ctx(paths, confirm=lambda q: True)
+    join.check_firewall_cut(ctx, opts)
+    assert "9090/tcp" in ctx.degraded[0]
+    ctx, opts = _join_ctx(paths, firewall_cut_ok=True)
+    join.check_firewall_cut(ctx, opts)
+    assert "--firewall-cut-ok" in ctx.degraded[0]
+    ctx, opts = _join_ctx(paths, firewall=False)
+    join.check_firewall_cut(ctx, opts)  # --no-firewall: ufw is not touched, nothing to ask
+
+
+HADOLY_JVB_CONF = """videobridge {
+  http-servers { public { port = 9090 } }
+  websockets { enabled = true, domain = "meet.example.com:443", tls = true, server-id = "jvb1" }
+}
+"""
+
+
+def test_websockets_turned_on_by_hand_stay_reachable_from_the_server_only(paths, monkeypatch):
+    from jvbjoin.engine import Context
+    from jvbjoin.steps import websockets
+    from jvbjoin.join import check_firewall_cut, JoinOptions
+    from jvbjoin import host
+    os.makedirs(os.path.dirname(paths.jvb_conf), exist_ok=True)
+    with open(paths.jvb_conf, "w") as f:
+        f.write(HADOLY_JVB_CONF)
+    assert websockets.configured_port(paths) == 9090
+    _host_with_sockets(paths, monkeypatch)
+    monkeypatch.setattr(host, "ssh_ports", lambda: [22])
+    monkeypatch.setattr(websockets, "server_address", lambda name: "198.51.100.2")
+
+    class Token:
+        host, wsfrom = "meet.example.com", None
+    ctx = Context(paths)
+    ctx.facts["token"] = Token()
+    assert websockets.WebsocketPort().wanted(ctx) == [("9090", "tcp", "198.51.100.2")]
+    # the join does not count 9090 as cut (its own rule keeps it), only the other service
+    with pytest.raises(Exception) as err:
+        check_firewall_cut(ctx, JoinOptions())
+    assert "9090" not in err.value.message and "8081/tcp" in err.value.message

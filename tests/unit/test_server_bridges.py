@@ -87,7 +87,8 @@ def test_parse_occupants_takes_only_marked_lines():
             "jvb-join-occupant\t{0}/focus\tfocus@auth.{1}/focus\t::1\n"
             "jvb-join-occupant\tbroken line\n"
             "Result: nil\n").format(ROOM, DOMAIN)
-    out = bridges.parse_occupants(text)
+    from jvbjoin.server import prosody
+    out = prosody.parse_occupants(text)
     assert out == {"nick-a": {"account": "jvb-abc@auth." + DOMAIN, "address": "198.51.100.7"},
                    "focus": {"account": "focus@auth." + DOMAIN, "address": "::1"}}
 
@@ -140,6 +141,22 @@ def test_fleet_names_the_token_behind_each_bridge(server, monkeypatch):
     json.dumps(doc)
 
 
+def test_fleet_marks_an_occupant_that_is_not_a_fleet_account(server, monkeypatch):
+    # a guest got in (an open brewery), and a revoked token's account is still in the room
+    paths = server
+    monkeypatch.setattr(jicofo, "bridges", lambda p: ("u", jicofo.parse_bridges(
+        debug_doc(rogue=bridge_state(), stale=bridge_state(), nick1=bridge_state()))))
+    monkeypatch.setattr(bridges, "occupants", lambda d: {
+        "rogue": {"account": "abc123@" + DOMAIN, "address": "203.0.113.9"},
+        "stale": {"account": "jvb-cccc3333@auth." + DOMAIN, "address": "198.51.100.9"},
+        "nick1": {"account": "jvb-aaaa1111@auth." + DOMAIN, "address": "198.51.100.7"}})
+    by_nick = {b["nickname"]: b for b in bridges.fleet(paths, now=10)["bridges"]}
+    assert by_nick["rogue"]["state"] == "not-a-fleet-account"
+    assert by_nick["stale"]["state"] == "not-a-fleet-account" and by_nick["stale"]["token"] is None
+    assert by_nick["nick1"]["state"] == "ok"
+    assert "not-a-fleet-account" in bridges.render_text(bridges.fleet(paths, now=10))
+
+
 def test_fleet_without_prosody_answers_falls_back_to_remembered_nicknames(server, monkeypatch):
     paths = server
     store = tokens.TokenStore(paths)
@@ -187,8 +204,11 @@ def test_expire_notices_a_bridge_that_left_and_closes_what_its_token_opened(serv
             f.write('return {\n\t["stored_key"] = "abcd";\n};\n')
     deleted, closed, synced = [], [], []
     monkeypatch.setattr(tokens, "delete_account", deleted.append)
+    monkeypatch.setattr(tokens, "kick_sessions", lambda jid: None)
     monkeypatch.setattr(tokens, "run", lambda argv, **kw: closed.append(argv))
     monkeypatch.setattr(rights, "sync", lambda p, d, recs: synced.append(rights.live_accounts(recs)))
+    from jvbjoin.server import prosody
+    monkeypatch.setattr(prosody, "brewery_accounts", lambda domain: set())
     expired = tokens.expire(paths, now=10)
     assert expired == ["eeee5555", "ffff6666"]
     assert deleted == ["jvb-eeee5555@auth." + DOMAIN, "jvb-ffff6666@auth." + DOMAIN]
@@ -200,3 +220,65 @@ def test_expire_notices_a_bridge_that_left_and_closes_what_its_token_opened(serv
     # a second run finds nothing more to do
     deleted[:], closed[:], synced[:] = [], [], []
     assert tokens.expire(paths, now=20) == [] and not deleted and not closed and not synced
+
+
+def _token_world(paths, monkeypatch, in_brewery):
+    """One token (exp 100) with an account; prosody's brewery as ``in_brewery()`` says."""
+    from jvbjoin.server import prosody, rights
+    os.makedirs(paths("/etc/prosody/conf.avail"), exist_ok=True)
+    with open(paths("/etc/prosody/conf.avail/{}.cfg.lua".format(DOMAIN)), "w") as f:
+        f.write('Component "internal.auth.{}" "muc"\n'.format(DOMAIN))
+    monkeypatch.setattr(tokens.os, "geteuid", lambda: 0)
+    tokens.TokenStore(paths).save([{"id": "tok12345", "name": "", "user": "jvb-tok12345", "domain": "auth." + DOMAIN,
+                                    "meet": DOMAIN, "created": 1, "exp": 100}])
+    deleted = []
+    monkeypatch.setattr(tokens, "delete_account", deleted.append)
+    monkeypatch.setattr(tokens, "kick_sessions", lambda jid: None)
+    monkeypatch.setattr(tokens, "run", lambda argv, **kw: None)
+    monkeypatch.setattr(rights, "sync", lambda p, d, recs: None)
+    monkeypatch.setattr(prosody, "brewery_accounts", lambda domain: in_brewery())
+    return deleted
+
+
+def _stored_key(paths, key):
+    folder = paths("/var/lib/prosody", "auth%2emeet%2eexample%2ecom", "accounts")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "jvb%2dtok12345.dat"), "w") as f:
+        f.write('return {\n\t["stored_key"] = "%s";\n};\n' % key)
+
+
+def test_a_token_is_joined_once_its_account_is_seen_in_the_brewery_and_stays_past_expiry(paths, monkeypatch):
+    seen = {"now": {"jvb-tok12345@auth." + DOMAIN}}
+    deleted = _token_world(paths, monkeypatch, lambda: seen["now"])
+    _stored_key(paths, "b1")  # the bridge's own password
+    assert tokens.expire(paths, now=50) == []
+    assert tokens.TokenStore(paths).load()[0]["joined"] == 50
+    seen["now"] = set()  # the bridge restarts, past the token's expiry: its account stays
+    assert tokens.expire(paths, now=200) == [] and deleted == []
+    assert tokens.token_state(tokens.TokenStore(paths).load()[0], paths, now=200) == "joined"
+
+
+def test_a_rolled_back_join_ends_at_expiry_even_after_a_glimpse_of_the_brewery(paths, monkeypatch):
+    seen = {"now": {"jvb-tok12345@auth." + DOMAIN}}
+    deleted = _token_world(paths, monkeypatch, lambda: seen["now"])
+    _stored_key(paths, "b1")
+    tokens.expire(paths, now=50)  # the timer ran while the failing join's bridge was briefly in
+    seen["now"] = set()
+    _stored_key(paths, "c2")  # the rollback set the token's password again: another stored key
+    assert tokens.expire(paths, now=60) == []
+    record = tokens.TokenStore(paths).load()[0]
+    assert "joined" not in record and tokens.token_state(record, paths, now=60) == "unused"
+    assert tokens.expire(paths, now=101) == ["tok12345"]
+    assert deleted == ["jvb-tok12345@auth." + DOMAIN]
+
+
+def test_a_changed_password_with_no_bridge_in_the_brewery_is_not_a_join(paths, monkeypatch):
+    deleted = _token_world(paths, monkeypatch, lambda: set())
+    _stored_key(paths, "cc")
+    assert tokens.expire(paths, now=101) == ["tok12345"] and deleted == ["jvb-tok12345@auth." + DOMAIN]
+
+
+def test_no_account_is_removed_while_prosody_cannot_say_who_is_in_the_brewery(paths, monkeypatch):
+    deleted = _token_world(paths, monkeypatch, lambda: None)
+    _stored_key(paths, "d1")
+    assert tokens.expire(paths, now=101) == [] and deleted == []

@@ -43,7 +43,12 @@ def test_package_rights_are_read_from_its_file(paths):
 def test_fragment_adds_live_token_accounts_to_both_lists(paths, monkeypatch):
     before = package_config(paths)
     calls = []
+    from jvbjoin.server import prosody
+    from jvbjoin.run import Result
     monkeypatch.setattr(rights, "run", lambda argv, **kw: calls.append(argv))
+    # the running prosody has the brewery module loaded
+    monkeypatch.setattr(prosody, "run", lambda argv, **kw: calls.append(argv) or Result(
+        argv, 0, "| internal.auth.{}:\n|     {}\n".format(DOMAIN, rights.MODULE), ""))
     records = [record("aaaa1111"), record("bbbb2222", revoked=5), record("cccc3333", expired_removed=6)]
     assert rights.sync(paths, DOMAIN, records) is True
     text = open(paths(rights.FRAGMENT)).read()
@@ -51,7 +56,14 @@ def test_fragment_adds_live_token_accounts_to_both_lists(paths, monkeypatch):
     assert 'Component "internal.auth.{}" "muc"'.format(DOMAIN) in text
     assert 'admins = {{ "focus@auth.{0}", "jvb@auth.{0}", "jvb-aaaa1111@auth.{0}" }}'.format(DOMAIN) in text
     assert "bbbb2222" not in text and "cccc3333" not in text
-    assert ["prosodyctl", "reload"] in calls
+    assert ["prosodyctl", "shell", "config:reload()"] in calls  # a reload that answers when done
+    # the closed brewery: jvb-join's module beside the package's, and the same accounts as admins
+    assert 'plugin_paths = { "/usr/share/jitsi-meet/prosody-plugins/", "/usr/share/jvb-join/prosody-plugins/" }' in text
+    assert 'modules_enabled = { "muc_hide_all", "ping", "jvb_join_brewery" }' in text
+    assert 'jvb_join_brewery_occupants = {{ "focus@auth.{0}", "jvb@auth.{0}", "jvb-aaaa1111@auth.{0}" }}'.format(
+        DOMAIN) in text
+    assert rights.allowed_in_brewery(paths) == {"focus@auth." + DOMAIN, "jvb@auth." + DOMAIN,
+                                                "jvb-aaaa1111@auth." + DOMAIN}
     # loaded after the package's conf.d files: one marked line at the end of prosody.cfg.lua
     assert open(paths(rights.PROSODY_CFG)).read() == MAIN_CFG + rights.INCLUDE_LINE + "\n"
     assert os.listdir(paths.backups)  # prosody.cfg.lua was backed up before that
@@ -60,6 +72,23 @@ def test_fragment_adds_live_token_accounts_to_both_lists(paths, monkeypatch):
     calls.clear()
     assert rights.sync(paths, DOMAIN, records) is False and calls == []
     assert open(paths(rights.PROSODY_CFG)).read().count(rights.INCLUDE_LINE) == 1
-    # the last live account goes: the file keeps only its header
+    # the last live account goes: the brewery stays closed, to jicofo and the package's jvb account
     assert rights.sync(paths, DOMAIN, [record("aaaa1111", revoked=7)]) is True
-    assert open(paths(rights.FRAGMENT)).read() == rights.HEADER
+    text = open(paths(rights.FRAGMENT)).read()
+    assert "aaaa1111" not in text and "unlimited_jids" not in text
+    assert rights.allowed_in_brewery(paths) == {"focus@auth." + DOMAIN, "jvb@auth." + DOMAIN}
+
+
+def test_a_prosody_that_does_not_answer_is_never_restarted_for_the_module(monkeypatch):
+    """Right after a reload the admin socket may not answer: that is no reason to restart prosody
+    (a restart drops every bridge's session); only prosody's own 'not loaded' is."""
+    calls = []
+    monkeypatch.setattr(rights, "brewery_closed_in_prosody", lambda domain: None)
+    monkeypatch.setattr(rights, "run", lambda argv, **kw: calls.append(argv))
+    assert rights.load_brewery_module(DOMAIN) == "unknown" and calls == []
+    answers = iter([False, False, True])
+    monkeypatch.setattr(rights, "brewery_closed_in_prosody", lambda domain: next(answers))
+    from jvbjoin.server import prosody
+    monkeypatch.setattr(prosody, "shell", lambda command, timeout=60: calls.append(command))
+    assert rights.load_brewery_module(DOMAIN) == "restarted"
+    assert calls[-1] == ["systemctl", "restart", "prosody"]

@@ -59,14 +59,37 @@ def test_options_file_gives_join_its_defaults_and_the_command_line_wins(paths, m
     assert seen["lock"] == 7.0
 
 
-def test_a_bad_options_file_is_a_usage_error(paths, monkeypatch, capsys):
+def test_a_bad_options_file_stops_only_the_commands_that_read_it(paths, monkeypatch, capsys):
     os.makedirs(paths.etc, exist_ok=True)
     with open(paths.options_file, "w") as handle:
-        handle.write("password = x\n")
+        handle.write("# mirror\nlock-timout = 600\n")
     import jvbjoin.paths
+    import jvbjoin.status
+    import jvbjoin.doctor
     monkeypatch.setattr(jvbjoin.paths, "Paths", lambda root="/": paths)
-    assert cli.main(["status"]) == EXIT_USAGE
-    assert "is not an option jvb-join reads there" in capsys.readouterr().err
+    monkeypatch.setattr(jvbjoin.status, "command", lambda opts: 0)
+    monkeypatch.setattr(jvbjoin.doctor, "command", lambda opts, ignore=(), role=None: 0)
+    assert cli.main(["status"]) == 0
+    assert cli.main(["doctor"]) == 0
+    assert capsys.readouterr().err == ""
+    for argv in (["join", "jvbj1.x"], ["server", "install", "--domain", "meet.example.com"]):
+        assert cli.main(argv) == EXIT_USAGE
+        err = capsys.readouterr().err
+        assert "options line 2: 'lock-timout' is not an option jvb-join reads there" in err
+        assert "Fix line 2 of" in err and "lock-timeout" in err
+
+
+def test_doctor_reports_a_bad_options_file_with_its_line_and_the_fix(paths):
+    from jvbjoin.doctor import host
+    from jvbjoin.doctor.core import Facts
+    os.makedirs(paths.etc, exist_ok=True)
+    assert host.check_options_file(Facts(paths)).status == "ok"
+    with open(paths.options_file, "w") as handle:
+        handle.write("no-firewall = maybe\n")
+    result = host.check_options_file(Facts(paths))
+    assert result.status == "fail"
+    assert "line 1: no-firewall must be true or false" in result.detail
+    assert "no-firewall = true" in result.remedy
 
 
 def _token_file(paths, mode):
@@ -151,6 +174,17 @@ def test_firstboot_joins_from_the_token_file_with_the_options_file_and_an_hour_f
     out, err = capsys.readouterr()
     assert "jvbj1.secret" not in out + err
     assert "the join failed and the host is as it was; the token file was deleted" in err
+
+
+def test_firstboot_with_a_bad_options_file_keeps_the_token_file_for_after_the_fix(paths, fake_join, capsys):
+    _token_file(paths, 0o600)
+    with open(paths.options_file, "w") as handle:
+        handle.write("jitsi-repo-ulr = http://mirror.example.org/jitsi\n")
+    assert cli.main(["firstboot"]) == 64
+    assert fake_join[0] == [] and os.path.exists(paths.firstboot_token)
+    assert "Fix line 1 of" in capsys.readouterr().err
+    os.unlink(paths.firstboot_token)
+    assert cli.main(["firstboot"]) == 0  # no token file: nothing to do, whatever the options say
 
 
 def test_firstboot_retries_a_server_not_reachable_yet(paths, fake_join, monkeypatch, capsys):

@@ -1,0 +1,61 @@
+"""The running prosody, through ``prosodyctl``: its admin shell (mod_admin_shell, prosody 0.12 and
+later) and config reloads. Nothing here reads or writes prosody's files."""
+
+import re
+
+from ..run import run
+
+PROSODYCTL = ["prosodyctl"]
+
+
+def shell(command, timeout=60):
+    """Run one admin shell command in the running prosody; the run's result (never raises on failure)."""
+    return run(PROSODYCTL + ["shell", command], check=False, timeout=timeout)
+
+
+def brewery_jid(meet_domain):
+    return "jvbbrewery@internal.auth.{}".format(meet_domain)
+
+
+# One line per occupant, with the account it logged in with: the brewery's nicknames are chosen by
+# the bridges, the accounts are not.
+# Raw Lua in prosody's global environment (the '>' form), where print() answers the shell: one line
+# per occupant session, tabs between the fields (a nickname or JID cannot hold a tab), and a last word
+# that tells an empty room from a prosody that could not run it.
+OCCUPANTS_LUA = (
+    '>local host = prosody.hosts["internal.auth.{domain}"]; '
+    'local muc = host and host.modules.muc; '
+    'local room = muc and muc.get_room_from_jid("{room}"); '
+    'if room then for _, occupant in room:each_occupant() do '
+    'for full in occupant:each_session() do local s = prosody.full_sessions[full]; '
+    'print("jvb-join-occupant\\t" .. tostring(occupant.nick) .. "\\t" .. tostring(full) .. "\\t" '
+    '.. tostring(s and s.ip or "")) end end end; return true, "listed"'
+)
+
+
+def parse_occupants(text):
+    """``{nickname: {"account": bare JID, "address": IP or None}}`` from the shell's answer."""
+    out = {}
+    for line in text.splitlines():
+        parts = line.strip().lstrip("| ").split("\t")
+        if len(parts) != 4 or parts[0] != "jvb-join-occupant":
+            continue
+        _, occupant, full, address = parts
+        out[occupant.partition("/")[2]] = {"account": full.partition("/")[0].lower(), "address": address or None}
+    return out
+
+
+def brewery_occupants(meet_domain):
+    """``{nickname: {"account", "address"}}`` of the brewery room now, as prosody itself knows them
+    (the nicknames are chosen by the bridges, the accounts are not); empty when there is no such
+    room; None when the running prosody cannot be asked."""
+    result = shell(OCCUPANTS_LUA.format(domain=meet_domain, room=brewery_jid(meet_domain)))
+    if not result.ok or not re.search(r"\blisted\b", result.stdout):
+        return None
+    return parse_occupants(result.stdout)
+
+
+def brewery_accounts(meet_domain):
+    """The accounts now in the brewery room (bare JIDs); see :func:`brewery_occupants`."""
+    occupants = brewery_occupants(meet_domain)
+    return None if occupants is None else {o["account"] for o in occupants.values()}

@@ -1,0 +1,130 @@
+"""The closed brewery (prosody/mod_jvb_join_brewery.lua) in a real prosody (Debian's) on 127.0.0.1.
+
+Only accounts listed in ``jvb_join_brewery_occupants`` enter the brewery room: a guest of the
+anonymous meet domain with a videobridge's stats presence is refused, so is an auth account that is
+not listed; a listed one enters, and a 'prosodyctl reload' is enough for a change of the list to take
+effect. The server reads who is in the brewery through prosody's admin shell.
+"""
+
+import os
+import re
+import secrets
+import subprocess
+import threading
+
+import pytest
+
+from jvbjoin import xmpp
+from jvbjoin.server import prosody as prosody_admin
+
+from prosodylab import BASE_CONFIG, PROSODYCTL, running_prosody
+
+pytestmark = pytest.mark.contract
+
+if not os.path.exists(PROSODYCTL):
+    pytest.skip("prosody is not installed (apt-get install -y prosody)", allow_module_level=True)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MEET = "meet.lab.test"
+AUTH = "auth." + MEET
+INTERNAL = "internal.auth." + MEET
+BREWERY = "jvbbrewery@" + INTERNAL
+
+CONFIG = BASE_CONFIG + """
+modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "register"; "ping"; "admin_shell" }}
+plugin_paths = {{ "{plugins}" }}
+
+VirtualHost "{meet}"
+    authentication = "anonymous"
+    c2s_require_encryption = false
+    ssl = {{ certificate = "{d}/{meet}.crt"; key = "{d}/{meet}.key" }}
+
+VirtualHost "{auth}"
+    ssl = {{ certificate = "{d}/{auth}.crt"; key = "{d}/{auth}.key" }}
+
+Component "{internal}" "muc"
+    storage = "memory"
+    muc_room_locking = false
+    modules_enabled = {{ "ping"; "jvb_join_brewery" }}
+    jvb_join_brewery_occupants = {{ "focus@{auth}" }}
+"""
+
+
+@pytest.fixture(scope="module")
+def server():
+    with running_prosody(CONFIG, [AUTH, MEET], meet=MEET, auth=AUTH, internal=INTERNAL,
+                         plugins=os.path.join(ROOT, "prosody")) as server:
+        yield server
+
+
+def _adduser(server, jid, password):
+    result = subprocess.run([PROSODYCTL, "--config", server["config"], "adduser", jid],
+                            input="{0}\n{0}\n".format(password), capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _allow(server, accounts):
+    """Set the module's list in the config and reload prosody, as jvb-join's prosody file does."""
+    with open(server["config"]) as f:
+        text = f.read()
+    listed = "{ " + ", ".join('"{}"'.format(a) for a in accounts) + " }"
+    text = re.sub(r"jvb_join_brewery_occupants = \{[^}]*\}", lambda _m: "jvb_join_brewery_occupants = " + listed, text)
+    with open(server["config"], "w") as f:
+        f.write(text)
+    result = subprocess.run([PROSODYCTL, "--config", server["config"], "shell", "config:reload()"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture
+def admin(server, monkeypatch):
+    monkeypatch.setattr(prosody_admin, "PROSODYCTL", [PROSODYCTL, "--config", server["config"]])
+
+
+def _stay(server, jid, password, der, ready, stop):
+    from test_prosody import _stay_in_room
+    _stay_in_room(server["port"], jid, password, der, BREWERY, "jvb-" + secrets.token_hex(3), ready, stop)
+
+
+def test_a_guest_of_the_meet_domain_is_refused_with_a_stats_presence(server):
+    entered, condition = xmpp.guest_enters_brewery("127.0.0.1", server["port"], MEET, BREWERY)
+    assert (entered, condition) == (False, "forbidden")
+    with open(server["log"]) as f:
+        assert "Refused" in f.read()
+
+
+def test_only_listed_accounts_enter_and_a_reload_changes_the_list(server, admin):
+    password = secrets.token_urlsafe(18)
+    bridge = "jvb-abc12345@" + AUTH
+    _adduser(server, bridge, password)
+    der = xmpp.verify_pin("127.0.0.1", server["port"], AUTH, _pin(server["certs"][AUTH]))
+    with pytest.raises(Exception) as refused:
+        xmpp.brewery_occupants("127.0.0.1", server["port"], AUTH, "jvb-abc12345", password, BREWERY, der, timeout=10)
+    assert "forbidden" in str(refused.value)
+
+    _allow(server, ["focus@" + AUTH, bridge])
+    ready, stop = threading.Event(), threading.Event()
+    t = threading.Thread(target=_stay, args=(server, bridge + "/bridge", password, der, ready, stop), daemon=True)
+    t.start()
+    try:
+        assert ready.wait(15), "a listed account did not get into the brewery"
+        assert prosody_admin.brewery_accounts(MEET) == {bridge}
+        # a guest is still refused while a bridge is inside
+        assert xmpp.guest_enters_brewery("127.0.0.1", server["port"], MEET, BREWERY)[0] is False
+        # the account leaves the list (its token was revoked): the reload puts it out of the room
+        _allow(server, ["focus@" + AUTH])
+        assert prosody_admin.brewery_accounts(MEET) == set()
+    finally:
+        stop.set()
+        t.join(10)
+    with pytest.raises(Exception):
+        xmpp.brewery_occupants("127.0.0.1", server["port"], AUTH, "jvb-abc12345", password, BREWERY, der, timeout=10)
+
+
+def test_no_brewery_room_means_no_accounts(server, admin):
+    assert prosody_admin.brewery_accounts("elsewhere.lab.test") == set()
+
+
+def _pin(cert_path):
+    from test_prosody import _openssl_pin
+    return _openssl_pin(cert_path)
