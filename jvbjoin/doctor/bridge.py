@@ -20,6 +20,15 @@ RESTART = "systemctl restart jitsi-videobridge2"
 REJOIN = ("On the server: jvb-join token create; then here: jvb-join <token> "
           "(it rewrites jvb-join's settings and keeps yours)")
 UDP_BUFFERS = "/etc/sysctl.d/20-jvb-udp-buffers.conf"
+JVB_LOGGING = "/etc/jitsi/videobridge/logging.properties"
+
+
+def restore_conffile(path):
+    """The command that brings back a file the package ships as a conffile. A plain
+    ``apt-get install --reinstall`` does not: dpkg keeps an admin's deletion of a conffile (and an
+    emptied one is the admin's version), so the file goes first and dpkg is told to put missing
+    conffiles back."""
+    return "rm -f {}; apt-get install --reinstall -o Dpkg::Options::=--force-confmiss {}".format(path, PACKAGE)
 
 
 def state(facts):
@@ -283,7 +292,7 @@ def check_logging(facts):
     from ..steps.logging_level import FILE_HANDLER
     text = files.read_text(facts.paths.jvb_logging)
     if text is None:
-        return warn("{} is missing".format(facts.paths.jvb_logging), "apt-get install --reinstall " + PACKAGE)
+        return warn("{} is missing".format(facts.paths.jvb_logging), restore_conffile(JVB_LOGGING))
     handlers, level = [], None
     for line in text.splitlines():
         key, sep, value = line.partition("=")

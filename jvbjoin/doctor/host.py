@@ -5,7 +5,7 @@ import os
 
 from .. import files, hocon
 from . import facts as F
-from .bridge import PACKAGE, RESTART, UDP_BUFFERS
+from .bridge import RESTART, UDP_BUFFERS, restore_conffile
 from .core import fail, ok, skipped, warn
 
 
@@ -52,7 +52,7 @@ def check_udp_buffers(facts):
     text = files.read_text(facts.paths(UDP_BUFFERS))
     if not text:
         return warn("{} is missing (the package ships it)".format(UDP_BUFFERS),
-                    "apt-get install --reinstall {}".format(PACKAGE))
+                    restore_conffile(UDP_BUFFERS))
     if F.in_container(facts):
         return skipped("in a container the host's kernel settings apply; on the host run: sysctl -p " + UDP_BUFFERS)
     low = []

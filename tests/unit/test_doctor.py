@@ -615,3 +615,22 @@ def test_websockets_turned_on_by_hand_are_read_whoever_wrote_them(host):
           "### tuple ### allow tcp 9090 0.0.0.0/0 any 198.51.100.2 in comment=6a7662\n")
     result = websockets.check_bridge_websockets(facts_for(host))
     assert result.status == "ok" and "9090" in result.detail
+
+
+def test_a_missing_conffile_is_restored_with_force_confmiss_not_a_plain_reinstall(host):
+    """logging.properties and the UDP buffer file are conffiles of jitsi-videobridge2: dpkg keeps an
+    admin's deletion on a plain --reinstall, so the remedy removes the file and forces missing
+    conffiles back (the lab shows both: tests/integration/test_fidelity.py)."""
+    for path in ("/etc/jitsi/videobridge/logging.properties", "/etc/sysctl.d/20-jvb-udp-buffers.conf"):
+        if os.path.exists(host(path)):
+            os.unlink(host(path))
+    result = bridge.check_logging(facts_for(host))
+    assert result.status == "warn" and "logging.properties is missing" in result.detail
+    assert result.remedy == ("rm -f /etc/jitsi/videobridge/logging.properties; apt-get install --reinstall "
+                             "-o Dpkg::Options::=--force-confmiss jitsi-videobridge2")
+    facts = facts_for(host)
+    facts.put("container", False)
+    result = host_checks.check_udp_buffers(facts)
+    assert result.status == "warn"
+    assert result.remedy == ("rm -f /etc/sysctl.d/20-jvb-udp-buffers.conf; apt-get install --reinstall "
+                             "-o Dpkg::Options::=--force-confmiss jitsi-videobridge2")
