@@ -5,6 +5,7 @@ scripts make with sed (jitsi-meet.example.com -> domain) is repeated here in Pyt
 """
 import os
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -91,9 +92,46 @@ def test_postinst_compares_against_the_exact_choice_strings():
     assert "ask_if_empty jitsi-meet/cert-choice" in postinst
     assert "db_get jitsi-meet/enforce_apache" in postinst
     assert "rsa:4096 -days 3650" in postinst
-    assert "subjectAltName=DNS:localhost,DNS:$DOMAIN" in postinst
+    assert "subjectAltName=DNS:localhost,DNS:%s" in postinst and "-extensions SAN" in postinst
     assert "a2enmod rewrite ssl headers proxy_http proxy_wstunnel include" in postinst
     assert "/usr/share/jitsi-meet/scripts/install-letsencrypt-cert.sh \"$EMAIL\" \"$DOMAIN\"" in postinst
+
+
+def test_the_self_signed_certificate_carries_only_its_subject_alt_name(tmp_path):
+    """The real postinst names an x509 extension section that holds only the SAN, so the
+    certificate has no basicConstraints (no CA:TRUE) and no authority key identifier; OpenSSL 3
+    adds a subject key identifier to any certificate it makes, the real command included."""
+    if not (shutil.which("openssl") and os.path.exists("/etc/ssl/openssl.cnf")):
+        pytest.skip("needs openssl and /etc/ssl/openssl.cnf")
+    postinst = read("jitsi-meet-web-config", "DEBIAN", "postinst").splitlines()
+    start = next(i for i, l in enumerate(postinst) if l.strip().startswith("openssl req -new"))
+    end = next(i for i in range(start, len(postinst)) if not postinst[i].rstrip().endswith("\\"))
+    command = "\n".join(postinst[start:end + 1]).replace("rsa:4096", "rsa:2048")  # faster, same extensions
+    env = dict(os.environ, DOMAIN=DOMAIN, CERT_KEY=str(tmp_path / "k"), CERT_CRT=str(tmp_path / "c"),
+               SHORT_HOST="host", HOST_DOMAIN="lab")
+    subprocess.run(["bash", "-c", command], env=env, check=True, timeout=60)
+    text = subprocess.run(["openssl", "x509", "-in", str(tmp_path / "c"), "-noout", "-text"], check=True,
+                          stdout=subprocess.PIPE, universal_newlines=True).stdout
+    extensions = [l.strip().rstrip(":").replace(" critical", "") for l in text.splitlines()
+                  if l.strip().startswith("X509v3 ") and l.strip() != "X509v3 extensions:"]
+    assert "X509v3 Subject Alternative Name" in extensions
+    assert set(extensions) <= {"X509v3 Subject Alternative Name", "X509v3 Subject Key Identifier"}, extensions
+    assert "CA:TRUE" not in text and "DNS:localhost, DNS:%s" % DOMAIN in text
+
+
+def test_remove_keeps_the_site_enabled_and_purge_deletes_it():
+    """The real postrm: remove only reloads the web servers; purge deletes the domain's files."""
+    postrm = read("jitsi-meet-web-config", "DEBIAN", "postrm")
+    remove = postrm.split("\nremove)\n", 1)[1].split(";;", 1)[0]
+    assert "rm " not in remove and "a2dissite" not in remove and "sites-enabled" not in remove
+    assert "reload" in remove
+    purge = postrm.split("\npurge)\n", 1)[1].split(";;", 1)[0]
+    for gone in ("/etc/nginx/sites-enabled/$DOMAIN.conf", "/etc/nginx/sites-available/$DOMAIN.conf",
+                 "/etc/apache2/sites-enabled/$DOMAIN.conf", "/etc/jitsi/meet/$DOMAIN.crt",
+                 "/etc/jitsi/meet/$DOMAIN-config.js"):
+        assert gone in purge, gone
+    assert "db_purge" in purge
+    assert not os.path.exists(path("jitsi-meet-web-config", "DEBIAN", "prerm"))
 
 
 def test_web_config_depends_on_a_web_server_and_openssl():
@@ -119,6 +157,23 @@ def test_nginx_site_has_the_2026_blocks_for_the_domain():
     assert "proxy_pass http://127.0.0.1:8888/conference-request/v1$1;" in lines
     assert "server_name %s;" % DOMAIN in lines
     assert "jitsi-meet.example.com" not in nginx_site()
+
+
+def test_nginx_site_has_room_info_unlock_and_the_jaas_include():
+    lines = active_lines(nginx_site())
+    assert "include /etc/jitsi/meet/jaas/*.conf;" in lines
+    assert "location = /_api/room-info {" in lines
+    assert "proxy_pass http://prosody/room-info?prefix=$prefix&$args;" in lines
+    assert "location ~ ^/_api/public/(.*)$ {" in lines
+    assert "location = /_unlock {" in lines
+    assert "add_header Strict-Transport-Security 'max-age=63072000; includeSubDomains';" in lines
+    # the tenant form is tried before the last regex location, which takes /<tenant>/<anything>
+    tenant = lines.index("location ~ ^/([^/?&:'\"]+)/_api/room-info {")
+    catch_all = lines.index("location ~ ^/([^/?&:'\"]+)/(.*)$ {")
+    assert tenant < catch_all
+    # the JaaS include sits in the 443 server, before the locations
+    assert lines.index("include /etc/jitsi/meet/jaas/*.conf;") < lines.index("location = /config.js {")
+    assert lines.index("listen 443 ssl http2;") < lines.index("include /etc/jitsi/meet/jaas/*.conf;")
 
 
 def test_nginx_site_keeps_colibri_websockets_commented_out():
