@@ -11,7 +11,8 @@ import pytest
 
 pytestmark = pytest.mark.lab
 
-from labkit import DOMAIN, hand_procedure, install_server, jicofo_log, wait_for
+from jvbjoin.doctor.bridge import restore_conffile
+from labkit import DOMAIN, hand_procedure, install_server, jicofo_log, sh, wait_for
 
 BREWERY = "jvbbrewery@internal.auth." + DOMAIN
 CONF = "/etc/jitsi/videobridge/jvb.conf"
@@ -33,8 +34,9 @@ def server_jvb_password(lab):
 
 
 def put(lab, host, path, text):
-    """Write a bridge config file as an admin would: content on stdin, jvb:jitsi 0640 as the package sets."""
-    lab.exec(host, ["sh", "-c", 'umask 027; cat > "$1"; chown jvb:jitsi "$1"', "put", path], input=text, check=True)
+    """Write a bridge config file as an admin would: content on stdin, jvb:jitsi 0644 as the package
+    leaves its files (in its 0750 folder)."""
+    lab.exec(host, ["sh", "-c", 'umask 022; cat > "$1"; chown jvb:jitsi "$1"', "put", path], input=text, check=True)
 
 
 def client_block(password, nickname, host=DOMAIN, user="jvb", disable_verification=False):
@@ -130,6 +132,54 @@ def test_the_packages_default_config_does_not_join_from_another_host(server):
     assert nickname not in jicofo_log(lab)
 
 
+def test_the_package_leaves_its_files_0644_in_a_0750_folder(server):
+    """jitsi-videobridge2's postinst closes /etc/jitsi/videobridge (jvb:jitsi 0750) and forces no mode
+    on the files in it: config and jvb.conf are written under the default umask, logging.properties
+    is shipped 0644 (FIDELITY.md)."""
+    lab = server
+    folder = "/etc/jitsi/videobridge"
+    _, out, _ = lab.exec("fid1", ["stat", "-c", "%a %U:%G %n", folder, folder + "/config", CONF,
+                                  folder + "/logging.properties"], check=True)
+    assert out.split("\n")[:4] == ["750 jvb:jitsi " + folder, "644 jvb:jitsi {}/config".format(folder),
+                                   "644 jvb:jitsi " + CONF, "644 jvb:jitsi {}/logging.properties".format(folder)], out
+
+
+def test_a_deleted_conffile_comes_back_only_with_force_confmiss(server):
+    """The init script and logging.properties are conffiles: `apt-get install --reinstall` keeps their
+    deletion; doctor's remedy (rm, then --reinstall with --force-confmiss) puts them back."""
+    lab = server
+    init, logging = "/etc/init.d/jitsi-videobridge2", "/etc/jitsi/videobridge/logging.properties"
+    _, conffiles, _ = lab.exec("fid1", ["dpkg-query", "-W", "-f", "${Conffiles}", "jitsi-videobridge2"], check=True)
+    assert init in conffiles and logging in conffiles
+    lab.exec("fid1", ["rm", "-f", init, logging], check=True)
+    env = "export DEBIAN_FRONTEND=noninteractive; "
+    sh(lab, "fid1", env + "apt-get install --reinstall -y -q jitsi-videobridge2 >/dev/null")
+    assert lab.exec("fid1", ["test", "-e", init])[0] != 0
+    assert lab.exec("fid1", ["test", "-e", logging])[0] != 0
+    sh(lab, "fid1", env + restore_conffile(logging) + " -y -q >/dev/null")
+    assert lab.exec("fid1", ["test", "-x", init])[0] == 0
+    assert "handlers" in lab.exec("fid1", ["cat", logging], check=True)[1]
+    # each configure also closes the log folder and the bridge's logs (the unit made jvb.log 0644)
+    _, out, _ = lab.exec("fid1", ["stat", "-c", "%a %U:%G", "/var/log/jitsi", JVB_LOG], check=True)
+    assert out.split() == ["770", "jvb:jitsi", "640", "jvb:jitsi"], out
+
+
+def test_the_web_certificate_and_site_as_the_package_leaves_them(server):
+    """jitsi-meet-web-config's self-signed certificate names its SANs and is no CA; the site has the
+    room-info, _unlock and JaaS include blocks, and nginx loads it while the JaaS folder is absent."""
+    lab = server
+    _, text, _ = lab.exec("jms", ["openssl", "x509", "-in", "/etc/jitsi/meet/{}.crt".format(DOMAIN), "-noout",
+                                  "-text"], check=True)
+    assert "DNS:localhost, DNS:" + DOMAIN in text
+    assert "CA:TRUE" not in text and "Basic Constraints" not in text and "Authority Key Identifier" not in text
+    _, site, _ = lab.exec("jms", ["cat", "/etc/nginx/sites-available/{}.conf".format(DOMAIN)], check=True)
+    for line in ("include /etc/jitsi/meet/jaas/*.conf;", "location = /_api/room-info {", "location = /_unlock {"):
+        assert line in site, line
+    assert lab.exec("jms", ["test", "-e", "/etc/jitsi/meet/jaas"])[0] != 0
+    rc, out, err = lab.exec("jms", ["nginx", "-t"])
+    assert rc == 0, out + err
+
+
 def test_an_untrusted_server_certificate_stops_the_bridge(server):
     """The right values, but the server's auth certificate is self-signed: TLS is required for a
     non-loopback HOSTNAME and the bridge fails as Java does (§8 item 3)."""
@@ -196,3 +246,27 @@ def test_two_bridges_with_one_nickname_are_one_bridge_for_jicofo(server):
     assert "Removed brewery instance: {}/jvb-hand".format(BREWERY) not in restart.jicofo_log()
     same = [b for b in jicofo_bridges(lab) if b["nickname"] == "jvb-hand"]
     assert len(same) == 1, same
+
+
+def test_removing_web_config_keeps_the_site_enabled(server):
+    """jitsi-meet-web-config's postrm `remove` only reloads the web servers: the site stays enabled
+    and nginx keeps serving it; only `purge` deletes it. Last in this module: it removes a package."""
+    lab = server
+    link = "/etc/nginx/sites-enabled/{}.conf".format(DOMAIN)
+    sh(lab, "jms", "DEBIAN_FRONTEND=noninteractive apt-get remove -y -q jitsi-meet-web-config >/dev/null")
+    assert "rc " in lab.exec("jms", ["dpkg-query", "-W", "-f", "${db:Status-Abbrev}", "jitsi-meet-web-config"])[1]
+    assert lab.exec("jms", ["test", "-L", link])[0] == 0
+    rc, out, err = lab.exec("jms", ["nginx", "-t"])
+    assert rc == 0, out + err
+    assert lab.exec("jms", ["systemctl", "is-active", "nginx"])[1].strip() == "active"
+
+
+def test_jicofo_config_is_written_anew_on_every_configure(server):
+    """jicofo's postinst rewrites /etc/jitsi/jicofo/config on every configure (its current shape never
+    has what would make the postinst keep it): an admin's line there is gone after a reconfigure."""
+    lab = server
+    config = "/etc/jitsi/jicofo/config"
+    sh(lab, "jms", "echo 'JICOFO_OPTS=\"--lab-admin-line\"' >> " + config)
+    sh(lab, "jms", "DEBIAN_FRONTEND=noninteractive dpkg-reconfigure jicofo >/dev/null 2>&1")
+    text = lab.exec("jms", ["cat", config], check=True)[1]
+    assert "--lab-admin-line" not in text and "JAVA_SYS_PROPS=" in text
