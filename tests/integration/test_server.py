@@ -185,6 +185,13 @@ def test_bridges_says_what_to_do_when_jicofo_is_down(fleet, lab):
         assert "systemctl status jicofo" in err
     finally:
         lab.exec("jms", ["systemctl", "start", "jicofo"], check=True)
+        # the next tests need jicofo back: its REST API answers and it is connected (not 503)
+        probe = ("import urllib.request, urllib.error\n"
+                 "try:\n    print(urllib.request.urlopen('http://127.0.0.1:8888/about/health', timeout=2).status)\n"
+                 "except urllib.error.HTTPError as e:\n    print(e.code)\n"
+                 "except OSError:\n    print(0)\n")
+        wait_for(lambda: lab.exec("jms", ["python3", "-c", probe], check=False)[1].strip() in ("200", "500"), 60,
+                 "jicofo to answer and be connected again")
     rc, out, err = lab.exec("jvb1", ["jvb-join", "bridges"], check=False)
     assert rc == 1 and "not a Jitsi Meet server" in err, out + err
 
