@@ -17,6 +17,7 @@ would still bind another address, one marked line at the end of jicofo.conf sets
 import re
 
 from .. import files, hocon
+from ..sockets import is_loopback
 from ..engine import Change
 from ..run import run
 from ..steps.base import FileStep, WantedFile
@@ -95,7 +96,7 @@ def _build(version):
 
 
 def is_loopback_host(host):
-    return host in ("localhost", "::1") or host.startswith("127.")
+    return host == "localhost" or is_loopback(host)
 
 
 class JicofoRestLocal(FileStep):
