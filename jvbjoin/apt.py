@@ -256,9 +256,28 @@ def ready_for_packages(paths, lock_timeout, progress, dry_run=False, versions=No
         wait_for_lock(paths, lock_timeout, progress)
     elif [pid for pid, _ in lock_holders(paths) if pid != os.getpid()]:
         return
-    unfinished = sorted((n, s.status) for n, s in package_states(paths).items() if s.unfinished)
+    unfinished = sorted((n, s) for n, s in package_states(paths).items() if s.unfinished)
     if dpkg_interrupted(paths) or unfinished:
-        # Not temporary: the same command would find dpkg just as it is; 'dpkg --configure -a' repairs it.
+        # Not temporary: the same command would find dpkg just as it is.
         where = "; packages not configured: {}".format(", ".join(
-            "{} ({})".format(n, status) for n, status in unfinished)) if unfinished else ""
-        raise DpkgInterruptedError("A previous package installation was interrupted{}. Nothing was changed.".format(where))
+            "{} ({})".format(n, state.status) for n, state in unfinished)) if unfinished else ""
+        raise DpkgInterruptedError("A previous package installation was interrupted{}. Nothing was changed.".format(where),
+                                   repair_remedy(paths, [state for _, state in unfinished]))
+
+
+def repair_remedy(paths, unfinished):
+    """What repairs dpkg as it was left. 'dpkg --configure -a' finishes what was unpacked, but
+    leaves a package whose unpacking was cut (half-installed, or flagged reinstreq) as it is, and
+    'apt-get -f install' then exits 0 without touching it: that one must be unpacked again with
+    'apt-get install --reinstall'."""
+    torn = sorted(state.name for state in unfinished if state.status == "half-installed" or state.flag == "reinstreq")
+    configure = dpkg_interrupted(paths) or len(torn) < len(unfinished)
+    if not torn:
+        commands = ["'dpkg --configure -a' (then 'apt-get -f install' if it reports dependency problems)"]
+    else:
+        # apt-get refuses to run at all while dpkg's journal is not empty: dpkg goes first, and may
+        # fail on what depends on the torn package; apt-get then configures that too.
+        commands = ["'dpkg --configure -a'"] if configure else []
+        commands.append("'apt-get install --reinstall {}' ({} only half unpacked)".format(
+            " ".join(torn), "it was" if len(torn) == 1 else "they were"))
+    return "Run {} and then the same jvb-join command again.".format(", then ".join(commands))

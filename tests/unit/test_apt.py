@@ -83,6 +83,23 @@ def test_packages_left_unpacked_are_reported_not_configured_silently(dpkg):
     assert "dpkg --configure -a" in err.value.remedy
 
 
+def test_a_package_whose_unpacking_was_cut_is_reinstalled_as_the_remedy_says(dpkg):
+    # dpkg killed while unpacking leaves "reinstreq half-installed": 'dpkg --configure -a' leaves it
+    # so, and 'apt-get -f install' exits 0 without touching it (seen on bookworm's apt 2.6).
+    torn = "\nPackage: libnss3\nStatus: install reinstreq half-installed\nVersion: 2:3.87.1-1+deb12u2\n"
+    dpkg_status(dpkg, HELD_BRIDGE + torn)
+    with pytest.raises(JvbJoinError) as err:
+        apt.ready_for_packages(dpkg, 300, lambda line: None, dry_run=True)
+    assert "libnss3 (half-installed)" in err.value.message
+    assert "'apt-get install --reinstall libnss3'" in err.value.remedy
+    assert "dpkg --configure -a" not in err.value.remedy
+    dpkg_status(dpkg, HELD_BRIDGE + torn + UNFINISHED)
+    with pytest.raises(JvbJoinError) as err:
+        apt.ready_for_packages(dpkg, 300, lambda line: None, dry_run=True)
+    remedy = err.value.remedy
+    assert remedy.index("'dpkg --configure -a'") < remedy.index("'apt-get install --reinstall libnss3'")
+
+
 def apt_fails_with(monkeypatch, output):
     def fail(argv, on_line, timeout=None, env=None, secrets=(), input=None):
         raise CommandError(argv, 100, output)
