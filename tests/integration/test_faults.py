@@ -107,6 +107,18 @@ def test_refusals_change_nothing_then_a_held_lock_is_waited_for(server):
     assert json.loads(out)["error"]["id"] == "dpkg-interrupted"
     assert snapshot(lab, "jvbf") == unpacked
     sh(lab, "jvbf", "dpkg --configure -a >/dev/null && rm -f /tmp/python3-debian_*.deb")
+
+    # dpkg killed while unpacking leaves the package "reinstreq half-installed" (what a killed join
+    # left of libnss3): neither 'dpkg --configure -a' nor 'apt-get -f install' repairs that, the
+    # printed 'apt-get install --reinstall' does.
+    sh(lab, "jvbf", "sed -i '/^Package: python3-debian$/,/^$/ s/^Status: .*/Status: install reinstreq half-installed/' "
+                    "/var/lib/dpkg/status")
+    rc, out, err, _ = join(lab, "jvbf", good)
+    assert rc == 1 and "python3-debian (half-installed)" in err, out + err
+    remedy = json.loads(out)["error"]["remedy"]
+    assert "'apt-get install --reinstall python3-debian'" in remedy and "configure -a" not in remedy, remedy
+    sh(lab, "jvbf", "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall python3-debian >/dev/null 2>&1")
+    assert sh(lab, "jvbf", "dpkg-query -W -f '${Status}' python3-debian")[1] == "install ok installed"
     before = snapshot(lab, "jvbf")  # dpkg's own bookkeeping (status-old) moved on
 
     # The dpkg lock held longer than --lock-timeout: exit 75 naming the holder, nothing changed.
