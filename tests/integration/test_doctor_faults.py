@@ -207,21 +207,24 @@ FAULTS = [
 # its own undo, and doctor must then be clean (the undo runs only when the remedy did not heal).
 HEALED_BY_REMEDY = {"service stopped", "10000/udp not allowed", "5222 blocked (seen on the server)",
                     "jicofo stopped", "prosody stopped", "an unused token past half its life",
-                    "trust store lost the server's certificate"}
+                    "trust store lost the server's certificate", "verbose logging"}
 
 
 def run_remedy(lab, host, remedy):
-    """Run a remedy as an operator reads it: its commands joined by "; then: ", each without
-    doctor's "   (…)" aside; "jvb-join <token>" is a join with a new token made on the server.
-    Returns the commands run."""
+    """Run a remedy as an operator reads it: its commands joined by "; then: " or ", then: ", each
+    without doctor's "   (…)" aside; "jvb-join <token> [OPTIONS]" is a join with a new token made
+    on the server. Returns the commands run."""
     done = []
-    for part in remedy.split("; then: "):
-        if part.startswith("jvb-join <token>"):
-            rc, out, err, _ = join(lab, host, create_token(lab, "remedy", host)["token"])
+    for part in re.split(r"[;,] then: ", remedy.split("   (")[0] + "; then: " + remedy.split("), then: ", 1)[1]
+                         if "), then: " in remedy else remedy):
+        command = part.split("   (")[0].strip()
+        if command.startswith("jvb-join <token>"):
+            options = command[len("jvb-join <token>"):].split()
+            options = options if options[:1] and options[0].startswith("--") else []
+            rc, out, err, _ = join(lab, host, create_token(lab, "remedy", host)["token"], *options)
             assert rc in (0, 2), out + err
-            done.append("jvb-join <new token>")
+            done.append(" ".join(["jvb-join <new token>"] + options))
         else:
-            command = part.split("   (")[0].strip()
             sh(lab, host, command, timeout=180)
             done.append(command)
     return "; ".join(done)
