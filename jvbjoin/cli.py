@@ -168,6 +168,8 @@ def repo_options(func):
         click.option("--no-ssh", "no_ssh", is_flag=True,
                      help="This host is not reached over SSH: enable ufw even if no SSH port is found."),
         click.option("--allow-unsupported-release", is_flag=True, help="Try even on a release jvb-join does not support."),
+        click.option("--firewall-cut-ok", is_flag=True,
+                     help="Turn ufw on even if that cuts what this host serves to others today (named in the report)."),
     ]):
         func = option(func)
     return func
@@ -193,8 +195,6 @@ def repo_options(func):
               help="This host's address the NAT maps to --advertise-ip (default: the one that reaches the server).")
 @click.option("--stun-server", "stun_server", multiple=True, metavar="HOST:PORT",
               help="STUN server the bridge asks for its public address (repeatable; 'none' for none).")
-@click.option("--firewall-cut-ok", is_flag=True,
-              help="Turn ufw on even if that cuts what this host serves to others today (named in the report).")
 @repo_options
 @click.pass_obj
 def join(opts, token, token_file, dry_run, verify_timeout, lock_timeout, jitsi_repo_url, jitsi_repo_suite,
@@ -330,7 +330,8 @@ def server():
 @click.pass_obj
 def server_install(opts, domain, cert, cert_file, key_file, email, web, local_bridge, dry_run,
                    jitsi_repo_url, jitsi_repo_suite, jitsi_repo_components, jitsi_repo_key, lock_timeout,
-                   no_firewall, no_ssh, allow_unsupported_release, acme_directory=None, acme_ca_file=None):
+                   no_firewall, no_ssh, allow_unsupported_release, acme_directory=None, acme_ca_file=None,
+                   firewall_cut_ok=False):
     """Install the Jitsi Meet server package set, ready for external bridges."""
     from .paths import Paths
     from .render import Progress
@@ -340,7 +341,8 @@ def server_install(opts, domain, cert, cert_file, key_file, email, web, local_br
                             jitsi_repo_url, jitsi_repo_suite, jitsi_repo_components, jitsi_repo_key,
                             lock_timeout, not no_firewall, no_ssh, allow_unsupported_release,
                             acme_directory=acme_directory,
-                            acme_ca_file=os.path.abspath(acme_ca_file) if acme_ca_file else None)
+                            acme_ca_file=os.path.abspath(acme_ca_file) if acme_ca_file else None,
+                            firewall_cut_ok=firewall_cut_ok, confirm=_asker(opts))
     report = install(options, Paths("/"), Progress.for_output(opts.as_json))
     _emit(opts, report, show_diffs=dry_run)
     return _finish(report)

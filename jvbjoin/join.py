@@ -6,7 +6,7 @@ import time
 
 from . import apt, files
 from .engine import Context, Engine
-from .errors import FirewallCutError, JvbJoinError, TokenError, TokenExpiredError, TokenUsedError, VerifyError
+from .errors import JvbJoinError, TokenError, TokenExpiredError, TokenUsedError, VerifyError
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +111,8 @@ def check_token_account(ctx, token):
 
 
 def check_firewall_cut(ctx, opts):
-    """Before a firewall that is off is turned on: what this host serves to others today and the run
-    will not let in (SSH, the media port, the bridge's websocket port for the server) would be cut.
-    Asked on a terminal; refused unattended unless --firewall-cut-ok; either way before any change."""
+    """Turning ufw on keeps SSH, the media port and the bridge's websocket port for the server;
+    anything else this host serves is named and asked about first (steps.firewall.refuse_cut)."""
     from . import host
     from .steps import firewall, websockets
     if not opts.firewall:
@@ -122,20 +121,7 @@ def check_firewall_cut(ctx, opts):
     port = websockets.configured_port(ctx.paths)
     if port is not None:
         keep.add((port, "tcp"))
-    cut = firewall.cut_by_enabling(ctx.paths, keep)
-    if not cut:
-        return
-    listed = ", ".join("{}/{} ({})".format(p, proto, program) for p, proto, program in cut)
-    ctx.facts["firewall_cut"] = listed
-    if opts.firewall_cut_ok:
-        ctx.degraded.append("ufw was turned on and now keeps others from {} (--firewall-cut-ok)".format(listed))
-        return
-    question = "ufw is off; turning it on will keep others from what this host serves: {}. Go on?".format(listed)
-    if opts.confirm is not None and opts.confirm(question):
-        ctx.degraded.append("ufw was turned on and now keeps others from {} (confirmed)".format(listed))
-        return
-    raise FirewallCutError("ufw is off, and turning it on would cut what this host serves to others: {}. "
-                           "Nothing was changed.".format(listed))
+    firewall.refuse_cut(ctx, keep, opts.firewall_cut_ok, opts.confirm)
 
 
 def bridge_versions(token):

@@ -18,10 +18,10 @@ OPTION_TYPES = {
     "no-firewall": bool,
     "no-ssh": bool,
     "allow-unsupported-release": bool,
-    # join only (Debian 10's Java; turning ufw on over what the host serves): server install ignores them
+    "firewall-cut-ok": bool,
+    # join only (Debian 10's Java): server install ignores them
     "adoptium-repo-url": str,
     "adoptium-repo-key": str,
-    "firewall-cut-ok": bool,
 }
 _TRUE = ("true", "yes", "1", "on")
 _FALSE = ("false", "no", "0", "off")

@@ -20,13 +20,24 @@ CERT_CHOICES = {
     "letsencrypt": "Let's Encrypt certificates",
 }
 SERVER_UNITS = ("prosody.service", "jicofo.service")
+WEB_PORTS = [(80, "tcp"), (443, "tcp")]
+# The Jitsi packages' own sockets, which the server's firewall scopes on purpose: prosody's client
+# port is let in from the bridges only; its s2s, BOSH/websocket and component ports, jicofo's REST and
+# a local bridge's HTTP ports stay behind nginx or loopback. A run that turns ufw back on does not ask
+# about them while their package is installed (before, the port is somebody else's).
+JITSI_PORTS = {
+    "prosody": [(port, "tcp") for port in (5222, 5269, 5280, 5281, 5347)],
+    "jicofo": [(8888, "tcp")],
+    "jitsi-videobridge2": [(8080, "tcp"), (9090, "tcp")],
+}
 
 
 class ServerOptions:
     def __init__(self, domain, cert="self-signed", cert_file=None, key_file=None, email=None, web="nginx",
                  local_bridge=None, dry_run=False, jitsi_repo_url=None, jitsi_repo_suite=None,
                  jitsi_repo_components=None, jitsi_repo_key=None, lock_timeout=300, firewall=True,
-                 no_ssh=False, allow_unsupported_release=False, acme_directory=None, acme_ca_file=None):
+                 no_ssh=False, allow_unsupported_release=False, acme_directory=None, acme_ca_file=None,
+                 firewall_cut_ok=False, confirm=None):
         self.domain = domain
         self.cert = cert
         self.cert_file = cert_file
@@ -45,9 +56,12 @@ class ServerOptions:
         self.allow_unsupported_release = allow_unsupported_release
         self.acme_directory = acme_directory
         self.acme_ca_file = acme_ca_file
+        self.firewall_cut_ok = firewall_cut_ok
+        # asks the operator a yes/no question on a terminal; None when no one is there to ask
+        self.confirm = confirm
 
     def as_dict(self):
-        return dict(vars(self))
+        return {k: v for k, v in vars(self).items() if k != "confirm"}
 
 
 def validate(opts):
@@ -151,9 +165,7 @@ def server_steps(ctx):
     steps += [ClosedBrewery(opts.domain), JicofoRestLocal()]
     if opts.firewall:
         from ..steps.firewall import Firewall
-        ports = [("80", "tcp"), ("443", "tcp")]
-        if local_bridge:
-            ports.append(("10000", "udp"))
+        ports = [(str(port), proto) for port, proto in server_ports(local_bridge)]
         steps.append(Firewall(ports=ports))
     steps.append(LocalBridge(local_bridge, explicit))
     steps.append(ExpiryTimer())
@@ -164,6 +176,30 @@ def server_steps(ctx):
         steps += [certbot, LetsEncryptCertificate(opts.domain, opts.email, opts.acme_directory,
                                                   opts.acme_ca_file, opts.web)]
     return steps
+
+
+def server_ports(local_bridge):
+    """What the server's firewall lets in from anywhere: the web server, and the media port of a
+    bridge on the server itself."""
+    from ..steps.firewall import MEDIA_PORT
+    return WEB_PORTS + ([MEDIA_PORT] if local_bridge else [])
+
+
+def check_firewall_cut(ctx, opts):
+    """Turning ufw on keeps SSH, the web, a local bridge's media and the Jitsi set's own (scoped)
+    ports; anything else the server serves today is named and asked about first."""
+    from .. import apt, host
+    from ..steps import firewall
+    from .services import recorded_choice
+    if not opts.firewall:
+        return
+    local_bridge = opts.local_bridge if opts.local_bridge is not None else recorded_choice(ctx.paths) is not False
+    keep = {(port, "tcp") for port in host.ssh_ports()} | set(server_ports(local_bridge))
+    states = apt.package_states(ctx.paths)
+    for package, ports in JITSI_PORTS.items():
+        if package in states and states[package].installed:
+            keep.update(ports)
+    firewall.refuse_cut(ctx, keep, opts.firewall_cut_ok, opts.confirm)
 
 
 class AuthPin(Step):
@@ -248,6 +284,7 @@ def install(opts, paths, progress):
             raise JvbJoinError("jvb-join server install must run as root.", "Run it again with sudo.")
         apt.ready_for_packages(paths, opts.lock_timeout, progress, opts.dry_run)
         supported_release(c, "server", opts.allow_unsupported_release)
+        check_firewall_cut(c, opts)
 
     engine = Engine(server_steps(ctx), ctx, verify=None if opts.dry_run else verify_server, preflight=preflight)
     return engine.run("server install", dry_run=opts.dry_run)

@@ -249,3 +249,24 @@ def cut_by_enabling(paths, keep):
         found.setdefault((port, proto), inode)
     names = sockets.owners(paths, found.values())
     return sorted((port, proto, names.get(inode, "?")) for (port, proto), inode in found.items())
+
+
+def refuse_cut(ctx, keep, cut_ok, confirm):
+    """Before a firewall that is off is turned on: what this host serves to others today that the
+    run will not let in (``keep``) would be cut. Asked on a terminal (``confirm``); refused
+    unattended unless ``cut_ok``; either way before any change, and named in the report."""
+    from ..errors import FirewallCutError
+    cut = cut_by_enabling(ctx.paths, keep)
+    if not cut:
+        return
+    listed = ", ".join("{}/{} ({})".format(p, proto, program) for p, proto, program in cut)
+    ctx.facts["firewall_cut"] = listed
+    if cut_ok:
+        ctx.degraded.append("ufw was turned on and now keeps others from {} (--firewall-cut-ok)".format(listed))
+        return
+    question = "ufw is off; turning it on will keep others from what this host serves: {}. Go on?".format(listed)
+    if confirm is not None and confirm(question):
+        ctx.degraded.append("ufw was turned on and now keeps others from {} (confirmed)".format(listed))
+        return
+    raise FirewallCutError("ufw is off, and turning it on would cut what this host serves to others: {}. "
+                           "Nothing was changed.".format(listed))

@@ -341,3 +341,24 @@ def test_turning_ufw_on_keeps_the_hand_made_websockets_for_the_server_and_asks_b
     assert check["status"] == "ok" and "9090" in check["detail"], check
     lab.exec(host, ["systemctl", "stop", "adminweb"], check=False)
     lab.stop(host)
+
+
+def test_server_install_names_what_turning_ufw_on_would_cut_and_changes_nothing(server):
+    """The same promise on a server: a host with ufw off and an admin's service on 8081 is not
+    cut off by `server install` unattended; the refusal comes before any package or file."""
+    lab = server
+    host = "jmsc"
+    lab.up(host)
+    install_jvb_join(lab, host)
+    lab.exec(host, ["systemd-run", "--unit=adminweb", "--collect", "python3", "-m", "http.server", "8081"], check=True)
+    wait_for(lambda: ":8081 " in sh(lab, host, "ss -Hltn")[1], 30, "the admin's web service")
+    assert "Status: inactive" in sh(lab, host, "ufw status")[1]
+    before = snapshot(lab, host)
+    rc, out, err = lab.exec(host, ["jvb-join", "--json", "server", "install", "--domain", "cut." + DOMAIN]
+                            + repo_args(lab, host), timeout=600)
+    assert rc == 1 and json.loads(out)["error"]["id"] == "firewall-would-cut", out + err
+    assert "8081/tcp (python3)" in err, err
+    assert snapshot(lab, host) == before
+    assert sh(lab, host, "dpkg-query -W -f '${Status}' prosody 2>/dev/null || true")[1] == ""
+    lab.exec(host, ["systemctl", "stop", "adminweb"], check=False)
+    lab.stop(host)

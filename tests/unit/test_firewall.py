@@ -287,6 +287,32 @@ def test_a_join_asks_on_a_terminal_and_refuses_unattended_unless_told(paths, mon
     join.check_firewall_cut(ctx, opts)  # --no-firewall: ufw is not touched, nothing to ask
 
 
+def test_a_server_install_names_the_admins_own_service_but_not_the_jitsi_packages_own(paths, monkeypatch):
+    from jvbjoin import apt, host
+    from jvbjoin.engine import Context
+    from jvbjoin.errors import FirewallCutError
+    from jvbjoin.server import install
+    _host_with_sockets(paths, monkeypatch)
+    monkeypatch.setattr(host, "ssh_ports", lambda: [22])
+    # a first install: 9090 and 8081 are somebody else's, and are named
+    opts = install.ServerOptions("meet.example.com", local_bridge=True)
+    with pytest.raises(FirewallCutError) as err:
+        install.check_firewall_cut(Context(paths), opts)
+    assert "8081/tcp (?), 9090/tcp (python3)" in err.value.message
+    # with jitsi-videobridge2 installed, 9090 is its own (behind nginx on a server): only 8081 is asked about
+    monkeypatch.setattr(apt, "package_states", lambda p: {"jitsi-videobridge2": apt.PackageState(
+        "jitsi-videobridge2", "install ok installed", "2.3-1")})
+    asked = []
+    opts = install.ServerOptions("meet.example.com", local_bridge=True, confirm=lambda q: asked.append(q) or True)
+    ctx = Context(paths)
+    install.check_firewall_cut(ctx, opts)
+    assert "8081/tcp (?)" in asked[0] and "9090" not in asked[0] and "8081/tcp" in ctx.degraded[0]
+    opts = install.ServerOptions("meet.example.com", firewall_cut_ok=True)
+    install.check_firewall_cut(Context(paths), opts)
+    install.check_firewall_cut(Context(paths), install.ServerOptions("meet.example.com", firewall=False))
+    assert "confirm" not in install.ServerOptions("meet.example.com", confirm=print).as_dict()
+
+
 HADOLY_JVB_CONF = """videobridge {
   http-servers { public { port = 9090 } }
   websockets { enabled = true, domain = "meet.example.com:443", tls = true, server-id = "jvb1" }
