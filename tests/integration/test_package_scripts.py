@@ -8,7 +8,7 @@ import pytest
 
 pytestmark = pytest.mark.lab
 
-from labkit import DOMAIN, install_server, sh
+from labkit import DOMAIN, doctor_check, install_server, sh, wait_for
 
 AUTH = "auth." + DOMAIN
 CONFIG = "/etc/prosody/conf.avail/{}.cfg.lua".format(DOMAIN)
@@ -66,6 +66,19 @@ EOF""".format(c=CONFIG, a=AUTH))
     assert prosody_pid(lab) == before  # prosody runs on with what it read before
     # put the config back as the server had it; prosody never saw either change
     sh(lab, "jms", "cp -a /root/domain.cfg.lua {c}".format(c=CONFIG))
+
+
+def test_a_stale_pid_file_under_a_failed_jicofo_unit_is_named_with_a_remedy_that_works(server):
+    """jicofo's init script does not start while its pid file exists, and only its stop removes it:
+    over a stale one the unit fails, and 'systemctl start jicofo' (or restart) fails again."""
+    lab = server
+    sh(lab, "jms", "systemctl stop jicofo; echo 999999 > /var/run/jicofo.pid")
+    assert lab.exec("jms", ["systemctl", "start", "jicofo"])[0] != 0
+    check = doctor_check(lab, "jms", "jicofo")
+    assert check["status"] == "fail" and "/var/run/jicofo.pid is left" in check["detail"], check
+    assert check["remedy"] == "rm -f /var/run/jicofo.pid; systemctl start jicofo"
+    sh(lab, "jms", check["remedy"])
+    wait_for(lambda: doctor_check(lab, "jms", "jicofo")["status"] == "ok", 90, "jicofo to answer after the remedy")
 
 
 def test_a_failed_start_of_jicofo_fails_its_package_configure(server):
