@@ -8,7 +8,7 @@ import pytest
 
 pytestmark = pytest.mark.lab
 
-from labkit import DOMAIN, doctor_check, install_server, sh, wait_for
+from labkit import DOMAIN, doctor_check, install_server, repo_args, sh, wait_for
 
 AUTH = "auth." + DOMAIN
 CONFIG = "/etc/prosody/conf.avail/{}.cfg.lua".format(DOMAIN)
@@ -79,6 +79,26 @@ def test_a_stale_pid_file_under_a_failed_jicofo_unit_is_named_with_a_remedy_that
     assert check["remedy"] == "rm -f /var/run/jicofo.pid; systemctl start jicofo"
     sh(lab, "jms", check["remedy"])
     wait_for(lambda: doctor_check(lab, "jms", "jicofo")["status"] == "ok", 90, "jicofo to answer after the remedy")
+
+
+def test_a_rolled_back_install_leaves_a_removed_jitsi_meet_prosody_removed_not_purged(server):
+    """jitsi-meet-prosody removed but not purged keeps the auth host's accounts and the certificate
+    the bridges pin. A `server install` that fails after reinstalling it removes it again: its
+    purge would delete them."""
+    lab = server
+    pinned = "sha256sum /var/lib/prosody/{}.crt".format(AUTH)
+    before = sh(lab, "jms", pinned)[1]
+    sh(lab, "jms", "DEBIAN_FRONTEND=noninteractive apt-get remove -y -q jitsi-meet-prosody >/dev/null", timeout=300)
+    assert status(lab, "jitsi-meet-prosody") == "rc"
+    # certbot cannot reach this ACME directory: the run fails after the packages and rolls back
+    rc, out, err = lab.exec("jms", ["jvb-join", "server", "install", "--domain", DOMAIN, "--cert", "letsencrypt",
+                                    "--email", "admin@lab.test", "--acme-directory", "https://127.0.0.1:9/dir"]
+                            + repo_args(lab, "jms"), timeout=1200)
+    assert rc != 0 and "rolling back" in out + err, out + err
+    assert status(lab, "jitsi-meet-prosody") == "rc"
+    assert exists(lab, "/var/lib/prosody/auth%2emeet%2elab%2etest/accounts/focus.dat")
+    assert sh(lab, "jms", pinned)[1] == before
+    sh(lab, "jms", "DEBIAN_FRONTEND=noninteractive apt-get install -y -q jitsi-meet-prosody >/dev/null", timeout=300)
 
 
 def test_a_failed_start_of_jicofo_fails_its_package_configure(server):
