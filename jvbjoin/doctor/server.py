@@ -75,7 +75,15 @@ def check_prosody(facts):
 def check_jicofo(facts):
     bad = _unit_check(facts, "jicofo.service", "jicofo")
     if bad:
-        return bad
+        installed = F.unit_state(facts, "jicofo.service").get("LoadState") != "not-found"
+        left = jicofo.left_pid_file(facts.paths) if installed else None
+        if left is None:
+            return bad
+        pid, alive = left
+        held = ("a jicofo that still runs outside its unit (pid {})".format(pid) if alive
+                else "a jicofo that is gone (pid {})".format(pid or "?"))
+        return fail("{}; {} is left by {}, and jicofo's init script does not start while it exists".format(
+            bad.detail, jicofo.PIDFILE, held), jicofo.left_pid_file_remedy(left))
     daemon = jicofo.daemon_state(facts.paths)
     if daemon.state == jicofo.DEAD:
         return fail("jicofo's unit is active but its daemon is dead: nothing answers on 127.0.0.1:{} ({})".format(

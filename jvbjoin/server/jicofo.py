@@ -12,6 +12,7 @@ as the string ``"null"``.
 """
 
 import json
+import os
 import re
 import urllib.error
 import urllib.request
@@ -81,6 +82,29 @@ def daemon_pid(paths):
     except OSError:
         return None
     return int(text) if b"jicofo" in cmdline else None
+
+
+def left_pid_file(paths):
+    """``(pid, alive)`` of the pid file jicofo's init script keeps, or None when there is none.
+
+    The script's ``start`` refuses while that file exists, stale or not, and its ``stop`` (the only
+    thing that removes it) does not run for a unit that is not active: with a failed or inactive
+    unit, ``systemctl start`` and ``restart`` fail again until the file is gone. ``alive``: a jicofo
+    still runs with that pid, outside its unit."""
+    if not os.path.exists(paths(PIDFILE)):
+        return None
+    live = daemon_pid(paths)
+    return (live, True) if live else ((files.read_text(paths(PIDFILE)) or "").strip(), False)
+
+
+def left_pid_file_remedy(left):
+    """The command that lets a failed or inactive jicofo unit start again over ``left_pid_file``."""
+    pid, alive = left
+    start = "rm -f {}; systemctl start jicofo".format(PIDFILE)
+    if not alive:
+        return start
+    # the old daemon holds 127.0.0.1:8888 until it has exited: the new one would lose its port
+    return "kill {0}; while kill -0 {0} 2>/dev/null; do sleep 1; done; {1}".format(pid, start)
 
 
 def daemon_state(paths, timeout=2.0):

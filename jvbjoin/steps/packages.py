@@ -236,17 +236,26 @@ def update_once(ctx, lock_timeout):
 
 def install(ctx, journal, specs, lock_timeout, downgrades=False, names=None):
     """``apt-get install`` of ``specs`` (names, name=version or paths of local .debs); the undo
-    purges exactly what this call installed and puts back versions it changed.
+    takes out exactly what this call installed and puts back versions it changed.
 
     A purge of a Jitsi package deletes its files under /etc/jitsi even when they were there before
-    it (an admin or a configuration tool may write jvb.conf first): those are put back after it."""
-    before = apt.installed_packages(ctx.paths)
+    it (an admin or a configuration tool may write jvb.conf first): those are put back after it.
+    A package that was removed but not purged before (dpkg's config-files state) is removed again,
+    not purged: its purge would delete what it had left, such as jitsi-meet-prosody's purge deleting
+    the auth host's accounts and the certificate the bridges pin."""
+    states = apt.package_states(ctx.paths)
+    before = {name: state.version for name, state in states.items() if state.installed}
+    config_files = {name for name, state in states.items() if state.status == "config-files"}
     jitsi_etc = ctx.paths("/etc/jitsi")
     kept = files.TreeState(jitsi_etc) if os.path.isdir(jitsi_etc) else None
 
     def undo():
         after = apt.installed_packages(ctx.paths)
         new = sorted(set(after) - set(before))
+        # first: purging a new package would also purge a package that depends on it
+        if set(new) & config_files:
+            apt.apt_get(["remove"] + sorted(set(new) & config_files), ctx.progress, lock_timeout)
+        new = [name for name in new if name not in config_files]
         if new:
             apt.apt_get(["purge"] + new, ctx.progress, lock_timeout)
             if kept is not None:

@@ -284,3 +284,27 @@ def test_a_token_for_another_version_of_a_held_bridge_is_refused_before_changes(
     assert "apt-mark unhold jitsi-videobridge2" in err.value.remedy
     apt.ready_for_packages(paths, 300, lambda line: None, dry_run=True,
                            versions={"jitsi-videobridge2": "2.3-92-g64f9f34f-1"})
+
+
+SERVER_REMOVED = ("Package: prosody\nStatus: install ok installed\nVersion: 0.12.3-1\n\n"
+                  "Package: jitsi-meet-prosody\nStatus: deinstall ok config-files\nVersion: 1.0.9396-1\n")
+
+
+def test_the_undo_removes_again_a_package_that_was_removed_before_and_purges_only_new_ones(paths, monkeypatch):
+    """jitsi-meet-prosody removed but not purged keeps the auth host's accounts and the certificate
+    bridges pin; a rolled-back install must leave it removed, as it was, not purge it."""
+    from jvbjoin.engine import Context, Journal
+    from jvbjoin.steps import packages
+    dpkg_status(paths, SERVER_REMOVED)
+    calls = []
+
+    def apt_get(args, progress, lock_timeout=None):
+        calls.append(args)
+        if args[0] == "install":
+            dpkg_status(paths, SERVER_REMOVED.replace("deinstall ok config-files", "install ok installed")
+                        + "\nPackage: jicofo\nStatus: install ok installed\nVersion: 1.0-1196-1\n")
+    monkeypatch.setattr(apt, "apt_get", apt_get)
+    journal = Journal()
+    packages.install(Context(paths), journal, ["jitsi-meet-prosody", "jicofo"], 300)
+    assert journal.rollback() == []
+    assert calls[1:] == [["remove", "jitsi-meet-prosody"], ["purge", "jicofo"]]

@@ -186,3 +186,26 @@ def test_status_says_when_jicofo_is_active_but_its_daemon_dead(paths, monkeypatc
     assert status._jicofo_text(paths) == "active/exited, but its daemon is dead (systemctl restart jicofo)"
     monkeypatch.setattr(jicofo, "health", lambda timeout=2.0: (200, "OK"))
     assert status._jicofo_text(paths) == "active/exited"
+
+
+def test_doctor_names_a_pid_file_left_under_a_failed_jicofo_unit_with_a_remedy_that_removes_it(paths, monkeypatch):
+    """jicofo's init script does not start while its pid file exists and removes it only in its stop,
+    which systemd does not run for a failed unit: 'systemctl start jicofo' alone fails again."""
+    from jvbjoin.doctor import server
+    from jvbjoin.doctor.core import Facts
+    facts = Facts(paths)
+    facts.put("unit:jicofo.service", {"LoadState": "loaded", "ActiveState": "failed", "SubState": "failed"})
+    result = server.check_jicofo(facts)  # no pid file: a plain start
+    assert result.status == "fail" and result.remedy.startswith("systemctl start jicofo")
+    jicofo_process(paths, 4321, cmdline=None)  # stale
+    result = server.check_jicofo(facts)
+    assert result.status == "fail" and "/var/run/jicofo.pid is left by a jicofo that is gone (pid 4321)" in result.detail
+    assert result.remedy == "rm -f /var/run/jicofo.pid; systemctl start jicofo"
+    jicofo_process(paths, 4321)  # a jicofo still runs, outside its unit: it goes first
+    result = server.check_jicofo(facts)
+    assert "still runs outside its unit (pid 4321)" in result.detail
+    assert result.remedy == ("kill 4321; while kill -0 4321 2>/dev/null; do sleep 1; done; "
+                             "rm -f /var/run/jicofo.pid; systemctl start jicofo")
+    facts = Facts(paths)
+    facts.put("unit:jicofo.service", {"LoadState": "not-found", "ActiveState": "inactive", "SubState": "dead"})
+    assert "is not installed" in server.check_jicofo(facts).detail
