@@ -232,13 +232,10 @@ def check_cert_verification(facts):
                 found.append("client '{}' in {}".format(name, facts.paths.jvb_conf))
     except hocon.HoconError:
         pass
-    for line in F.legacy_text(facts).splitlines():
-        text = line.strip()
-        if text.startswith(("#", "!")):
-            continue
-        key, _, value = text.replace(":", "=", 1).partition("=")
-        if key.strip().lower().startswith(LEGACY_DISABLE) and \
-                key.strip().upper().endswith(".DISABLE_CERTIFICATE_VERIFICATION") and value.strip().lower() == "true":
+    from ..steps.bridge_config import legacy_values
+    for key, value in legacy_values(F.legacy_text(facts)).items():
+        if key.lower().startswith(LEGACY_DISABLE) and \
+                key.upper().endswith(".DISABLE_CERTIFICATE_VERIFICATION") and value.strip().lower() == "true":
             found.append(facts.paths.jvb_legacy_properties)
     if found:
         return fail("TLS certificate verification is turned off ({}): anyone on the path can read the "
@@ -289,19 +286,15 @@ def check_nickname(facts):
 
 
 def check_logging(facts):
+    from ..steps.bridge_config import legacy_values
     from ..steps.logging_level import FILE_HANDLER
     text = files.read_text(facts.paths.jvb_logging)
     if text is None:
         return warn("{} is missing".format(facts.paths.jvb_logging), restore_conffile(JVB_LOGGING))
-    handlers, level = [], None
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if not sep or line.lstrip().startswith(("#", "!")):
-            continue
-        if key.strip() == "handlers":
-            handlers = [h for h in value.replace(",", " ").split() if h]
-        elif key.strip() == ".level":
-            level = value.strip().upper()
+    # Java properties: "handlers: x" and "handlers x" are the same key as "handlers=x"
+    values = legacy_values(text)
+    handlers = [h for h in values.get("handlers", "").replace(",", " ").split() if h]
+    level = values[".level"].strip().upper() if ".level" in values else None
     problems = []
     if FILE_HANDLER in handlers:
         problems.append("the bridge also logs to a file (FileHandler)")

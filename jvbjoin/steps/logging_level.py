@@ -9,8 +9,9 @@ LEVELS = ("OFF", "SEVERE", "WARNING", "INFO", "CONFIG", "FINE", "FINER", "FINEST
 FILE_HANDLER = "java.util.logging.FileHandler"
 CONSOLE_HANDLER = "java.util.logging.ConsoleHandler"
 
-_HANDLERS_RE = re.compile(r"^(\s*handlers\s*[=:]\s*)(.*?)(\s*)$")
-_LEVEL_RE = re.compile(r"^(\s*\.level\s*[=:]\s*)(\S*)(\s*)$")
+# a Java properties key ends at '=', ':' or white space
+_HANDLERS_RE = re.compile(r"^(\s*handlers(?:\s*[=:]\s*|\s+))(.*?)(\s*)$")
+_LEVEL_RE = re.compile(r"^(\s*\.level(?:\s*[=:]\s*|\s+))(\S*)(\s*)$")
 
 
 def wanted_level(ctx):

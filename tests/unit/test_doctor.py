@@ -225,6 +225,11 @@ def test_verification_disabled_anywhere_fails(host):
     write(host, "/etc/jitsi/videobridge/sip-communicator.properties",
           "#jvb-join# org.jitsi.videobridge.xmpp.user.shard.DISABLE_CERTIFICATE_VERIFICATION=true\n")
     assert bridge.check_cert_verification(facts_for(host)).status == "ok"
+    # Java properties: a space or a colon ends the key as well as '='
+    for line in ("org.jitsi.videobridge.xmpp.user.shard.DISABLE_CERTIFICATE_VERIFICATION true\n",
+                 "org.jitsi.videobridge.xmpp.user.shard.DISABLE_CERTIFICATE_VERIFICATION : true\n"):
+        write(host, "/etc/jitsi/videobridge/sip-communicator.properties", line)
+        assert bridge.check_cert_verification(facts_for(host)).status == "fail", line
 
 
 def test_cloned_host_and_changed_nickname(host):
@@ -327,6 +332,11 @@ def test_verbose_logging_warns(host):
           "handlers= java.util.logging.ConsoleHandler, java.util.logging.FileHandler\n.level=ALL\n")
     result = bridge.check_logging(facts_for(host))
     assert result.status == "warn" and "FileHandler" in result.detail and "ALL" in result.detail
+    # the same file with ':' and ' ' separators, which Java reads alike (and the join edits alike)
+    write(host, "/etc/jitsi/videobridge/logging.properties",
+          "handlers: java.util.logging.ConsoleHandler, java.util.logging.FileHandler\n.level FINE\n")
+    result = bridge.check_logging(facts_for(host))
+    assert result.status == "warn" and "FileHandler" in result.detail and "FINE" in result.detail
 
 
 def test_kernel_settings_are_skipped_in_a_container_and_checked_outside(host):

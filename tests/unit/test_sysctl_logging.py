@@ -62,6 +62,13 @@ def test_only_file_handler_becomes_console():
         "handlers = java.util.logging.ConsoleHandler\n.level=INFO\n"
 
 
+def test_colon_and_space_separators_are_edited_as_java_reads_them():
+    # "handlers: x" and "handlers x" are the key "handlers" for java.util.logging, as "handlers=x" is
+    text = "handlers: java.util.logging.ConsoleHandler, java.util.logging.FileHandler\n.level FINE\n"
+    assert logging_level.edit_logging(text, "INFO") == "handlers: java.util.logging.ConsoleHandler\n.level INFO\n"
+    assert logging_level.edit_logging("handlersX=1\n", "INFO") == "handlersX=1\n.level=INFO\n"
+
+
 def test_unknown_level_refused(paths):
     write(paths.jvb_logging, PACKAGE_LOGGING)
     with pytest.raises(UsageError):
