@@ -4,6 +4,11 @@ Only accounts listed in ``jvb_join_brewery_occupants`` enter the brewery room: a
 anonymous meet domain with a videobridge's stats presence is refused, so is an auth account that is
 not listed; a listed one enters, and a 'prosodyctl reload' is enough for a change of the list to take
 effect. The server reads who is in the brewery through prosody's admin shell.
+
+The meet domain and the internal component are set up as jitsi-meet-prosody's template sets them
+(``jitsi-anonymous`` login, ``muc_hide_all`` and ``ping`` on the component), with the lab stand-ins
+of those Jitsi plugins (tests/lab/standins/jitsi-meet-prosody/): the brewery module works beside
+them, as jvb-join's prosody file loads it.
 """
 
 import os
@@ -25,6 +30,8 @@ if not os.path.exists(PROSODYCTL):
     pytest.skip("prosody is not installed (apt-get install -y prosody)", allow_module_level=True)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+JITSI_PLUGINS = os.path.join(ROOT, "tests", "lab", "standins", "jitsi-meet-prosody", "usr", "share", "jitsi-meet",
+                             "prosody-plugins")
 MEET = "meet.lab.test"
 AUTH = "auth." + MEET
 INTERNAL = "internal.auth." + MEET
@@ -32,10 +39,10 @@ BREWERY = "jvbbrewery@" + INTERNAL
 
 CONFIG = BASE_CONFIG + """
 modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "register"; "ping"; "admin_shell" }}
-plugin_paths = {{ "{plugins}" }}
+plugin_paths = {{ "{jitsi_plugins}", "{plugins}" }}
 
 VirtualHost "{meet}"
-    authentication = "anonymous"
+    authentication = "jitsi-anonymous"
     c2s_require_encryption = false
     ssl = {{ certificate = "{d}/{meet}.crt"; key = "{d}/{meet}.key" }}
 
@@ -45,7 +52,7 @@ VirtualHost "{auth}"
 Component "{internal}" "muc"
     storage = "memory"
     muc_room_locking = false
-    modules_enabled = {{ "ping"; "jvb_join_brewery" }}
+    modules_enabled = {{ "muc_hide_all"; "ping"; "jvb_join_brewery" }}
     jvb_join_brewery_occupants = {{ "focus@{auth}" }}
 """
 
@@ -53,7 +60,7 @@ Component "{internal}" "muc"
 @pytest.fixture(scope="module")
 def server():
     with running_prosody(CONFIG, [AUTH, MEET], meet=MEET, auth=AUTH, internal=INTERNAL,
-                         plugins=os.path.join(ROOT, "prosody")) as server:
+                         plugins=os.path.join(ROOT, "prosody"), jitsi_plugins=JITSI_PLUGINS) as server:
         yield server
 
 
