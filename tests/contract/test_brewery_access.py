@@ -135,3 +135,10 @@ def test_no_brewery_room_means_no_accounts(server, admin):
 def _pin(cert_path):
     from test_prosody import _openssl_pin
     return _openssl_pin(cert_path)
+
+
+def test_prosody_names_the_plugin_folders_it_loads_from(server, admin):
+    """What jvb-join asks before 'module:load': a folder prosody did not read at start-up cannot be
+    loaded from (plugin_paths is read when prosody starts, not on a reload)."""
+    known = prosody_admin.plugin_paths()
+    assert JITSI_PLUGINS in known and os.path.join(ROOT, "prosody") in known, known
