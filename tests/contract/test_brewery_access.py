@@ -142,3 +142,39 @@ def test_prosody_names_the_plugin_folders_it_loads_from(server, admin):
     loaded from (plugin_paths is read when prosody starts, not on a reload)."""
     known = prosody_admin.plugin_paths()
     assert JITSI_PLUGINS in known and os.path.join(ROOT, "prosody") in known, known
+
+
+def _guest_disco_info(server, room):
+    """The error condition a guest of the meet domain gets for disco#info on ``room`` (None: an answer)."""
+    from slixmpp.exceptions import IqError
+
+    async def work(client):
+        iq = client.make_iq_get(queryxmlns="http://jabber.org/protocol/disco#info", ito=room)
+        try:
+            await iq.send(timeout=10)
+        except IqError as err:
+            return err.iq["error"]["condition"]
+        return None
+
+    return xmpp._session("127.0.0.1", server["port"], MEET, None, None, None, 20, work)
+
+
+def test_hidden_rooms_answer_disco_info_only_to_their_occupants(server, admin):
+    """muc_hide_all on the internal MUC (as the packaged config enables it): a room with a bridge in it
+    refuses disco#info to a guest, who is no occupant; a room that does not exist is just not found."""
+    password = secrets.token_urlsafe(18)
+    bridge = "jvb-def67890@" + AUTH
+    _adduser(server, bridge, password)
+    der = xmpp.verify_pin("127.0.0.1", server["port"], AUTH, _pin(server["certs"][AUTH]))
+    _allow(server, ["focus@" + AUTH, bridge])
+    ready, stop = threading.Event(), threading.Event()
+    t = threading.Thread(target=_stay, args=(server, bridge + "/bridge", password, der, ready, stop), daemon=True)
+    t.start()
+    try:
+        assert ready.wait(15), "a listed account did not get into the brewery"
+        assert _guest_disco_info(server, BREWERY) == "forbidden"
+        assert _guest_disco_info(server, "nosuchroom@" + INTERNAL) == "item-not-found"
+    finally:
+        stop.set()
+        t.join(10)
+        _allow(server, ["focus@" + AUTH])
