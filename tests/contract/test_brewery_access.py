@@ -11,6 +11,7 @@ of those Jitsi plugins (tests/lab/standins/jitsi-meet-prosody/): the brewery mod
 them, as jvb-join's prosody file loads it.
 """
 
+import contextlib
 import os
 import re
 import secrets
@@ -93,6 +94,21 @@ def _stay(server, jid, password, der, ready, stop):
     _stay_in_room(server["port"], jid, password, der, BREWERY, "jvb-" + secrets.token_hex(3), ready, stop)
 
 
+@contextlib.contextmanager
+def _listed_and_inside(server, bridge, password, der):
+    """``bridge`` put on the brewery's list and kept in the room (as a bridge) for the block."""
+    _allow(server, ["focus@" + AUTH, bridge])
+    ready, stop = threading.Event(), threading.Event()
+    t = threading.Thread(target=_stay, args=(server, bridge + "/bridge", password, der, ready, stop), daemon=True)
+    t.start()
+    try:
+        assert ready.wait(15), "a listed account did not get into the brewery"
+        yield
+    finally:
+        stop.set()
+        t.join(10)
+
+
 def test_a_guest_of_the_meet_domain_is_refused_with_a_stats_presence(server):
     entered, condition = xmpp.guest_enters_brewery("127.0.0.1", server["port"], MEET, BREWERY)
     assert (entered, condition) == (False, "forbidden")
@@ -109,21 +125,13 @@ def test_only_listed_accounts_enter_and_a_reload_changes_the_list(server, admin)
         xmpp.brewery_occupants("127.0.0.1", server["port"], AUTH, "jvb-abc12345", password, BREWERY, der, timeout=10)
     assert "forbidden" in str(refused.value)
 
-    _allow(server, ["focus@" + AUTH, bridge])
-    ready, stop = threading.Event(), threading.Event()
-    t = threading.Thread(target=_stay, args=(server, bridge + "/bridge", password, der, ready, stop), daemon=True)
-    t.start()
-    try:
-        assert ready.wait(15), "a listed account did not get into the brewery"
+    with _listed_and_inside(server, bridge, password, der):
         assert prosody_admin.brewery_accounts(MEET) == {bridge}
         # a guest is still refused while a bridge is inside
         assert xmpp.guest_enters_brewery("127.0.0.1", server["port"], MEET, BREWERY)[0] is False
         # the account leaves the list (its token was revoked): the reload puts it out of the room
         _allow(server, ["focus@" + AUTH])
         assert prosody_admin.brewery_accounts(MEET) == set()
-    finally:
-        stop.set()
-        t.join(10)
     with pytest.raises(Exception):
         xmpp.brewery_occupants("127.0.0.1", server["port"], AUTH, "jvb-abc12345", password, BREWERY, der, timeout=10)
 
@@ -166,15 +174,9 @@ def test_hidden_rooms_answer_disco_info_only_to_their_occupants(server, admin):
     bridge = "jvb-def67890@" + AUTH
     _adduser(server, bridge, password)
     der = xmpp.verify_pin("127.0.0.1", server["port"], AUTH, _pin(server["certs"][AUTH]))
-    _allow(server, ["focus@" + AUTH, bridge])
-    ready, stop = threading.Event(), threading.Event()
-    t = threading.Thread(target=_stay, args=(server, bridge + "/bridge", password, der, ready, stop), daemon=True)
-    t.start()
     try:
-        assert ready.wait(15), "a listed account did not get into the brewery"
-        assert _guest_disco_info(server, BREWERY) == "forbidden"
-        assert _guest_disco_info(server, "nosuchroom@" + INTERNAL) == "item-not-found"
+        with _listed_and_inside(server, bridge, password, der):
+            assert _guest_disco_info(server, BREWERY) == "forbidden"
+            assert _guest_disco_info(server, "nosuchroom@" + INTERNAL) == "item-not-found"
     finally:
-        stop.set()
-        t.join(10)
         _allow(server, ["focus@" + AUTH])
