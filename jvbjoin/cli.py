@@ -356,8 +356,8 @@ def server_install(opts, domain, cert, cert_file, key_file, email, web, local_br
               help="config.js resolution: the preferred video height, e.g. 480.")
 @click.option("--disable-audio-levels/--enable-audio-levels", default=None,
               help="config.js disableAudioLevels: skip measuring audio levels (saves client CPU).")
-@click.option("--open-bridge-channel", type=click.Choice(["websocket", "datachannel", "true"]),
-              help="config.js openBridgeChannel: how clients talk to the bridge.")
+@click.option("--open-bridge-channel", type=click.Choice(["websocket", "datachannel", "true"]), hidden=True,
+              help="Obsolete: the web client has ignored config.js openBridgeChannel since 2020; refused.")
 @click.option("--config", "config_settings", multiple=True, metavar="KEY=VALUE",
               help="Any other config.js key; VALUE is JSON (true, 480, \"x\") or else a string. Repeatable.")
 @click.option("--interface", "interface_settings", multiple=True, metavar="KEY=VALUE",

@@ -76,7 +76,7 @@ def check_tune(facts):
         return skipped("no client settings set by 'jvb-join server tune'")
     name = domain(facts)
     paths = {"config": tune.config_js(facts.paths, name), "interface": tune.interface_config_js(facts.paths)}
-    failures, warnings, remedies = [], [], []
+    failures, warnings, remedies, obsolete = [], [], [], []
     count = 0
     for part in ("config", "interface"):
         wanted = record[part]
@@ -88,6 +88,9 @@ def check_tune(facts):
             failures.append("{} is missing".format(paths[part]))
             continue
         missing, edited, overridden = tune_findings(text, OBJECTS[part], wanted)
+        if part == "config":  # warned about below; re-adding a missing one would be refused
+            obsolete.extend(k for k in sorted(wanted) if tune.obsolete_problem(k))
+            missing = [k for k in missing if not tune.obsolete_problem(k)]
         if missing:
             failures.append("{} no longer has jvb-join's line for {}".format(paths[part], ", ".join(missing)))
             remedies.append("jvb-join server tune " + " ".join(
@@ -95,6 +98,9 @@ def check_tune(facts):
         warnings.extend(edited + overridden)
     if failures:
         return fail("; ".join(failures), "; ".join(remedies) or "jvb-join server tune (with the settings you want)")
+    if obsolete:
+        notes = ["config.{} is set, but the web client no longer reads it".format(k) for k in obsolete]
+        return warn("; ".join(notes + warnings), "jvb-join server tune " + " ".join("--unset " + k for k in obsolete))
     if warnings:
         return warn("; ".join(warnings) + " (an edit by hand wins over 'server tune')",
                     "If that is not meant: remove the later line, or set the value with 'jvb-join server tune'")

@@ -33,6 +33,23 @@ OCCUPANTS_LUA = (
 )
 
 
+# The plugin folders the running prosody loads modules from: read from plugin_paths when it starts,
+# not on a reload, so a folder added since is unknown to it until a restart.
+PLUGIN_PATHS_LUA = '>print("jvb-join-plugin-paths\\t" .. tostring(prosody.paths.plugins)); return true, "listed"'
+
+
+def plugin_paths():
+    """The running prosody's plugin folders (without a trailing slash), None when it cannot be asked."""
+    result = shell(PLUGIN_PATHS_LUA)
+    if not result.ok:
+        return None
+    for line in result.stdout.splitlines():
+        parts = line.strip().lstrip("| ").split("\t")
+        if len(parts) == 2 and parts[0] == "jvb-join-plugin-paths":
+            return [path.rstrip("/") for path in parts[1].split(";") if path and path != "nil"]
+    return None
+
+
 def parse_occupants(text):
     """``{nickname: {"account": bare JID, "address": IP or None}}`` from the shell's answer."""
     out = {}

@@ -180,17 +180,21 @@ def wait_brewery_closed(domain, timeout=30.0, sleep=time.sleep, clock=time.monot
 
 def load_brewery_module(domain):
     """Make the running prosody load the brewery module (a reload does not load new modules, nor see a
-    new plugin path): ``module:load``, and when prosody cannot find it that way, a restart. Only when
-    prosody says the module is not loaded: a prosody that does not answer is not restarted."""
+    new plugin path): ``module:load`` when prosody already knows jvb-join's plugin folder, else (or
+    when the load did not take) a restart. Trying ``module:load`` without the folder would only leave
+    an "Unable to load module" error in prosody's log. Only when prosody says the module is not
+    loaded: a prosody that does not answer is not restarted."""
     loaded = brewery_closed_in_prosody(domain)
     if loaded is None:
         return "unknown"
     if loaded:
         return "loaded"
     from . import prosody
-    prosody.shell("module:load('{}', 'internal.auth.{}')".format(MODULE, domain))
-    if brewery_closed_in_prosody(domain) is not False:
-        return "loaded"
+    known = prosody.plugin_paths()
+    if known is None or PLUGIN_DIR.rstrip("/") in known:
+        prosody.shell("module:load('{}', 'internal.auth.{}')".format(MODULE, domain))
+        if brewery_closed_in_prosody(domain) is not False:
+            return "loaded"
     run(["systemctl", "restart", "prosody"], timeout=120)
     wait_brewery_closed(domain)
     return "restarted"

@@ -19,6 +19,21 @@ from ..steps.base import FileStep, WantedFile
 MARK = "// set by 'jvb-join server tune'"
 _KEY_RE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 
+# config.js keys that tutorials still name but the web client no longer reads: a line setting one
+# changes nothing. Setting one is refused; removing jvb-join's old line (--unset) is not.
+OBSOLETE_CONFIG = {
+    "openBridgeChannel": (
+        "config.js openBridgeChannel was dropped from Jitsi Meet at the end of 2020: the client always opens "
+        "its channel to the bridge, over a websocket unless config.bridgeChannel.preferSctp is true.",
+        "Leave it out (a websocket is the default). For an SCTP data channel set preferSctp: true in the "
+        "bridgeChannel block of the config.js file by hand."),
+}
+
+
+def obsolete_problem(key):
+    """``(what, remedy)`` when the web client no longer reads config.js ``key``, else None."""
+    return OBSOLETE_CONFIG.get(key)
+
 
 def js_value(value):
     """A JavaScript literal for a JSON-compatible value. ``<`` and ``>`` are escaped too: nginx runs
@@ -189,6 +204,10 @@ def find_domain(paths, given):
 def tune(opts, paths, progress):
     if not opts.config and not opts.interface:
         raise UsageError("Nothing to tune.", "Give at least one setting; see 'jvb-join server tune --help'.")
+    for key, literal in sorted(opts.config.items()):
+        problem = obsolete_problem(key)
+        if problem is not None and literal is not None:
+            raise UsageError(*problem)
     domain = find_domain(paths, opts.domain)
     ctx = Context(paths, opts.as_dict(), progress)
     ctx.facts.update(options=opts, dry_run=opts.dry_run)

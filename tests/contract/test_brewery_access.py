@@ -4,8 +4,14 @@ Only accounts listed in ``jvb_join_brewery_occupants`` enter the brewery room: a
 anonymous meet domain with a videobridge's stats presence is refused, so is an auth account that is
 not listed; a listed one enters, and a 'prosodyctl reload' is enough for a change of the list to take
 effect. The server reads who is in the brewery through prosody's admin shell.
+
+The meet domain and the internal component are set up as jitsi-meet-prosody's template sets them
+(``jitsi-anonymous`` login, ``muc_hide_all`` and ``ping`` on the component), with the lab stand-ins
+of those Jitsi plugins (tests/lab/standins/jitsi-meet-prosody/): the brewery module works beside
+them, as jvb-join's prosody file loads it.
 """
 
+import contextlib
 import os
 import re
 import secrets
@@ -25,6 +31,8 @@ if not os.path.exists(PROSODYCTL):
     pytest.skip("prosody is not installed (apt-get install -y prosody)", allow_module_level=True)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+JITSI_PLUGINS = os.path.join(ROOT, "tests", "lab", "standins", "jitsi-meet-prosody", "usr", "share", "jitsi-meet",
+                             "prosody-plugins")
 MEET = "meet.lab.test"
 AUTH = "auth." + MEET
 INTERNAL = "internal.auth." + MEET
@@ -32,10 +40,10 @@ BREWERY = "jvbbrewery@" + INTERNAL
 
 CONFIG = BASE_CONFIG + """
 modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "register"; "ping"; "admin_shell" }}
-plugin_paths = {{ "{plugins}" }}
+plugin_paths = {{ "{jitsi_plugins}", "{plugins}" }}
 
 VirtualHost "{meet}"
-    authentication = "anonymous"
+    authentication = "jitsi-anonymous"
     c2s_require_encryption = false
     ssl = {{ certificate = "{d}/{meet}.crt"; key = "{d}/{meet}.key" }}
 
@@ -45,7 +53,7 @@ VirtualHost "{auth}"
 Component "{internal}" "muc"
     storage = "memory"
     muc_room_locking = false
-    modules_enabled = {{ "ping"; "jvb_join_brewery" }}
+    modules_enabled = {{ "muc_hide_all"; "ping"; "jvb_join_brewery" }}
     jvb_join_brewery_occupants = {{ "focus@{auth}" }}
 """
 
@@ -53,7 +61,7 @@ Component "{internal}" "muc"
 @pytest.fixture(scope="module")
 def server():
     with running_prosody(CONFIG, [AUTH, MEET], meet=MEET, auth=AUTH, internal=INTERNAL,
-                         plugins=os.path.join(ROOT, "prosody")) as server:
+                         plugins=os.path.join(ROOT, "prosody"), jitsi_plugins=JITSI_PLUGINS) as server:
         yield server
 
 
@@ -86,6 +94,21 @@ def _stay(server, jid, password, der, ready, stop):
     _stay_in_room(server["port"], jid, password, der, BREWERY, "jvb-" + secrets.token_hex(3), ready, stop)
 
 
+@contextlib.contextmanager
+def _listed_and_inside(server, bridge, password, der):
+    """``bridge`` put on the brewery's list and kept in the room (as a bridge) for the block."""
+    _allow(server, ["focus@" + AUTH, bridge])
+    ready, stop = threading.Event(), threading.Event()
+    t = threading.Thread(target=_stay, args=(server, bridge + "/bridge", password, der, ready, stop), daemon=True)
+    t.start()
+    try:
+        assert ready.wait(15), "a listed account did not get into the brewery"
+        yield
+    finally:
+        stop.set()
+        t.join(10)
+
+
 def test_a_guest_of_the_meet_domain_is_refused_with_a_stats_presence(server):
     entered, condition = xmpp.guest_enters_brewery("127.0.0.1", server["port"], MEET, BREWERY)
     assert (entered, condition) == (False, "forbidden")
@@ -102,21 +125,13 @@ def test_only_listed_accounts_enter_and_a_reload_changes_the_list(server, admin)
         xmpp.brewery_occupants("127.0.0.1", server["port"], AUTH, "jvb-abc12345", password, BREWERY, der, timeout=10)
     assert "forbidden" in str(refused.value)
 
-    _allow(server, ["focus@" + AUTH, bridge])
-    ready, stop = threading.Event(), threading.Event()
-    t = threading.Thread(target=_stay, args=(server, bridge + "/bridge", password, der, ready, stop), daemon=True)
-    t.start()
-    try:
-        assert ready.wait(15), "a listed account did not get into the brewery"
+    with _listed_and_inside(server, bridge, password, der):
         assert prosody_admin.brewery_accounts(MEET) == {bridge}
         # a guest is still refused while a bridge is inside
         assert xmpp.guest_enters_brewery("127.0.0.1", server["port"], MEET, BREWERY)[0] is False
         # the account leaves the list (its token was revoked): the reload puts it out of the room
         _allow(server, ["focus@" + AUTH])
         assert prosody_admin.brewery_accounts(MEET) == set()
-    finally:
-        stop.set()
-        t.join(10)
     with pytest.raises(Exception):
         xmpp.brewery_occupants("127.0.0.1", server["port"], AUTH, "jvb-abc12345", password, BREWERY, der, timeout=10)
 
@@ -128,3 +143,40 @@ def test_no_brewery_room_means_no_accounts(server, admin):
 def _pin(cert_path):
     from test_prosody import _openssl_pin
     return _openssl_pin(cert_path)
+
+
+def test_prosody_names_the_plugin_folders_it_loads_from(server, admin):
+    """What jvb-join asks before 'module:load': a folder prosody did not read at start-up cannot be
+    loaded from (plugin_paths is read when prosody starts, not on a reload)."""
+    known = prosody_admin.plugin_paths()
+    assert JITSI_PLUGINS in known and os.path.join(ROOT, "prosody") in known, known
+
+
+def _guest_disco_info(server, room):
+    """The error condition a guest of the meet domain gets for disco#info on ``room`` (None: an answer)."""
+    from slixmpp.exceptions import IqError
+
+    async def work(client):
+        iq = client.make_iq_get(queryxmlns="http://jabber.org/protocol/disco#info", ito=room)
+        try:
+            await iq.send(timeout=10)
+        except IqError as err:
+            return err.iq["error"]["condition"]
+        return None
+
+    return xmpp._session("127.0.0.1", server["port"], MEET, None, None, None, 20, work)
+
+
+def test_hidden_rooms_answer_disco_info_only_to_their_occupants(server, admin):
+    """muc_hide_all on the internal MUC (as the packaged config enables it): a room with a bridge in it
+    refuses disco#info to a guest, who is no occupant; a room that does not exist is just not found."""
+    password = secrets.token_urlsafe(18)
+    bridge = "jvb-def67890@" + AUTH
+    _adduser(server, bridge, password)
+    der = xmpp.verify_pin("127.0.0.1", server["port"], AUTH, _pin(server["certs"][AUTH]))
+    try:
+        with _listed_and_inside(server, bridge, password, der):
+            assert _guest_disco_info(server, BREWERY) == "forbidden"
+            assert _guest_disco_info(server, "nosuchroom@" + INTERNAL) == "item-not-found"
+    finally:
+        _allow(server, ["focus@" + AUTH])

@@ -13,6 +13,7 @@ import pytest
 pytestmark = pytest.mark.lab
 
 from labkit import DOMAIN, create_token, install_server, join, sh, wait_for
+from jvbjoin.server import prosody_check
 
 JVB = "jvb1"
 CONF = "/etc/jitsi/videobridge"
@@ -314,6 +315,19 @@ def test_prosody_warns_about_the_packaged_template_yet_doctor_is_clean(fleet):
     lab = fleet
     rc, out, err = lab.exec("jms", ["prosodyctl", "check", "config"], check=False)
     assert rc != 0 and "obsolete options" in out and "cross_domain_bosh" in out, (rc, out, err)
+    # exactly what the real template makes prosody 0.12 say (tests/unit/data/prosodyctl/check-config-jitsi.txt)
+    verdict = prosody_check.parse(rc, out + err)
+    assert (verdict.exit_code, verdict.errors) == (2, []), verdict
+    assert verdict.warnings == ["You have some obsolete options you can remove from the global section: "
+                                "cross_domain_bosh"], verdict
+    # prosody loaded every Jitsi plugin the template enables, and jvb-join's brewery module beside them
+    rc, out, err = lab.exec("jms", ["sh", "-c", "cat /var/log/prosody/prosody.err /var/log/prosody/prosody.log"],
+                            check=False)
+    assert not re.findall(r".*(?:Unable to load|Error loading|module.*not found).*", out), out[-3000:]
+    rc, out, err = lab.exec("jms", ["prosodyctl", "shell", "module:list('internal.auth.{}')".format(DOMAIN)],
+                            check=True)
+    for module in ("muc_hide_all", "ping", "jvb_join_brewery"):
+        assert module in out, out
     report = healthy(lab, "jms")
     prosody = next(c for c in report["checks"] if c["id"] == "prosody")
     assert prosody["status"] == "ok" and any("cross_domain_bosh" in d for d in prosody["details"]), prosody

@@ -133,7 +133,11 @@ def test_server_tune_sets_the_tutorial_client_settings_by_marked_lines(server):
     path = "/etc/jitsi/meet/{}-config.js".format(DOMAIN)
     before = lab.exec("jms", ["cat", path], check=True)[1]
     tutorial = ["--start-audio-only", "--resolution", "480", "--disable-audio-levels",
-                "--open-bridge-channel", "websocket", "--interface", "SHOW_JITSI_WATERMARK=false"]
+                "--config", "channelLastN=4", "--interface", "SHOW_JITSI_WATERMARK=false"]
+    # The older tutorials' openBridgeChannel: the client has not read it since 2020, so it is refused.
+    rc, out, err = lab.exec("jms", ["jvb-join", "server", "tune", "--open-bridge-channel", "websocket"])
+    assert rc == 64 and "openBridgeChannel" in out + err, out + err
+    assert lab.exec("jms", ["cat", path], check=True)[1] == before
     rc, out, err = lab.exec("jms", ["jvb-join", "--json", "server", "tune", "--dry-run"] + tutorial)
     assert rc == 0, out + err
     assert lab.exec("jms", ["cat", path], check=True)[1] == before
@@ -146,7 +150,7 @@ def test_server_tune_sets_the_tutorial_client_settings_by_marked_lines(server):
     # What browsers get from the web server.
     served = fetch(lab, "jms", "https://127.0.0.1/config.js")["body"]
     for line in ("config.startAudioOnly = true;", "config.resolution = 480;", "config.disableAudioLevels = true;",
-                 'config.openBridgeChannel = "websocket";'):
+                 "config.channelLastN = 4;"):
         assert line in served, served[-800:]
     interface = lab.exec("jms", ["cat", "/usr/share/jitsi-meet/interface_config.js"], check=True)[1]
     assert "interfaceConfig.SHOW_JITSI_WATERMARK = false;" in interface
@@ -169,7 +173,7 @@ def test_server_tune_sets_the_tutorial_client_settings_by_marked_lines(server):
     print("doctor's server-tune check with its faults: {:.1f} s".format(time.monotonic() - doctor_started))
     # And back: --unset leaves the file exactly as the package wrote it.
     rc, out, err = lab.exec("jms", ["jvb-join", "--json", "server", "tune", "--unset", "startAudioOnly", "--unset",
-                                    "resolution", "--unset", "disableAudioLevels", "--unset", "openBridgeChannel"])
+                                    "resolution", "--unset", "disableAudioLevels", "--unset", "channelLastN"])
     assert rc == 0, out + err
     assert lab.exec("jms", ["cat", path], check=True)[1] == before
     # Only the interface setting is left for doctor to check.

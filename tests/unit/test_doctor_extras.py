@@ -425,3 +425,17 @@ def test_coturn_on_the_certificate_needs_the_hook_to_restart_it(le):
     write(le, "/etc/turnserver.conf", "cert=/etc/jitsi/meet/{0}.crt\npkey=/etc/jitsi/meet/{0}.key\n".format(DOMAIN))
     result = web.check_letsencrypt(le_facts(le, coturn=LOADED))
     assert result.status == "warn" and "coturn" in result.detail
+
+
+def test_a_tuned_option_the_client_no_longer_reads_warns_with_unset(jms):
+    text = tune.tune_text("", "config", {"openBridgeChannel": '"websocket"', "resolution": "480"})
+    tuned(jms, text, {"config": {"openBridgeChannel": '"websocket"', "resolution": "480"}})
+    result = web.check_tune(Facts(jms))
+    assert result.status == "warn" and "config.openBridgeChannel is set, but the web client no longer reads it" \
+        in result.detail
+    assert result.remedy == "jvb-join server tune --unset openBridgeChannel"
+    # its line gone by hand: still only the record to clean, not a line to put back
+    tuned(jms, tune.tune_text("", "config", {"resolution": "480"}),
+          {"config": {"openBridgeChannel": '"websocket"', "resolution": "480"}})
+    result = web.check_tune(Facts(jms))
+    assert result.status == "warn" and result.remedy == "jvb-join server tune --unset openBridgeChannel"

@@ -90,5 +90,41 @@ def test_a_prosody_that_does_not_answer_is_never_restarted_for_the_module(monkey
     monkeypatch.setattr(rights, "brewery_closed_in_prosody", lambda domain: next(answers))
     from jvbjoin.server import prosody
     monkeypatch.setattr(prosody, "shell", lambda command, timeout=60: calls.append(command))
+    monkeypatch.setattr(prosody, "plugin_paths", lambda: None)
     assert rights.load_brewery_module(DOMAIN) == "restarted"
     assert calls[-1] == ["systemctl", "restart", "prosody"]
+
+
+def test_the_module_is_loaded_in_place_only_when_prosody_knows_its_folder(monkeypatch):
+    """prosody reads plugin_paths when it starts: a 'module:load' from a folder it does not know only
+    fails and logs "Unable to load module". Then the restart comes at once; with the folder known, the
+    load is tried first and no restart is needed."""
+    from jvbjoin.server import prosody
+    calls = []
+    monkeypatch.setattr(rights, "run", lambda argv, **kw: calls.append(argv))
+    monkeypatch.setattr(prosody, "shell", lambda command, timeout=60: calls.append(command))
+    monkeypatch.setattr(rights, "wait_brewery_closed", lambda domain: True)
+    monkeypatch.setattr(prosody, "plugin_paths", lambda: ["/usr/lib/prosody/modules",
+                                                          "/usr/share/jitsi-meet/prosody-plugins"])
+    monkeypatch.setattr(rights, "brewery_closed_in_prosody", lambda domain: False)
+    assert rights.load_brewery_module(DOMAIN) == "restarted"
+    assert calls == [["systemctl", "restart", "prosody"]]
+    del calls[:]
+    answers = iter([False, True])
+    monkeypatch.setattr(rights, "brewery_closed_in_prosody", lambda domain: next(answers))
+    monkeypatch.setattr(prosody, "plugin_paths", lambda: ["/usr/share/jitsi-meet/prosody-plugins",
+                                                          rights.PLUGIN_DIR.rstrip("/")])
+    assert rights.load_brewery_module(DOMAIN) == "loaded"
+    assert calls == ["module:load('jvb_join_brewery', 'internal.auth.{}')".format(DOMAIN)]
+
+
+def test_plugin_paths_are_read_from_the_shell_answer(monkeypatch):
+    from jvbjoin.run import Result
+    from jvbjoin.server import prosody
+    answer = ("| jvb-join-plugin-paths\t/usr/share/jitsi-meet/prosody-plugins/;/usr/share/jvb-join/prosody-plugins/;"
+              "/usr/lib/prosody/modules\n| Result: listed\n")
+    monkeypatch.setattr(prosody, "shell", lambda command, timeout=60: Result(["prosodyctl"], 0, answer, ""))
+    assert prosody.plugin_paths() == ["/usr/share/jitsi-meet/prosody-plugins", "/usr/share/jvb-join/prosody-plugins",
+                                      "/usr/lib/prosody/modules"]
+    monkeypatch.setattr(prosody, "shell", lambda command, timeout=60: Result(["prosodyctl"], 1, "", "no socket"))
+    assert prosody.plugin_paths() is None

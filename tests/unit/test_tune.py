@@ -121,3 +121,60 @@ def test_cli_nothing_to_tune_and_bad_keys_are_64(capsys):
     assert cli.main(["server", "tune"]) == 64
     assert cli.main(["server", "tune", "--config", "a.b=1"]) == 64
     assert cli.main(["server", "tune", "--unset", "a b"]) == 64
+
+
+# --- the packaged config.js ------------------------------------------------------------------------
+
+STANDIN_CONFIG_JS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                 "tests", "lab", "standins", "jitsi-meet-web-config", "usr", "share",
+                                 "jitsi-meet-web-config", "config.js")
+
+
+def test_the_packaged_config_js_keeps_every_byte_and_its_commented_options_stay_commented():
+    """The lab's stand-in of jitsi-meet-web-config's config.js (its options and layout as upstream
+    ships them): commented options whose names jvb-join sets, block comments, comments with quotes,
+    braces and slashes. jvb-join's lines go after everything, the rest stays as it was."""
+    with open(STANDIN_CONFIG_JS) as f:
+        text = f.read().replace("jitsi-meet.example.com", "meet.example.com")
+    settings = {"startAudioOnly": "true", "resolution": "480", "disableAudioLevels": "true",
+                "roomPasswordNumberOfDigits": "6"}
+    tuned = tune_text(text, "config", settings)
+    assert tuned.startswith(text)
+    added = tuned[len(text):].splitlines()
+    assert added == ["config.{} = {}; {}".format(k, v, MARK) for k, v in settings.items()]
+    assert marked_settings(tuned, "config") == settings
+    assert tune_text(tuned, "config", dict.fromkeys(settings)) == text
+
+
+def test_jaas_lines_the_package_appends_after_jvb_join_s_win_and_doctor_can_tell():
+    """jitsi-meet-web-config appends its JaaS defaults (roomPasswordNumberOfDigits among them) to an
+    old config.js when JaaS is chosen later: a line after jvb-join's, which wins in the browser."""
+    from jvbjoin.doctor.web import tune_findings
+    with open(STANDIN_CONFIG_JS) as f:
+        text = f.read()
+    tuned = tune_text(text, "config", {"roomPasswordNumberOfDigits": "6"})
+    tuned += ("var enableJaaS = true;\n"
+              "config.roomPasswordNumberOfDigits = 10; // appended once; the package looks for this comment\n")
+    missing, edited, overridden = tune_findings(tuned, "config", {"roomPasswordNumberOfDigits": "6"})
+    assert (missing, edited) == ([], [])
+    assert overridden == ["config.roomPasswordNumberOfDigits is set again on line {}".format(
+        len(tuned.splitlines()))]
+
+
+def test_an_option_the_client_no_longer_reads_is_refused_and_can_still_be_unset(server):
+    paths = server
+    config_path = paths("/etc/jitsi/meet/meet.example.com-config.js")
+    with pytest.raises(UsageError) as err:
+        run_tune(paths, config={"openBridgeChannel": js_value("websocket")})
+    assert "openBridgeChannel" in str(err.value) and "bridgeChannel" in err.value.remedy
+    assert read(config_path) == CONFIG_JS
+    # an old server tuned before: its line can be taken out
+    write(config_path, CONFIG_JS + '\nconfig.openBridgeChannel = "websocket"; {}\n'.format(MARK))
+    run_tune(paths, config={"openBridgeChannel": None})
+    assert read(config_path) == CONFIG_JS + "\n"
+
+
+def test_cli_open_bridge_channel_is_refused_with_what_to_do(capsys):
+    assert cli.main(["server", "tune", "--open-bridge-channel", "websocket"]) == 64
+    out, err = capsys.readouterr()
+    assert "openBridgeChannel" in out + err

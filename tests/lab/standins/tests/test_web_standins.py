@@ -4,6 +4,7 @@ They read the package trees only (no root, no network); the substitution the mai
 scripts make with sed (jitsi-meet.example.com -> domain) is repeated here in Python.
 """
 import os
+import json
 import re
 import shutil
 import subprocess
@@ -206,11 +207,36 @@ def test_config_js_gets_the_domain_and_the_tuned_keys():
     cfg = rendered("jitsi-meet-web-config", "usr", "share", "jitsi-meet-web-config", "config.js")
     assert "domain: '%s'," % DOMAIN in cfg
     assert "muc: 'conference.' + subdomain + '%s'," % DOMAIN in cfg
-    assert "bosh: 'https://%s/' + subdomain + 'http-bind'," % DOMAIN in cfg
-    assert "websocket: 'wss://%s/' + subdomain + 'xmpp-websocket'," % DOMAIN in cfg
-    for key in ("startAudioOnly", "resolution", "disableAudioLevels", "openBridgeChannel"):
+    assert "bosh: 'https://%s/' + subdir + 'http-bind'," % DOMAIN in cfg
+    assert "websocket: 'wss://%s/' + subdir + 'xmpp-websocket'," % DOMAIN in cfg
+    for key in ("startAudioOnly", "resolution", "disableAudioLevels", "startWithAudioMuted"):
         assert re.search(r"^\s*// %s: " % key, cfg, re.M), key
+    assert re.search(r"^    channelLastN: -1,$", cfg, re.M)
+    # gone from upstream's file (and from the client) since 2020
+    assert "openBridgeChannel" not in cfg
     assert "var enableJaaS = false;" in cfg
+
+
+def test_config_js_is_as_large_and_tangled_as_the_real_one():
+    """Upstream's config.js (jitsi-meet, build 9396) is some 88 KB, 2000 lines, mostly commented-out
+    options, with block comments that hold object literals, commented nested objects and comments
+    with quotes, braces and slashes. The stand-in's has its shape; when node is there, it runs."""
+    cfg = rendered("jitsi-meet-web-config", "usr", "share", "jitsi-meet-web-config", "config.js")
+    assert len(cfg) > 70000 and cfg.count("\n") > 1700
+    assert len(re.findall(r"^\s*// ?\s*[A-Za-z_$][\w$]*\??: ", cfg, re.M)) > 500
+    assert re.search(r"^    /\*\*?$", cfg, re.M) and re.search(r"^\s*customTheme: \{$", cfg, re.M)
+    assert re.search(r"^    // notifications: \[$", cfg, re.M)
+    assert re.search(r"^\s*//\s+// ", cfg, re.M)  # a comment inside a commented-out block
+    assert re.search(r"^if \(enableJaaS\) \{\n    config\.dialInNumbersUrl = ", cfg, re.M)
+    assert cfg.endswith("}\n")
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node:
+        script = cfg + "\nprocess.stdout.write(JSON.stringify(Object.keys(config)));\n"
+        result = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == ["hosts", "bosh", "websocket", "bridgeChannel", "testing",
+                                             "enableNoAudioDetection", "enableNoisyMicDetection", "channelLastN",
+                                             "p2p", "analytics", "virtualBackground", "mouseMoveCallbackInterval"]
 
 
 def test_web_page_says_it_is_a_stand_in():
