@@ -3,7 +3,7 @@ PYTHON ?= /usr/bin/python3
 VENV   := build/venv
 PYTEST := $(PYTHON) -m pytest
 
-.PHONY: all test test-unit test-lab test-matrix test-long vermin deb demo bench fuzz lint clean
+.PHONY: all test test-unit test-lab test-matrix test-long vermin deb repo demo bench fuzz lint clean
 
 all: test
 
@@ -59,6 +59,13 @@ lint: deb
 ## deb: build the source and binary package into build/
 deb:
 	scripts/build-deb
+
+## repo: the signed apt repository to publish, in build/repo (scripts/repo --help): jvb-join and
+## Debian's python3-dbus-next for the releases whose archive lacks it. The signing key: JVB_REPO_KEY
+## (id or fingerprint; its home JVB_REPO_GNUPGHOME, else gpg's default), or one made on first use in
+## ~/.local/share/jvb-join/repo-key (0700, files 0600). JVB_REPO_URL: where it will be served.
+repo: deb
+	scripts/repo
 
 ## demo: the main job: a Jitsi Meet server and bridges joined by jvb-join, in the lab
 demo: deb

@@ -4,9 +4,6 @@ a server made by `jvb-join server install` where jvb-join supports the server ro
 Releases where a role is not supported must be refused with a clear message (exit 64) that names the
 override, and never half-installed."""
 
-import glob
-import os
-import shutil
 import time
 
 import pytest
@@ -19,6 +16,8 @@ from labkit import (DOMAIN, create_token, install_jvb_join, install_server, jico
 # The README's support table: where `jvb-join server install` runs (prosody >= 0.12 in the archive).
 SERVER_RELEASES = ("bookworm", "trixie")
 RELEASE_NAMES = {"bullseye": "Debian GNU/Linux 11", "bookworm": "Debian GNU/Linux 12", "trixie": "Debian GNU/Linux 13"}
+# Debian releases whose archive has no python3-dbus-next (Debian 10's is out of the lab's reach)
+LACKS_DBUS_NEXT = ("bullseye",)
 PACKAGES = "dpkg-query -W -f '${Package} ${Status}\\n' | sort"
 
 
@@ -27,12 +26,20 @@ def wait_in_brewery(lab, nick):
     wait_for(lambda: wanted in jicofo_log(lab), 60, "jicofo to add " + nick)
 
 
-def install_dbus_next_from_bookworm(lab, host):
-    """Debian 11 has no python3-dbus-next: the README's step by hand, bookworm's arch-all package."""
-    debs = sorted(glob.glob(os.path.join(lab.cache, "debs", "bookworm", "python3-dbus-next_*_all.deb")))
-    assert debs, "python3-dbus-next is in the lab's bookworm mirror (JVB_LAB_RELEASES must include bookworm)"
-    shutil.copy(debs[-1], lab.path(host, "/root/python3-dbus-next_all.deb"))
-    sh(lab, host, "apt-get update -q >/dev/null && apt-get install -y -q /root/python3-dbus-next_all.deb >/dev/null")
+def dbus_next_source(lab, host):
+    """Where apt took python3-dbus-next from: the repository `make repo` built (the lab's jvb-join
+    repository) on a release whose archive lacks it, the release's own archive elsewhere."""
+    policy = sh(lab, host, "apt-cache policy python3-dbus-next")[1]
+    installed = [l.split()[-1] for l in policy.splitlines() if l.strip().startswith("Installed:")][0]
+    table = policy.split("Version table:", 1)[1]
+    urls, current = {}, None
+    for line in table.splitlines():
+        words = line.replace("***", "").split()
+        if len(words) == 2 and words[1].isdigit():    # " *** 0.2.3-3 500": a version
+            current = words[0]
+        elif current and len(words) >= 3 and words[1].startswith("http"):
+            urls.setdefault(current, []).append(words[1])
+    return installed, urls.get(installed, [])
 
 
 @pytest.fixture
@@ -52,24 +59,29 @@ def test_join_scenario_on(matrix_only, lab, release):
     install_server(lab)
     server_seconds = time.monotonic() - started
     lab.up(bridge, release=release)
-    if release == "bullseye":
-        install_dbus_next_from_bookworm(lab, bridge)
     token = create_token(lab, bridge, bridge)
     rc, out, err, seconds = join(lab, bridge, token["token"])
     assert rc in (0, 2), out + err
     nick = nickname(lab, bridge)
     wait_in_brewery(lab, nick)
     java = sh(lab, bridge, "readlink -f \"$(command -v java)\"")[1].strip()
-    print("{}: server on {} installed in {:.1f} s; bridge joined in {:.1f} s; java {}".format(
-        release, server_release, server_seconds, seconds, java))
+    # jvb-join came with apt alone from the repository `make repo` builds, dbus-next with it where
+    # the release's archive has none (Debian 11)
+    dbus_next, urls = dbus_next_source(lab, bridge)
+    repo = lab.repo_url + "/jvb-join"
+    assert urls, dbus_next
+    if release in LACKS_DBUS_NEXT:
+        assert urls == [repo], (dbus_next, urls)
+    else:
+        assert any(u == lab.repo_url + "/debian" for u in urls), (dbus_next, urls)
+    print("{}: server on {} installed in {:.1f} s; bridge joined in {:.1f} s; java {}; python3-dbus-next {} "
+          "from {}".format(release, server_release, server_seconds, seconds, java, dbus_next, " ".join(urls)))
 
 
 @pytest.mark.parametrize("release", [r for r in lab_releases() if r not in SERVER_RELEASES])
 def test_server_install_refuses_an_unsupported_release(matrix_only, lab, release):
     host = "s-" + release
     lab.up(host, release=release)
-    if release == "bullseye":
-        install_dbus_next_from_bookworm(lab, host)
     install_jvb_join(lab, host)
     before = sh(lab, host, PACKAGES)[1]
     rc, out, err = lab.exec(host, ["jvb-join", "server", "install", "--domain", DOMAIN] + repo_args(lab, host),

@@ -400,6 +400,24 @@ class Lab(object):
                 self._reprepro(base, out, "--export=never", *(extra + ["includedeb", codename, deb]))
         self._reprepro(base, out, "export", *codenames)
 
+    def _jvb_join_repo(self, debs, fpr):
+        """The jvb-join repository is what `make repo` builds (scripts/repo), signed with the lab's
+        archive key as the publisher's key: jvb-join and Debian's python3-dbus-next (fetched once,
+        kept in the cache), with the deb822 source and key file hosts get."""
+        out = os.path.join(self.www, "jvb-join")
+        if not debs:
+            self._fill_repo("jvb-join", "stable", fpr, debs, "jvb-join lab packages")
+            return
+        argv = [os.path.join(self.root, "scripts", "repo"), "--out", out,
+                "--db", os.path.join(self.cache, "repos", "jvb-join"), "--key", fpr,
+                "--gnupghome", self.gnupg, "--url", self.repo_url + "/jvb-join",
+                "--cache", os.path.join(self.cache, "repo-cache")]
+        for deb in debs:
+            argv += ["--deb", deb]
+        p = _run(argv, check=False)
+        if p.returncode != 0:
+            raise LabError("scripts/repo failed (exit %d): %s" % (p.returncode, p.stderr.strip()[-1500:]))
+
     def refresh_repos(self, mirror=True):
         """Rebuild the jvb-join and jitsi repositories from build/*.deb and the stand-ins."""
         with self._lock():
@@ -410,7 +428,7 @@ class Lab(object):
         fprs = self.ensure_keys()
         jvb, jitsi, adoptium = self.collect_lab_debs()
         try:
-            self._fill_repo("jvb-join", "stable", fprs["archive"], jvb, "jvb-join lab packages")
+            self._jvb_join_repo(jvb, fprs["archive"])
             self._fill_repo("jitsi", "stable", fprs["jitsi"], jitsi, "Jitsi lab stand-ins")
             self._fill_repo("adoptium", ADOPTIUM_SUITES, fprs["adoptium"], adoptium, "Adoptium lab stand-ins")
         finally:
@@ -654,8 +672,18 @@ class Lab(object):
         src = ("Types: deb\nURIs: %s/%s\nSuites: %s\nComponents: main\nSigned-By: %s\n")
         _put(m, "etc/apt/sources.list.d/lab-debian.sources",
              src % (self.repo_url, "debian", h["release"], KEYRING_IN_HOST))
-        _put(m, "etc/apt/sources.list.d/jvb-join.sources",
-             src % (self.repo_url, "jvb-join", "stable", KEYRING_IN_HOST))
+        # the jvb-join repository's own deb822 source and key, as `make repo` writes them
+        repo = os.path.join(self.www, "jvb-join")
+        if os.path.exists(os.path.join(repo, "jvb-join.sources")):
+            with open(os.path.join(repo, "jvb-join.sources")) as f:
+                source = f.read()
+            with open(os.path.join(repo, "jvb-join.asc")) as f:
+                key = f.read()
+            _put(m, source.split("Signed-By: ", 1)[1].strip().lstrip("/"), key)
+            _put(m, "etc/apt/sources.list.d/jvb-join.sources", source)
+        else:
+            _put(m, "etc/apt/sources.list.d/jvb-join.sources",
+                 src % (self.repo_url, "jvb-join", "stable", KEYRING_IN_HOST))
         for rel in ("root/.ssh",):
             os.makedirs(_safe_path(m, rel), mode=0o700, exist_ok=True)
         with open(os.path.join(self.keys_dir, "id_ed25519.pub")) as f:
