@@ -441,12 +441,13 @@ def brewery_occupants(host, port, domain, user, password, muc, cadata_der, timeo
 COLIBRI_NS = "http://jitsi.org/protocol/colibri"
 
 
-def guest_enters_brewery(host, port, meet_domain, muc, timeout=15):
+def guest_enters_brewery(host, port, meet_domain, muc, timeout=15, names=None):
     """Try the brewery as a guest of the meeting page would: an anonymous login on ``meet_domain``,
     then presence to ``muc`` with a colibri stats element, as a videobridge sends it.
 
     ``(True, None)`` if the room let the guest in (it leaves again at once), ``(False, condition)`` if
-    the server refused; raises when no anonymous login is possible on ``meet_domain``.
+    the server refused; raises when no anonymous login is possible on ``meet_domain``. The name the
+    server gave the guest is appended to the list ``names``, if given.
     """
     import asyncio
     import secrets as _secrets
@@ -455,6 +456,8 @@ def guest_enters_brewery(host, port, meet_domain, muc, timeout=15):
     room = muc.lower()
 
     async def work(client):
+        if names is not None:
+            names.append(client.boundjid.user)
         answer = asyncio.get_event_loop().create_future()
 
         def on_presence(pres):

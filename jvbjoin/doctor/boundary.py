@@ -37,11 +37,19 @@ def check_brewery_access(facts, domain):
     from .. import xmpp
     from ..errors import JvbJoinError
     brewery = "jvbbrewery@internal.auth.{}".format(meet)
+    guests = []
     try:
-        entered, condition = xmpp.guest_enters_brewery("127.0.0.1", XMPP_PORT, meet, brewery, timeout=4)
+        entered, condition = xmpp.guest_enters_brewery("127.0.0.1", XMPP_PORT, meet, brewery, timeout=4,
+                                                       names=guests)
     except JvbJoinError as exc:
         return ok("jvb-join's module closes the brewery (no guest login to try it with: {})".format(
             exc.message.rstrip(".")), details)
+    finally:
+        # doctor changes nothing: the meet host's jitsi-anonymous login stores a guest's data (its
+        # PEP bookmarks node) like an account's; the probe's throwaway guest leaves none behind
+        from ..server import prosody
+        for guest in guests:
+            prosody.forget_user_data(facts.paths, meet, guest)
     if entered:
         return fail("a guest of {} entered the brewery {} with a videobridge's presence".format(meet, brewery),
                     again + "; then: systemctl restart prosody", details)

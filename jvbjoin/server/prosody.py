@@ -1,11 +1,47 @@
 """The running prosody, through ``prosodyctl``: its admin shell (mod_admin_shell, prosody 0.12 and
-later) and config reloads. Nothing here reads or writes prosody's files."""
+later) and config reloads; and the names of prosody's data files (its ``datamanager`` layout)."""
 
+import os
 import re
 
 from ..run import run
 
 PROSODYCTL = ["prosodyctl"]
+
+
+DATA = "/var/lib/prosody"
+
+
+def store_name(text):
+    """A host or user name as prosody's datamanager names it on disk: every character other than
+    an ASCII letter or digit as ``%xx`` (``auth.meet.example.com`` is ``auth%2emeet%2eexample%2ecom``)."""
+    return re.sub(r"[^A-Za-z0-9]", lambda m: "".join("%{:02x}".format(b) for b in m.group().encode()), text)
+
+
+def store_file(paths, host, store, user, ext="dat"):
+    """The file of ``user``'s ``store`` (accounts, roster, pep...) on ``host``."""
+    return paths(DATA, store_name(host), store, "{}.{}".format(store_name(user), ext))
+
+
+def forget_user_data(paths, host, user):
+    """Remove every store file of ``user`` on ``host``: what a throwaway session left (a guest of
+    jitsi-anonymous has its PEP bookmarks node stored, unlike prosody's own anonymous login).
+    Returns the files removed."""
+    folder = paths(DATA, store_name(host))
+    removed = []
+    try:
+        stores = sorted(os.listdir(folder))
+    except OSError:
+        return removed
+    for store in stores:
+        for ext in ("dat", "list"):
+            path = store_file(paths, host, store, user, ext)
+            try:
+                os.unlink(path)
+            except OSError:
+                continue
+            removed.append(path)
+    return removed
 
 
 def shell(command, timeout=60):

@@ -113,9 +113,8 @@ def token_state(record, paths, now=None, in_brewery=None):
 def account_verifier(paths, auth_domain, user):
     """Prosody's SCRAM ``stored_key`` of an account: it changes when the password changes, and it
     is not a secret that opens anything, so the store can keep it to tell 'used' from 'unused'."""
-    encoded = auth_domain.replace("%", "%25").replace(".", "%2e").replace("-", "%2d")
-    account = user.replace("%", "%25").replace(".", "%2e").replace("-", "%2d")
-    text = files.read_text(paths("/var/lib/prosody", encoded, "accounts", account + ".dat")) or ""
+    from .prosody import store_file
+    text = files.read_text(store_file(paths, auth_domain, "accounts", user)) or ""
     match = re.search(r'\["stored_key"\]\s*=\s*"([0-9a-fA-F]+)"', text)
     return match.group(1) if match else None
 

@@ -128,3 +128,23 @@ def test_plugin_paths_are_read_from_the_shell_answer(monkeypatch):
                                       "/usr/lib/prosody/modules"]
     monkeypatch.setattr(prosody, "shell", lambda command, timeout=60: Result(["prosodyctl"], 1, "", "no socket"))
     assert prosody.plugin_paths() is None
+
+
+def test_prosody_store_names_and_a_throwaway_guests_files_forgotten(tmp_path):
+    from jvbjoin.paths import Paths
+    from jvbjoin.server import prosody
+    assert prosody.store_name("auth.meet-1.example.com") == "auth%2emeet%2d1%2eexample%2ecom"
+    assert prosody.store_name("jvb_a") == "jvb%5fa"
+    paths = Paths(str(tmp_path))
+    guest, other = "8tj7buddk-ocu6tzegftfcq7", "jvb"
+    for user in (guest, other):
+        for store, ext in (("pep", "dat"), ("roster", "dat"), ("archive", "list")):
+            path = prosody.store_file(paths, "meet.example.com", store, user, ext)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            open(path, "w").close()
+    removed = prosody.forget_user_data(paths, "meet.example.com", guest)
+    assert sorted(os.path.basename(p) for p in removed) == ["8tj7buddk%2docu6tzegftfcq7.dat"] * 2 + [
+        "8tj7buddk%2docu6tzegftfcq7.list"]
+    left = sorted(os.listdir(os.path.join(str(tmp_path), "var/lib/prosody/meet%2eexample%2ecom/pep")))
+    assert left == ["jvb.dat"]
+    assert prosody.forget_user_data(paths, "other.example.com", guest) == []
