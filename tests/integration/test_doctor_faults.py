@@ -208,13 +208,15 @@ FAULTS = [
 # its own undo, and doctor must then be clean (the undo runs only when the remedy did not heal).
 HEALED_BY_REMEDY = {"service stopped", "10000/udp not allowed", "5222 blocked (seen on the server)",
                     "jicofo stopped", "prosody stopped", "an unused token past half its life",
-                    "trust store lost the server's certificate", "verbose logging"}
+                    "trust store lost the server's certificate", "verbose logging", "wrong password"}
 
 
 def run_remedy(lab, host, remedy):
     """Run a remedy as an operator reads it: its commands joined by "; then: " or ", then: ", each
     without doctor's "   (…)" aside; "jvb-join <token> [OPTIONS]" is a join with a new token made
     on the server. Returns the commands run."""
+    if "then here: jvb-join <token>" in remedy:
+        remedy = remedy[remedy.index("jvb-join <token>"):]
     done = []
     for part in re.split(r"[;,] then: ", remedy.split("   (")[0] + "; then: " + remedy.split("), then: ", 1)[1]
                          if "), then: " in remedy else remedy):
@@ -225,6 +227,11 @@ def run_remedy(lab, host, remedy):
             rc, out, err, _ = join(lab, host, create_token(lab, "remedy", host)["token"], *options)
             assert rc in (0, 2), out + err
             done.append(" ".join(["jvb-join <new token>"] + options))
+            # what the join itself says is left to do on the server (the earlier token's account,
+            # when the bridge could not remove it in band with a password that no longer works)
+            for revoke in re.findall(r"'(jvb-join token revoke \S+)'", " ".join(json.loads(out).get("degraded", []))):
+                sh(lab, "jms", revoke)
+                done.append(revoke + " (on the server, as the join said)")
         else:
             sh(lab, host, command, timeout=180)
             done.append(command)
