@@ -35,6 +35,11 @@ class PackageState:
         return self.want == "hold"
 
     @property
+    def torn(self):
+        """Its unpacking was cut: 'dpkg --configure -a' leaves it so, only unpacking it again repairs it."""
+        return self.status == "half-installed" or self.flag == "reinstreq"
+
+    @property
     def unfinished(self):
         """Unpacked, or half way through being installed, configured or removed (``dpkg --audit``)."""
         return self.status in UNFINISHED or self.flag == "reinstreq"
@@ -257,21 +262,21 @@ def ready_for_packages(paths, lock_timeout, progress, dry_run=False, versions=No
     elif [pid for pid, _ in lock_holders(paths) if pid != os.getpid()]:
         return
     unfinished = sorted((n, s) for n, s in package_states(paths).items() if s.unfinished)
-    if dpkg_interrupted(paths) or unfinished:
+    interrupted = dpkg_interrupted(paths)
+    if interrupted or unfinished:
         # Not temporary: the same command would find dpkg just as it is.
         where = "; packages not configured: {}".format(", ".join(
             "{} ({})".format(n, state.status) for n, state in unfinished)) if unfinished else ""
         raise DpkgInterruptedError("A previous package installation was interrupted{}. Nothing was changed.".format(where),
-                                   repair_remedy(paths, [state for _, state in unfinished]))
+                                   repair_remedy(interrupted, [state for _, state in unfinished]))
 
 
-def repair_remedy(paths, unfinished):
-    """What repairs dpkg as it was left. 'dpkg --configure -a' finishes what was unpacked, but
-    leaves a package whose unpacking was cut (half-installed, or flagged reinstreq) as it is, and
-    'apt-get -f install' then exits 0 without touching it: that one must be unpacked again with
-    'apt-get install --reinstall'."""
-    torn = sorted(state.name for state in unfinished if state.status == "half-installed" or state.flag == "reinstreq")
-    configure = dpkg_interrupted(paths) or len(torn) < len(unfinished)
+def repair_remedy(interrupted, unfinished):
+    """What repairs dpkg as it was left (``interrupted``: its journal is not empty). 'dpkg --configure
+    -a' finishes what was unpacked, but leaves a torn package as it is, and 'apt-get -f install' then
+    exits 0 without touching it: that one must be unpacked again with 'apt-get install --reinstall'."""
+    torn = sorted(state.name for state in unfinished if state.torn)
+    configure = interrupted or len(torn) < len(unfinished)
     if not torn:
         commands = ["'dpkg --configure -a' (then 'apt-get -f install' if it reports dependency problems)"]
     else:
