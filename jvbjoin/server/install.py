@@ -143,15 +143,14 @@ class GeneratedSecrets(Step):
 
 def server_steps(ctx):
     from ..steps.packages import DebconfPreseed, JitsiSource, Packages
-    from .services import ExpiryTimer, LocalBridge, recorded_choice
+    from .services import ExpiryTimer, LocalBridge
 
     opts = ctx.facts["options"]
     source = JitsiSource.from_options(opts)
     web = ["apache2"] if opts.web == "apache" else ["nginx"]
     jitsi = ["prosody", "jicofo", "jitsi-meet-web", "jitsi-meet-prosody", "jitsi-meet-web-config"]
-    # --local-bridge / --no-local-bridge, else what was chosen last time, else a local bridge
     explicit = opts.local_bridge is not None
-    local_bridge = opts.local_bridge if explicit else recorded_choice(ctx.paths) is not False
+    local_bridge = wants_local_bridge(opts, ctx.paths)
     if local_bridge:
         jitsi.insert(0, "jitsi-videobridge2")
     steps = [DebconfPreseed(debconf_answers(opts)), GeneratedSecrets(), source,
@@ -178,6 +177,12 @@ def server_steps(ctx):
     return steps
 
 
+def wants_local_bridge(opts, paths):
+    """--local-bridge / --no-local-bridge, else what was chosen last time, else a local bridge."""
+    from .services import recorded_choice
+    return opts.local_bridge if opts.local_bridge is not None else recorded_choice(paths) is not False
+
+
 def server_ports(local_bridge):
     """What the server's firewall lets in from anywhere: the web server, and the media port of a
     bridge on the server itself."""
@@ -190,11 +195,9 @@ def check_firewall_cut(ctx, opts):
     ports; anything else the server serves today is named and asked about first."""
     from .. import apt, host
     from ..steps import firewall
-    from .services import recorded_choice
     if not opts.firewall:
         return
-    local_bridge = opts.local_bridge if opts.local_bridge is not None else recorded_choice(ctx.paths) is not False
-    keep = {(port, "tcp") for port in host.ssh_ports()} | set(server_ports(local_bridge))
+    keep = {(port, "tcp") for port in host.ssh_ports()} | set(server_ports(wants_local_bridge(opts, ctx.paths)))
     states = apt.package_states(ctx.paths)
     for package, ports in JITSI_PORTS.items():
         if package in states and states[package].installed:
