@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "lab"))
 from harness import Lab, LabError  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from labkit import lab_releases  # noqa: E402
+from labkit import install_server, lab_releases  # noqa: E402
 
 
 def pytest_configure(config):
@@ -73,6 +73,14 @@ def lab():
         yield lab
     finally:
         lab.down()
+
+
+@pytest.fixture(scope="module")
+def server(lab):
+    """A server made by `jvb-join server install` for one test module (a module that needs another
+    server defines its own ``server``); later modules get fresh hosts of the same names."""
+    yield install_server(lab)
+    lab.down()
 
 
 @pytest.fixture(autouse=True)

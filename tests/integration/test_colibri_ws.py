@@ -12,7 +12,7 @@ import pytest
 
 pytestmark = pytest.mark.lab
 
-from labkit import DOMAIN, install_server, join, sh, wait_for
+from labkit import DOMAIN, join, sh, wait_for
 
 # The bridge's wait between SHUTTING_DOWN and its exit (1 minute by default), shortened by the
 # operator's own line in jvb.conf so that the lab does not wait a minute for the leave.
@@ -69,13 +69,6 @@ def reaches(lab, source, address, port):
     rc, _, _ = lab.exec(source, ["timeout", "5", "bash", "-c", "exec 3<>/dev/tcp/{}/{}".format(address, port)],
                         check=False)
     return rc == 0
-
-
-@pytest.fixture(scope="module")
-def server(lab):
-    install_server(lab)
-    yield lab
-    lab.down()
 
 
 def test_each_bridge_gets_its_own_route_and_loses_it_when_it_goes(server):

@@ -9,17 +9,10 @@ import pytest
 
 pytestmark = pytest.mark.lab
 
-from labkit import DOMAIN, create_token, doctor_check, doctor_check_with_fault, fetch, install_server, install_tools, join, sh
+from labkit import DOMAIN, create_token, doctor_check, doctor_check_with_fault, fetch, install_tools, join, sh
 
 PUBLIC = "203.0.113.7"  # TEST-NET-3: the address a NAT in front of jvb1 would forward
 STUN_PORT = 3479  # coturn as a plain STUN server on jms (not on 3478: a TURN setup may own that one)
-
-
-@pytest.fixture(scope="module")
-def server(lab):
-    install_server(lab)
-    yield lab
-    lab.down()
 
 
 def colibri_stats(lab, host):

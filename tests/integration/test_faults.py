@@ -11,7 +11,7 @@ import time
 import pytest
 
 pytestmark = pytest.mark.lab
-from labkit import (DOMAIN, create_token, doctor_check, install_jvb_join, install_server, join, login, long_scenario,
+from labkit import (DOMAIN, create_token, doctor_check, install_jvb_join, join, login, long_scenario,
                     repo_args, sh, snapshot, wait_for)
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
@@ -51,12 +51,6 @@ def hold_lock(lab, host, unit, seconds):
     lab.exec(host, ["systemd-run", "--unit=" + unit, "--collect", "python3", "-c", HOLD_LOCK, str(seconds)],
              check=True)
     wait_for(lambda: lab.exec(host, ["python3", "-c", LOCK_IS_HELD])[0] == 0, 30, "the dpkg lock to be held")
-
-
-@pytest.fixture(scope="module")
-def server(lab):
-    yield install_server(lab)
-    lab.down()
 
 
 def changed(token, **fields):

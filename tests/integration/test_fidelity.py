@@ -12,18 +12,12 @@ import pytest
 pytestmark = pytest.mark.lab
 
 from jvbjoin.doctor.bridge import restore_conffile
-from labkit import DOMAIN, hand_procedure, install_server, jicofo_log, sh, wait_for
+from labkit import DOMAIN, hand_procedure, jicofo_log, sh, wait_for
 
 BREWERY = "jvbbrewery@internal.auth." + DOMAIN
 CONF = "/etc/jitsi/videobridge/jvb.conf"
 PROPS = "/etc/jitsi/videobridge/sip-communicator.properties"
 JVB_LOG = "/var/log/jitsi/jvb.log"
-
-
-@pytest.fixture(scope="module")
-def server(lab):
-    yield install_server(lab)
-    lab.down()  # later modules get fresh hosts of the same names
 
 
 def server_jvb_password(lab):

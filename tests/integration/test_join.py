@@ -8,16 +8,10 @@ import pytest
 
 pytestmark = pytest.mark.lab
 
-from labkit import DOMAIN, create_token, install_server, jicofo_log, join, managed_hashes, nickname, repo_args, sh, wait_for
+from labkit import DOMAIN, create_token, jicofo_log, join, managed_hashes, nickname, repo_args, sh, wait_for
 
 
 TOKENS = {}  # token texts of the joined bridges, for the tests that re-run their join
-
-
-@pytest.fixture(scope="module")
-def server(lab):
-    yield install_server(lab)
-    lab.down()  # later modules get fresh hosts of the same names
 
 
 def test_server_install_makes_a_working_server_without_prompts(server):

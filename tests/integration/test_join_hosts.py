@@ -12,7 +12,7 @@ import pytest
 
 pytestmark = pytest.mark.lab
 
-from labkit import DOMAIN, create_token, install_server, jicofo_log, join, nickname, sh, wait_for
+from labkit import DOMAIN, create_token, jicofo_log, join, nickname, sh, wait_for
 
 BRIDGE_DIR = "/etc/jitsi/videobridge"
 BACKUPS = "/var/backups/jvb-join"
@@ -120,12 +120,6 @@ ADMIN_FILES = ["config", "jvb.conf", "sip-communicator.properties", "logging.pro
 CLIENT_KEY = "org.jitsi.videobridge.xmpp.user."
 # A line that switches TLS verification off, not commented out (HOCON, properties, shell).
 ACTIVE_TLS_OFF = r"^[[:space:]]*[^#![:space:]/][^#!]*disable[_-]certificate[_-]verification[[:space:]]*[=:][[:space:]]*\"?true"
-
-
-@pytest.fixture(scope="module")
-def server(lab):
-    yield install_server(lab)
-    lab.down()  # later modules get fresh hosts of the same names
 
 
 def read_file(lab, host, path):

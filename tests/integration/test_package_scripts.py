@@ -8,17 +8,11 @@ import pytest
 
 pytestmark = pytest.mark.lab
 
-from labkit import DOMAIN, doctor_check, install_server, repo_args, sh, wait_for
+from labkit import DOMAIN, doctor_check, repo_args, sh, wait_for
 
 AUTH = "auth." + DOMAIN
 CONFIG = "/etc/prosody/conf.avail/{}.cfg.lua".format(DOMAIN)
 OTHER = "other.lab.test"
-
-
-@pytest.fixture(scope="module")
-def server(lab):
-    yield install_server(lab)
-    lab.down()  # later modules get fresh hosts of the same names
 
 
 def prosody_pid(lab):

@@ -8,18 +8,12 @@ import os
 
 import pytest
 
-from labkit import DOMAIN, create_token, install_jvb_join, install_server, join, sh
+from labkit import DOMAIN, create_token, install_jvb_join, join, sh
 
 pytestmark = pytest.mark.lab
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUSTER_OS_RELEASE = os.path.join(HERE, "..", "unit", "data", "os-release", "debian-10")
-
-
-@pytest.fixture(scope="module")
-def server(lab):
-    yield install_server(lab)
-    lab.down()
 
 
 def test_debian_10_bridge_gets_temurin_and_joins(server):
