@@ -218,9 +218,8 @@ def run_remedy(lab, host, remedy):
     if "then here: jvb-join <token>" in remedy:
         remedy = remedy[remedy.index("jvb-join <token>"):]
     done = []
-    for part in re.split(r"[;,] then: ", remedy.split("   (")[0] + "; then: " + remedy.split("), then: ", 1)[1]
-                         if "), then: " in remedy else remedy):
-        command = part.split("   (")[0].strip()
+    for part in re.split(r"[;,] then: ", re.sub(r"   \([^)]*\)", "", remedy)):
+        command = part.strip()
         if command.startswith("jvb-join <token>"):
             options = command[len("jvb-join <token>"):].split()
             options = options if options[:1] and options[0].startswith("--") else []
