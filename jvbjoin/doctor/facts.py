@@ -5,8 +5,9 @@ import os
 import socket
 import struct
 
-from .. import files, hocon
-from ..sockets import is_loopback, parse_proc_net  # noqa: F401 (the checks read is_loopback from here)
+from jvbjoin.system import files
+from jvbjoin.formats import hocon
+from jvbjoin.system.netinfo import is_loopback, parse_proc_net  # noqa: F401 (the checks read is_loopback from here)
 
 REQUIRED_CLIENT_KEYS = ("HOSTNAME", "USERNAME", "PASSWORD", "MUC_JIDS", "MUC_NICKNAME")
 CLIENTS_KEY = "videobridge.apis.xmpp-client.configs"
@@ -15,7 +16,7 @@ CLIENTS_KEY = "videobridge.apis.xmpp-client.configs"
 def unit_state(facts, unit):
     """systemd's view of ``unit`` over D-Bus (one connection per unit, asked once per run)."""
     def compute():
-        from ..systemd import Systemd
+        from jvbjoin.system.systemd import Systemd
         with Systemd(connect_timeout=2.0) as systemd:
             return systemd.unit_state(unit)
     return facts.get("unit:" + unit, compute)
@@ -49,21 +50,21 @@ def legacy_text(facts):
 def bridge_metrics(facts):
     """The bridge's /metrics as ``{name: value}``; raises OSError when the REST API does not answer."""
     def compute():
-        from ..bridge_api import BridgeAPI
+        from jvbjoin.bridge.api import BridgeAPI
         return BridgeAPI(timeout=2.0).metrics_or_raise()
     return facts.get("metrics", compute)
 
 
 def bridge_health(facts):
     def compute():
-        from ..bridge_api import BridgeAPI
+        from jvbjoin.bridge.api import BridgeAPI
         return BridgeAPI(timeout=2.0).health()
     return facts.get("health", compute)
 
 
 def server_certificate(facts, host, port, domain, timeout=2.5):
     """The DER the XMPP server shows after STARTTLS (fetched once; not verified here)."""
-    from .. import xmpp
+    from jvbjoin.xmpp import session as xmpp
     return facts.get("server-cert", lambda: xmpp.fetch_server_certificate(host, port, domain, timeout=timeout))
 
 
@@ -85,7 +86,7 @@ def tcp_listeners(facts):
 
 def ufw_saved(paths):
     """``(installed, enabled, rules)`` from ufw's own files, without running ufw."""
-    from ..steps.firewall import parse_user_rules
+    from jvbjoin.steps.firewall import parse_user_rules
     conf = files.read_text(paths("/etc/ufw/ufw.conf"))
     if conf is None:
         return False, False, []
@@ -99,9 +100,9 @@ def ufw_saved(paths):
 def firewall_base(facts, missing_hint):
     """What bridge and server firewall checks share: ``(result, rules, problems, remedies, ssh)``;
     ``result`` is a warning when ufw is not installed (then the rest is empty)."""
-    from .. import host
-    from ..steps.firewall import allowed
-    from .core import warn
+    from jvbjoin.system import host
+    from jvbjoin.steps.firewall import allowed
+    from jvbjoin.doctor.core import warn
     installed, enabled, rules = ufw_saved(facts.paths)
     if not installed:
         return warn("ufw is not installed: " + missing_hint, "apt-get install ufw"), [], [], [], []
@@ -117,7 +118,7 @@ def firewall_base(facts, missing_hint):
 
 
 def firewall_result(problems, remedies, enabled_fix, fine):
-    from .core import fail, ok
+    from jvbjoin.doctor.core import fail, ok
     if enabled_fix:
         remedies = remedies + ["ufw enable"]
     if problems:
@@ -127,7 +128,7 @@ def firewall_result(problems, remedies, enabled_fix, fine):
 
 def in_container(facts):
     def compute():
-        from .. import host
+        from jvbjoin.system import host
         return host.in_container(facts.paths)
     return facts.get("container", compute)
 

@@ -3,10 +3,11 @@ API on loopback, the firewall, the kernel settings a bridge wants, the room left
 
 import os
 
-from .. import files, hocon
-from . import facts as F
-from .bridge import RESTART, UDP_BUFFERS, restore_conffile
-from .core import fail, ok, skipped, warn
+from jvbjoin.system import files
+from jvbjoin.formats import hocon
+from jvbjoin.doctor import facts as F
+from jvbjoin.bridge.checks.base import RESTART, UDP_BUFFERS, restore_conffile
+from jvbjoin.doctor.core import fail, ok, skipped, warn
 
 
 def check_rest_loopback(facts):
@@ -29,7 +30,7 @@ def check_rest_loopback(facts):
 
 
 def check_firewall(facts):
-    from ..steps.firewall import allowed
+    from jvbjoin.steps.firewall import allowed
     missing, rules, problems, remedies, ssh = F.firewall_base(
         facts, "make sure this host's firewall lets 10000/udp in")
     if missing:
@@ -43,12 +44,12 @@ def check_firewall(facts):
 
 
 def _sysctl(paths, key):
-    from ..steps.sysctl import proc_value
+    from jvbjoin.bridge.steps.sysctl import proc_value
     return proc_value(paths, key)
 
 
 def check_udp_buffers(facts):
-    from ..steps.sysctl import parse_sysctl_conf
+    from jvbjoin.bridge.steps.sysctl import parse_sysctl_conf
     text = files.read_text(facts.paths(UDP_BUFFERS))
     if not text:
         return warn("{} is missing (the package ships it)".format(UDP_BUFFERS),
@@ -70,7 +71,7 @@ def check_udp_buffers(facts):
 
 
 def check_swappiness(facts):
-    from ..steps.sysctl import parse_sysctl_conf
+    from jvbjoin.bridge.steps.sysctl import parse_sysctl_conf
     wanted = parse_sysctl_conf(files.read_text(facts.paths.sysctl_file) or "").get("vm.swappiness")
     if F.in_container(facts):
         return skipped("in a container the host's kernel settings apply")
@@ -100,8 +101,8 @@ def check_disk_space(facts):
 
 
 def check_options_file(facts):
-    from ..errors import OptionsFileError
-    from ..unattended import read_options
+    from jvbjoin.errors import OptionsFileError
+    from jvbjoin.bridge.unattended import read_options
     path = facts.paths.options_file
     try:
         values = read_options(facts.paths)

@@ -10,7 +10,7 @@ names the token behind each bridge, and the token accounts that are not in the b
 import json
 import time
 
-from . import prosody
+from jvbjoin.server import prosody
 
 SHARED_ACCOUNT = "jvb"
 
@@ -25,8 +25,8 @@ def occupants(domain):
 def fleet(paths, now=None):
     """The document `bridges` prints: jicofo's bridges joined with prosody's occupants and the
     token store; remembers each token's bridge nickname for `token list`."""
-    from . import jicofo
-    from .tokens import TokenStore, require_root, server_domain, token_state
+    from jvbjoin.server import jicofo
+    from jvbjoin.server.tokens import TokenStore, require_root, server_domain, token_state
 
     now = time.time() if now is None else now
     require_root()
@@ -75,7 +75,7 @@ def fleet(paths, now=None):
 
 def fleet_account(account, record, domain):
     """A live token's account, or the package's shared jvb account, on the auth domain."""
-    from .tokens import ended
+    from jvbjoin.server.tokens import ended
     if record is not None:
         return not ended(record)
     return account == "{}@auth.{}".format(SHARED_ACCOUNT, domain)
@@ -123,7 +123,7 @@ def render_text(doc):
 def command(opts):
     """Run `jvb-join bridges`; return its exit code."""
     import click
-    from ..paths import Paths
+    from jvbjoin.system.paths import Paths
 
     doc = fleet(Paths("/"))
     click.echo(json.dumps(doc, indent=2, sort_keys=True) if opts.as_json else render_text(doc))

@@ -24,12 +24,12 @@ import os
 import re
 import time
 
-from .. import files
-from ..engine import Context, Engine
-from ..errors import JvbJoinError, StepError, UsageError
-from ..run import run
-from ..steps.base import FileStep, WantedFile
-from ..token import valid_server_id
+from jvbjoin.system import files
+from jvbjoin.engine.core import Context, Engine
+from jvbjoin.errors import JvbJoinError, StepError, UsageError
+from jvbjoin.system.run import run
+from jvbjoin.steps.base import FileStep, WantedFile
+from jvbjoin.formats.token import valid_server_id
 
 PORT = 9090
 ROUTES_DIR = "/etc/nginx/jvb-join-colibri-ws"
@@ -141,7 +141,7 @@ def route_target(text):
 
 def wanted_routes(paths, records, now=None):
     """``{server_id: (address, record)}`` of the tokens whose bridge may use websockets now."""
-    from .tokens import token_state
+    from jvbjoin.server.tokens import token_state
     out = {}
     for record in records:
         ws = record.get("colibri_ws")
@@ -184,7 +184,7 @@ class Routes(FileStep):
         return out
 
     def apply(self, ctx, changes, journal):
-        from ..systemd import is_running, state_of, with_systemd
+        from jvbjoin.system.systemd import is_running, state_of, with_systemd
         running = is_running(state_of("nginx.service"))
         reloaded = []
 
@@ -242,7 +242,7 @@ def wait_for_new_workers(paths, before, timeout=10.0):
 
 def sync(paths, records, progress=None, dry_run=False, now=None, domain=None):
     """Bring nginx's colibri websocket routes in line with ``records``; returns the report."""
-    from .tokens import server_domain
+    from jvbjoin.server.tokens import server_domain
     domain = domain or server_domain(paths)
     ctx = Context(paths, {"dry_run": dry_run}, progress)
     ctx.facts.update(dry_run=dry_run, backups=files.Backups(paths.backups, paths.root))
@@ -288,7 +288,7 @@ def server_id_for(name, token_id, records):
 
 def server_source(address):
     """The server's own address that reaches ``address``: where nginx's connections come from."""
-    from ..nat import route_source
+    from jvbjoin.bridge.nat import route_source
     return route_source(address, PORT)
 
 

@@ -10,9 +10,9 @@ import os
 import secrets
 import time
 
-from .. import files
-from ..engine import Change, Context, Engine, Step
-from ..errors import InputError, JvbJoinError, UsageError, VerifyError
+from jvbjoin.system import files
+from jvbjoin.engine.core import Change, Context, Engine, Step
+from jvbjoin.errors import InputError, JvbJoinError, UsageError, VerifyError
 
 CERT_CHOICES = {
     "self-signed": "Generate a new self-signed certificate",
@@ -65,7 +65,7 @@ class ServerOptions:
 
 
 def validate(opts):
-    from ..token import valid_dns_name
+    from jvbjoin.formats.token import valid_dns_name
 
     if not valid_dns_name(opts.domain):
         raise UsageError("--domain must be a DNS name such as meet.example.com, not {!r}.".format(opts.domain))
@@ -117,7 +117,7 @@ class GeneratedSecrets(Step):
     QUESTIONS = (("jitsi-meet-prosody", "jitsi-videobridge/jvbsecret"),)
 
     def check(self, ctx):
-        from .. import apt
+        from jvbjoin.system import apt
         changes = []
         for owner, question in self.QUESTIONS:
             current = apt.debconf_get(question)
@@ -127,7 +127,7 @@ class GeneratedSecrets(Step):
         return changes
 
     def apply(self, ctx, changes, journal):
-        from ..run import run
+        from jvbjoin.system.run import run
         for change in changes:
             owner, question, registered = change.data
             value = secrets.token_urlsafe(18)
@@ -142,8 +142,8 @@ class GeneratedSecrets(Step):
 
 
 def server_steps(ctx):
-    from ..steps.packages import DebconfPreseed, JitsiSource, Packages
-    from .services import ExpiryTimer, LocalBridge
+    from jvbjoin.steps.packages import DebconfPreseed, JitsiSource, Packages
+    from jvbjoin.server.services import ExpiryTimer, LocalBridge
 
     opts = ctx.facts["options"]
     source = JitsiSource.from_options(opts)
@@ -157,19 +157,19 @@ def server_steps(ctx):
              Packages(web, lock_timeout=opts.lock_timeout), Packages(jitsi, lock_timeout=opts.lock_timeout)]
     steps[3].name, steps[3].title = "web-server", "web server"
     steps[4].name, steps[4].title = "jitsi-packages", "Jitsi Meet packages"
-    from ..steps.java import JavaRuntime
+    from jvbjoin.steps.java import JavaRuntime
     steps.insert(4, JavaRuntime("jicofo", lock_timeout=opts.lock_timeout))
     steps.append(AuthPin())
-    from .boundary import ClosedBrewery, JicofoRestLocal
+    from jvbjoin.server.boundary import ClosedBrewery, JicofoRestLocal
     steps += [ClosedBrewery(opts.domain), JicofoRestLocal()]
     if opts.firewall:
-        from ..steps.firewall import Firewall
+        from jvbjoin.steps.firewall import Firewall
         ports = [(str(port), proto) for port, proto in server_ports(local_bridge)]
         steps.append(Firewall(ports=ports))
     steps.append(LocalBridge(local_bridge, explicit))
     steps.append(ExpiryTimer())
     if opts.cert == "letsencrypt":
-        from .letsencrypt import LetsEncryptCertificate
+        from jvbjoin.server.letsencrypt import LetsEncryptCertificate
         certbot = Packages(["certbot"], lock_timeout=opts.lock_timeout)
         certbot.name, certbot.title = "certbot", "certbot (ACME client)"
         steps += [certbot, LetsEncryptCertificate(opts.domain, opts.email, opts.acme_directory,
@@ -179,22 +179,22 @@ def server_steps(ctx):
 
 def wants_local_bridge(opts, paths):
     """--local-bridge / --no-local-bridge, else what was chosen last time, else a local bridge."""
-    from .services import recorded_choice
+    from jvbjoin.server.services import recorded_choice
     return opts.local_bridge if opts.local_bridge is not None else recorded_choice(paths) is not False
 
 
 def server_ports(local_bridge):
     """What the server's firewall lets in from anywhere: the web server, and the media port of a
     bridge on the server itself."""
-    from ..steps.firewall import MEDIA_PORT
+    from jvbjoin.steps.firewall import MEDIA_PORT
     return WEB_PORTS + ([MEDIA_PORT] if local_bridge else [])
 
 
 def check_firewall_cut(ctx, opts):
     """Turning ufw on keeps SSH, the web, a local bridge's media and the Jitsi set's own (scoped)
     ports; anything else the server serves today is named and asked about first."""
-    from .. import apt, host
-    from ..steps import firewall
+    from jvbjoin.system import apt, host
+    from jvbjoin.steps import firewall
     if not opts.firewall:
         return
     keep = {(port, "tcp") for port in host.ssh_ports()} | set(server_ports(wants_local_bridge(opts, ctx.paths)))
@@ -213,8 +213,8 @@ class AuthPin(Step):
     title = "auth certificate pin"
 
     def _pins(self, ctx):
-        from ..pin import spki_pin
-        from .tokens import auth_cert_path
+        from jvbjoin.formats.pin import spki_pin
+        from jvbjoin.server.tokens import auth_cert_path
         data = files.read_bytes(auth_cert_path(ctx.paths, ctx.facts["options"].domain))
         if data is None:
             return None, os.path.join(ctx.paths.server_state, "auth-pin")
@@ -239,8 +239,8 @@ class AuthPin(Step):
 def verify_server(ctx, report):
     """prosody, jicofo and the web server are active, jicofo's daemon answers (its unit can say active
     after the daemon died) and the web page answers on 443."""
-    from ..systemd import Systemd
-    from .services import ensure_jicofo_answers
+    from jvbjoin.system.systemd import Systemd
+    from jvbjoin.server.services import ensure_jicofo_answers
     import ssl
     import urllib.request
 
@@ -271,7 +271,7 @@ def verify_server(ctx, report):
 
 
 def install(opts, paths, progress):
-    from ..join import supported_release
+    from jvbjoin.bridge.join import supported_release
 
     validate(opts)
     ctx = Context(paths, opts.as_dict(), progress)
@@ -282,7 +282,7 @@ def install(opts, paths, progress):
     files.clean_stale_temps_under(paths.backups)
 
     def preflight(c):
-        from .. import apt
+        from jvbjoin.system import apt
         if os.geteuid() != 0:
             raise JvbJoinError("jvb-join server install must run as root.", "Run it again with sudo.")
         apt.ready_for_packages(paths, opts.lock_timeout, progress, opts.dry_run)

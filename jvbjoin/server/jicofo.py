@@ -17,8 +17,8 @@ import re
 import urllib.error
 import urllib.request
 
-from .. import files
-from ..errors import JvbJoinError
+from jvbjoin.system import files
+from jvbjoin.errors import JvbJoinError
 
 PORT = 8888
 URL = "http://127.0.0.1:{}".format(PORT)
@@ -147,7 +147,7 @@ def wait_answering(paths, timeout=60.0, interval=1.0, clock=None, sleep=None):
 def bridge_counts(timeout=2.0):
     """``{"bridge_count": n, "operational_bridge_count": n, "in_shutdown_bridge_count": n,
     "lost_bridges_total": n}`` from jicofo's /metrics; OSError when it does not answer."""
-    from ..bridge_api import parse_metrics
+    from jvbjoin.bridge.api import parse_metrics
     status, body = _get("/metrics", timeout)
     if status != 200:
         raise OSError("jicofo's /metrics answered HTTP {}".format(status))

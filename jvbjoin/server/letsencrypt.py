@@ -13,9 +13,9 @@ every renewal lands in the same place.
 import os
 import shlex
 
-from .. import files
-from ..engine import Change, Step
-from ..errors import StepError
+from jvbjoin.system import files
+from jvbjoin.engine.core import Change, Step
+from jvbjoin.errors import StepError
 
 LETSENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 WEBROOT = "/usr/share/jitsi-meet"
@@ -75,8 +75,8 @@ class LetsEncryptCertificate(Step):
                        "and install it as {}".format(self.domain, self.directory, WEBROOT, crt))]
 
     def apply(self, ctx, changes, journal):
-        from ..errors import CommandError
-        from ..run import run
+        from jvbjoin.errors import CommandError
+        from jvbjoin.system.run import run
         paths = ctx.paths
         for path in site_files(paths, self.domain):
             before = files.FileState.read(path)

@@ -15,12 +15,12 @@ then it keeps the local bridge and says so. The choice is remembered, so a later
 import os
 import re
 
-from .. import files
-from ..engine import Change, Step
-from ..run import run
-from ..steps.bridge_config import add_degraded
-from ..steps.service import BRIDGE_UNIT
-from ..systemd import is_enabled, is_running, state_of, with_systemd
+from jvbjoin.system import files
+from jvbjoin.engine.core import Change, Step
+from jvbjoin.system.run import run
+from jvbjoin.bridge.steps.config import add_degraded
+from jvbjoin.bridge.steps.service import BRIDGE_UNIT
+from jvbjoin.system.systemd import is_enabled, is_running, state_of, with_systemd
 
 EXPIRY_TIMER = "jvb-join-expire.timer"
 LOCAL_BRIDGE_CHOICE = "local-bridge"
@@ -46,7 +46,7 @@ class ExpiryTimer(Step):
         return changes
 
     def apply(self, ctx, changes, journal):
-        from ..systemd import Systemd
+        from jvbjoin.system.systemd import Systemd
         actions = {c.data for c in changes}
         # the timer's condition: the server state folder exists
         os.makedirs(ctx.paths.server_state, 0o700, exist_ok=True)
@@ -85,8 +85,8 @@ def local_nickname(paths):
 
 def external_bridges(paths):
     """Nicknames of the bridges jicofo sees other than the server's own; None if jicofo cannot tell."""
-    from . import jicofo
-    from ..errors import JvbJoinError
+    from jvbjoin.server import jicofo
+    from jvbjoin.errors import JvbJoinError
     try:
         _, seen = jicofo.bridges(paths)
     except JvbJoinError:
@@ -151,7 +151,7 @@ class LocalBridge(Step):
             journal.record("enable and start {}".format(BRIDGE_UNIT), _restart_local_bridge)
             _stop_local_bridge()
         if "close" in actions:
-            from ..steps.firewall import MEDIA_COMMENT, MEDIA_PORT, _rule_argv, _undo_argv
+            from jvbjoin.steps.firewall import MEDIA_COMMENT, MEDIA_PORT, _rule_argv, _undo_argv
             journal.record("allow 10000/udp again", lambda: run(
                 _rule_argv(MEDIA_PORT[0], MEDIA_PORT[1], MEDIA_COMMENT), check=False, timeout=60))
             run(_undo_argv(*MEDIA_PORT), check=False, timeout=60)
@@ -182,8 +182,8 @@ def ensure_jicofo_answers(paths, progress, timeout=60.0):
     holds 127.0.0.1:8888; the new one then exits and the unit stays active. Such a daemon is
     restarted once; a VerifyError says what is left if it still does not answer.
     """
-    from . import jicofo
-    from ..errors import VerifyError
+    from jvbjoin.server import jicofo
+    from jvbjoin.errors import VerifyError
     state = jicofo.wait_answering(paths, timeout)
     if state.state == jicofo.DEAD:
         progress("jicofo's daemon is gone although its unit is active (a restart that lost its port to "

@@ -14,9 +14,9 @@ import secrets
 import string
 import time
 
-from .. import files
-from ..errors import InputError, JvbJoinError, UsageError
-from ..run import run
+from jvbjoin.system import files
+from jvbjoin.errors import InputError, JvbJoinError, UsageError
+from jvbjoin.system.run import run
 
 TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -113,7 +113,7 @@ def token_state(record, paths, now=None, in_brewery=None):
 def account_verifier(paths, auth_domain, user):
     """Prosody's SCRAM ``stored_key`` of an account: it changes when the password changes, and it
     is not a secret that opens anything, so the store can keep it to tell 'used' from 'unused'."""
-    from .prosody import store_file
+    from jvbjoin.server.prosody import store_file
     text = files.read_text(store_file(paths, auth_domain, "accounts", user)) or ""
     match = re.search(r'\["stored_key"\]\s*=\s*"([0-9a-fA-F]+)"', text)
     return match.group(1) if match else None
@@ -132,7 +132,7 @@ def expire(paths, now=None):
       one by hand) is noticed; either way its 5222 rule and its prosody rights go too.
     While prosody cannot be asked who is in the brewery, no account is removed.
     """
-    from .prosody import brewery_accounts
+    from jvbjoin.server.prosody import brewery_accounts
     now = time.time() if now is None else now
     store = TokenStore(paths)
     records = store.load()
@@ -164,7 +164,7 @@ def expire(paths, now=None):
     if done or touched:
         store.save(records)
     if done:
-        from . import rights
+        from jvbjoin.server import rights
         rights.sync(paths, server_domain(paths), records)
         for source in sorted({r["allow_from"] for r in done if r.get("allow_from")}):
             close_client_port(source, records)
@@ -174,7 +174,7 @@ def expire(paths, now=None):
 
 def sync_routes(paths, records, now=None):
     """The colibri websocket routes in nginx as the tokens now are (when any token asked for them)."""
-    from . import colibri_ws
+    from jvbjoin.server import colibri_ws
     if colibri_ws.needed(paths, records):
         colibri_ws.sync(paths, records, now=now)
 
@@ -196,7 +196,7 @@ def server_domain(paths):
         text = files.read_text(os.path.join(folder, name)) or ""
         match = re.search(r'^\s*Component\s+"internal\.auth\.([^"]+)"\s+"muc"', text, re.MULTILINE)
         if match:
-            from ..token import valid_dns_name
+            from jvbjoin.formats.token import valid_dns_name
             if not valid_dns_name(match.group(1)):
                 raise JvbJoinError("The domain {!r} in {} is not a DNS name jvb-join can use.".format(
                     match.group(1), name))
@@ -238,8 +238,8 @@ def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None
 
     ``colibri_ws``: the bridge's address as this server reaches it; the bridge then gets its own
     websocket server-id and nginx a route to it (server/colibri_ws.py)."""
-    from ..pin import spki_pin
-    from ..token import JoinToken
+    from jvbjoin.formats.pin import spki_pin
+    from jvbjoin.formats.token import JoinToken
 
     require_root()
     now = int(time.time() if now is None else now)
@@ -253,7 +253,7 @@ def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None
     password = secrets.token_urlsafe(24)
     websockets = None
     if colibri_ws:
-        from . import colibri_ws as ws
+        from jvbjoin.server import colibri_ws as ws
         address = ws.bridge_address(colibri_ws)
         ws.check_web(paths, domain)
         websockets = {"id": ws.server_id_for(name, token_id, records), "address": address,
@@ -269,7 +269,7 @@ def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None
         record["colibri_ws"] = websockets
     records.append(record)
     store.save(records)
-    from . import rights
+    from jvbjoin.server import rights
     rights.sync(paths, domain, records)
     if websockets:
         try:
@@ -316,7 +316,7 @@ def revoke(paths, token_id):
             kick_sessions(jid)
             record["revoked"] = int(time.time())
             store.save(records)
-            from . import rights
+            from jvbjoin.server import rights
             rights.sync(paths, record["meet"], records)
             if record.get("allow_from"):
                 close_client_port(record["allow_from"], records)

@@ -11,10 +11,10 @@ import json
 import os
 import re
 
-from .. import files
-from ..engine import Context, Engine
-from ..errors import JvbJoinError, UsageError
-from ..steps.base import FileStep, WantedFile
+from jvbjoin.system import files
+from jvbjoin.engine.core import Context, Engine
+from jvbjoin.errors import JvbJoinError, UsageError
+from jvbjoin.steps.base import FileStep, WantedFile
 
 MARK = "// set by 'jvb-join server tune'"
 _KEY_RE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")

@@ -40,14 +40,14 @@ import secrets
 import socket
 import time
 
-from ..sockets import bound_sockets, socket_inodes
-from .. import files
-from ..engine import Change, Context, Engine, Step
-from ..errors import JvbJoinError, StepError, UsageError, VerifyError
-from ..steps.base import FileStep, WantedFile
-from .turnconf import (COTURN_UNIT, DROP_IN, PROSODY_CFG, PROSODY_FRAGMENT, STATE_NAME, TURN_CONF, TurnSettings,
-                       drop_in, managed_block, managed_secret, masker, prosody_fragment, turnserver_conf,
-                       with_include)
+from jvbjoin.system.netinfo import bound_sockets, socket_inodes
+from jvbjoin.system import files
+from jvbjoin.engine.core import Change, Context, Engine, Step
+from jvbjoin.errors import JvbJoinError, StepError, UsageError, VerifyError
+from jvbjoin.steps.base import FileStep, WantedFile
+from jvbjoin.server.turnconf import (
+    COTURN_UNIT, DROP_IN, PROSODY_CFG, PROSODY_FRAGMENT, STATE_NAME, TURN_CONF, TurnSettings, drop_in,
+    managed_block, managed_secret, masker, prosody_fragment, turnserver_conf, with_include)
 
 # --- steps -----------------------------------------------------------------------------------------
 
@@ -131,7 +131,7 @@ class ProsodyTurn(FileStep):
         journal.record("reload prosody", lambda: reload_prosody(domain))
         super().apply(ctx, changes, journal)
         # prosody keeps running on its old config when a reload fails: check before reloading
-        from .prosody_check import check_config
+        from jvbjoin.server.prosody_check import check_config
         verdict = check_config(timeout=60)
         if not verdict.ok:  # warnings (the packaged template's obsolete options) do not stop prosody
             raise StepError("prosody does not accept the TURN settings: {}".format(verdict.errors[0]),
@@ -140,7 +140,7 @@ class ProsodyTurn(FileStep):
 
 
 def reload_prosody(domain):
-    from .rights import reload_prosody as reload
+    from jvbjoin.server.rights import reload_prosody as reload
     reload(domain, module="external_services", host=domain)
 
 
@@ -161,7 +161,7 @@ class CoturnService(Step):
     title = "coturn service"
 
     def check(self, ctx):
-        from ..systemd import is_enabled, is_running, state_of
+        from jvbjoin.system.systemd import is_enabled, is_running, state_of
         state = state_of(COTURN_UNIT)
         changes = []
         if not is_enabled(state):
@@ -171,7 +171,7 @@ class CoturnService(Step):
         return changes
 
     def apply(self, ctx, changes, journal):
-        from ..systemd import Systemd, is_enabled, is_running, state_of
+        from jvbjoin.system.systemd import Systemd, is_enabled, is_running, state_of
         actions = {c.data for c in changes}
         before = state_of(COTURN_UNIT)
         journal.record("put {} back as it was".format(COTURN_UNIT),
@@ -188,7 +188,7 @@ class CoturnService(Step):
 
 def _put_back(running, enabled):
     """coturn with its restored files: running again if it ran (on its old config), else stopped."""
-    from ..systemd import with_systemd
+    from jvbjoin.system.systemd import with_systemd
 
     def go(systemd):
         systemd.daemon_reload()
@@ -224,7 +224,7 @@ def is_local_address(address):
 
 
 def coturn_inodes(paths):
-    from ..systemd import state_of
+    from jvbjoin.system.systemd import state_of
     try:
         pid = int(state_of(COTURN_UNIT).get("MainPID") or 0)
     except (JvbJoinError, ValueError, TypeError):
@@ -313,7 +313,7 @@ def recorded(paths):
 
 def settings_for(opts, paths, domain):
     """The options given, else what the last run used, else the defaults."""
-    from ..token import valid_dns_name
+    from jvbjoin.formats.token import valid_dns_name
     last = recorded(paths)
     if last is not None and last.domain != domain:
         last = None
@@ -339,13 +339,13 @@ def read_secret(paths):
 
 
 def turn_steps(ctx):
-    from ..steps.packages import Packages
+    from jvbjoin.steps.packages import Packages
     opts = ctx.facts["options"]
     coturn = Packages(["coturn"], lock_timeout=opts.lock_timeout)
     coturn.name, coturn.title, coturn.restarts = "coturn-package", "coturn (TURN server)", None
     steps = [coturn, TurnCertificate(), TurnConfig(), TurnUnit(), ProsodyTurn()]
     if opts.firewall:
-        from ..steps.firewall import Firewall
+        from jvbjoin.steps.firewall import Firewall
         steps.append(Firewall(ports=ctx.facts["turn"].ports))
     steps += [CoturnService(), TurnState()]
     return steps
@@ -364,7 +364,7 @@ def verify_turn(ctx, report):
 
 
 def turn(opts, paths, progress):
-    from .tune import find_domain
+    from jvbjoin.server.tune import find_domain
     if os.geteuid() != 0 and not opts.dry_run:
         raise JvbJoinError("jvb-join server turn must run as root.", "Run it again with sudo.")
     domain = find_domain(paths, opts.domain)
@@ -380,7 +380,7 @@ def turn(opts, paths, progress):
         files.clean_stale_temps(folder)
 
     def preflight(c):
-        from .. import apt
+        from jvbjoin.system import apt
         apt.ready_for_packages(paths, opts.lock_timeout, progress, opts.dry_run)
         preflight_ports(c, settings)
 

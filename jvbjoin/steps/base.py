@@ -4,8 +4,8 @@ import difflib
 import hashlib
 import os
 
-from .. import files
-from ..engine import Change, Step
+from jvbjoin.system import files
+from jvbjoin.engine.core import Change, Step
 
 
 class WantedFile:

@@ -7,11 +7,11 @@ Rules are only ever added (each with its own undo); existing rules are never tou
 import os
 import re
 
-from .. import files, host, sockets
-from ..engine import Change, Context, Step
-from ..errors import CommandError, StepError
-from ..run import run
-from .bridge_config import add_degraded
+from jvbjoin.system import files, host, netinfo as sockets
+from jvbjoin.engine.core import Change, Context, Step
+from jvbjoin.errors import CommandError, StepError
+from jvbjoin.system.run import run
+from jvbjoin.bridge.steps.config import add_degraded
 
 MEDIA_PORT = (10000, "udp")
 SSH_COMMENT = "jvb-join ssh"
@@ -255,7 +255,7 @@ def refuse_cut(ctx, keep, cut_ok, confirm):
     """Before a firewall that is off is turned on: what this host serves to others today that the
     run will not let in (``keep``) would be cut. Asked on a terminal (``confirm``); refused
     unattended unless ``cut_ok``; either way before any change, and named in the report."""
-    from ..errors import FirewallCutError
+    from jvbjoin.errors import FirewallCutError
     cut = cut_by_enabling(ctx.paths, keep)
     if not cut:
         return

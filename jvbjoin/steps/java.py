@@ -5,11 +5,11 @@ import os
 import shutil
 import tempfile
 
-from .. import apt, java
-from ..engine import Change, Step
-from ..errors import JvbJoinError
-from ..run import run
-from .packages import AdoptiumSource, install, update_once
+from jvbjoin.system import apt, java
+from jvbjoin.engine.core import Change, Step
+from jvbjoin.errors import JvbJoinError
+from jvbjoin.system.run import run
+from jvbjoin.steps.packages import AdoptiumSource, install, update_once
 
 ADOPTIUM_URL = "https://packages.adoptium.net/artifactory/deb"
 

@@ -2,11 +2,11 @@
 
 import os
 
-from .. import apt, files
-from ..engine import Change, Step
-from ..errors import InputError, UnreachableError
-from ..run import run
-from .base import FileStep, WantedFile
+from jvbjoin.system import apt, files
+from jvbjoin.engine.core import Change, Step
+from jvbjoin.errors import InputError, UnreachableError
+from jvbjoin.system.run import run
+from jvbjoin.steps.base import FileStep, WantedFile
 
 JITSI_URL = "https://download.jitsi.org"
 JITSI_SUITE = "stable/"

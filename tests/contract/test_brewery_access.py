@@ -20,7 +20,7 @@ import threading
 
 import pytest
 
-from jvbjoin import xmpp
+from jvbjoin.xmpp import session as xmpp
 from jvbjoin.server import prosody as prosody_admin
 
 from prosodylab import BASE_CONFIG, PROSODYCTL, running_prosody

@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from jvbjoin import pin, xmpp
+from jvbjoin.formats import pin
+from jvbjoin.xmpp import session as xmpp
 from jvbjoin.errors import EXIT_DATAERR, PinMismatchError, TokenError
 
 from prosodylab import BASE_CONFIG, PROSODYCTL, running_prosody

@@ -101,7 +101,8 @@ def join(lab, host, token, *extra):
 # it, so only the server can refuse it.
 LOGIN_PROBE = r"""
 import sys
-from jvbjoin import token, xmpp
+from jvbjoin.formats import token
+from jvbjoin.xmpp import session as xmpp
 from jvbjoin.errors import JvbJoinError
 t = token.decode(sys.stdin.read().strip(), now=0)
 try:

@@ -10,7 +10,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from jvbjoin.paths import Paths  # noqa: E402
+from jvbjoin.system.paths import Paths  # noqa: E402
 
 
 def pytest_configure(config):

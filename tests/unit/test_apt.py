@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from jvbjoin import apt
+from jvbjoin.system import apt
 from jvbjoin.errors import EXIT_FAILED, EXIT_TEMPFAIL, CommandError, JvbJoinError, LockTimeoutError
 
 
@@ -180,7 +180,7 @@ class FakeDebconf:
 def test_a_rolled_back_preseed_puts_back_the_value_and_the_seen_flag(paths, monkeypatch):
     """debconf-set-selections marks a question seen; undoing the preseed must unmark it, or the
     package's next configure would never ask it."""
-    from jvbjoin.engine import Context, Journal
+    from jvbjoin.engine.core import Context, Journal
     from jvbjoin.steps import packages
     debconf = FakeDebconf({"jitsi-videobridge/jvb-hostname": {"value": "localhost", "seen": "false"}})
     monkeypatch.setattr(packages, "run", debconf)
@@ -196,7 +196,7 @@ def test_a_rolled_back_preseed_puts_back_the_value_and_the_seen_flag(paths, monk
 
 def test_lists_that_could_not_be_updated_make_a_missing_package_temporary(paths, monkeypatch):
     """apt-get update exits 0 when a repository is unreachable; the install then finds no package."""
-    from jvbjoin.engine import Context, Journal
+    from jvbjoin.engine.core import Context, Journal
     from jvbjoin.steps.packages import Packages
     update = ("Err:1 http://198.18.0.1:8765/jitsi stable InRelease\n  Connection failed\n"
               "W: Failed to fetch http://198.18.0.1:8765/jitsi/dists/stable/InRelease  Connection failed\n"
@@ -266,7 +266,7 @@ def test_a_held_package_is_installed(paths):
 
 
 def test_a_held_bridge_needs_no_install(paths):
-    from jvbjoin.engine import Context
+    from jvbjoin.engine.core import Context
     from jvbjoin.steps.packages import Packages
     dpkg_status(paths, HELD_BRIDGE)
     assert Packages(["jitsi-videobridge2"]).check(Context(paths)) == []
@@ -293,7 +293,7 @@ SERVER_REMOVED = ("Package: prosody\nStatus: install ok installed\nVersion: 0.12
 def test_the_undo_removes_again_a_package_that_was_removed_before_and_purges_only_new_ones(paths, monkeypatch):
     """jitsi-meet-prosody removed but not purged keeps the auth host's accounts and the certificate
     bridges pin; a rolled-back install must leave it removed, as it was, not purge it."""
-    from jvbjoin.engine import Context, Journal
+    from jvbjoin.engine.core import Context, Journal
     from jvbjoin.steps import packages
     dpkg_status(paths, SERVER_REMOVED)
     calls = []

@@ -8,12 +8,13 @@ import stat
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from jvbjoin import hocon
-from jvbjoin.engine import Context, Journal
+from jvbjoin.formats import hocon
+from jvbjoin.engine.core import Context, Journal
 from jvbjoin.errors import InputError, StepError
-from jvbjoin.steps import bridge_config, nickname
-from jvbjoin.steps.bridge_config import (INCLUDE_LINE, LEGACY_MARKER, BridgeFragment, JvbConfInclude,
-                                         LegacyClient)
+from jvbjoin.bridge.steps import config as bridge_config
+from jvbjoin.bridge import model as nickname
+from jvbjoin.bridge.steps.config import (
+    INCLUDE_LINE, LEGACY_MARKER, BridgeFragment, JvbConfInclude, LegacyClient)
 
 try:
     import pyhocon
@@ -386,7 +387,7 @@ def test_remove_include_gives_back_the_original():
 
 
 def test_whole_sequence_through_the_engine(paths):
-    from jvbjoin.engine import Engine
+    from jvbjoin.engine.core import Engine
     write(paths.machine_id, "m\n")
     write(paths.jvb_conf, PACKAGE_JVB_CONF)
     write(paths.jvb_legacy_properties, LEGACY_COMPLETE)

@@ -9,12 +9,13 @@ import sys
 
 import pytest
 
-from jvbjoin import cli, nat
-from jvbjoin.engine import Context, Journal
+from jvbjoin.cli import main as cli
+from jvbjoin.bridge import nat
+from jvbjoin.engine.core import Context, Journal
 from jvbjoin.errors import JvbJoinError, UsageError
-from jvbjoin.join import JoinOptions
-from jvbjoin.steps import bridge_config
-from jvbjoin.steps.bridge_config import INCLUDE_LINE, BridgeFragment
+from jvbjoin.bridge.join import JoinOptions
+from jvbjoin.bridge.steps import config as bridge_config
+from jvbjoin.bridge.steps.config import INCLUDE_LINE, BridgeFragment
 
 from test_bridge_config import PACKAGE_JVB_CONF, Token, read, write
 

@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from jvbjoin import cli
+from jvbjoin.cli import main as cli
 from jvbjoin.errors import UsageError
 
 COMMANDS = ["join", "server", "token", "bridges", "doctor", "status", "leave"]
@@ -48,7 +48,7 @@ def test_missing_required_option_is_64(capsys):
 
 
 def test_a_command_exit_code_reaches_the_shell(capsys, monkeypatch):
-    from jvbjoin import leave
+    from jvbjoin.bridge import leave
     monkeypatch.setattr(leave, "command", lambda opts, **kw: 2)  # done, degraded
     assert run_cli(capsys, "leave")[0] == 2
 
@@ -99,9 +99,9 @@ def test_bare_token_means_join(capsys, monkeypatch):
 def test_a_rolled_back_run_with_json_prints_one_object_naming_the_error_and_what_was_undone(
         capsys, monkeypatch, paths):
     import json
-    import jvbjoin.join
-    import jvbjoin.token
-    from jvbjoin.engine import Change, Context, Engine, Step
+    import jvbjoin.bridge.join
+    import jvbjoin.formats.token
+    from jvbjoin.engine.core import Change, Context, Engine, Step
     from jvbjoin.errors import StepError
 
     class Made(Step):
@@ -123,8 +123,8 @@ def test_a_rolled_back_run_with_json_prints_one_object_naming_the_error_and_what
     def fake_join(token, options, paths_, progress):
         return Engine([Made(), Fails()], Context(paths)).run("join")
 
-    monkeypatch.setattr(jvbjoin.join, "join", fake_join)
-    monkeypatch.setattr(jvbjoin.token, "decode", lambda text: object())
+    monkeypatch.setattr(jvbjoin.bridge.join, "join", fake_join)
+    monkeypatch.setattr(jvbjoin.formats.token, "decode", lambda text: object())
     monkeypatch.setattr("sys.stdin", io.StringIO("jvbj1.x\n"))
     code, out, err = run_cli(capsys, "--json", "join", "--token-file", "-")
     assert code == 1
@@ -152,10 +152,10 @@ def test_a_join_that_fills_the_disk_is_rolled_back_and_says_disk_full(capsys, mo
     import errno
     import json
     import os
-    import jvbjoin.join
-    import jvbjoin.token
-    from jvbjoin import files
-    from jvbjoin.engine import Context, Engine
+    import jvbjoin.bridge.join
+    import jvbjoin.formats.token
+    from jvbjoin.system import files
+    from jvbjoin.engine.core import Context, Engine
     from jvbjoin.steps.base import FileStep, WantedFile
 
     folder = paths("/etc/jitsi/videobridge")
@@ -176,8 +176,8 @@ def test_a_join_that_fills_the_disk_is_rolled_back_and_says_disk_full(capsys, mo
         monkeypatch.setattr(os, "write", no_room)
         return Engine([Config()], ctx).run("join")
 
-    monkeypatch.setattr(jvbjoin.join, "join", fake_join)
-    monkeypatch.setattr(jvbjoin.token, "decode", lambda text: object())
+    monkeypatch.setattr(jvbjoin.bridge.join, "join", fake_join)
+    monkeypatch.setattr(jvbjoin.formats.token, "decode", lambda text: object())
     monkeypatch.setattr("sys.stdin", io.StringIO("jvbj1.x\n"))
     code, out, err = run_cli(capsys, "--json", "join", "--token-file", "-")
     monkeypatch.undo()
@@ -208,11 +208,11 @@ def test_global_flags_work_before_or_after_the_command(capsys, monkeypatch, wher
 
 
 def test_yes_after_a_token_from_stdin_is_an_option_not_a_usage_error(capsys, monkeypatch):
-    import jvbjoin.join
-    import jvbjoin.token
+    import jvbjoin.bridge.join
+    import jvbjoin.formats.token
     got = {}
-    monkeypatch.setattr(jvbjoin.token, "decode", lambda text: got.setdefault("text", text.strip()))
-    monkeypatch.setattr(jvbjoin.join, "join", lambda *a: (_ for _ in ()).throw(UsageError("stop here")))
+    monkeypatch.setattr(jvbjoin.formats.token, "decode", lambda text: got.setdefault("text", text.strip()))
+    monkeypatch.setattr(jvbjoin.bridge.join, "join", lambda *a: (_ for _ in ()).throw(UsageError("stop here")))
     monkeypatch.setattr("sys.stdin", io.StringIO("jvbj1.abc\n"))
     code, _, err = run_cli(capsys, "join", "-", "--yes")
     assert code == 64 and "stop here" in err and got["text"] == "jvbj1.abc"
@@ -232,7 +232,7 @@ def test_a_word_that_is_no_command_is_never_echoed(capsys):
 
 def test_the_fast_path_and_the_command_line_agree_with_flags_anywhere():
     from contextlib import redirect_stdout
-    from jvbjoin import entry
+    from jvbjoin.cli import entry
 
     def output(func, args):
         out = io.StringIO()
@@ -250,7 +250,7 @@ def test_a_library_warning_goes_to_the_log_not_the_screen(tmp_path):
     a Depends field): that must not appear in a command's output."""
     import subprocess
     import sys
-    script = ("import logging, sys; from jvbjoin import cli, java; cli._setup_logging(0); "
+    script = ("import logging, sys; from jvbjoin.cli import main as cli; from jvbjoin.system import java; cli._setup_logging(0); "
               "java.java_alternatives({'Depends': 'openjdk-17-jre-headless | java17-runtime-headless, '}); "
               "logging.getLogger('debian.deb822').warning('cannot parse package relationship \"\", returning it raw')")
     result = subprocess.run([sys.executable, "-c", script], cwd=cli.__file__.rsplit("/jvbjoin/", 1)[0],

@@ -6,13 +6,13 @@ import os
 
 import pytest
 
-from jvbjoin import token as tok
+from jvbjoin.formats import token as tok
 from jvbjoin.errors import StepError, TokenError, UsageError
-from jvbjoin.run import Result
+from jvbjoin.system.run import Result
 from jvbjoin.server import colibri_ws
 from jvbjoin.server.colibri_ws import INCLUDE_LINE, add_include, remove_include
-from jvbjoin.steps.bridge_config import BridgeExtras, render_fragment
-from jvbjoin.steps.websockets import COMMENT, websocket_rules
+from jvbjoin.bridge.steps.config import BridgeExtras, render_fragment
+from jvbjoin.bridge.steps.websockets import COMMENT, websocket_rules
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SITE_TEMPLATE = os.path.join(HERE, "..", "lab", "standins", "jitsi-meet-web-config", "usr", "share",
@@ -137,7 +137,7 @@ def server(paths, monkeypatch):
         calls.append(argv)
         return answers[" ".join(argv)]
     monkeypatch.setattr(colibri_ws, "run", fake_run)
-    import jvbjoin.systemd as systemd
+    import jvbjoin.system.systemd as systemd
     monkeypatch.setattr(systemd, "state_of", lambda name: {"ActiveState": "inactive"})
     return paths, site, calls, answers
 
@@ -222,7 +222,7 @@ LISTEN_9090 = ("  sl  local_address rem_address   st\n   0: 0100007F:1F90 000000
 
 
 def test_bridge_websockets_is_skipped_when_not_asked_and_finds_what_breaks_it(host):
-    from jvbjoin.doctor import websockets as checks
+    from jvbjoin.bridge.checks import websockets as checks
     assert checks.check_bridge_websockets(facts_for(host)).status == "skipped"
     fragment = host("/etc/jitsi/videobridge/jvb-join.conf")
     with open(fragment, "a") as f:
@@ -250,7 +250,7 @@ def test_bridge_websockets_is_skipped_when_not_asked_and_finds_what_breaks_it(ho
 
 
 def test_server_colibri_ws_sees_a_missing_and_a_stale_route(server):
-    from jvbjoin.doctor import websockets as checks
+    from jvbjoin.bridge.checks import websockets as checks
     from jvbjoin.doctor.core import Facts
     paths = server[0]
     assert checks.check_server_colibri_ws(Facts(paths)).status == "skipped"
@@ -271,8 +271,8 @@ def test_server_colibri_ws_sees_a_missing_and_a_stale_route(server):
 
 
 def test_nginx_is_reloaded_back_only_when_it_saw_the_new_files(server, monkeypatch):
-    import jvbjoin.systemd as systemd
-    from jvbjoin.engine import Context, Journal
+    import jvbjoin.system.systemd as systemd
+    from jvbjoin.engine.core import Context, Journal
     paths, site, calls, answers = server
     account(paths, "jvb-aaaaaaaa")
     monkeypatch.setattr(systemd, "state_of", lambda name: {"ActiveState": "active", "SubState": "running"})
@@ -294,8 +294,8 @@ def test_nginx_is_reloaded_back_only_when_it_saw_the_new_files(server, monkeypat
 
 
 def test_the_port_rule_follows_the_token_and_leave_closes_it(paths, monkeypatch):
-    from jvbjoin.engine import Context, Journal
-    from jvbjoin.steps import websockets
+    from jvbjoin.engine.core import Context, Journal
+    from jvbjoin.bridge.steps import websockets
     rules_file = paths("/etc/ufw/user.rules")
     os.makedirs(os.path.dirname(rules_file))
     ran = []

@@ -22,12 +22,13 @@ import stat
 
 import pytest
 
-from jvbjoin import files, join as join_module
-from jvbjoin.engine import Step
+from jvbjoin.system import files
+from jvbjoin.bridge import join as join_module
+from jvbjoin.engine.core import Step
 from jvbjoin.errors import StepError, TokenError
-from jvbjoin.join import JoinOptions
-from jvbjoin.steps import account, bridge_config, logging_level, sysctl, service, trust
-from jvbjoin.steps.account import AccountPassword, ForgetPendingPassword
+from jvbjoin.bridge.join import JoinOptions
+from jvbjoin.bridge.steps import account, config as bridge_config, logging_level, sysctl, service, trust
+from jvbjoin.bridge.steps.account import AccountPassword, ForgetPendingPassword
 from jvbjoin.steps.packages import JitsiSource
 
 TOKEN_PASSWORD = "the-token-password-0123456789"
@@ -214,8 +215,9 @@ def _events_of(killer, monkeypatch):
 
 def run_join(root, killer, monkeypatch):
     """The real join() with the outside world faked; returns the report (raises on failure)."""
-    from jvbjoin import systemd, xmpp
-    from jvbjoin.paths import Paths
+    from jvbjoin.system import systemd
+    from jvbjoin.xmpp import session as xmpp
+    from jvbjoin.system.paths import Paths
 
     server, unit, change_password, check_login, fake_systemd = make_fakes(root, killer)
     monkeypatch.setattr(xmpp, "change_password", change_password)
@@ -338,7 +340,7 @@ def normalized(root):
 
 
 def files_paths(root):
-    from jvbjoin.paths import Paths
+    from jvbjoin.system.paths import Paths
     return Paths(root)
 
 

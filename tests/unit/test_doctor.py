@@ -8,8 +8,12 @@ import time
 
 import pytest
 
-from jvbjoin import pin
-from jvbjoin.doctor import bridge, core, detect_role, diagnose, link, render, server
+from jvbjoin.formats import pin
+from jvbjoin.bridge.checks import base as bridge, link
+from jvbjoin.doctor import core
+from jvbjoin.doctor.runner import detect_role, diagnose
+from jvbjoin.cli import doctor_output as render
+from jvbjoin.server.checks import services as server
 from jvbjoin.doctor import host as host_checks
 from jvbjoin.doctor import facts as F
 from jvbjoin.doctor.core import Check, Facts, fail, ok, run_checks, warn
@@ -249,7 +253,7 @@ def test_replaced_server_certificate_fails_the_pin(host):
 
 
 def test_unreachable_server_is_a_failure_with_the_port(host, monkeypatch):
-    from jvbjoin import xmpp
+    from jvbjoin.xmpp import session as xmpp
 
     def refuse(*args, **kwargs):
         raise xmpp._unreachable(DOMAIN, 5222, "the connection timed out")
@@ -269,7 +273,7 @@ def test_trust_stores(host):
 
 
 def test_login_is_not_tried_while_the_bridge_is_logged_in(host, monkeypatch):
-    from jvbjoin import xmpp
+    from jvbjoin.xmpp import session as xmpp
     calls = []
     monkeypatch.setattr(xmpp, "check_login", lambda *a, **k: calls.append(a))
     assert link.check_account_login(facts_for(host)).status == "ok"
@@ -277,7 +281,7 @@ def test_login_is_not_tried_while_the_bridge_is_logged_in(host, monkeypatch):
 
 
 def test_a_refused_login_names_the_account(host, cert, monkeypatch):
-    from jvbjoin import xmpp
+    from jvbjoin.xmpp import session as xmpp
     seen = {}
 
     def refuse(server, port, domain, user, password, der, timeout):
@@ -315,7 +319,7 @@ def test_ipv6_listeners_are_read():
     text = ("  sl  local_address                         remote_address                        st\n"
             "   0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A\n"
             "   1: 00000000000000000000000000000000:1466 00000000000000000000000000000000:0000 0A\n")
-    from jvbjoin.sockets import parse_proc_net
+    from jvbjoin.system.netinfo import parse_proc_net
     assert parse_proc_net(text, True) == [("::1", 8080), ("::", 5222)]
 
 
@@ -369,7 +373,7 @@ def test_clock_is_skipped_when_the_server_does_not_answer(host, monkeypatch):
 def test_package_versions(host, monkeypatch):
     write(host, "/var/lib/dpkg/status", "Package: jitsi-videobridge2\nStatus: install ok installed\n"
                                         "Version: 2.3-312-ga29d97d13-1\n\n")
-    from jvbjoin import bridge_api
+    from jvbjoin.bridge import api as bridge_api
     monkeypatch.setattr(bridge_api.BridgeAPI, "version", lambda self: {"version": "2.3.312-ga29d97d13"})
     assert bridge.check_package(facts_for(host)).status == "ok"
     monkeypatch.setattr(bridge_api.BridgeAPI, "version", lambda self: {"version": "2.3.200-gaaaaaaaa"})
@@ -402,7 +406,7 @@ HAND_PROPERTIES = ("org.jitsi.videobridge.xmpp.user.shard.HOSTNAME=meet.example.
 
 
 def test_a_bridge_made_by_hand_is_said_once_with_what_its_own_config_says(paths):
-    from jvbjoin import doctor
+    from jvbjoin.doctor import runner as doctor
     write(paths, "/etc/jitsi/videobridge/sip-communicator.properties", HAND_PROPERTIES)
     write(paths, "/etc/jitsi/videobridge/jvb.conf", "videobridge {}\n")
     facts = facts_for(paths)
@@ -522,7 +526,7 @@ def test_server_firewall_names_the_closed_5222_rule(jms):
 
 
 def test_replaced_auth_certificate(jms, monkeypatch):
-    from jvbjoin import xmpp
+    from jvbjoin.xmpp import session as xmpp
     other, other_pem, _ = make_cert(AUTH, key_type="ec")
 
     def down(*a, **k):
@@ -578,7 +582,7 @@ def test_status_reads_when_the_bridge_joined_the_brewery(host):
     write(host, "/var/log/jitsi/jvb.log",
           "JVB 2026-11-21 02:39:49.848 INFO: [30] MucClient$MucWrapper.join#776: Joined MUC: {}\n"
           "JVB 2026-11-21 03:00:00.000 INFO: [30] MucClient$MucWrapper.join#776: Joined MUC: {}\n".format(MUC, MUC))
-    from jvbjoin import status
+    from jvbjoin.bridge import status
     assert status.joined_since(host, MUC) == "2026-11-21 03:00:00"
     text = status.render_text({"role": "bridge", "server": DOMAIN + ":5222", "meet": DOMAIN, "account": "a@b",
                                "nickname": NICK, "service": "active/running", "in_brewery": True,
@@ -589,14 +593,14 @@ def test_status_reads_when_the_bridge_joined_the_brewery(host):
 
 @pytest.mark.parametrize("code", [0, 1, 2])
 def test_the_cli_exits_with_the_code_doctor_hands_back(monkeypatch, capsys, code):
-    import jvbjoin.doctor
-    from jvbjoin import cli
+    import jvbjoin.doctor.runner
+    from jvbjoin.cli import main as cli
     seen = {}
 
     def fake(opts, ignore=(), role=None):
         seen.update(json=opts.as_json, verbose=opts.verbose, ignore=ignore, role=role)
         return code
-    monkeypatch.setattr(jvbjoin.doctor, "command", fake)
+    monkeypatch.setattr(jvbjoin.doctor.runner, "command", fake)
     assert cli.main(["doctor", "--json", "-v", "--ignore", "clock", "--role", "bridge"]) == code
     assert seen == {"json": True, "verbose": 1, "ignore": ("clock",), "role": "bridge"}
 
@@ -613,7 +617,7 @@ def test_java_on_the_units_path(paths):
 
 
 def test_websockets_turned_on_by_hand_are_read_whoever_wrote_them(host):
-    from jvbjoin.doctor import websockets
+    from jvbjoin.bridge.checks import websockets
     write(host, "/etc/jitsi/videobridge/jvb.conf", JVB_CONF + "videobridge.http-servers.public.port = 9090\n"
                                                                "videobridge.websockets.enabled = true\n")
     write(host, "/proc/net/tcp", "  sl  local_address rem_address   st\n"

@@ -11,8 +11,9 @@ import time
 
 import pytest
 
-from jvbjoin import stun
-from jvbjoin.doctor import nat, server, web
+from jvbjoin.formats import stun
+from jvbjoin.bridge.checks import nat
+from jvbjoin.server.checks import services as server, web
 from jvbjoin.doctor.core import Facts
 from jvbjoin.server import tune
 
@@ -358,7 +359,7 @@ def le(jms, monkeypatch):
 
 
 def tune_der(pem):
-    from jvbjoin.pin import der_of
+    from jvbjoin.formats.pin import der_of
     return der_of(pem)
 
 

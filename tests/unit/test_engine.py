@@ -6,8 +6,8 @@ import stat
 
 import pytest
 
-from jvbjoin import files
-from jvbjoin.engine import CHANGED, PLANNED, UNCHANGED, Context, Engine, Interrupted, Step
+from jvbjoin.system import files
+from jvbjoin.engine.core import CHANGED, PLANNED, UNCHANGED, Context, Engine, Interrupted, Step
 from jvbjoin.errors import StepError
 from jvbjoin.steps.base import FileStep, WantedFile
 
@@ -33,7 +33,7 @@ class Boom(Step):
     title = "a step that fails"
 
     def check(self, ctx):
-        from jvbjoin.engine import Change
+        from jvbjoin.engine.core import Change
         return [Change("service", "jitsi-videobridge2", "restart the bridge")]
 
     def apply(self, ctx, changes, journal):
@@ -152,7 +152,7 @@ def test_binary_file_diff_names_size_and_hash():
 
 
 def test_rollback_keeps_going_when_one_undo_fails(host):
-    from jvbjoin.engine import Journal
+    from jvbjoin.engine.core import Journal
     journal = Journal()
     done = []
     journal.record("first", lambda: done.append("first"))
@@ -167,7 +167,7 @@ class Slow(Step):
     title = "a step that takes its time"
 
     def check(self, ctx):
-        from jvbjoin.engine import Change
+        from jvbjoin.engine.core import Change
         return [Change("service", "x", "wait")]
 
     def apply(self, ctx, changes, journal):

@@ -5,8 +5,9 @@ from contextlib import redirect_stdout
 
 import pytest
 
-from jvbjoin import __version__, entry
-from jvbjoin.cli import main as cli_main
+from jvbjoin import __version__
+from jvbjoin.cli import entry
+from jvbjoin.cli.main import main as cli_main
 
 
 def output(func, args):

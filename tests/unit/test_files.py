@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from jvbjoin import files
+from jvbjoin.system import files
 
 
 def modes_at_each_write(monkeypatch):

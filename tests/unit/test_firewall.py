@@ -4,10 +4,10 @@ import os
 
 import pytest
 
-from jvbjoin import host
-from jvbjoin.engine import Context, Journal
+from jvbjoin.system import host
+from jvbjoin.engine.core import Context, Journal
 from jvbjoin.errors import StepError
-from jvbjoin.run import Result
+from jvbjoin.system.run import Result
 from jvbjoin.steps import firewall
 
 INACTIVE = "Status: inactive\n"
@@ -257,13 +257,14 @@ def test_nothing_is_cut_when_ufw_is_on_already_or_a_rule_lets_it_in(paths, monke
 
 
 def _join_ctx(paths, **options):
-    from jvbjoin.engine import Context
-    from jvbjoin.join import JoinOptions
+    from jvbjoin.engine.core import Context
+    from jvbjoin.bridge.join import JoinOptions
     return Context(paths), JoinOptions(**options)
 
 
 def test_a_join_asks_on_a_terminal_and_refuses_unattended_unless_told(paths, monkeypatch):
-    from jvbjoin import host, join
+    from jvbjoin.system import host
+    from jvbjoin.bridge import join
     from jvbjoin.errors import FirewallCutError
     _host_with_sockets(paths, monkeypatch)
     monkeypatch.setattr(host, "ssh_ports", lambda: [22])
@@ -288,8 +289,8 @@ def test_a_join_asks_on_a_terminal_and_refuses_unattended_unless_told(paths, mon
 
 
 def test_a_server_install_names_the_admins_own_service_but_not_the_jitsi_packages_own(paths, monkeypatch):
-    from jvbjoin import apt, host
-    from jvbjoin.engine import Context
+    from jvbjoin.system import apt, host
+    from jvbjoin.engine.core import Context
     from jvbjoin.errors import FirewallCutError
     from jvbjoin.server import install
     _host_with_sockets(paths, monkeypatch)
@@ -321,10 +322,10 @@ HADOLY_JVB_CONF = """videobridge {
 
 
 def test_websockets_turned_on_by_hand_stay_reachable_from_the_server_only(paths, monkeypatch):
-    from jvbjoin.engine import Context
-    from jvbjoin.steps import websockets
-    from jvbjoin.join import check_firewall_cut, JoinOptions
-    from jvbjoin import host
+    from jvbjoin.engine.core import Context
+    from jvbjoin.bridge.steps import websockets
+    from jvbjoin.bridge.join import check_firewall_cut, JoinOptions
+    from jvbjoin.system import host
     os.makedirs(os.path.dirname(paths.jvb_conf), exist_ok=True)
     with open(paths.jvb_conf, "w") as f:
         f.write(HADOLY_JVB_CONF)

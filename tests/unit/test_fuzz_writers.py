@@ -9,10 +9,11 @@ import time
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from jvbjoin.steps import account, sysctl
-from jvbjoin.steps.bridge_config import (INCLUDE_LINE, LEGACY_MARKER, add_include, comment_out_legacy,
-                                         complete_clients, legacy_clients, remove_include, restore_legacy)
-from jvbjoin.steps.logging_level import LEVELS, edit_logging
+from jvbjoin.bridge.steps import account, sysctl
+from jvbjoin.bridge.steps.config import (
+    INCLUDE_LINE, LEGACY_MARKER, add_include, comment_out_legacy, complete_clients, legacy_clients,
+    remove_include, restore_legacy)
+from jvbjoin.bridge.steps.logging_level import LEVELS, edit_logging
 
 LIMIT = 0.05  # seconds any one edit may take
 FUZZ = settings(max_examples=int(os.environ.get("JVB_FUZZ_EXAMPLES", "300")), deadline=None,
@@ -101,7 +102,7 @@ def test_logging_edit_touches_only_its_two_keys_and_is_done_once(text, level):
 @FUZZ
 @given(st.binary(max_size=2000))
 def test_damaged_state_and_fragment_files_read_as_absent_never_crash(tmp_path_factory, data):
-    from jvbjoin.paths import Paths
+    from jvbjoin.system.paths import Paths
     root = tmp_path_factory.mktemp("state")
     paths = Paths(str(root))
     os.makedirs(paths.state)

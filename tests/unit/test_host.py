@@ -1,7 +1,7 @@
 """Host facts: os-release, machine-id, and the SSH ports that must stay reachable."""
 
-from jvbjoin import host
-from jvbjoin.run import Result
+from jvbjoin.system import host
+from jvbjoin.system.run import Result
 
 SS_22 = """LISTEN 0      128          0.0.0.0:22        0.0.0.0:*    users:(("sshd",pid=611,fd=3))
 LISTEN 0      128             [::]:22           [::]:*    users:(("sshd",pid=611,fd=4))

@@ -3,12 +3,13 @@ bridge that joins with a new token hands the earlier token's account back."""
 
 import pytest
 
-from jvbjoin import join, xmpp
-from jvbjoin.engine import Context
+from jvbjoin.bridge import join
+from jvbjoin.xmpp import session as xmpp
+from jvbjoin.engine.core import Context
 from jvbjoin.errors import EXIT_DATAERR, JvbJoinError, TokenError
-from jvbjoin.steps import account
-from jvbjoin.steps.account import AccountPassword
-from jvbjoin.token import JoinToken
+from jvbjoin.bridge.steps import account
+from jvbjoin.bridge.steps.account import AccountPassword
+from jvbjoin.formats.token import JoinToken
 
 DOMAIN = "meet.example.com"
 

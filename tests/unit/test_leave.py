@@ -7,11 +7,13 @@ import stat
 
 import pytest
 
-from jvbjoin import files, leave
-from jvbjoin.engine import Context, Engine, Journal
+from jvbjoin.system import files
+from jvbjoin.bridge import leave
+from jvbjoin.engine.core import Context, Engine, Journal
 from jvbjoin.errors import StepError, TokenError
 from jvbjoin.server import tokens
-from jvbjoin.steps import bridge_config, firewall
+from jvbjoin.bridge.steps import config as bridge_config
+from jvbjoin.steps import firewall
 
 from test_bridge_config import PACKAGE_JVB_CONF, make_ctx, read, run_step, write
 
@@ -187,7 +189,7 @@ def test_only_the_ports_jvb_join_opened_are_closed_and_ssh_stays(paths):
 
 
 def test_an_account_already_gone_on_the_server_is_not_an_error(paths, monkeypatch):
-    from jvbjoin import xmpp
+    from jvbjoin.xmpp import session as xmpp
 
     def refused(*args, **kwargs):
         raise TokenError("The server refused the login")
@@ -262,7 +264,7 @@ class ShutdownAPI(FakeAPI):
 
 
 def shutdown_ctx(paths, monkeypatch, api):
-    from jvbjoin import systemd
+    from jvbjoin.system import systemd
     monkeypatch.setattr(systemd, "Systemd", FakeSystemd)
     monkeypatch.setattr(leave, "POLL", 0.01)
     FakeSystemd.state = {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled"}
@@ -307,7 +309,7 @@ def test_a_bridge_that_stops_answering_while_draining_is_not_reported_as_drained
 
 
 def test_leave_takes_the_servers_certificate_out_of_the_ca_stores(paths, monkeypatch):
-    from jvbjoin.steps import trust
+    from jvbjoin.bridge.steps import trust
     cert = trust.cert_path(paths, "auth.meet.example.com")
     write(cert, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
     write(paths("/usr/local/share/ca-certificates/admins-own-ca.crt"), "kept\n")

@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from jvbjoin import run as run_module
-from jvbjoin.engine import Context, Journal
+from jvbjoin.system import run as run_module
+from jvbjoin.engine.core import Context, Journal
 from jvbjoin.errors import CommandError, InputError, StepError, UsageError
 from jvbjoin.server import install, letsencrypt
 from jvbjoin.server.install import ServerOptions

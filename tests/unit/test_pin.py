@@ -5,7 +5,7 @@ import hashlib
 
 import pytest
 
-from jvbjoin import pin
+from jvbjoin.formats import pin
 
 
 def make_cert(cn="auth.meet.lab.test", key_type="rsa", ca=True, days=30):

@@ -66,7 +66,7 @@ def test_a_check_that_stopped_half_way_is_an_error():
 
 
 def test_check_config_runs_prosodyctl_without_a_shell(monkeypatch):
-    from jvbjoin.run import Result
+    from jvbjoin.system.run import Result
     seen = []
 
     def fake_run(argv, check=True, timeout=None, **kwargs):
@@ -81,7 +81,7 @@ def test_check_config_runs_prosodyctl_without_a_shell(monkeypatch):
 # --- its two readers: doctor's prosody check and 'server turn' -------------------------------------
 
 def _prosodyctl_says(monkeypatch, code, name):
-    from jvbjoin.run import Result
+    from jvbjoin.system.run import Result
     monkeypatch.setattr(prosody_check, "run", lambda argv, **kw: Result(argv, code, recorded(name), ""))
 
 
@@ -93,7 +93,7 @@ def _facts(paths):
 
 
 def test_doctor_passes_prosody_on_the_packaged_template_and_shows_the_warning_in_details(paths, monkeypatch):
-    from jvbjoin.doctor import server
+    from jvbjoin.server.checks import services as server
     _prosodyctl_says(monkeypatch, 2, "jitsi")
     result = server.check_prosody(_facts(paths))
     assert result.status == "ok", result.detail
@@ -101,7 +101,7 @@ def test_doctor_passes_prosody_on_the_packaged_template_and_shows_the_warning_in
 
 
 def test_doctor_fails_prosody_on_a_real_error_naming_it(paths, monkeypatch):
-    from jvbjoin.doctor import server
+    from jvbjoin.server.checks import services as server
     _prosodyctl_says(monkeypatch, 1, "syntax")
     result = server.check_prosody(_facts(paths))
     assert result.status == "fail" and "'}' expected" in result.detail
@@ -110,7 +110,7 @@ def test_doctor_fails_prosody_on_a_real_error_naming_it(paths, monkeypatch):
 
 @pytest.mark.parametrize("code, name, accepted", [(2, "jitsi", True), (2, "misplaced", False), (1, "include", False)])
 def test_server_turn_reloads_prosody_unless_prosody_finds_an_error(paths, monkeypatch, code, name, accepted):
-    from jvbjoin.engine import Journal
+    from jvbjoin.engine.core import Journal
     from jvbjoin.errors import JvbJoinError
     from jvbjoin.server import turn
     from test_turn_unit import _tree
@@ -132,7 +132,7 @@ def test_server_turn_reloads_prosody_unless_prosody_finds_an_error(paths, monkey
 def test_a_missing_auth_certificate_link_is_relinked_not_reconfigured(paths):
     """jitsi-meet-prosody's postinst links the auth certificate only when it generates one, and it
     generates one only while /var/lib/prosody has none: a reconfigure does not bring a link back."""
-    from jvbjoin.doctor import server
+    from jvbjoin.server.checks import services as server
     from jvbjoin.doctor.core import Facts
     from jvbjoin.server import tokens
     os.makedirs(paths("/etc/prosody/conf.avail"))

@@ -5,10 +5,10 @@ import os
 
 import pytest
 
-from jvbjoin import java, releases
-from jvbjoin.engine import Context, Journal
+from jvbjoin.system import java, releases
+from jvbjoin.engine.core import Context, Journal
 from jvbjoin.errors import UsageError
-from jvbjoin.run import Result
+from jvbjoin.system.run import Result
 from jvbjoin.steps import java as java_step
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
@@ -18,7 +18,7 @@ def release(name, paths=None):
     with open(os.path.join(DATA, "os-release", name)) as handle:
         text = handle.read()
     if paths is None:
-        from jvbjoin.host import parse_os_release
+        from jvbjoin.system.host import parse_os_release
         return parse_os_release(text)
     with open(paths.os_release, "w") as handle:
         handle.write(text)

@@ -3,7 +3,7 @@
 import pytest
 
 from jvbjoin.errors import CommandError
-from jvbjoin.run import child_env, run
+from jvbjoin.system.run import child_env, run
 
 pytestmark = pytest.mark.real_programs
 

@@ -8,7 +8,7 @@ import urllib.error
 
 import pytest
 
-from jvbjoin import cli
+from jvbjoin.cli import main as cli
 from jvbjoin.server import bridges, jicofo, tokens
 
 DOMAIN = "meet.example.com"
@@ -171,8 +171,8 @@ def test_fleet_without_prosody_answers_falls_back_to_remembered_nicknames(server
 
 def test_bridges_on_a_host_that_is_not_a_server(paths, monkeypatch, capsys):
     monkeypatch.setattr(tokens.os, "geteuid", lambda: 0)
-    import jvbjoin.paths
-    monkeypatch.setattr(jvbjoin.paths, "Paths", lambda root="/": paths)
+    import jvbjoin.system.paths
+    monkeypatch.setattr(jvbjoin.system.paths, "Paths", lambda root="/": paths)
     code = cli.main(["bridges"])
     _, err = capsys.readouterr()
     assert code == 1 and "not a Jitsi Meet server" in err and "server install" in err

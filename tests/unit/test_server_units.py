@@ -3,7 +3,7 @@ bridge that --no-local-bridge turns off only once another bridge is in the brewe
 
 import os
 
-from jvbjoin.engine import Context
+from jvbjoin.engine.core import Context
 from jvbjoin.server import jicofo, services
 
 from test_server_bridges import bridge_state, debug_doc
@@ -64,7 +64,7 @@ def test_local_bridge_turned_back_on_when_stopped(paths, monkeypatch):
 
 
 def test_no_local_bridge_closes_the_port_of_a_bridge_stopped_by_hand(paths, monkeypatch):
-    from jvbjoin.run import Result
+    from jvbjoin.system.run import Result
     monkeypatch.setattr(services, "state_of", lambda unit: {"LoadState": "loaded", "UnitFileState": "disabled",
                                                                "ActiveState": "inactive"})
     status = "Status: active\n\nTo Action From\n-- ------ ----\n22/tcp ALLOW Anywhere\n10000/udp ALLOW Anywhere\n"
@@ -163,7 +163,7 @@ def test_server_install_fails_clearly_when_jicofo_stays_dead(paths, monkeypatch)
 
 
 def test_doctor_tells_a_dead_daemon_under_an_active_unit_apart(paths, monkeypatch):
-    from jvbjoin.doctor import server
+    from jvbjoin.server.checks import services as server
     from jvbjoin.doctor.core import Facts
     facts = Facts(paths)
     facts.put("unit:jicofo.service", {"LoadState": "loaded", "ActiveState": "active", "SubState": "exited"})
@@ -180,7 +180,7 @@ def test_doctor_tells_a_dead_daemon_under_an_active_unit_apart(paths, monkeypatc
 
 
 def test_status_says_when_jicofo_is_active_but_its_daemon_dead(paths, monkeypatch):
-    from jvbjoin import status
+    from jvbjoin.bridge import status
     monkeypatch.setattr(status, "_unit", lambda name: {"ActiveState": "active", "SubState": "exited"})
     monkeypatch.setattr(jicofo, "health", refused)
     assert status._jicofo_text(paths) == "active/exited, but its daemon is dead (systemctl restart jicofo)"
@@ -191,7 +191,7 @@ def test_status_says_when_jicofo_is_active_but_its_daemon_dead(paths, monkeypatc
 def test_doctor_names_a_pid_file_left_under_a_failed_jicofo_unit_with_a_remedy_that_removes_it(paths, monkeypatch):
     """jicofo's init script does not start while its pid file exists and removes it only in its stop,
     which systemd does not run for a failed unit: 'systemctl start jicofo' alone fails again."""
-    from jvbjoin.doctor import server
+    from jvbjoin.server.checks import services as server
     from jvbjoin.doctor.core import Facts
     facts = Facts(paths)
     facts.put("unit:jicofo.service", {"LoadState": "loaded", "ActiveState": "failed", "SubState": "failed"})

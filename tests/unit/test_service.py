@@ -1,7 +1,7 @@
 """The bridge service step: it restarts the bridge only for a reason, and says which one."""
 
-from jvbjoin.engine import Context, Journal
-from jvbjoin.steps import service
+from jvbjoin.engine.core import Context, Journal
+from jvbjoin.bridge.steps import service
 
 
 class FakeSystemd:
@@ -18,7 +18,7 @@ class FakeSystemd:
 
 
 def summaries(ctx, monkeypatch):
-    from jvbjoin import systemd
+    from jvbjoin.system import systemd
     monkeypatch.setattr(systemd, "Systemd", FakeSystemd)
     return [c.summary for c in service.BridgeService().check(ctx)]
 

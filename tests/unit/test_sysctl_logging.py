@@ -4,10 +4,10 @@ import os
 
 import pytest
 
-from jvbjoin.engine import Context, Journal
+from jvbjoin.engine.core import Context, Journal
 from jvbjoin.errors import UsageError
-from jvbjoin.run import Result
-from jvbjoin.steps import logging_level, sysctl
+from jvbjoin.system.run import Result
+from jvbjoin.bridge.steps import logging_level, sysctl
 
 PACKAGE_LOGGING = """handlers= java.util.logging.ConsoleHandler
 java.util.logging.ConsoleHandler.level = ALL

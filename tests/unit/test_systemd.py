@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from jvbjoin import systemd as sd
+from jvbjoin.system import systemd as sd
 from jvbjoin.errors import StepError
 
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from jvbjoin.errors import TokenError
-from jvbjoin.token import MAX_EXP, MAX_LENGTH, PREFIX, JoinToken, decode, encode, valid_dns_name
+from jvbjoin.formats.token import MAX_EXP, MAX_LENGTH, PREFIX, JoinToken, decode, encode, valid_dns_name
 
 NOW = 1800000000  # 2027-01-15 08:00:00 UTC
 PASSWORD = "Zq9-secret-Xk2Lm7Pw"

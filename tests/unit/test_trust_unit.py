@@ -5,9 +5,9 @@ import types
 
 import pytest
 
-from jvbjoin import files
-from jvbjoin.engine import Context, Journal
-from jvbjoin.steps import trust
+from jvbjoin.system import files
+from jvbjoin.engine.core import Context, Journal
+from jvbjoin.bridge.steps import trust
 
 DOMAIN = "auth.meet.example.com"
 

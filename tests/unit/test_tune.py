@@ -6,7 +6,7 @@ import os
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from jvbjoin import cli
+from jvbjoin.cli import main as cli
 from jvbjoin.errors import JvbJoinError, UsageError
 from jvbjoin.server import tune
 from jvbjoin.server.tune import MARK, TuneOptions, js_value, marked_settings, tune_text
@@ -149,7 +149,7 @@ def test_the_packaged_config_js_keeps_every_byte_and_its_commented_options_stay_
 def test_jaas_lines_the_package_appends_after_jvb_join_s_win_and_doctor_can_tell():
     """jitsi-meet-web-config appends its JaaS defaults (roomPasswordNumberOfDigits among them) to an
     old config.js when JaaS is chosen later: a line after jvb-join's, which wins in the browser."""
-    from jvbjoin.doctor.web import tune_findings
+    from jvbjoin.server.checks.web import tune_findings
     with open(STANDIN_CONFIG_JS) as f:
         text = f.read()
     tuned = tune_text(text, "config", {"roomPasswordNumberOfDigits": "6"})

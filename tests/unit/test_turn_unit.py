@@ -7,15 +7,16 @@ import stat
 
 import pytest
 
-from jvbjoin import files
-from jvbjoin.doctor import server as doctor_server
+from jvbjoin.system import files
+from jvbjoin.server.checks import services as doctor_server
 from jvbjoin.doctor.core import FAIL, OK, SKIPPED, WARN, Facts
-from jvbjoin.engine import Context
+from jvbjoin.engine.core import Context
 from jvbjoin.errors import JvbJoinError, UsageError
 from jvbjoin.server import turn, turnconf
 from jvbjoin.server.turn import TurnOptions
-from jvbjoin.server.turnconf import (BEGIN, COMMENTED, END, INCLUDE_LINE, TurnSettings, block_values, managed_block,
-                                     managed_secret, prosody_fragment, prosody_secret, turnserver_conf, with_include)
+from jvbjoin.server.turnconf import (
+    BEGIN, COMMENTED, END, INCLUDE_LINE, TurnSettings, block_values, managed_block, managed_secret,
+    prosody_fragment, prosody_secret, turnserver_conf, with_include)
 
 SECRET = "a" * 16 + "0123456789abcdef"
 
@@ -224,7 +225,7 @@ def _tree(paths, turnserver=JITSI_TURNSERVER_CONF):
 def test_file_steps_write_once_with_private_modes_and_a_backup(paths, monkeypatch):
     monkeypatch.setattr(turn, "_gid", lambda name: None)
     ctx = _tree(paths)
-    from jvbjoin.engine import Journal
+    from jvbjoin.engine.core import Journal
     for step in (turn.TurnCertificate(), turn.TurnConfig(), turn.TurnUnit()):
         changes = step.check(ctx)
         assert changes or isinstance(step, turn.TurnUnit)
@@ -243,7 +244,7 @@ def test_file_steps_write_once_with_private_modes_and_a_backup(paths, monkeypatc
 def test_a_failed_run_puts_the_admins_file_back(paths, monkeypatch):
     monkeypatch.setattr(turn, "_gid", lambda name: None)
     ctx = _tree(paths)
-    from jvbjoin.engine import Journal
+    from jvbjoin.engine.core import Journal
     journal = Journal()
     step = turn.TurnConfig()
     step.apply(ctx, step.check(ctx), journal)
@@ -339,7 +340,7 @@ def test_server_turn_is_in_the_server_checks():
 
 
 def test_coturn_restarts_only_when_what_it_reads_changed(paths, monkeypatch):
-    from jvbjoin import systemd
+    from jvbjoin.system import systemd
     running = {"LoadState": "loaded", "ActiveState": "active", "SubState": "running", "UnitFileState": "enabled"}
     monkeypatch.setattr(systemd, "state_of", lambda unit: dict(running))
     ctx = Context(paths, {})

@@ -6,10 +6,11 @@ import os
 
 import pytest
 
-from jvbjoin import cli, unattended
-from jvbjoin.engine import Context
+from jvbjoin.cli import main as cli
+from jvbjoin.bridge import unattended
+from jvbjoin.engine.core import Context
 from jvbjoin.errors import EXIT_USAGE, InputError, UsageError
-from jvbjoin.steps import nickname
+from jvbjoin.bridge import model as nickname
 
 
 def test_options_file_values_are_typed_and_comments_skipped():
@@ -39,18 +40,18 @@ def test_options_file_gives_join_its_defaults_and_the_command_line_wins(paths, m
     os.makedirs(paths.etc, exist_ok=True)
     with open(paths.options_file, "w") as handle:
         handle.write("jitsi-repo-url = http://mirror.example.org/jitsi\nlock-timeout = 42\n")
-    import jvbjoin.paths
-    monkeypatch.setattr(jvbjoin.paths, "Paths", lambda root="/": paths)
+    import jvbjoin.system.paths
+    monkeypatch.setattr(jvbjoin.system.paths, "Paths", lambda root="/": paths)
     seen = {}
 
     def fake_join(token, options, paths_, progress):
         seen.update(url=options.jitsi_repo_url, lock=options.lock_timeout)
         raise InputError("stop here")
 
-    import jvbjoin.join
-    import jvbjoin.token
-    monkeypatch.setattr(jvbjoin.join, "join", fake_join)
-    monkeypatch.setattr(jvbjoin.token, "decode", lambda text: object())
+    import jvbjoin.bridge.join
+    import jvbjoin.formats.token
+    monkeypatch.setattr(jvbjoin.bridge.join, "join", fake_join)
+    monkeypatch.setattr(jvbjoin.formats.token, "decode", lambda text: object())
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO("jvbj1.x\n"))
     cli.main(["join", "--token-file", "-"])
     assert seen == {"url": "http://mirror.example.org/jitsi", "lock": 42.0}
@@ -63,12 +64,12 @@ def test_a_bad_options_file_stops_only_the_commands_that_read_it(paths, monkeypa
     os.makedirs(paths.etc, exist_ok=True)
     with open(paths.options_file, "w") as handle:
         handle.write("# mirror\nlock-timout = 600\n")
-    import jvbjoin.paths
-    import jvbjoin.status
-    import jvbjoin.doctor
-    monkeypatch.setattr(jvbjoin.paths, "Paths", lambda root="/": paths)
-    monkeypatch.setattr(jvbjoin.status, "command", lambda opts: 0)
-    monkeypatch.setattr(jvbjoin.doctor, "command", lambda opts, ignore=(), role=None: 0)
+    import jvbjoin.system.paths
+    import jvbjoin.bridge.status
+    import jvbjoin.doctor.runner
+    monkeypatch.setattr(jvbjoin.system.paths, "Paths", lambda root="/": paths)
+    monkeypatch.setattr(jvbjoin.bridge.status, "command", lambda opts: 0)
+    monkeypatch.setattr(jvbjoin.doctor.runner, "command", lambda opts, ignore=(), role=None: 0)
     assert cli.main(["status"]) == 0
     assert cli.main(["doctor"]) == 0
     assert capsys.readouterr().err == ""
@@ -143,11 +144,11 @@ def test_joined_as_marker_names_the_machine_id_and_a_clone_gets_a_new_nickname(p
 @pytest.fixture
 def fake_join(paths, monkeypatch):
     """`join` as far as the command line goes: what it was given, and what it should raise."""
-    import jvbjoin.join
-    import jvbjoin.paths
-    import jvbjoin.token
-    monkeypatch.setattr(jvbjoin.paths, "Paths", lambda root="/": paths)
-    monkeypatch.setattr(jvbjoin.token, "decode", lambda text: text)
+    import jvbjoin.bridge.join
+    import jvbjoin.system.paths
+    import jvbjoin.formats.token
+    monkeypatch.setattr(jvbjoin.system.paths, "Paths", lambda root="/": paths)
+    monkeypatch.setattr(jvbjoin.formats.token, "decode", lambda text: text)
     calls, outcomes = [], []
 
     def run(token, options, paths_, progress):
@@ -155,7 +156,7 @@ def fake_join(paths, monkeypatch):
         if outcomes:
             raise outcomes.pop(0)
         raise InputError("stop after the call")
-    monkeypatch.setattr(jvbjoin.join, "join", run)
+    monkeypatch.setattr(jvbjoin.bridge.join, "join", run)
     return calls, outcomes
 
 

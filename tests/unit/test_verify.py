@@ -5,9 +5,10 @@ import types
 
 import pytest
 
-from jvbjoin import bridge_api, join, systemd
+from jvbjoin.bridge import api as bridge_api, join
+from jvbjoin.system import systemd
 from jvbjoin.errors import StepError, VerifyError
-from jvbjoin.steps import nickname
+from jvbjoin.bridge import model as nickname
 
 
 class FakeSystemd:

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from jvbjoin import pin, xmpp
+from jvbjoin.formats import pin
+from jvbjoin.xmpp import session as xmpp
 from jvbjoin.errors import EXIT_DATAERR, EXIT_TEMPFAIL, PinMismatchError, UnreachableError
 
 from test_pin import make_cert

@@ -1,0 +1,55 @@
+"""The bridge's MUC nickname: unique per host, stable across runs, new on a cloned host."""
+
+import json
+import os
+import socket
+
+from jvbjoin.system import files, host
+
+
+def short_hostname():
+    name = socket.gethostname().split(".")[0].lower()
+    name = "".join(ch if (ch.isalnum() and ch.isascii()) or ch == "-" else "-" for ch in name).strip("-")
+    return name[:40] or "host"
+
+
+def _read(paths):
+    try:
+        data = json.loads(files.read_text(paths.nickname_file) or "")
+    except (OSError, ValueError, TypeError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("nickname"), str) else None
+
+
+def bridge_nickname(ctx, create=False):
+    """``jvb-<short hostname>-<8 hex>``; the hex is random, made once per machine-id.
+
+    With ``create`` a new nickname is stored in the state file; without it (doctor, dry-run) the
+    stored one is returned if it is still valid, else the one that would be made is proposed,
+    kept in ``ctx.facts`` so the same run always sees the same value.
+    """
+    paths = ctx.paths
+    machine = host.machine_id(paths)
+    stored = _read(paths)
+    if stored is not None and stored.get("machine_id") == machine:
+        if create:
+            _mark_joined_as(paths, machine, stored["nickname"])
+        return stored["nickname"]
+    nickname = ctx.facts.get("proposed_nickname")
+    if nickname is None:
+        nickname = "jvb-{}-{}".format(short_hostname(), os.urandom(4).hex())
+        ctx.facts["proposed_nickname"] = nickname
+    if create:
+        os.makedirs(os.path.dirname(paths.nickname_file), 0o755, exist_ok=True)
+        files.write_atomic(paths.nickname_file,
+                           (json.dumps({"nickname": nickname, "machine_id": machine}) + "\n").encode(),
+                           0o644)
+        _mark_joined_as(paths, machine, nickname)
+    return nickname
+
+
+def _mark_joined_as(paths, machine, nickname):
+    """The file jitsi-videobridge2's drop-in looks for (``paths.joined_as``)."""
+    if machine:
+        os.makedirs(paths.joined_as, 0o755, exist_ok=True)
+        files.write_atomic(os.path.join(paths.joined_as, machine), nickname + "\n", 0o644)

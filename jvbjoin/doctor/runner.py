@@ -1,0 +1,94 @@
+"""`jvb-join doctor`: checks of a bridge or server host, each with an id, a status and a remedy.
+
+Doctor only reads: it writes no file, starts or stops no unit, adds no firewall rule and makes
+no account. Its checks run concurrently, each with its own time limit, so a server that does not
+answer costs seconds, not minutes.
+"""
+
+import os
+import time
+
+from jvbjoin.errors import JvbJoinError, UsageError
+
+ROLES = ("bridge", "server")
+
+
+def detect_role(paths):
+    """``bridge`` when this host joined a server, ``server`` when it is one; None when neither."""
+    from jvbjoin.system import apt
+    if os.path.exists(paths.bridge_state):
+        return "bridge"
+    if os.path.isdir(paths.server_state):
+        return "server"
+    installed = apt.installed_packages(paths)
+    if "jicofo" in installed or "jitsi-meet-prosody" in installed:
+        return "server"
+    if "jitsi-videobridge2" in installed:
+        return "bridge"
+    return None
+
+
+def checks_for(role):
+    if role == "bridge":
+        from jvbjoin.bridge.checks.base import checks
+    else:
+        from jvbjoin.server.checks.services import checks
+    return checks()
+
+
+def subject(role, facts):
+    """A few words naming what was checked: the bridge's nickname and server, or the meet domain."""
+    try:
+        if role == "bridge":
+            from jvbjoin.bridge.checks.base import own_settings, state, stored_nickname
+            st = state(facts)
+            nick = (stored_nickname(facts) or {}).get("nickname")
+            server = st.get("meet") or st.get("server")
+            if not server:  # not joined by jvb-join: what the bridge's own config says
+                server, nick = own_settings(facts)
+            return "{} of {}".format(nick or "(no nickname)", server or "(no server)")
+        from jvbjoin.server.checks.services import domain
+        return domain(facts)
+    except Exception:
+        return ""
+
+
+def diagnose(paths, role=None, ignore=()):
+    """``(role, subject, results, seconds)`` for this host."""
+    from jvbjoin.doctor.core import Facts, run_checks
+    role = role or detect_role(paths)
+    if role is None:
+        raise JvbJoinError("This host is neither a bridge nor a Jitsi Meet server jvb-join knows about.",
+                           "Join it with 'jvb-join <token>', or make it a server with 'jvb-join server install "
+                           "--domain D'; or say which it is with --role.")
+    checks = checks_for(role)
+    known = {c.id for c in checks}
+    unknown = sorted(set(ignore) - known)
+    if unknown:
+        raise UsageError("doctor has no {} check {}.".format(role, ", ".join(unknown)),
+                         "The {} checks are: {}.".format(role, ", ".join(c.id for c in checks)))
+    facts = Facts(paths)
+    started = time.monotonic()
+    results = run_checks(checks, facts, ignore)
+    return role, subject(role, facts), results, time.monotonic() - started
+
+
+def command(opts, ignore=(), role=None):
+    """Run `jvb-join doctor`; return its exit code (0 healthy, 2 warnings only, 1 a failure)."""
+    import click
+    from jvbjoin.system.paths import Paths
+    from jvbjoin.doctor.core import exit_code
+    from jvbjoin.cli import doctor_output as render
+
+    if os.geteuid() != 0:
+        raise JvbJoinError("jvb-join doctor reads the bridge's and prosody's root-only files.",
+                           "Run it again with sudo.")
+    started = time.monotonic()
+    role, what, results, _ = diagnose(Paths("/"), role, ignore)
+    code = exit_code(results)
+    seconds = time.monotonic() - started
+    if opts.as_json:
+        click.echo(render.as_json(role, what, results, code, seconds))
+    else:
+        click.echo(render.text(role, what, results, verbose=bool(opts.verbose), seconds=seconds))
+    return code
