@@ -7,10 +7,13 @@ ratios are taken within this one invocation. Prints a table and writes JSON (--j
 """
 
 import argparse
+import io
 import json
 import os
 import statistics
+import subprocess
 import sys
+import tarfile
 import threading
 import time
 
@@ -199,8 +202,13 @@ def main(argv=None):
     ap.add_argument("--fleet", type=int, default=4, help="bridges joining at once in B5")
     ap.add_argument("--json", default=os.path.join(ROOT, "build", "bench.json"), help="where to write the JSON")
     ap.add_argument("--only", default="B1,B2,B3,B4,B5,B6", help="comma-separated figures to run")
+    ap.add_argument("--compare", metavar="REV",
+                    help="B2 and B4 only, of the installed build against the jvbjoin package of git revision "
+                         "REV, the two run in turn on the same joined bridge in this one invocation")
     args = ap.parse_args(argv)
     only = set(args.only.split(","))
+    if args.compare:
+        only = {"B2", "B4"}
     lab = Lab()
     lab.down()
     lab.prepare()
@@ -284,6 +292,9 @@ def run_all(lab, args, only, result):
             if hands:
                 result["B1_ratio_join_to_hand"] = round(statistics.median(joins) / statistics.median(hands), 2)
 
+    if args.compare:
+        compare(lab, joined[0][0], joined[0][1], args, result)
+        return
     if "B2" in only:
         host, token = joined[0]
         rows = []
@@ -362,6 +373,52 @@ def run_all(lab, args, only, result):
                 lab.exec("jms", ["jvb-join", "--json", "bridges"], check=True)
                 seconds.append(time.monotonic() - started)
             result["B5_bridges"] = stats(seconds)
+
+
+BEFORE = "/opt/jvb-join-before"
+
+
+def place_revision(lab, host, rev):
+    """The jvbjoin package and bin/jvb-join of git revision ``rev``, unpacked in BEFORE on ``host``."""
+    data = subprocess.run(["git", "-C", ROOT, "archive", "--format=tar", rev, "jvbjoin", "bin"],
+                          stdout=subprocess.PIPE, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(lab.path(host, BEFORE))
+    lab.exec(host, ["python3", "-m", "compileall", "-q", BEFORE + "/jvbjoin"], check=True)
+
+
+def compare(lab, host, token, args, result):
+    """B4 (--version, --help) and B2 (the no-op re-run) of the installed build ("after") and of
+    revision ``--compare`` ("before"), alternating run by run on one joined bridge, so both see the
+    same machine noise. Ratios are after / before (below 1: the installed build is faster)."""
+    place_revision(lab, host, args.compare)
+    commands = {"after": ["jvb-join"], "before": ["python3", BEFORE + "/bin/jvb-join"]}
+    env = {"after": {}, "before": {"PYTHONPATH": BEFORE}}
+    rerun_args = ["--json", "join", "--token-file", "-"] + repo_args(lab, host)
+    times = {(side, what): [] for side in commands for what in ("version", "help", "rerun")}
+    changed = {side: 0 for side in commands}
+    runs = max(args.runs, 3)
+    for index in range(runs * 7):
+        for side in (("before", "after") if index % 2 else ("after", "before")):
+            for what, extra in (("version", ["--version"]), ("help", ["--help"])):
+                started = time.perf_counter()
+                lab.exec(host, commands[side] + extra, env=env[side], check=True)
+                times[(side, what)].append(time.perf_counter() - started)
+            if index < runs:
+                started = time.perf_counter()
+                rc, out, err = lab.exec(host, commands[side] + rerun_args, input=token + "\n", env=env[side],
+                                        timeout=600)
+                times[(side, "rerun")].append(time.perf_counter() - started)
+                if rc != 0:
+                    raise RuntimeError("{} re-run failed ({}): {}".format(side, rc, (out + err)[-2000:]))
+                changed[side] = max(changed[side], json.loads(out).get("changed") or 0)
+    result["compare_revision"] = args.compare
+    for (side, what), values in times.items():
+        result["compare_{}_{}".format(what, side)] = stats(values)
+    for what in ("version", "help", "rerun"):
+        result["compare_ratio_{}".format(what)] = round(
+            statistics.median(times[("after", what)]) / statistics.median(times[("before", what)]), 3)
+    result["compare_rerun_changed"] = changed
 
 
 def _fmt(value):
