@@ -345,36 +345,3 @@ def _duration(seconds):
         if seconds >= size and seconds % size == 0:
             return "{}{}".format(seconds // size, unit)
     return "{}s".format(int(seconds))
-
-
-def command(opts, drain=False, timeout="1h", dry_run=False):
-    """Run `jvb-join leave`; return its exit code."""
-    import json
-
-    import click
-
-    from jvbjoin.errors import EXIT_DEGRADED, EXIT_OK
-    from jvbjoin.system.paths import Paths
-    from jvbjoin.cli.output import Progress, report_text
-    from jvbjoin.server.tokens import parse_ttl
-
-    seconds = parse_ttl(timeout, "--timeout")
-    paths = Paths("/")
-    if not joined(paths):
-        message = "This host is not joined to a server by jvb-join: nothing to do."
-        click.echo(json.dumps({"action": "leave", "joined": False, "changed": 0}) if opts.as_json else message)
-        return EXIT_OK
-    options = LeaveOptions(drain=drain, timeout=seconds, dry_run=dry_run)
-    report, backup_folder = leave(options, paths, Progress.for_output(opts.as_json))
-    if opts.as_json:
-        data = report.as_dict()
-        data.update(report.facts)
-        data["backups"] = backup_folder
-        click.echo(json.dumps(data, indent=2, sort_keys=True))
-    else:
-        click.echo(report_text(report, show_diffs=dry_run))
-        if backup_folder:
-            click.echo("Backups of what was removed or changed: {}".format(backup_folder))
-        if not dry_run:
-            click.echo("This host left its server. To join again: jvb-join <new token>.")
-    return EXIT_DEGRADED if report.degraded and not dry_run else EXIT_OK

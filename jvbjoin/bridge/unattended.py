@@ -3,9 +3,10 @@ golden image's first boot joins from (jvb-join-firstboot.service)."""
 
 import os
 import stat
+import time
 
 from jvbjoin.system import files
-from jvbjoin.errors import InputError, OptionsFileError
+from jvbjoin.errors import InputError, OptionsFileError, TemporaryError
 
 # Options a provisioning system may set once in /etc/jvb-join/options for every later `join` and
 # `server install` (a preseeded or first-boot join has no command line to carry them).
@@ -28,6 +29,14 @@ _FALSE = ("false", "no", "0", "off")
 
 # At first boot unattended-upgrades often holds the dpkg lock for a while.
 UNATTENDED_LOCK_TIMEOUT = 3600.0
+
+# The commands the options file gives defaults to (a nested dict for a command group's commands).
+OPTIONS_FILE_COMMANDS = {"join": True, "server": {"install": True}}
+
+# A server not reachable yet at first boot, or a busy dpkg lock, is worth waiting for: the token
+# file is already gone, so giving up early would leave the host for a person to join.
+FIRST_BOOT_PATIENCE = 900.0
+FIRST_BOOT_RETRY_SECONDS = 30
 
 
 def parse_options(text, where):
@@ -83,6 +92,35 @@ class OptionsFileDefaults(dict):
         if isinstance(wanted, dict):
             return OptionsFileDefaults(self.paths, wanted)
         return read_options(self.paths) or default
+
+
+def options_file_defaults(paths):
+    """The defaults the options file gives the commands that read it (see OptionsFileDefaults)."""
+    return OptionsFileDefaults(paths, OPTIONS_FILE_COMMANDS)
+
+
+def first_boot_options(paths):
+    """The join options of a first-boot join: an hour for the dpkg lock, then the options file.
+
+    Read before the token file is taken, so a mistake there stops the join with the token file
+    still in place (the file is read only when there is a token to join with)."""
+    return dict({"lock_timeout": UNATTENDED_LOCK_TIMEOUT},
+                **(read_options(paths) if os.path.lexists(paths.firstboot_token) else {}))
+
+
+def join_with_retries(join_once, retrying):
+    """Call ``join_once()`` until it does not raise TemporaryError or FIRST_BOOT_PATIENCE has passed;
+    ``retrying(error, seconds)`` is told of each wait. Returns what ``join_once`` returned; the
+    error of the last try is raised."""
+    deadline = time.monotonic() + FIRST_BOOT_PATIENCE
+    while True:
+        try:
+            return join_once()
+        except TemporaryError as err:
+            if time.monotonic() > deadline:
+                raise
+            retrying(err, FIRST_BOOT_RETRY_SECONDS)
+            time.sleep(FIRST_BOOT_RETRY_SECONDS)
 
 
 def take_token_file(paths):

@@ -40,7 +40,11 @@ def text(role, subject, results, verbose=False, seconds=None):
 
 
 def as_json(role, subject, results, code, seconds=None):
-    return json.dumps({
+    return json.dumps(as_dict(role, subject, results, code, seconds), indent=2, sort_keys=True)
+
+
+def as_dict(role, subject, results, code, seconds=None):
+    return {
         "role": role,
         "subject": subject,
         "exit_code": code,
@@ -49,4 +53,4 @@ def as_json(role, subject, results, code, seconds=None):
         "warnings": [r.id for r in results if r.status == WARN],
         "checks": [r.as_dict() for r in results],
         "seconds": None if seconds is None else round(seconds, 3),
-    }, indent=2, sort_keys=True)
+    }

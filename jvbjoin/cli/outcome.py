@@ -9,6 +9,7 @@ import click
 from jvbjoin.errors import (
     EXIT_FAILED, EXIT_OK, EXIT_USAGE, INTERNAL_ERROR_ID, INTERRUPTED_ID, JvbJoinError, UsageError)
 from jvbjoin.system.files import NO_SPACE, disk_full
+from jvbjoin.cli.output import failure_json, say
 
 log = logging.getLogger("jvbjoin")
 
@@ -21,7 +22,7 @@ def run_command(args, invoke):
     verbose = any(a in VERBOSE for a in args)
     try:
         # Outside standalone mode click hands back the code of an Exit raised in a command
-        # (_exit_with, _finish) as the return value instead of raising it.
+        # (exit_with, finish) as the return value instead of raising it.
         code = invoke()
         if isinstance(code, int) and not isinstance(code, bool):
             return code
@@ -31,7 +32,7 @@ def run_command(args, invoke):
         if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
             # click 8.2 and later (Debian 13) make a bare group an error; 8.1 (Debian 12) and the
             # fast path of jvbjoin.cli.entry print the help and succeed: one behaviour on every release
-            click.echo(exc.ctx.get_help())
+            say(exc.ctx.get_help())
             return EXIT_OK
         return fail(args, EXIT_USAGE, UsageError.error_id, exc.format_message(), UsageError.default_remedy)
     except click.exceptions.Abort:
@@ -55,13 +56,12 @@ def run_command(args, invoke):
 
 def fail(args, code, error_id, message, remedy=None, exc=None, prefix=""):
     """Say why a command failed: the message and remedy on stderr, and with --json one object on
-    stdout (see render.failure_json). Returns the exit code."""
-    click.echo("jvb-join: {}{}".format(prefix, message), err=True)
+    stdout (see output.failure_json). Returns the exit code."""
+    say("jvb-join: {}{}".format(prefix, message), err=True)
     if remedy:
-        click.echo("  {}".format(remedy), err=True)
+        say("  {}".format(remedy), err=True)
     if "--json" in args:
-        from jvbjoin.cli.output import failure_json
-        click.echo(failure_json(error_id, code, message, remedy, getattr(exc, "report", None)))
+        say(failure_json(error_id, code, message, remedy, getattr(exc, "report", None)))
     return code
 
 

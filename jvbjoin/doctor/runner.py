@@ -7,15 +7,19 @@ answer costs seconds, not minutes.
 
 import os
 import time
+from dataclasses import dataclass
 
 from jvbjoin.errors import JvbJoinError, UsageError
+from jvbjoin.doctor.core import Facts, exit_code, run_checks
+from jvbjoin.system import apt
+from jvbjoin.bridge.checks import base as bridge_checks
+from jvbjoin.server.checks import services as server_checks
 
 ROLES = ("bridge", "server")
 
 
 def detect_role(paths):
     """``bridge`` when this host joined a server, ``server`` when it is one; None when neither."""
-    from jvbjoin.system import apt
     if os.path.exists(paths.bridge_state):
         return "bridge"
     if os.path.isdir(paths.server_state):
@@ -29,33 +33,26 @@ def detect_role(paths):
 
 
 def checks_for(role):
-    if role == "bridge":
-        from jvbjoin.bridge.checks.base import checks
-    else:
-        from jvbjoin.server.checks.services import checks
-    return checks()
+    return (bridge_checks if role == "bridge" else server_checks).checks()
 
 
 def subject(role, facts):
     """A few words naming what was checked: the bridge's nickname and server, or the meet domain."""
     try:
         if role == "bridge":
-            from jvbjoin.bridge.checks.base import own_settings, state, stored_nickname
-            st = state(facts)
-            nick = (stored_nickname(facts) or {}).get("nickname")
+            st = bridge_checks.state(facts)
+            nick = (bridge_checks.stored_nickname(facts) or {}).get("nickname")
             server = st.get("meet") or st.get("server")
             if not server:  # not joined by jvb-join: what the bridge's own config says
-                server, nick = own_settings(facts)
+                server, nick = bridge_checks.own_settings(facts)
             return "{} of {}".format(nick or "(no nickname)", server or "(no server)")
-        from jvbjoin.server.checks.services import domain
-        return domain(facts)
+        return server_checks.domain(facts)
     except Exception:
         return ""
 
 
 def diagnose(paths, role=None, ignore=()):
     """``(role, subject, results, seconds)`` for this host."""
-    from jvbjoin.doctor.core import Facts, run_checks
     role = role or detect_role(paths)
     if role is None:
         raise JvbJoinError("This host is neither a bridge nor a Jitsi Meet server jvb-join knows about.",
@@ -73,22 +70,22 @@ def diagnose(paths, role=None, ignore=()):
     return role, subject(role, facts), results, time.monotonic() - started
 
 
-def command(opts, ignore=(), role=None):
-    """Run `jvb-join doctor`; return its exit code (0 healthy, 2 warnings only, 1 a failure)."""
-    import click
-    from jvbjoin.system.paths import Paths
-    from jvbjoin.doctor.core import exit_code
-    from jvbjoin.cli import doctor_output as render
+@dataclass
+class Diagnosis:
+    """What `jvb-join doctor` found: the role checked, what it names, the results, the exit code
+    (0 healthy, 2 warnings only, 1 a failure) and how long it took."""
+    role: str
+    subject: str
+    results: list
+    code: int
+    seconds: float
 
+
+def examine(paths, role=None, ignore=()):
+    """Run `jvb-join doctor` on this host (as root) and return its Diagnosis."""
     if os.geteuid() != 0:
         raise JvbJoinError("jvb-join doctor reads the bridge's and prosody's root-only files.",
                            "Run it again with sudo.")
     started = time.monotonic()
-    role, what, results, _ = diagnose(Paths("/"), role, ignore)
-    code = exit_code(results)
-    seconds = time.monotonic() - started
-    if opts.as_json:
-        click.echo(render.as_json(role, what, results, code, seconds))
-    else:
-        click.echo(render.text(role, what, results, verbose=bool(opts.verbose), seconds=seconds))
-    return code
+    role, what, results, _ = diagnose(paths, role, ignore)
+    return Diagnosis(role, what, results, exit_code(results), time.monotonic() - started)

@@ -4,6 +4,7 @@ import io
 
 import pytest
 
+from jvbjoin.bridge import token_input
 from jvbjoin.cli import main as cli
 from jvbjoin.errors import UsageError
 
@@ -47,9 +48,16 @@ def test_missing_required_option_is_64(capsys):
     assert code == 64 and "--domain" in err
 
 
-def test_a_command_exit_code_reaches_the_shell(capsys, monkeypatch):
+def test_a_command_exit_code_reaches_the_shell(capsys, monkeypatch, paths):
     from jvbjoin.bridge import leave
-    monkeypatch.setattr(leave, "command", lambda opts, **kw: 2)  # done, degraded
+    from jvbjoin.engine.core import Context, Engine
+
+    def degraded(options, paths_, progress):  # done, degraded
+        report = Engine([], Context(paths)).run("leave")
+        report.degraded.append("the bridge's account was not deleted")
+        return report, None
+    monkeypatch.setattr(leave, "joined", lambda paths_: True)
+    monkeypatch.setattr(leave, "leave", degraded)
     assert run_cli(capsys, "leave")[0] == 2
 
 
@@ -66,17 +74,17 @@ def test_no_token_is_a_usage_error(capsys, monkeypatch):
 
 def test_token_sources_and_precedence(tmp_path):
     env = {"JVB_JOIN_TOKEN": "from-env"}
-    assert cli.read_token("from-arg", None, environ=dict(env)) == ("from-arg", "argument")
+    assert token_input.read_token("from-arg", None, environ=dict(env)) == ("from-arg", "argument")
     token_file = tmp_path / "token"
     token_file.write_text("from-file\n")
-    assert cli.read_token(None, str(token_file), environ=dict(env)) == ("from-file\n", "file")
-    assert cli.read_token("-", None, stdin=io.StringIO("from-stdin"), environ={}) == ("from-stdin", "stdin")
-    assert cli.read_token(None, "-", stdin=io.StringIO("x"), environ={}) == ("x", "stdin")
+    assert token_input.read_token(None, str(token_file), environ=dict(env)) == ("from-file\n", "file")
+    assert token_input.read_token("-", None, stdin=io.StringIO("from-stdin"), environ={}) == ("from-stdin", "stdin")
+    assert token_input.read_token(None, "-", stdin=io.StringIO("x"), environ={}) == ("x", "stdin")
     environ = dict(env)
-    assert cli.read_token(None, None, environ=environ) == ("from-env", "environment")
+    assert token_input.read_token(None, None, environ=environ) == ("from-env", "environment")
     assert "JVB_JOIN_TOKEN" not in environ  # no child process can inherit it
     with pytest.raises(UsageError):
-        cli.read_token("a", str(token_file), environ={})
+        token_input.read_token("a", str(token_file), environ={})
 
 
 def test_unreadable_token_file_is_65(capsys, tmp_path):
@@ -91,7 +99,7 @@ def test_bare_token_means_join(capsys, monkeypatch):
         seen["argument"] = argument
         raise UsageError("stop here")
 
-    monkeypatch.setattr(cli, "read_token", fake_read)
+    monkeypatch.setattr(token_input, "read_token", fake_read)
     code, _, _ = run_cli(capsys, "-v", "jvbj1.something.abc")
     assert code == 64 and seen["argument"] == "jvbj1.something.abc"
 

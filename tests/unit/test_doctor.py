@@ -583,11 +583,12 @@ def test_status_reads_when_the_bridge_joined_the_brewery(host):
           "JVB 2026-11-21 02:39:49.848 INFO: [30] MucClient$MucWrapper.join#776: Joined MUC: {}\n"
           "JVB 2026-11-21 03:00:00.000 INFO: [30] MucClient$MucWrapper.join#776: Joined MUC: {}\n".format(MUC, MUC))
     from jvbjoin.bridge import status
+    from jvbjoin.cli.output import status_table
     assert status.joined_since(host, MUC) == "2026-11-21 03:00:00"
-    text = status.render_text({"role": "bridge", "server": DOMAIN + ":5222", "meet": DOMAIN, "account": "a@b",
-                               "nickname": NICK, "service": "active/running", "in_brewery": True,
-                               "in_brewery_since": "2026-11-21 03:00:00", "conferences": 2, "participants": 5,
-                               "drain": False, "graceful_shutdown": False})
+    text = status_table({"role": "bridge", "server": DOMAIN + ":5222", "meet": DOMAIN, "account": "a@b",
+                         "nickname": NICK, "service": "active/running", "in_brewery": True,
+                         "in_brewery_since": "2026-11-21 03:00:00", "conferences": 2, "participants": 5,
+                         "drain": False, "graceful_shutdown": False})
     assert "yes, since 2026-11-21 03:00:00" in text and "participants  5" in text and "drain         no" in text
 
 
@@ -596,13 +597,19 @@ def test_the_cli_exits_with_the_code_doctor_hands_back(monkeypatch, capsys, code
     import jvbjoin.doctor.runner
     from jvbjoin.cli import main as cli
     seen = {}
+    result = ok("in step")
+    result.id, result.group, result.seconds = "clock", "host", 0.5
+    results = [result]
 
-    def fake(opts, ignore=(), role=None):
-        seen.update(json=opts.as_json, verbose=opts.verbose, ignore=ignore, role=role)
-        return code
-    monkeypatch.setattr(jvbjoin.doctor.runner, "command", fake)
+    def fake(paths, role=None, ignore=()):
+        seen.update(ignore=ignore, role=role)
+        return jvbjoin.doctor.runner.Diagnosis("bridge", "jvb-x of meet", results, code, 1.0)
+    monkeypatch.setattr(jvbjoin.doctor.runner, "examine", fake)
     assert cli.main(["doctor", "--json", "-v", "--ignore", "clock", "--role", "bridge"]) == code
-    assert seen == {"json": True, "verbose": 1, "ignore": ("clock",), "role": "bridge"}
+    assert seen == {"ignore": ("clock",), "role": "bridge"}
+    assert json.loads(capsys.readouterr().out)["exit_code"] == code  # --json of doctor
+    assert cli.main(["doctor", "-v"]) == code
+    assert "(0.50 s)" in capsys.readouterr().out  # -v of doctor: each check's time
 
 
 def test_java_on_the_units_path(paths):

@@ -9,6 +9,7 @@ import urllib.error
 import pytest
 
 from jvbjoin.cli import main as cli
+from jvbjoin.cli.output import bridges_table
 from jvbjoin.server import bridges, jicofo, tokens
 
 DOMAIN = "meet.example.com"
@@ -136,7 +137,7 @@ def test_fleet_names_the_token_behind_each_bridge(server, monkeypatch):
     # the nickname is remembered for `token list`
     stored = {r["id"]: r for r in tokens.TokenStore(paths).load()}
     assert stored["aaaa1111"]["nickname"] == "nick1" and "nickname" not in stored["bbbb2222"]
-    text = bridges.render_text(doc)
+    text = bridges_table(doc)
     assert "nick1" in text and "aaaa1111 (first)" in text and "Token accounts not in the brewery:" in text
     json.dumps(doc)
 
@@ -154,7 +155,7 @@ def test_fleet_marks_an_occupant_that_is_not_a_fleet_account(server, monkeypatch
     assert by_nick["rogue"]["state"] == "not-a-fleet-account"
     assert by_nick["stale"]["state"] == "not-a-fleet-account" and by_nick["stale"]["token"] is None
     assert by_nick["nick1"]["state"] == "ok"
-    assert "not-a-fleet-account" in bridges.render_text(bridges.fleet(paths, now=10))
+    assert "not-a-fleet-account" in bridges_table(bridges.fleet(paths, now=10))
 
 
 def test_fleet_without_prosody_answers_falls_back_to_remembered_nicknames(server, monkeypatch):

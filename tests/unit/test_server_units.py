@@ -180,12 +180,12 @@ def test_doctor_tells_a_dead_daemon_under_an_active_unit_apart(paths, monkeypatc
 
 
 def test_status_says_when_jicofo_is_active_but_its_daemon_dead(paths, monkeypatch):
-    from jvbjoin.bridge import status
-    monkeypatch.setattr(status, "_unit", lambda name: {"ActiveState": "active", "SubState": "exited"})
+    from jvbjoin.server import status
+    monkeypatch.setattr(status, "unit_state", lambda name: {"ActiveState": "active", "SubState": "exited"})
     monkeypatch.setattr(jicofo, "health", refused)
-    assert status._jicofo_text(paths) == "active/exited, but its daemon is dead (systemctl restart jicofo)"
+    assert status.jicofo_text(paths) == "active/exited, but its daemon is dead (systemctl restart jicofo)"
     monkeypatch.setattr(jicofo, "health", lambda timeout=2.0: (200, "OK"))
-    assert status._jicofo_text(paths) == "active/exited"
+    assert status.jicofo_text(paths) == "active/exited"
 
 
 def test_doctor_names_a_pid_file_left_under_a_failed_jicofo_unit_with_a_remedy_that_removes_it(paths, monkeypatch):

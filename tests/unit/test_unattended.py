@@ -68,9 +68,12 @@ def test_a_bad_options_file_stops_only_the_commands_that_read_it(paths, monkeypa
     import jvbjoin.bridge.status
     import jvbjoin.doctor.runner
     monkeypatch.setattr(jvbjoin.system.paths, "Paths", lambda root="/": paths)
-    monkeypatch.setattr(jvbjoin.bridge.status, "command", lambda opts: 0)
-    monkeypatch.setattr(jvbjoin.doctor.runner, "command", lambda opts, ignore=(), role=None: 0)
-    assert cli.main(["status"]) == 0
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    monkeypatch.setattr(jvbjoin.doctor.runner, "detect_role", lambda paths_: "bridge")
+    monkeypatch.setattr(jvbjoin.bridge.status, "bridge_status", lambda paths_: {"role": "bridge"})
+    monkeypatch.setattr(jvbjoin.doctor.runner, "examine", lambda paths_, role=None, ignore=(): jvbjoin.doctor.runner.Diagnosis(
+        "bridge", "", [], 0, 0.0))
+    assert cli.main(["--json", "status"]) == 0
     assert cli.main(["doctor"]) == 0
     assert capsys.readouterr().err == ""
     for argv in (["join", "jvbj1.x"], ["server", "install", "--domain", "meet.example.com"]):
