@@ -64,8 +64,8 @@ def bridge_health(facts):
 
 def server_certificate(facts, host, port, domain, timeout=2.5):
     """The DER the XMPP server shows after STARTTLS (fetched once; not verified here)."""
-    from jvbjoin.xmpp import session as xmpp
-    return facts.get("server-cert", lambda: xmpp.fetch_server_certificate(host, port, domain, timeout=timeout))
+    from jvbjoin.xmpp import probe
+    return facts.get("server-cert", lambda: probe.fetch_server_certificate(host, port, domain, timeout=timeout))
 
 
 # --- sockets -----------------------------------------------------------------------------------

@@ -189,11 +189,11 @@ def test_only_the_ports_jvb_join_opened_are_closed_and_ssh_stays(paths):
 
 
 def test_an_account_already_gone_on_the_server_is_not_an_error(paths, monkeypatch):
-    from jvbjoin.xmpp import session as xmpp
+    from jvbjoin.xmpp import session
 
     def refused(*args, **kwargs):
         raise TokenError("The server refused the login")
-    monkeypatch.setattr(xmpp, "remove_account", refused)
+    monkeypatch.setattr(session, "remove_account", refused)
     lines = []
     ctx = leave_ctx(paths, progress=lines.append)
     ctx.facts.update(record={"user": "jvb-abc", "domain": "auth.m.example", "server": "m.example", "port": 5222},

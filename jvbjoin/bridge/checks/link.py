@@ -13,6 +13,7 @@ import datetime
 import ssl
 import time
 
+from jvbjoin.errors import TokenError
 from jvbjoin.system import files
 from jvbjoin.doctor import facts as F
 from jvbjoin.bridge.checks.base import REJOIN, RESTART, need_state, our_client
@@ -122,7 +123,7 @@ def check_trust_store(facts):
 
 
 def check_account_login(facts):
-    from jvbjoin.xmpp import session as xmpp
+    from jvbjoin.xmpp import session
     st, missing = need_state(facts)
     if missing:
         return missing
@@ -139,8 +140,8 @@ def check_account_login(facts):
         return fail("no password for {} in {}".format(who, facts.paths.jvb_fragment), REJOIN)
     der = F.server_certificate(facts, st["server"], st.get("port") or 5222, st["domain"])
     try:
-        xmpp.check_login(st["server"], st.get("port") or 5222, st["domain"], st["user"], password, der, timeout=3.5)
-    except xmpp.TokenError:
+        session.check_login(st["server"], st.get("port") or 5222, st["domain"], st["user"], password, der, timeout=3.5)
+    except TokenError:
         return fail("the server refuses the login of {}: wrong password, or the account was revoked".format(who),
                     "If the token was revoked on purpose this bridge is out; otherwise: " + REJOIN)
     return ok("{} can log in (the bridge itself is not connected yet)".format(who))

@@ -34,12 +34,12 @@ def check_brewery_access(facts, domain):
     if loaded is False:
         return fail("prosody has not loaded jvb-join's brewery module: the brewery is still open",
                     "systemctl restart prosody", details)
-    from jvbjoin.xmpp import session as xmpp
+    from jvbjoin.xmpp import session
     from jvbjoin.errors import JvbJoinError
     brewery = "jvbbrewery@internal.auth.{}".format(meet)
     guests = []
     try:
-        entered, condition = xmpp.guest_enters_brewery("127.0.0.1", XMPP_PORT, meet, brewery, timeout=4,
+        entered, condition = session.guest_enters_brewery("127.0.0.1", XMPP_PORT, meet, brewery, timeout=4,
                                                        names=guests)
     except JvbJoinError as exc:
         return ok("jvb-join's module closes the brewery (no guest login to try it with: {})".format(

@@ -140,7 +140,7 @@ def recorded_pin(paths):
 
 def check_auth_certificate(facts):
     from jvbjoin.formats import pin
-    from jvbjoin.xmpp import session as xmpp
+    from jvbjoin.xmpp import probe
     from jvbjoin.bridge.checks.link import not_after as not_after_of
     name = domain(facts)
     path = tokens.auth_cert_path(facts.paths, name)
@@ -148,7 +148,7 @@ def check_auth_certificate(facts):
     if data is None:
         return fail("the auth certificate {} is missing".format(path), tokens.missing_auth_cert_remedy(facts.paths, name))
     try:
-        der = xmpp.fetch_server_certificate("127.0.0.1", XMPP_PORT, "auth." + name, timeout=2.0)
+        der = probe.fetch_server_certificate("127.0.0.1", XMPP_PORT, "auth." + name, timeout=2.0)
         source = "served by prosody"
     except Exception:
         der = pin.der_of(data)
