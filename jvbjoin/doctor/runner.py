@@ -9,13 +9,20 @@ import os
 import time
 
 from jvbjoin.errors import JvbJoinError, UsageError
+from jvbjoin.system import apt
+from jvbjoin.system.paths import Paths
+from jvbjoin.doctor.core import Facts, exit_code, run_checks
+from jvbjoin.bridge.checks import base as bridge_checks
+from jvbjoin.bridge.checks.base import stored_nickname
+from jvbjoin.bridge.checks.facts import own_settings, state
+from jvbjoin.server.checks import services as server_checks
+from jvbjoin.server.checks.facts import domain
 
 ROLES = ("bridge", "server")
 
 
 def detect_role(paths):
     """``bridge`` when this host joined a server, ``server`` when it is one; None when neither."""
-    from jvbjoin.system import apt
     if os.path.exists(paths.bridge_state):
         return "bridge"
     if os.path.isdir(paths.server_state):
@@ -30,24 +37,20 @@ def detect_role(paths):
 
 def checks_for(role):
     if role == "bridge":
-        from jvbjoin.bridge.checks.base import checks
-    else:
-        from jvbjoin.server.checks.services import checks
-    return checks()
+        return bridge_checks.checks()
+    return server_checks.checks()
 
 
 def subject(role, facts):
     """A few words naming what was checked: the bridge's nickname and server, or the meet domain."""
     try:
         if role == "bridge":
-            from jvbjoin.bridge.checks.base import own_settings, state, stored_nickname
             st = state(facts)
             nick = (stored_nickname(facts) or {}).get("nickname")
             server = st.get("meet") or st.get("server")
             if not server:  # not joined by jvb-join: what the bridge's own config says
                 server, nick = own_settings(facts)
             return "{} of {}".format(nick or "(no nickname)", server or "(no server)")
-        from jvbjoin.server.checks.services import domain
         return domain(facts)
     except Exception:
         return ""
@@ -55,7 +58,6 @@ def subject(role, facts):
 
 def diagnose(paths, role=None, ignore=()):
     """``(role, subject, results, seconds)`` for this host."""
-    from jvbjoin.doctor.core import Facts, run_checks
     role = role or detect_role(paths)
     if role is None:
         raise JvbJoinError("This host is neither a bridge nor a Jitsi Meet server jvb-join knows about.",
@@ -76,8 +78,6 @@ def diagnose(paths, role=None, ignore=()):
 def command(opts, ignore=(), role=None):
     """Run `jvb-join doctor`; return its exit code (0 healthy, 2 warnings only, 1 a failure)."""
     import click
-    from jvbjoin.system.paths import Paths
-    from jvbjoin.doctor.core import exit_code
     from jvbjoin.cli import doctor_output as render
 
     if os.geteuid() != 0:

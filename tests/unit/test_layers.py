@@ -30,8 +30,9 @@ PACKAGE_DIR = os.path.join(ROOT, PACKAGE)
 
 MAX_LINES = 400
 
-# Libraries heavy enough (or optional enough) to be imported where they are needed, not at start-up.
-LAZY_LIBRARIES = frozenset({"slixmpp", "dbus_next", "debian", "jinja2", "click"})
+# Libraries heavy enough (or optional enough) to be imported where they are needed, not at start-up
+# (python3-cryptography: jvbjoin.formats.pin reads certificates with it only when one is read).
+LAZY_LIBRARIES = frozenset({"slixmpp", "dbus_next", "debian", "jinja2", "click", "cryptography"})
 
 # Third-party libraries only one layer may import.
 ONLY_IN = {"click": "jvbjoin.cli"}
