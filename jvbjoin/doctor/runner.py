@@ -10,7 +10,6 @@ import time
 
 from jvbjoin.errors import JvbJoinError, UsageError
 from jvbjoin.system import apt
-from jvbjoin.system.paths import Paths
 from jvbjoin.doctor.core import Facts, exit_code, run_checks
 from jvbjoin.bridge.checks import base as bridge_checks
 from jvbjoin.bridge.checks.base import stored_nickname
@@ -78,6 +77,7 @@ def diagnose(paths, role=None, ignore=()):
 def command(opts, ignore=(), role=None):
     """Run `jvb-join doctor`; return its exit code (0 healthy, 2 warnings only, 1 a failure)."""
     import click
+    from jvbjoin.system.paths import Paths
     from jvbjoin.cli import doctor_output as render
 
     if os.geteuid() != 0:

@@ -2,12 +2,12 @@
 
 from jvbjoin.doctor.core import fail
 from jvbjoin.doctor import facts as F
-from jvbjoin.server import tokens
+from jvbjoin.server import model
 
 
 def domain(facts):
     """The meet domain of this server (read once per run)."""
-    return facts.get("domain", lambda: tokens.server_domain(facts.paths))
+    return facts.get("domain", lambda: model.server_domain(facts.paths))
 
 
 def unit_check(facts, unit, name):

@@ -16,7 +16,7 @@ from jvbjoin.doctor.core import Check, fail, ok, warn
 from jvbjoin.doctor import facts as F
 from jvbjoin.steps.firewall import _port_in, allowed
 from jvbjoin.bridge.checks.host import check_disk_space, check_options_file
-from jvbjoin.server import jicofo, prosody, prosody_check, tokens
+from jvbjoin.server import jicofo, model, prosody, prosody_check
 from jvbjoin.server.checks import boundary, web, websockets
 from jvbjoin.server.checks.facts import domain, domain_or, unit_check
 from jvbjoin.server.checks.turn import check_turn
@@ -119,10 +119,10 @@ def recorded_pin(paths):
 
 def check_auth_certificate(facts):
     name = domain(facts)
-    path = tokens.auth_cert_path(facts.paths, name)
+    path = model.auth_cert_path(facts.paths, name)
     data = files.read_bytes(path)
     if data is None:
-        return fail("the auth certificate {} is missing".format(path), tokens.missing_auth_cert_remedy(facts.paths, name))
+        return fail("the auth certificate {} is missing".format(path), model.missing_auth_cert_remedy(facts.paths, name))
     try:
         der = probe.fetch_server_certificate("127.0.0.1", XMPP_PORT, "auth." + name, timeout=2.0)
         source = "served by prosody"
@@ -168,7 +168,7 @@ def check_brewery_muc(facts):
 
 
 def _records(facts):
-    return facts.get("tokens", lambda: tokens.TokenStore(facts.paths).load())
+    return facts.get("tokens", lambda: model.TokenStore(facts.paths).load())
 
 
 def brewery_accounts(facts):
@@ -183,7 +183,7 @@ def token_states(facts, now=None):
     now = time.time() if now is None else now
     records = _records(facts)
     present = brewery_accounts(facts) if records else None
-    return [(record, tokens.token_state(record, facts.paths, now, present)) for record in records]
+    return [(record, model.token_state(record, facts.paths, now, present)) for record in records]
 
 
 def _local_bridge_active(facts):

@@ -9,7 +9,7 @@ from jvbjoin.errors import JvbJoinError
 from jvbjoin.system import files
 from jvbjoin.doctor.core import fail, ok, skipped, warn
 from jvbjoin.server import colibri_ws
-from jvbjoin.server.tokens import TokenStore, server_domain, token_state
+from jvbjoin.server.model import TokenStore, server_domain, token_state
 
 SYNC = "jvb-join server colibri-ws   (the timer does it every minute)"
 
