@@ -166,7 +166,7 @@ def render_text(info):
 def command(opts):
     """Run `jvb-join status`; return its exit code."""
     import click
-    from jvbjoin.doctor.runner import detect_role
+    from jvbjoin.doctor.facts import detect_role
     from jvbjoin.system.paths import Paths
 
     if os.geteuid() != 0:

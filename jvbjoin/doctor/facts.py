@@ -1,10 +1,11 @@
 """Read-only facts the bridge and server checks share: unit states, listening sockets, ufw's saved
-rules, whether this is a container. Nothing here writes. What only the bridge checks read (its
-config, REST answers, the server's certificate) is in jvbjoin.bridge.checks.facts."""
+rules, whether this is a container, the role of this host. Nothing here writes. What only the
+bridge checks read (its config, REST answers, the server's certificate) is in
+jvbjoin.bridge.checks.facts."""
 
 import os
 
-from jvbjoin.system import files, host
+from jvbjoin.system import apt, files, host
 from jvbjoin.system.netinfo import is_loopback, parse_proc_net  # noqa: F401 (the checks read is_loopback from here)
 from jvbjoin.system.systemd import Systemd
 from jvbjoin.doctor.core import fail, ok, warn
@@ -81,3 +82,19 @@ def in_container(facts):
 
 def exists(paths, path):
     return os.path.exists(paths(path))
+
+
+# --- the role of this host ------------------------------------------------------------------------
+
+def detect_role(paths):
+    """``bridge`` when this host joined a server, ``server`` when it is one; None when neither."""
+    if os.path.exists(paths.bridge_state):
+        return "bridge"
+    if os.path.isdir(paths.server_state):
+        return "server"
+    installed = apt.installed_packages(paths)
+    if "jicofo" in installed or "jitsi-meet-prosody" in installed:
+        return "server"
+    if "jitsi-videobridge2" in installed:
+        return "bridge"
+    return None

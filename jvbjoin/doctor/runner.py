@@ -9,8 +9,8 @@ import os
 import time
 
 from jvbjoin.errors import JvbJoinError, UsageError
-from jvbjoin.system import apt
 from jvbjoin.doctor.core import Facts, exit_code, run_checks
+from jvbjoin.doctor.facts import detect_role
 from jvbjoin.bridge.checks import base as bridge_checks
 from jvbjoin.bridge.checks.base import stored_nickname
 from jvbjoin.bridge.checks.facts import own_settings, state
@@ -18,20 +18,6 @@ from jvbjoin.server.checks import services as server_checks
 from jvbjoin.server.checks.facts import domain
 
 ROLES = ("bridge", "server")
-
-
-def detect_role(paths):
-    """``bridge`` when this host joined a server, ``server`` when it is one; None when neither."""
-    if os.path.exists(paths.bridge_state):
-        return "bridge"
-    if os.path.isdir(paths.server_state):
-        return "server"
-    installed = apt.installed_packages(paths)
-    if "jicofo" in installed or "jitsi-meet-prosody" in installed:
-        return "server"
-    if "jitsi-videobridge2" in installed:
-        return "bridge"
-    return None
 
 
 def checks_for(role):

@@ -11,7 +11,8 @@ import pytest
 from jvbjoin.formats import pin
 from jvbjoin.bridge.checks import base as bridge, link
 from jvbjoin.doctor import core
-from jvbjoin.doctor.runner import detect_role, diagnose
+from jvbjoin.doctor.facts import detect_role
+from jvbjoin.doctor.runner import diagnose
 from jvbjoin.cli import doctor_output as render
 from jvbjoin.server.checks import services as server
 from jvbjoin.bridge.checks import host as host_checks
