@@ -79,9 +79,9 @@ def preflight(ctx):
             time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(token.exp))))
     apt.ready_for_packages(paths, opts.lock_timeout, ctx.progress, ctx.facts.get("dry_run"),
                            versions=bridge_versions(token))
-    from jvbjoin.xmpp import session as xmpp
+    from jvbjoin.xmpp import probe
     ctx.progress("checking the server {}:{} and its certificate".format(token.host, token.port))
-    ctx.facts["server_cert_der"] = xmpp.verify_pin(token.host, token.port, token.domain, token.pin)
+    ctx.facts["server_cert_der"] = probe.verify_pin(token.host, token.port, token.domain, token.pin)
     check_token_account(ctx, token)
     check_firewall_cut(ctx, opts)
     if opts.advertise_ip:
@@ -93,14 +93,14 @@ def check_token_account(ctx, token):
     """A used, revoked or expired-on-the-server token is refused before anything is installed: its
     account must accept the token's password, unless this host is the one that already used it (a
     second run, or a run that was stopped after the password change)."""
-    from jvbjoin.xmpp import session as xmpp
+    from jvbjoin.xmpp import session
     from jvbjoin.bridge.steps.account import read_state
     state = read_state(ctx.paths)
     if state.get("token_id") == token.id and (state.get("password_changed") or "pending_password" in state):
         return
     ctx.progress("checking the token's account on the server")
     try:
-        xmpp.check_login(token.host, token.port, token.domain, token.user, token.password,
+        session.check_login(token.host, token.port, token.domain, token.user, token.password,
                          ctx.facts["server_cert_der"])
     except TokenError:
         raise TokenUsedError("The server refuses this token's account {}@{}: the token was already used by another "
@@ -169,7 +169,7 @@ def verify_in_brewery(ctx, report):
     """The bridge is healthy and in the brewery, seen from the server's side too, within the timeout;
     meanwhile the bridge service must stay up (a failure or a restart ends the wait at once)."""
     from jvbjoin.bridge.api import BridgeAPI
-    from jvbjoin.xmpp import session as xmpp
+    from jvbjoin.xmpp import session
     from jvbjoin.bridge.model import bridge_nickname
     from jvbjoin.bridge.steps.service import ServiceWatch, log_tail
 
@@ -194,7 +194,7 @@ def verify_in_brewery(ctx, report):
                 since = time.monotonic() - asked
                 if ((joined or 0) >= 1 and since >= 1) or (joined is None and since >= 2):
                     asked = time.monotonic()
-                    occupants = xmpp.brewery_occupants(token.host, token.port, token.domain, token.user,
+                    occupants = session.brewery_occupants(token.host, token.port, token.domain, token.user,
                                                        ctx.facts["bridge_password"], token.muc,
                                                        ctx.facts["server_cert_der"])
                     if nickname in occupants:
@@ -216,7 +216,7 @@ def hand_back_previous_account(ctx):
     """A bridge that joined with a new token no longer needs the account of its earlier token: it
     removes that account in band, so that no account of it is left on the server. A failure here
     does not undo the join; it is reported, with the command that removes the account on the server."""
-    from jvbjoin.xmpp import session as xmpp
+    from jvbjoin.xmpp import probe, session
     previous = ctx.facts.get("previous_account")
     if not previous:
         return
@@ -227,8 +227,8 @@ def hand_back_previous_account(ctx):
         if (previous["server"], previous["port"], previous["pin"]) == (token.host, token.port, token.pin):
             cert = ctx.facts["server_cert_der"]
         else:
-            cert = xmpp.verify_pin(previous["server"], previous["port"], previous["domain"], previous["pin"])
-        xmpp.remove_account(previous["server"], previous["port"], previous["domain"], previous["user"],
+            cert = probe.verify_pin(previous["server"], previous["port"], previous["domain"], previous["pin"])
+        session.remove_account(previous["server"], previous["port"], previous["domain"], previous["user"],
                             previous["password"], cert)
     except JvbJoinError as exc:
         ctx.degraded.append("the account {} of the earlier token is still on its server ({}); remove it there "

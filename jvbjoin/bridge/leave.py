@@ -276,11 +276,11 @@ class RemoveAccount(Step):
                            record["user"], record["domain"], record["server"]))]
 
     def apply(self, ctx, changes, journal):
-        from jvbjoin.xmpp import session as xmpp
+        from jvbjoin.xmpp import session
         record = ctx.facts["record"]
         who = "{}@{}".format(record["user"], record["domain"])
         try:
-            xmpp.remove_account(record["server"], record["port"], record["domain"], record["user"],
+            session.remove_account(record["server"], record["port"], record["domain"], record["user"],
                                 ctx.facts["bridge_password"], ctx.facts["server_cert_der"])
         except TokenError:
             # The login is refused: the account was revoked or removed on the server already.
@@ -317,9 +317,9 @@ def preflight(ctx):
     if password:
         ctx.facts["bridge_password"] = password
     if record.get("user") and password:
-        from jvbjoin.xmpp import session as xmpp
+        from jvbjoin.xmpp import probe
         ctx.progress("checking the server {}:{} and its certificate".format(record["server"], record["port"]))
-        ctx.facts["server_cert_der"] = xmpp.verify_pin(record["server"], record["port"], record["domain"],
+        ctx.facts["server_cert_der"] = probe.verify_pin(record["server"], record["port"], record["domain"],
                                                        record["pin"])
     elif record.get("user"):
         add_degraded(ctx, "the password of {}@{} is gone from this host, so the account stays on the server: "

@@ -116,7 +116,7 @@ def status(opts, as_json):
     opts = Options(opts.as_json or as_json, opts.yes, opts.verbose)
     if os.geteuid() != 0:
         raise JvbJoinError("jvb-join status reads root-only files.", "Run it again with sudo.")
-    from jvbjoin.doctor.runner import detect_role
+    from jvbjoin.doctor.facts import detect_role
     paths = Paths("/")
     role = detect_role(paths)
     if role is None:

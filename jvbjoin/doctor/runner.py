@@ -11,25 +11,13 @@ from dataclasses import dataclass
 
 from jvbjoin.errors import JvbJoinError, UsageError
 from jvbjoin.doctor.core import Facts, exit_code, run_checks
-from jvbjoin.system import apt
+from jvbjoin.doctor.facts import detect_role
 from jvbjoin.bridge.checks import base as bridge_checks
+from jvbjoin.bridge.checks import facts as bridge_facts
 from jvbjoin.server.checks import services as server_checks
+from jvbjoin.server.checks.facts import domain
 
 ROLES = ("bridge", "server")
-
-
-def detect_role(paths):
-    """``bridge`` when this host joined a server, ``server`` when it is one; None when neither."""
-    if os.path.exists(paths.bridge_state):
-        return "bridge"
-    if os.path.isdir(paths.server_state):
-        return "server"
-    installed = apt.installed_packages(paths)
-    if "jicofo" in installed or "jitsi-meet-prosody" in installed:
-        return "server"
-    if "jitsi-videobridge2" in installed:
-        return "bridge"
-    return None
 
 
 def checks_for(role):
@@ -40,13 +28,13 @@ def subject(role, facts):
     """A few words naming what was checked: the bridge's nickname and server, or the meet domain."""
     try:
         if role == "bridge":
-            st = bridge_checks.state(facts)
+            st = bridge_facts.state(facts)
             nick = (bridge_checks.stored_nickname(facts) or {}).get("nickname")
             server = st.get("meet") or st.get("server")
             if not server:  # not joined by jvb-join: what the bridge's own config says
-                server, nick = bridge_checks.own_settings(facts)
+                server, nick = bridge_facts.own_settings(facts)
             return "{} of {}".format(nick or "(no nickname)", server or "(no server)")
-        return server_checks.domain(facts)
+        return domain(facts)
     except Exception:
         return ""
 

@@ -4,8 +4,10 @@ Equal to: openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | sha25
 python3-cryptography is imported inside the functions so that jvb-join starts fast.
 """
 
+import datetime
 import hashlib
 import hmac
+import ssl
 
 PREFIX = "sha256:"
 
@@ -74,3 +76,27 @@ def cert_summary(cert):
     not_after = getattr(c, "not_valid_after_utc", None) or c.not_valid_after  # _utc from cryptography 42
     parts.append("valid until {} UTC".format(not_after.strftime("%Y-%m-%d %H:%M")))
     return "; ".join(parts)
+
+
+def not_after(der):
+    """A certificate's expiry as Unix time, or None when it cannot be read."""
+    try:
+        from cryptography import x509
+        cert = x509.load_der_x509_certificate(bytes(der))
+        moment = getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after.replace(
+            tzinfo=datetime.timezone.utc)
+        return moment.timestamp()
+    except Exception:
+        return None
+
+
+def pem_certs(text):
+    """The DER of every certificate in a PEM text, in order (blocks that do not decode are skipped)."""
+    out = []
+    for block in text.split("-----BEGIN CERTIFICATE-----")[1:]:
+        body = block.split("-----END CERTIFICATE-----")[0]
+        try:
+            out.append(ssl.PEM_cert_to_DER_cert("-----BEGIN CERTIFICATE-----" + body + "-----END CERTIFICATE-----\n"))
+        except ValueError:
+            continue
+    return out

@@ -23,7 +23,7 @@ from jvbjoin.engine.core import Change
 from jvbjoin.system.run import run
 from jvbjoin.steps.base import FileStep, WantedFile
 from jvbjoin.server import rights
-from jvbjoin.server.tokens import TokenStore
+from jvbjoin.server.model import TokenStore
 
 
 class ClosedBrewery(FileStep):

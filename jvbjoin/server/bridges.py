@@ -9,7 +9,9 @@ names the token behind each bridge, and the token accounts that are not in the b
 
 import time
 
-from jvbjoin.server import prosody
+from jvbjoin.server import jicofo, prosody
+from jvbjoin.server.model import TokenStore, ended, server_domain, token_state
+from jvbjoin.server.tokens import require_root
 
 SHARED_ACCOUNT = "jvb"
 
@@ -24,8 +26,6 @@ def occupants(domain):
 def fleet(paths, now=None):
     """The document `bridges` prints: jicofo's bridges joined with prosody's occupants and the
     token store; remembers each token's bridge nickname for `token list`."""
-    from jvbjoin.server import jicofo
-    from jvbjoin.server.tokens import TokenStore, require_root, server_domain, token_state
 
     now = time.time() if now is None else now
     require_root()
@@ -74,7 +74,6 @@ def fleet(paths, now=None):
 
 def fleet_account(account, record, domain):
     """A live token's account, or the package's shared jvb account, on the auth domain."""
-    from jvbjoin.server.tokens import ended
     if record is not None:
         return not ended(record)
     return account == "{}@auth.{}".format(SHARED_ACCOUNT, domain)

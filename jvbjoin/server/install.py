@@ -214,7 +214,7 @@ class AuthPin(Step):
 
     def _pins(self, ctx):
         from jvbjoin.formats.pin import spki_pin
-        from jvbjoin.server.tokens import auth_cert_path
+        from jvbjoin.server.model import auth_cert_path
         data = files.read_bytes(auth_cert_path(ctx.paths, ctx.facts["options"].domain))
         if data is None:
             return None, os.path.join(ctx.paths.server_state, "auth-pin")

@@ -62,7 +62,7 @@ def check_key(key, option):
     return key
 
 
-def _marked_key(line, obj):
+def marked_key(line, obj):
     """The key of a line jvb-join wrote for ``obj``, or None for any other line."""
     body = line.rstrip("\r\n")
     if not body.endswith(MARK):
@@ -76,7 +76,7 @@ def tune_text(text, obj, settings):
     replaced where it is, appended at the end when new; every other line byte for byte."""
     out, seen = [], set()
     for line in text.splitlines(True):
-        key = _marked_key(line, obj)
+        key = marked_key(line, obj)
         if key is None or key not in settings:
             out.append(line)
             continue
@@ -98,7 +98,7 @@ def marked_settings(text, obj):
     """``{key: literal}`` of the lines jvb-join wrote (for doctor and status)."""
     found = {}
     for line in (text or "").splitlines():
-        key = _marked_key(line, obj)
+        key = marked_key(line, obj)
         if key is not None:
             found[key] = line.split(" = ", 1)[1].rsplit("; " + MARK, 1)[0]
     return found

@@ -1,167 +1,25 @@
-"""The XMPP client side of jvb-join: the server's certificate by STARTTLS, and the bridge account.
+"""The bridge account over XMPP, with slixmpp (imported when a session starts): login check, password
+change, account removal, the brewery's occupants, a guest's probe of the brewery.
 
-fetch_server_certificate/verify_pin use only the stdlib (socket, ssl, an incremental XML parser):
-they run before anything is installed, with bounded reads and a deadline.
-
-change_password/check_login/brewery_occupants use slixmpp (imported lazily). TLS there trusts
-exactly the pinned certificate: an ssl context with cadata = that certificate's DER, hostname
-checked against the XMPP domain, and VERIFY_X509_PARTIAL_CHAIN so that a pinned certificate that is
+TLS trusts exactly the pinned certificate (jvbjoin.xmpp.probe.pinned_context): an ssl context with
+cadata = that certificate's DER and VERIFY_X509_PARTIAL_CHAIN so that a pinned certificate that is
 not a self-signed CA is still a trust anchor. On top of that, the certificate seen in the handshake
 is compared with the pinned one (same DER) before any password is sent: a context that somehow
 trusts more than the pin cannot leak the password.
 """
 
+import asyncio
+import inspect
 import logging
-import socket
+import secrets
 import ssl
-import time
 import xml.etree.ElementTree as ET
 
-from jvbjoin.errors import PinMismatchError, TokenError, UnreachableError, JvbJoinError
-
-STREAMS = "http://etherx.jabber.org/streams"
-TLS_NS = "urn:ietf:params:xml:ns:xmpp-tls"
-MAX_BYTES = 65536
+from jvbjoin.errors import JvbJoinError, PinMismatchError, TokenError
+from jvbjoin.xmpp.probe import pinned_context, unreachable
 
 log = logging.getLogger(__name__)
 
-
-class NoTLSError(PinMismatchError):
-    """The server does not offer STARTTLS on its client port."""
-
-    error_id = "no-starttls"
-
-    default_remedy = ("jvb-join only talks to servers with TLS: check c2s_require_encryption and the "
-                      "certificate of the XMPP domain in the server's prosody config.")
-
-
-def _unreachable(host, port, why):
-    return UnreachableError(
-        "Cannot reach the XMPP server at {}:{}: {}.".format(host, port, why),
-        "Check that TCP port {} on the server is open to this host (firewall, security group), "
-        "then run the same command again.".format(port))
-
-
-def _protocol_error(host, port, why):
-    return UnreachableError("The XMPP server at {}:{} did not answer as expected: {}.".format(host, port, why),
-                            "Check that {}:{} is the Jitsi Meet server's prosody client port.".format(host, port))
-
-
-def _read_until(sock, parser, host, port, deadline, wanted, budget):
-    """Feed the parser until an end event of one of the `wanted` tags; returns (element, bytes used)."""
-    used = 0
-    while True:
-        try:
-            events = list(parser.read_events())
-        except ET.ParseError as e:
-            raise _protocol_error(host, port, "not XMPP ({})".format(e))
-        for _event, elem in events:
-            if elem.tag in wanted:
-                return elem, used
-            if elem.tag == "{%s}error" % STREAMS:
-                raise _protocol_error(host, port, "stream error {}".format(
-                    ", ".join(child.tag.split("}")[-1] for child in elem) or "(none)"))
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _unreachable(host, port, "no answer in time")
-        sock.settimeout(remaining)
-        try:
-            data = sock.recv(4096)
-        except socket.timeout:
-            raise _unreachable(host, port, "no answer in time")
-        except OSError as e:
-            raise _unreachable(host, port, e.strerror or str(e))
-        if not data:
-            raise _protocol_error(host, port, "the server closed the connection")
-        used += len(data)
-        if used > budget:
-            raise _protocol_error(host, port, "too much data before TLS")
-        try:
-            parser.feed(data)
-        except ET.ParseError as e:
-            raise _protocol_error(host, port, "not XMPP ({})".format(e))
-
-
-def fetch_server_certificate(host, port, domain, timeout=10):
-    """The DER of the certificate the server shows after STARTTLS for `domain` (not verified here)."""
-    deadline = time.monotonic() + timeout
-    try:
-        sock = socket.create_connection((host, int(port)), timeout=timeout)
-    except socket.timeout:
-        raise _unreachable(host, port, "the connection timed out")
-    except OSError as e:
-        raise _unreachable(host, port, e.strerror or str(e))
-    try:
-        sock.settimeout(max(0.1, deadline - time.monotonic()))
-        header = ("<?xml version='1.0'?><stream:stream to='{}' version='1.0' xml:lang='en' "
-                  "xmlns='jabber:client' xmlns:stream='{}'>").format(_xml_attr(domain), STREAMS)
-        try:
-            sock.sendall(header.encode("utf-8"))
-        except OSError as e:
-            raise _unreachable(host, port, e.strerror or str(e))
-        parser = ET.XMLPullParser(events=("end",))
-        features, used = _read_until(sock, parser, host, port, deadline, ("{%s}features" % STREAMS,), MAX_BYTES)
-        if features.find("{%s}starttls" % TLS_NS) is None:
-            raise NoTLSError("The XMPP server at {}:{} offers no TLS (no STARTTLS for {}); "
-                             "jvb-join refuses to use it.".format(host, port, domain))
-        try:
-            sock.sendall(("<starttls xmlns='%s'/>" % TLS_NS).encode("ascii"))
-        except OSError as e:
-            raise _unreachable(host, port, e.strerror or str(e))
-        answer, _ = _read_until(sock, parser, host, port, deadline,
-                                ("{%s}proceed" % TLS_NS, "{%s}failure" % TLS_NS), MAX_BYTES - used)
-        if answer.tag != "{%s}proceed" % TLS_NS:
-            raise NoTLSError("The XMPP server at {}:{} refused to start TLS.".format(host, port))
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE  # verified by pin by the caller, not by a CA
-        sock.settimeout(max(0.1, deadline - time.monotonic()))
-        try:
-            tls = context.wrap_socket(sock, server_hostname=domain)
-        except socket.timeout:
-            raise _unreachable(host, port, "the TLS handshake timed out")
-        except (ssl.SSLError, OSError) as e:
-            raise _protocol_error(host, port, "TLS handshake failed ({})".format(e))
-        try:
-            der = tls.getpeercert(binary_form=True)
-        finally:
-            _close(tls)
-        if not der:
-            raise _protocol_error(host, port, "no certificate in the TLS handshake")
-        return der
-    finally:
-        _close(sock)
-
-
-def _close(sock):
-    try:
-        sock.close()
-    except OSError:
-        pass
-
-
-def _xml_attr(value):
-    return (str(value).replace("&", "&amp;").replace("'", "&apos;").replace("<", "&lt;")
-            .replace(">", "&gt;").replace('"', "&quot;"))
-
-
-def verify_pin(host, port, domain, expected_pin, timeout=10):
-    """The server's certificate DER if its SPKI pin is `expected_pin`; PinMismatchError otherwise."""
-    from jvbjoin.formats import pin
-    der = fetch_server_certificate(host, port, domain, timeout)
-    seen = pin.spki_pin(der)
-    if not pin.pins_equal(seen, expected_pin):
-        try:
-            summary = pin.cert_summary(der)
-        except Exception:
-            summary = "unreadable certificate"
-        raise PinMismatchError(
-            "The certificate of {}:{} ({}) does not match the token.\n  expected {}\n  seen     {}".format(
-                host, port, summary, expected_pin, seen))
-    return der
-
-
-# --- slixmpp: login with the token's account -------------------------------------------------------
 
 class _QuietSlixmpp(logging.Filter):
     """Drops slixmpp's DEBUG records (they contain stanzas, and so passwords)."""
@@ -183,27 +41,12 @@ def _quiet_slixmpp():
             handler.addFilter(_QuietSlixmpp())
 
 
-def pinned_context(cadata_der, domain):
-    """An ssl context that trusts exactly the pinned certificate and checks the hostname `domain`."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.verify_mode = ssl.CERT_REQUIRED
-    # The chain must end in exactly the pinned certificate, and the session compares the DER it got
-    # with the pinned one; a name check would be weaker and wrong here, because slixmpp checks the
-    # name against the address it connects to (the token's host), not the XMPP domain.
-    context.check_hostname = False
-    # PEM text rather than DER: Python 3.7 built against OpenSSL 3 misreads the end of DER cadata.
-    context.load_verify_locations(cadata=ssl.DER_cert_to_PEM_cert(bytes(cadata_der)))
-    context.verify_flags |= getattr(ssl, "VERIFY_X509_PARTIAL_CHAIN", 0x80000)
-    return context
-
-
 def _session(host, port, domain, user, password, cadata_der, timeout, work):
     """Log in as user@domain over pinned STARTTLS, run `await work(client)`, disconnect; its result.
 
     With ``user`` None the login is anonymous (SASL ANONYMOUS on ``domain``, as a guest of the meeting
     page logs in): no secret is sent, so ``cadata_der`` may be None and the certificate is not checked.
     """
-    import asyncio
     _quiet_slixmpp()
     import slixmpp
 
@@ -289,13 +132,12 @@ def _session(host, port, domain, user, password, cadata_der, timeout, work):
     if kind in ("pin", "tls"):
         raise PinMismatchError("The TLS certificate of {}:{} is not the pinned one for {}.".format(host, port, domain))
     if kind == "unreachable":
-        raise _unreachable(host, port, str(value) if value else "connection failed")
-    raise _unreachable(host, port, "no logged-in session within {:.0f} s".format(timeout))
+        raise unreachable(host, port, str(value) if value else "connection failed")
+    raise unreachable(host, port, "no logged-in session within {:.0f} s".format(timeout))
 
 
 def _connect(client, host, port):
     """STARTTLS only, to host:port: slixmpp 1.7/1.8 take switches in connect(), 1.10 as attributes."""
-    import inspect
     if "force_starttls" in inspect.signature(client.connect).parameters:
         client.connect(address=(host, port), force_starttls=True, disable_starttls=False)
     else:
@@ -313,7 +155,6 @@ def _abort(client):
 
 def _drain(loop):
     """Cancel what slixmpp left scheduled on our loop, so that closing it leaves nothing pending."""
-    import asyncio
     try:
         loop.run_until_complete(asyncio.sleep(0.05))
     except Exception:
@@ -347,7 +188,7 @@ async def _register_set(client, host, port, domain, user, children, what, remedy
         condition = e.iq["error"]["condition"] or "error"
         raise JvbJoinError("The server refused the {} of {}@{} ({}).".format(what, user, domain, condition), remedy)
     except IqTimeout:
-        raise _unreachable(host, port, "no answer to the {}".format(what))
+        raise unreachable(host, port, "no answer to the {}".format(what))
     return True
 
 
@@ -393,10 +234,8 @@ def brewery_occupants(host, port, domain, user, password, muc, cadata_der, timeo
     prosody 0.12 answers disco#items on a room with an empty list, so the occupants are read from the
     presences sent on join; the probe leaves right after, and carries no colibri stats (jicofo ignores it).
     """
-    import asyncio
-    import secrets as _secrets
 
-    probe = "jvb-join-probe-" + _secrets.token_hex(4)
+    probe = "jvb-join-probe-" + secrets.token_hex(4)
 
     async def work(client):
         seen = set()
@@ -429,7 +268,7 @@ def brewery_occupants(host, port, domain, user, password, muc, cadata_der, timeo
         try:
             await asyncio.wait_for(joined, max(3, timeout / 2))
         except asyncio.TimeoutError:
-            raise _unreachable(host, port, "no answer when joining {}".format(muc))
+            raise unreachable(host, port, "no answer when joining {}".format(muc))
         finally:
             client.del_event_handler("presence", on_presence)
         client.send_presence(pto="{}/{}".format(muc, probe), ptype="unavailable")
@@ -449,10 +288,8 @@ def guest_enters_brewery(host, port, meet_domain, muc, timeout=15, names=None):
     the server refused; raises when no anonymous login is possible on ``meet_domain``. The name the
     server gave the guest is appended to the list ``names``, if given.
     """
-    import asyncio
-    import secrets as _secrets
 
-    nick = "jvb-join-guest-probe-" + _secrets.token_hex(4)
+    nick = "jvb-join-guest-probe-" + secrets.token_hex(4)
     room = muc.lower()
 
     async def work(client):
@@ -478,7 +315,7 @@ def guest_enters_brewery(host, port, meet_domain, muc, timeout=15, names=None):
         try:
             entered = await asyncio.wait_for(answer, max(3, timeout / 2))
         except asyncio.TimeoutError:
-            raise _unreachable(host, port, "no answer when a guest asked to join {}".format(muc))
+            raise unreachable(host, port, "no answer when a guest asked to join {}".format(muc))
         finally:
             client.del_event_handler("presence", on_presence)
         if entered[0]:

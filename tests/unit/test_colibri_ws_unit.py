@@ -250,7 +250,7 @@ def test_bridge_websockets_is_skipped_when_not_asked_and_finds_what_breaks_it(ho
 
 
 def test_server_colibri_ws_sees_a_missing_and_a_stale_route(server):
-    from jvbjoin.bridge.checks import websockets as checks
+    from jvbjoin.server.checks import websockets as checks
     from jvbjoin.doctor.core import Facts
     paths = server[0]
     assert checks.check_server_colibri_ws(Facts(paths)).status == "skipped"

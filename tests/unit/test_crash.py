@@ -216,12 +216,12 @@ def _events_of(killer, monkeypatch):
 def run_join(root, killer, monkeypatch):
     """The real join() with the outside world faked; returns the report (raises on failure)."""
     from jvbjoin.system import systemd
-    from jvbjoin.xmpp import session as xmpp
+    from jvbjoin.xmpp import session
     from jvbjoin.system.paths import Paths
 
     server, unit, change_password, check_login, fake_systemd = make_fakes(root, killer)
-    monkeypatch.setattr(xmpp, "change_password", change_password)
-    monkeypatch.setattr(xmpp, "check_login", check_login)
+    monkeypatch.setattr(session, "change_password", change_password)
+    monkeypatch.setattr(session, "check_login", check_login)
     monkeypatch.setattr(systemd, "Systemd", fake_systemd)
     monkeypatch.setattr(trust, "run", lambda *a, **k: None)
     monkeypatch.setattr(sysctl, "run", lambda *a, **k: type("R", (), {"ok": True})())

@@ -11,10 +11,11 @@ import pytest
 from jvbjoin.formats import pin
 from jvbjoin.bridge.checks import base as bridge, link
 from jvbjoin.doctor import core
-from jvbjoin.doctor.runner import detect_role, diagnose
+from jvbjoin.doctor.facts import detect_role
+from jvbjoin.doctor.runner import diagnose
 from jvbjoin.cli import doctor_output as render
 from jvbjoin.server.checks import services as server
-from jvbjoin.doctor import host as host_checks
+from jvbjoin.bridge.checks import host as host_checks
 from jvbjoin.doctor import facts as F
 from jvbjoin.doctor.core import Check, Facts, fail, ok, run_checks, warn
 from jvbjoin.errors import TokenError, UnreachableError, UsageError
@@ -253,11 +254,11 @@ def test_replaced_server_certificate_fails_the_pin(host):
 
 
 def test_unreachable_server_is_a_failure_with_the_port(host, monkeypatch):
-    from jvbjoin.xmpp import session as xmpp
+    from jvbjoin.xmpp import probe
 
     def refuse(*args, **kwargs):
-        raise xmpp._unreachable(DOMAIN, 5222, "the connection timed out")
-    monkeypatch.setattr(xmpp, "fetch_server_certificate", refuse)
+        raise probe.unreachable(DOMAIN, 5222, "the connection timed out")
+    monkeypatch.setattr(probe, "fetch_server_certificate", refuse)
     results = {r.id: r for r in run_checks(
         [c for c in bridge.checks() if c.id in ("server-reachable", "server-certificate")], facts_for(host))}
     assert results["server-reachable"].status == "fail" and "5222" in results["server-reachable"].detail
@@ -273,21 +274,21 @@ def test_trust_stores(host):
 
 
 def test_login_is_not_tried_while_the_bridge_is_logged_in(host, monkeypatch):
-    from jvbjoin.xmpp import session as xmpp
+    from jvbjoin.xmpp import session
     calls = []
-    monkeypatch.setattr(xmpp, "check_login", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(session, "check_login", lambda *a, **k: calls.append(a))
     assert link.check_account_login(facts_for(host)).status == "ok"
     assert calls == []
 
 
 def test_a_refused_login_names_the_account(host, cert, monkeypatch):
-    from jvbjoin.xmpp import session as xmpp
+    from jvbjoin.xmpp import session
     seen = {}
 
     def refuse(server, port, domain, user, password, der, timeout):
         seen.update(user=user, password=password)
         raise TokenError("refused")
-    monkeypatch.setattr(xmpp, "check_login", refuse)
+    monkeypatch.setattr(session, "check_login", refuse)
     facts = facts_for(host, metrics={"jitsi_jvb_muc_clients_connected": 0.0}, cert_der=cert[0])
     result = link.check_account_login(facts)
     assert result.status == "fail" and "jvb-abc@" + AUTH in result.detail
@@ -526,12 +527,12 @@ def test_server_firewall_names_the_closed_5222_rule(jms):
 
 
 def test_replaced_auth_certificate(jms, monkeypatch):
-    from jvbjoin.xmpp import session as xmpp
+    from jvbjoin.xmpp import probe
     other, other_pem, _ = make_cert(AUTH, key_type="ec")
 
     def down(*a, **k):
         raise OSError("prosody down")
-    monkeypatch.setattr(xmpp, "fetch_server_certificate", down)
+    monkeypatch.setattr(probe, "fetch_server_certificate", down)
     assert server.check_auth_certificate(Facts(jms)).status == "ok"
     write(jms, "/etc/prosody/certs/auth.{}.crt".format(DOMAIN), other_pem.decode() if isinstance(other_pem, bytes) else other_pem)
     result = server.check_auth_certificate(Facts(jms))

@@ -4,7 +4,7 @@ bridge that joins with a new token hands the earlier token's account back."""
 import pytest
 
 from jvbjoin.bridge import join
-from jvbjoin.xmpp import session as xmpp
+from jvbjoin.xmpp import session
 from jvbjoin.engine.core import Context
 from jvbjoin.errors import EXIT_DATAERR, JvbJoinError, TokenError
 from jvbjoin.bridge.steps import account
@@ -31,7 +31,7 @@ def make_ctx(paths, token):
 def test_a_token_the_server_refuses_stops_the_join_with_65_and_changes_nothing(paths, monkeypatch):
     def refuse(*args, **kwargs):
         raise TokenError("The server refused the login")
-    monkeypatch.setattr(xmpp, "check_login", refuse)
+    monkeypatch.setattr(session, "check_login", refuse)
     with pytest.raises(TokenError) as err:
         join.check_token_account(make_ctx(paths, make_token()), make_token())
     assert err.value.exit_code == EXIT_DATAERR
@@ -40,7 +40,7 @@ def test_a_token_the_server_refuses_stops_the_join_with_65_and_changes_nothing(p
 
 
 def test_the_host_that_used_the_token_is_not_asked_again(paths, monkeypatch):
-    monkeypatch.setattr(xmpp, "check_login", lambda *a, **k: pytest.fail("the used token was tried"))
+    monkeypatch.setattr(session, "check_login", lambda *a, **k: pytest.fail("the used token was tried"))
     account.write_state(paths, {"token_id": "abc12345", "password_changed": True})
     join.check_token_account(make_ctx(paths, make_token()), make_token())
     account.write_state(paths, {"token_id": "abc12345", "password_changed": False, "pending_password": "x"})
@@ -49,7 +49,7 @@ def test_the_host_that_used_the_token_is_not_asked_again(paths, monkeypatch):
 
 def test_an_unused_token_is_tried_with_its_own_password(paths, monkeypatch):
     calls = []
-    monkeypatch.setattr(xmpp, "check_login", lambda *a, **k: calls.append(a) or True)
+    monkeypatch.setattr(session, "check_login", lambda *a, **k: calls.append(a) or True)
     account.write_state(paths, {"token_id": "other123", "password_changed": True})
     join.check_token_account(make_ctx(paths, make_token()), make_token())
     assert calls == [(DOMAIN, 5222, "auth." + DOMAIN, "jvb-abc12345", "token-pass-abc12345", b"cert")]
@@ -73,7 +73,7 @@ def test_a_rejoin_with_a_new_token_removes_the_earlier_account_once_joined(paths
     ctx = make_ctx(paths, make_token())
     AccountPassword().check(ctx)
     removed = []
-    monkeypatch.setattr(xmpp, "remove_account", lambda *a, **k: removed.append(a))
+    monkeypatch.setattr(session, "remove_account", lambda *a, **k: removed.append(a))
     join.hand_back_previous_account(ctx)
     assert removed == [(DOMAIN, 5222, "auth." + DOMAIN, "jvb-old12345", "bridge-own-pass", b"cert")]
     assert ctx.degraded == []
@@ -86,7 +86,7 @@ def test_an_earlier_account_that_cannot_be_removed_is_reported_not_fatal(paths, 
 
     def refuse(*args, **kwargs):
         raise JvbJoinError("refused")
-    monkeypatch.setattr(xmpp, "remove_account", refuse)
+    monkeypatch.setattr(session, "remove_account", refuse)
     join.hand_back_previous_account(ctx)
     assert "jvb-join token revoke old12345" in ctx.degraded[0]
 

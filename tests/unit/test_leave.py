@@ -11,7 +11,7 @@ from jvbjoin.system import files
 from jvbjoin.bridge import leave
 from jvbjoin.engine.core import Context, Engine, Journal
 from jvbjoin.errors import StepError, TokenError
-from jvbjoin.server import tokens
+from jvbjoin.server import model, tokens
 from jvbjoin.bridge.steps import config as bridge_config
 from jvbjoin.steps import firewall
 
@@ -189,11 +189,11 @@ def test_only_the_ports_jvb_join_opened_are_closed_and_ssh_stays(paths):
 
 
 def test_an_account_already_gone_on_the_server_is_not_an_error(paths, monkeypatch):
-    from jvbjoin.xmpp import session as xmpp
+    from jvbjoin.xmpp import session
 
     def refused(*args, **kwargs):
         raise TokenError("The server refused the login")
-    monkeypatch.setattr(xmpp, "remove_account", refused)
+    monkeypatch.setattr(session, "remove_account", refused)
     lines = []
     ctx = leave_ctx(paths, progress=lines.append)
     ctx.facts.update(record={"user": "jvb-abc", "domain": "auth.m.example", "server": "m.example", "port": 5222},
@@ -206,9 +206,9 @@ def test_an_account_already_gone_on_the_server_is_not_an_error(paths, monkeypatc
 
 def test_token_list_shows_a_bridge_that_removed_its_own_account_as_left(paths):
     record = {"id": "abc", "user": "jvb-abc", "domain": "auth.m.example", "exp": 10 ** 10}
-    assert tokens.token_state(dict(record, joined=1), paths, now=1) == "left"
-    assert tokens.token_state(record, paths, now=1) == "gone"
-    assert tokens.token_state(dict(record, revoked=1), paths, now=1) == "revoked"
+    assert model.token_state(dict(record, joined=1), paths, now=1) == "left"
+    assert model.token_state(record, paths, now=1) == "gone"
+    assert model.token_state(dict(record, revoked=1), paths, now=1) == "revoked"
 
 
 def test_timeout_is_a_duration():

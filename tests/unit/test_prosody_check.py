@@ -134,7 +134,7 @@ def test_a_missing_auth_certificate_link_is_relinked_not_reconfigured(paths):
     generates one only while /var/lib/prosody has none: a reconfigure does not bring a link back."""
     from jvbjoin.server.checks import services as server
     from jvbjoin.doctor.core import Facts
-    from jvbjoin.server import tokens
+    from jvbjoin.server import model
     os.makedirs(paths("/etc/prosody/conf.avail"))
     with open(paths("/etc/prosody/conf.avail/meet.example.com.cfg.lua"), "w") as f:
         f.write('Component "internal.auth.meet.example.com" "muc"\n')
@@ -147,7 +147,7 @@ def test_a_missing_auth_certificate_link_is_relinked_not_reconfigured(paths):
                                     "/etc/prosody/certs/auth.meet.example.com.crt;")
     assert "systemctl restart prosody" in result.remedy
     os.unlink(paths("/var/lib/prosody/auth.meet.example.com.crt"))
-    assert tokens.missing_auth_cert_remedy(paths, "meet.example.com").startswith("dpkg-reconfigure jitsi-meet-prosody")
+    assert model.missing_auth_cert_remedy(paths, "meet.example.com").startswith("dpkg-reconfigure jitsi-meet-prosody")
 
 
 def test_prosody_13s_wording_is_read_the_same_way():

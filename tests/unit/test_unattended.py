@@ -84,7 +84,7 @@ def test_a_bad_options_file_stops_only_the_commands_that_read_it(paths, monkeypa
 
 
 def test_doctor_reports_a_bad_options_file_with_its_line_and_the_fix(paths):
-    from jvbjoin.doctor import host
+    from jvbjoin.bridge.checks import host
     from jvbjoin.doctor.core import Facts
     os.makedirs(paths.etc, exist_ok=True)
     assert host.check_options_file(Facts(paths)).status == "ok"

@@ -7,64 +7,20 @@ import json
 import os
 import time
 
-from jvbjoin.system import files
 from jvbjoin.formats import hocon
-from jvbjoin.bridge.steps.account import read_state
-from jvbjoin.doctor import facts as F
+from jvbjoin.system import apt, files, host
 from jvbjoin.doctor.core import Check, fail, ok, warn
+from jvbjoin.doctor import facts as F
+from jvbjoin.bridge.api import BridgeAPI
+from jvbjoin.bridge.checks import host as host_checks, link, nat, websockets
+from jvbjoin.bridge.checks.facts import (PACKAGE, REJOIN, RESTART, UNIT, bridge_conf, effective_client,
+                                         hocon_clients, legacy_text, need_state, our_client, own_settings,
+                                         restore_conffile, state)
+from jvbjoin.bridge.steps.config import has_include, legacy_values
+from jvbjoin.bridge.steps.logging_level import FILE_HANDLER
 
-
-UNIT = "jitsi-videobridge2.service"
-PACKAGE = "jitsi-videobridge2"
 LEGACY_DISABLE = "org.jitsi.videobridge.xmpp.user."
-RESTART = "systemctl restart jitsi-videobridge2"
-REJOIN = ("On the server: jvb-join token create; then here: jvb-join <token> "
-          "(it rewrites jvb-join's settings and keeps yours)")
-UDP_BUFFERS = "/etc/sysctl.d/20-jvb-udp-buffers.conf"
 JVB_LOGGING = "/etc/jitsi/videobridge/logging.properties"
-
-
-def restore_conffile(path):
-    """The command that brings back a file the package ships as a conffile. A plain
-    ``apt-get install --reinstall`` does not: dpkg keeps an admin's deletion of a conffile (and an
-    emptied one is the admin's version), so the file goes first and dpkg is told to put missing
-    conffiles back."""
-    return "rm -f {}; apt-get install --reinstall -o Dpkg::Options::=--force-confmiss {}".format(path, PACKAGE)
-
-
-def state(facts):
-    return facts.get("bridge-state", lambda: read_state(facts.paths))
-
-
-NOT_JOINED = "not joined by jvb-join (see xmpp-config)"
-
-
-def need_state(facts):
-    """``(state, None)`` on a host jvb-join joined; else ``(None, skipped)``: a host it did not join
-    (a bridge set up by hand, or none yet) is said once, by the xmpp-config check."""
-    st = state(facts)
-    if not st.get("server"):
-        from jvbjoin.doctor.core import skipped
-        return None, skipped(NOT_JOINED)
-    return st, None
-
-
-def own_settings(facts):
-    """``(server, nickname)`` of the XMPP client the bridge logs in with when jvb-join did not write
-    it (the hand procedure's sip-communicator.properties or jvb.conf); Nones when it has none."""
-    from jvbjoin.bridge.steps.config import LEGACY_PREFIX, complete_clients, legacy_clients, legacy_values
-    text = F.legacy_text(facts) or ""
-    ids = complete_clients(legacy_clients(text))
-    if ids:
-        prefix = (LEGACY_PREFIX + ids[0] + ".").lower()
-        values = {k[len(prefix):].upper(): v for k, v in legacy_values(text).items() if k.lower().startswith(prefix)}
-        return values.get("HOSTNAME"), values.get("MUC_NICKNAME")
-    try:
-        clients = F.hocon_clients(F.bridge_conf(facts))
-    except (hocon.HoconError, OSError):
-        return None, None
-    client = clients[sorted(clients)[0]] if clients else {}
-    return client.get("HOSTNAME"), client.get("MUC_NICKNAME")
 
 
 def _not_joined(facts):
@@ -81,7 +37,6 @@ def _not_joined(facts):
 # --- package, Java, service ------------------------------------------------------------------------
 
 def check_package(facts):
-    from jvbjoin.system import apt
     version = apt.installed_packages(facts.paths).get(PACKAGE)
     if not version:
         return fail("{} is not installed".format(PACKAGE), "jvb-join <token>   (it installs the bridge)")
@@ -92,7 +47,6 @@ def check_package(facts):
                     "apt-get install {}={}".format(PACKAGE, fleet))
     running = None
     try:
-        from jvbjoin.bridge.api import BridgeAPI
         about = BridgeAPI(timeout=1.0).version() or {}
         running = about.get("version")
     except (OSError, ValueError):
@@ -157,22 +111,7 @@ def check_service(facts):
 
 # --- the XMPP client settings ---------------------------------------------------------------------
 
-def effective_client(facts):
-    """``(source, client)``: which settings the bridge logs in with, as the bridge picks them.
-
-    A complete legacy client in sip-communicator.properties wins over all of jvb.conf (§2.1 of the
-    package reference), so it is looked at first.
-    """
-    from jvbjoin.bridge.steps.config import complete_clients, legacy_clients
-    legacy = complete_clients(legacy_clients(F.legacy_text(facts)))
-    if legacy:
-        return "legacy", {"ids": legacy}
-    clients = F.hocon_clients(F.bridge_conf(facts))
-    return "hocon", clients
-
-
 def check_xmpp_config(facts):
-    from jvbjoin.bridge.steps.config import has_include
     st, missing = need_state(facts)
     if missing:
         return _not_joined(facts)
@@ -219,22 +158,16 @@ def check_xmpp_config(facts):
         ours.get("USERNAME"), ours.get("DOMAIN"), ours.get("HOSTNAME"), seen["PORT"]), details)
 
 
-def our_client(facts):
-    source, clients = effective_client(facts)
-    return clients.get("shard") if source == "hocon" else None
-
-
 def check_cert_verification(facts):
     found = []
     try:
-        for name, client in F.hocon_clients(F.bridge_conf(facts)).items():
+        for name, client in hocon_clients(bridge_conf(facts)).items():
             if str(client.get("DISABLE_CERTIFICATE_VERIFICATION")).lower() == "true" or \
                     client.get("DISABLE_CERTIFICATE_VERIFICATION") is True:
                 found.append("client '{}' in {}".format(name, facts.paths.jvb_conf))
     except hocon.HoconError:
         pass
-    from jvbjoin.bridge.steps.config import legacy_values
-    for key, value in legacy_values(F.legacy_text(facts)).items():
+    for key, value in legacy_values(legacy_text(facts)).items():
         if key.lower().startswith(LEGACY_DISABLE) and \
                 key.upper().endswith(".DISABLE_CERTIFICATE_VERIFICATION") and value.strip().lower() == "true":
             found.append(facts.paths.jvb_legacy_properties)
@@ -257,13 +190,11 @@ def stored_nickname(facts):
 
 def is_clone(facts):
     """A host made from an image of a joined bridge: its nickname was made for another machine-id."""
-    from jvbjoin.system import host
     stored = stored_nickname(facts)
     return stored is not None and stored.get("machine_id") != host.machine_id(facts.paths)
 
 
 def check_nickname(facts):
-    from jvbjoin.system import host
     path = facts.paths.nickname_file
     stored = stored_nickname(facts)
     if stored is None:
@@ -287,8 +218,6 @@ def check_nickname(facts):
 
 
 def check_logging(facts):
-    from jvbjoin.bridge.steps.config import legacy_values
-    from jvbjoin.bridge.steps.logging_level import FILE_HANDLER
     text = files.read_text(facts.paths.jvb_logging)
     if text is None:
         return warn("{} is missing".format(facts.paths.jvb_logging), restore_conffile(JVB_LOGGING))
@@ -315,8 +244,6 @@ GROUP_EXTRAS = "Extras"
 
 
 def checks():
-    from jvbjoin.doctor import host
-    from jvbjoin.bridge.checks import link, nat, websockets
     """Every bridge check in report order (a check comes after the checks it requires)."""
     return [
         Check("package", "bridge package", GROUP_SERVICE, check_package),
@@ -334,13 +261,13 @@ def checks():
               requires=("service", "xmpp-config", "server-reachable", "server-certificate"), timeout=4.5),
         Check("brewery", "in the brewery", GROUP_SERVER, link.check_brewery,
               requires=("service", "xmpp-config", "account-login", "trust-store", "cert-verification")),
-        Check("rest-loopback", "REST API bound to loopback", GROUP_HOST, host.check_rest_loopback),
-        Check("firewall", "firewall", GROUP_HOST, host.check_firewall),
-        Check("udp-buffers", "UDP buffers", GROUP_HOST, host.check_udp_buffers),
-        Check("swappiness", "swappiness", GROUP_HOST, host.check_swappiness),
+        Check("rest-loopback", "REST API bound to loopback", GROUP_HOST, host_checks.check_rest_loopback),
+        Check("firewall", "firewall", GROUP_HOST, host_checks.check_firewall),
+        Check("udp-buffers", "UDP buffers", GROUP_HOST, host_checks.check_udp_buffers),
+        Check("swappiness", "swappiness", GROUP_HOST, host_checks.check_swappiness),
         Check("clock", "clock", GROUP_HOST, link.check_clock),
-        Check("disk-space", "disk space", GROUP_HOST, host.check_disk_space),
-        Check("options-file", "options file", GROUP_HOST, host.check_options_file),
+        Check("disk-space", "disk space", GROUP_HOST, host_checks.check_disk_space),
+        Check("options-file", "options file", GROUP_HOST, host_checks.check_options_file),
         Check("bridge-nat", "public address behind NAT", GROUP_EXTRAS, nat.check_nat),
         Check("bridge-stun", "STUN mapping", GROUP_EXTRAS, nat.check_stun, requires=("bridge-nat",), timeout=3.5),
         Check("bridge-websockets", "colibri websockets", GROUP_EXTRAS, websockets.check_bridge_websockets,

@@ -9,14 +9,20 @@ logs in with the resource ``jvb-join``, never the bridge's, so even a racing rec
 bridge is not thrown out by a resource conflict.
 """
 
-import datetime
+import email.utils
+import http.client
 import ssl
 import time
 
+from jvbjoin.errors import TokenError
+from jvbjoin.formats import pin
+from jvbjoin.formats.pin import not_after, pem_certs
 from jvbjoin.system import files
-from jvbjoin.doctor import facts as F
-from jvbjoin.bridge.checks.base import REJOIN, RESTART, need_state, our_client
+from jvbjoin.xmpp import session
 from jvbjoin.doctor.core import fail, ok, skipped, warn
+from jvbjoin.bridge.checks.facts import (REJOIN, RESTART, bridge_health, bridge_metrics, need_state, our_client,
+                                         server_certificate)
+from jvbjoin.bridge.steps.trust import cert_path
 
 CLOCK_WARN, CLOCK_FAIL = 30, 300
 
@@ -26,17 +32,16 @@ def check_server_reachable(facts):
     if missing:
         return missing
     started = time.monotonic()
-    F.server_certificate(facts, st["server"], st.get("port") or 5222, st["domain"])
+    server_certificate(facts, st["server"], st.get("port") or 5222, st["domain"])
     return ok("{}:{} answers with STARTTLS ({:.0f} ms)".format(
         st["server"], st.get("port") or 5222, (time.monotonic() - started) * 1000))
 
 
 def check_server_certificate(facts):
-    from jvbjoin.formats import pin
     st, missing = need_state(facts)
     if missing:
         return missing
-    der = F.server_certificate(facts, st["server"], st.get("port") or 5222, st["domain"])
+    der = server_certificate(facts, st["server"], st.get("port") or 5222, st["domain"])
     seen = pin.spki_pin(der)
     summary = pin.cert_summary(der)
     if not pin.pins_equal(seen, st.get("pin")):
@@ -53,29 +58,6 @@ def check_server_certificate(facts):
             return warn("the server's certificate expires in {:.0f} day(s)".format(days),
                         "Renew it on the server before then; the bridges need a new token afterwards", [summary])
     return ok("the server's certificate matches the pin", [summary])
-
-
-def not_after(der):
-    """A certificate's expiry as Unix time, or None when it cannot be read."""
-    try:
-        from cryptography import x509
-        cert = x509.load_der_x509_certificate(bytes(der))
-        moment = getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after.replace(
-            tzinfo=datetime.timezone.utc)
-        return moment.timestamp()
-    except Exception:
-        return None
-
-
-def _pem_certs(text):
-    out = []
-    for block in text.split("-----BEGIN CERTIFICATE-----")[1:]:
-        body = block.split("-----END CERTIFICATE-----")[0]
-        try:
-            out.append(ssl.PEM_cert_to_DER_cert("-----BEGIN CERTIFICATE-----" + body + "-----END CERTIFICATE-----\n"))
-        except ValueError:
-            continue
-    return out
 
 
 def java_store_has(data, der):
@@ -95,8 +77,6 @@ def java_store_has(data, der):
 
 
 def check_trust_store(facts):
-    from jvbjoin.formats import pin
-    from jvbjoin.bridge.steps.trust import cert_path
     st, missing = need_state(facts)
     if missing:
         return missing
@@ -105,11 +85,11 @@ def check_trust_store(facts):
     fix = "jvb-join <token> installs it again; then: update-ca-certificates && " + RESTART
     if not text:
         return fail("{} is missing: the bridge's Java does not trust the server".format(local), fix)
-    ders = _pem_certs(text)
+    ders = pem_certs(text)
     if not ders or not pin.pins_equal(pin.spki_pin(ders[0]), st.get("pin")):
         return fail("{} is not the pinned certificate of the server".format(local), fix)
     bundle = files.read_bytes(facts.paths("/etc/ssl/certs/ca-certificates.crt")) or b""
-    if ders[0] not in _pem_certs(bundle.decode("ascii", "replace")):
+    if ders[0] not in pem_certs(bundle.decode("ascii", "replace")):
         return fail("the server's certificate is not in the system CA bundle", "update-ca-certificates && " + RESTART)
     java = files.read_bytes(facts.paths.java_cacerts)
     if java is None:
@@ -122,13 +102,12 @@ def check_trust_store(facts):
 
 
 def check_account_login(facts):
-    from jvbjoin.xmpp import session as xmpp
     st, missing = need_state(facts)
     if missing:
         return missing
     who = "{}@{}".format(st.get("user"), st.get("domain"))
     try:
-        connected = F.bridge_metrics(facts).get("jitsi_jvb_muc_clients_connected", 0) >= 1
+        connected = bridge_metrics(facts).get("jitsi_jvb_muc_clients_connected", 0) >= 1
     except OSError:
         connected = False
     if connected:
@@ -137,10 +116,10 @@ def check_account_login(facts):
     password = client.get("PASSWORD")
     if not password:
         return fail("no password for {} in {}".format(who, facts.paths.jvb_fragment), REJOIN)
-    der = F.server_certificate(facts, st["server"], st.get("port") or 5222, st["domain"])
+    der = server_certificate(facts, st["server"], st.get("port") or 5222, st["domain"])
     try:
-        xmpp.check_login(st["server"], st.get("port") or 5222, st["domain"], st["user"], password, der, timeout=3.5)
-    except xmpp.TokenError:
+        session.check_login(st["server"], st.get("port") or 5222, st["domain"], st["user"], password, der, timeout=3.5)
+    except TokenError:
         return fail("the server refuses the login of {}: wrong password, or the account was revoked".format(who),
                     "If the token was revoked on purpose this bridge is out; otherwise: " + REJOIN)
     return ok("{} can log in (the bridge itself is not connected yet)".format(who))
@@ -151,11 +130,11 @@ def check_brewery(facts):
     if missing:
         return missing
     try:
-        metrics = F.bridge_metrics(facts)
+        metrics = bridge_metrics(facts)
     except OSError as exc:
         return fail("the bridge's REST API on 127.0.0.1:8080 does not answer ({})".format(exc),
                     "journalctl -u jitsi-videobridge2 -n 50; then: " + RESTART)
-    healthy, message = F.bridge_health(facts)
+    healthy, message = bridge_health(facts)
     connected = metrics.get("jitsi_jvb_muc_clients_connected")
     joined = metrics.get("jitsi_jvb_mucs_joined")
     details = ["/about/health: {}".format("200" if healthy else message),
@@ -179,8 +158,6 @@ def check_brewery(facts):
 
 def server_time(host, timeout=2.0):
     """The server's clock from its web server's Date header (no secret is sent; the page is not trusted)."""
-    import email.utils
-    import http.client
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE  # only the Date header is read, and only to compare clocks

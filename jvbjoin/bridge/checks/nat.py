@@ -11,10 +11,10 @@ import os
 import socket
 import threading
 
-from jvbjoin.formats import hocon
-from jvbjoin.doctor import facts as F
-from jvbjoin.bridge.checks.base import RESTART
+from jvbjoin.formats import hocon, stun
 from jvbjoin.doctor.core import fail, ok, skipped, warn
+from jvbjoin.bridge.checks.facts import RESTART, bridge_conf, legacy_text
+from jvbjoin.bridge.steps.config import legacy_values
 
 MAPPINGS_KEY = "ice4j.harvest.mapping.static-mappings"
 STUN_KEY = "ice4j.harvest.mapping.stun.addresses"
@@ -31,8 +31,8 @@ def ours(facts):
     """What jvb-join's fragment sets: ``(mappings [(local, public)], stun list or None)``."""
     def compute():
         conf = hocon.load(facts.paths.jvb_fragment) if os.path.exists(facts.paths.jvb_fragment) else {}
-        stun = hocon.get(conf, STUN_KEY)
-        return mappings_in(conf), (None if stun is None else [str(s) for s in stun])
+        servers = hocon.get(conf, STUN_KEY)
+        return mappings_in(conf), (None if servers is None else [str(s) for s in servers])
     return facts.get("nat-ours", compute)
 
 
@@ -53,8 +53,7 @@ def mappings_in(conf, legacy=None):
 
 
 def _legacy(facts):
-    from jvbjoin.bridge.steps.config import legacy_values
-    return legacy_values(F.legacy_text(facts))
+    return legacy_values(legacy_text(facts))
 
 
 def effective_stun(facts):
@@ -62,7 +61,7 @@ def effective_stun(facts):
     legacy = _legacy(facts).get(LEGACY_STUN)
     if legacy is not None:
         return [s.strip() for s in legacy.split(",") if s.strip()], facts.paths.jvb_legacy_properties
-    found = hocon.get(F.bridge_conf(facts), STUN_KEY)
+    found = hocon.get(bridge_conf(facts), STUN_KEY)
     return ([str(s) for s in found] if isinstance(found, list) else []), facts.paths.jvb_conf
 
 
@@ -122,7 +121,7 @@ def check_nat(facts):
     local, public = mappings[0]
     details = ["jvb-join maps {} (this host) to {} (public) in {}".format(local, public, facts.paths.jvb_fragment)]
     try:
-        effective = mappings_in(F.bridge_conf(facts), _legacy(facts))
+        effective = mappings_in(bridge_conf(facts), _legacy(facts))
     except hocon.HoconError as exc:
         return fail("the bridge cannot read its configuration: {}".format(exc),
                     "Fix the line named above, then: {}".format(RESTART), details)
@@ -159,7 +158,6 @@ def _split_server(server):
 
 def ask_stun(servers, source, timeout=2.0):
     """``{server: (ip, port) or StunError}``, asked in parallel, each within ``timeout``."""
-    from jvbjoin.formats import stun
     answers = {}
 
     def ask(server):

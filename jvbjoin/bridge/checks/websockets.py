@@ -1,18 +1,15 @@
-"""Doctor checks of colibri websockets (token create --colibri-ws), on both sides: the bridge uses
-the server-id its token gave it and listens on 9090 for the server only; the server's nginx has a
-route for every bridge that may use websockets, each to a bridge that is there. Both are skipped
-where websockets were not asked for."""
+"""The bridge's doctor check of colibri websockets (token create --colibri-ws): the bridge uses the
+server-id its token gave it and listens on 9090 for the server only. Skipped where websockets were
+not asked for. The server's side (its nginx routes) is checked in jvbjoin.server.checks.websockets."""
 
-import os
-import socket
-
-from jvbjoin.system import files
 from jvbjoin.formats import hocon
-from jvbjoin.doctor import facts as F
+from jvbjoin.system import files
 from jvbjoin.doctor.core import fail, ok, skipped, warn
-
-RESTART = "systemctl restart jitsi-videobridge2"
-SYNC = "jvb-join server colibri-ws   (the timer does it every minute)"
+from jvbjoin.doctor import facts as F
+from jvbjoin.steps.firewall import allowed
+from jvbjoin.bridge.checks.facts import RESTART, bridge_conf, legacy_text
+from jvbjoin.bridge.steps.config import LEGACY_WEBSOCKETS, WEBSOCKET_PORT, legacy_values
+from jvbjoin.bridge.steps.websockets import configured_port, current_rules
 
 
 def asked_server_id(paths):
@@ -31,18 +28,15 @@ def asked_server_id(paths):
 
 
 def check_bridge_websockets(facts):
-    from jvbjoin.bridge.steps.config import LEGACY_WEBSOCKETS, WEBSOCKET_PORT, legacy_values
-    from jvbjoin.steps.firewall import allowed
-    from jvbjoin.bridge.steps.websockets import current_rules
     paths = facts.paths
     asked = asked_server_id(paths)
     if asked is None:
         return _configured_by_hand(facts)
     try:
-        conf = F.bridge_conf(facts)
+        conf = bridge_conf(facts)
     except hocon.HoconError as exc:
         return fail("{} does not parse: {}".format(paths.jvb_conf, exc), "Fix the file, then: " + RESTART)
-    legacy = legacy_values(F.legacy_text(facts) or "")
+    legacy = legacy_values(legacy_text(facts) or "")
     overriding = [key for key in LEGACY_WEBSOCKETS if key in legacy]
     if overriding:
         return fail("{} sets {}, which the bridge reads before jvb.conf".format(
@@ -75,8 +69,6 @@ def check_bridge_websockets(facts):
 def _configured_by_hand(facts):
     """Websockets the token did not ask for but the bridge's own config turns on (an admin following
     the tutorials): the port must listen, and ufw, when on, must let someone in (the server)."""
-    from jvbjoin.steps.firewall import allowed
-    from jvbjoin.bridge.steps.websockets import configured_port
     port = configured_port(facts.paths)
     if port is None:
         return skipped("colibri websockets are off (neither the token nor the bridge's config turns them on)")
@@ -89,53 +81,3 @@ def _configured_by_hand(facts):
                     "ufw allow from SERVER-ADDRESS to any port {} proto tcp".format(port))
     return ok("colibri websockets on {}/tcp, set in the bridge's own config; {}".format(
         port, "ufw lets them in" if installed and enabled else "ufw is off"))
-
-
-def _reaches(address, port, timeout=0.8):
-    try:
-        with socket.create_connection((address, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def check_server_colibri_ws(facts):
-    from jvbjoin.server import colibri_ws
-    from jvbjoin.server.tokens import TokenStore, server_domain, token_state
-    from jvbjoin.errors import JvbJoinError
-    paths = facts.paths
-    try:
-        records = TokenStore(paths).load()
-    except JvbJoinError as exc:
-        return fail(exc.message, exc.remedy)
-    if not colibri_ws.needed(paths, records):
-        return skipped("no token asked for colibri websockets (token create --colibri-ws)")
-    try:
-        domain = server_domain(paths)
-    except JvbJoinError as exc:
-        return fail(exc.message, exc.remedy)
-    wanted = colibri_ws.wanted_routes(paths, records)
-    folder = colibri_ws.routes_dir(paths)
-    stale = sorted(n[:-len(".conf")] for n in (os.listdir(folder) if os.path.isdir(folder) else [])
-                   if n.endswith(".conf") and n[:-len(".conf")] not in wanted)
-    site = files.read_text(colibri_ws.site_path(paths, domain)) or ""
-    if not wanted and not stale and not colibri_ws.has_include(site):
-        return skipped("no bridge uses colibri websockets now")
-    problems, details = [], []
-    if wanted and not colibri_ws.has_include(site):
-        problems.append("the site {} does not include the routes".format(colibri_ws.site_path(paths, domain)))
-    for server_id, (address, record) in sorted(wanted.items()):
-        target = colibri_ws.route_target(files.read_text(colibri_ws.route_path(paths, server_id)))
-        if target != (address, colibri_ws.PORT, server_id):
-            problems.append("no route for {} (token {})".format(server_id, record["id"]))
-            continue
-        state = token_state(record, paths)
-        if state == "joined" and not _reaches(address, colibri_ws.PORT):
-            problems.append("{} routes to {}:{}, which does not answer".format(server_id, address, colibri_ws.PORT))
-        details.append("{} -> {}:{} ({})".format(server_id, address, colibri_ws.PORT,
-                                                 "bridge joined" if state == "joined" else "token unused yet"))
-    if stale:
-        problems.append("routes to bridges that are gone: {}".format(", ".join(stale)))
-    if problems:
-        return warn("; ".join(problems), SYNC, details)
-    return ok("{} route(s), one per websocket bridge (nginx -t: see web-server)".format(len(wanted)), details)

@@ -100,7 +100,7 @@ class AccountPassword(Step):
                        "log in once with the token and change the account's password")]
 
     def apply(self, ctx, changes, journal):
-        from jvbjoin.xmpp import session as xmpp
+        from jvbjoin.xmpp import session
         from jvbjoin.errors import TokenError
 
         token = ctx.facts["token"]
@@ -116,7 +116,7 @@ class AccountPassword(Step):
         def undo():
             # Give the account its token password back, so the same token can be used again.
             if done:
-                xmpp.change_password(token.host, token.port, token.domain, token.user, new, token.password, cert)
+                session.change_password(token.host, token.port, token.domain, token.user, new, token.password, cert)
 
         state_before = files.FileState.read(ctx.paths.bridge_state)
         files.make_folders(ctx.paths.state, journal, 0o700)
@@ -125,14 +125,14 @@ class AccountPassword(Step):
         journal.record("restore the token's password on {}@{}".format(token.user, token.domain), undo)
         ctx.progress("changing the bridge account's password (the token becomes single use)")
         try:
-            xmpp.change_password(token.host, token.port, token.domain, token.user, token.password, new, cert)
+            session.change_password(token.host, token.port, token.domain, token.user, token.password, new, cert)
         except TokenError:
             # Refused with the token's password: an earlier run that was stopped may have changed
             # it to the one it remembered. If that one logs in, the change is done; else the error stands.
             earlier = _parse_state(state_before.content)
             if earlier.get("token_id") != token.id or earlier.get("pending_password") != new:
                 raise
-            xmpp.check_login(token.host, token.port, token.domain, token.user, new, cert)
+            session.check_login(token.host, token.port, token.domain, token.user, new, cert)
         done.append(True)
         write_state(ctx.paths, dict(state, password_changed=True, pending_password=new,
                                     joined_at=int(time.time())))

@@ -10,10 +10,12 @@ anyone on the network would.
 
 import socket
 
+from jvbjoin.errors import JvbJoinError
 from jvbjoin.system import files
 from jvbjoin.system.run import run
-from jvbjoin.server import jicofo, rights
+from jvbjoin.xmpp import session
 from jvbjoin.doctor.core import fail, ok, warn
+from jvbjoin.server import jicofo, prosody, rights
 
 XMPP_PORT = 5222
 
@@ -34,12 +36,10 @@ def check_brewery_access(facts, domain):
     if loaded is False:
         return fail("prosody has not loaded jvb-join's brewery module: the brewery is still open",
                     "systemctl restart prosody", details)
-    from jvbjoin.xmpp import session as xmpp
-    from jvbjoin.errors import JvbJoinError
     brewery = "jvbbrewery@internal.auth.{}".format(meet)
     guests = []
     try:
-        entered, condition = xmpp.guest_enters_brewery("127.0.0.1", XMPP_PORT, meet, brewery, timeout=4,
+        entered, condition = session.guest_enters_brewery("127.0.0.1", XMPP_PORT, meet, brewery, timeout=4,
                                                        names=guests)
     except JvbJoinError as exc:
         return ok("jvb-join's module closes the brewery (no guest login to try it with: {})".format(
@@ -47,7 +47,6 @@ def check_brewery_access(facts, domain):
     finally:
         # doctor changes nothing: the meet host's jitsi-anonymous login stores a guest's data (its
         # PEP bookmarks node) like an account's; the probe's throwaway guest leaves none behind
-        from jvbjoin.server import prosody
         for guest in guests:
             prosody.forget_user_data(facts.paths, meet, guest)
     if entered:

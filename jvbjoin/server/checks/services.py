@@ -6,46 +6,27 @@ running beside external ones."""
 import os
 import time
 
+from jvbjoin.errors import CommandError, JvbJoinError
+from jvbjoin.formats import hocon, pin
+from jvbjoin.formats.pin import not_after as not_after_of
 from jvbjoin.system import files
-from jvbjoin.formats import hocon
-from jvbjoin.errors import JvbJoinError
 from jvbjoin.system.run import run
-from jvbjoin.server import jicofo, tokens
-from jvbjoin.doctor import facts as F
-from jvbjoin.server.checks import boundary, web
-from jvbjoin.doctor.host import check_disk_space, check_options_file
+from jvbjoin.xmpp import probe
 from jvbjoin.doctor.core import Check, fail, ok, warn
-from jvbjoin.bridge.checks import websockets
+from jvbjoin.doctor import facts as F
+from jvbjoin.steps.firewall import _port_in, allowed
+from jvbjoin.bridge.checks.host import check_disk_space, check_options_file
+from jvbjoin.server import jicofo, model, prosody, prosody_check
+from jvbjoin.server.checks import boundary, web, websockets
+from jvbjoin.server.checks.facts import domain, domain_or, unit_check
 from jvbjoin.server.checks.turn import check_turn
 
 XMPP_PORT = 5222
 JICOFO_CONF = "/etc/jitsi/jicofo/jicofo.conf"
 
 
-def domain(facts):
-    return facts.get("domain", lambda: tokens.server_domain(facts.paths))
-
-
-def _unit_check(facts, unit, name):
-    state = F.unit_state(facts, unit)
-    if state.get("LoadState") == "not-found":
-        return fail("{} is not installed".format(unit), "jvb-join server install --domain {}".format(_domain_or(facts)))
-    if state.get("SubState") == "auto-restart" or state.get("ActiveState") != "active":
-        return fail("{} is not running ({}/{})".format(unit, state.get("ActiveState"), state.get("SubState")),
-                    "systemctl start {0}   (if it stops again: journalctl -u {0} -n 50)".format(name))
-    return None
-
-
-def _domain_or(facts):
-    try:
-        return domain(facts)
-    except Exception:
-        return "D"
-
-
 def _program(argv, timeout=4.0):
     """``(ok, output)`` of a read-only check program; (None, why) when it cannot be run."""
-    from jvbjoin.errors import CommandError
     try:
         result = run(argv, check=False, timeout=timeout)
     except CommandError as exc:
@@ -54,9 +35,7 @@ def _program(argv, timeout=4.0):
 
 
 def check_prosody(facts):
-    from jvbjoin.errors import CommandError
-    from jvbjoin.server import prosody_check
-    bad = _unit_check(facts, "prosody.service", "prosody")
+    bad = unit_check(facts, "prosody.service", "prosody")
     if bad:
         return bad
     try:
@@ -74,7 +53,7 @@ def check_prosody(facts):
 
 
 def check_jicofo(facts):
-    bad = _unit_check(facts, "jicofo.service", "jicofo")
+    bad = unit_check(facts, "jicofo.service", "jicofo")
     if bad:
         installed = F.unit_state(facts, "jicofo.service").get("LoadState") != "not-found"
         left = jicofo.left_pid_file(facts.paths) if installed else None
@@ -105,7 +84,7 @@ def check_web_server(facts):
         state = F.unit_state(facts, unit)
         if state.get("LoadState") == "not-found":
             continue
-        bad = _unit_check(facts, unit, name)
+        bad = unit_check(facts, unit, name)
         if bad:
             return bad
         good, output = _program(test)
@@ -120,7 +99,7 @@ def check_web_server(facts):
             return site
         return ok("{} is active, its configuration checks out and it serves the Jitsi site".format(name))
     return fail("no web server (nginx or apache2) is installed", "jvb-join server install --domain {}".format(
-        _domain_or(facts)))
+        domain_or(facts)))
 
 
 def check_xmpp_port(facts):
@@ -139,16 +118,13 @@ def recorded_pin(paths):
 
 
 def check_auth_certificate(facts):
-    from jvbjoin.formats import pin
-    from jvbjoin.xmpp import session as xmpp
-    from jvbjoin.bridge.checks.link import not_after as not_after_of
     name = domain(facts)
-    path = tokens.auth_cert_path(facts.paths, name)
+    path = model.auth_cert_path(facts.paths, name)
     data = files.read_bytes(path)
     if data is None:
-        return fail("the auth certificate {} is missing".format(path), tokens.missing_auth_cert_remedy(facts.paths, name))
+        return fail("the auth certificate {} is missing".format(path), model.missing_auth_cert_remedy(facts.paths, name))
     try:
-        der = xmpp.fetch_server_certificate("127.0.0.1", XMPP_PORT, "auth." + name, timeout=2.0)
+        der = probe.fetch_server_certificate("127.0.0.1", XMPP_PORT, "auth." + name, timeout=2.0)
         source = "served by prosody"
     except Exception:
         der = pin.der_of(data)
@@ -192,14 +168,13 @@ def check_brewery_muc(facts):
 
 
 def _records(facts):
-    return facts.get("tokens", lambda: tokens.TokenStore(facts.paths).load())
+    return facts.get("tokens", lambda: model.TokenStore(facts.paths).load())
 
 
 def brewery_accounts(facts):
     """The accounts in the brewery now, as the running prosody says (None when it cannot be asked)."""
     if facts.paths.root != "/":
         return None
-    from jvbjoin.server import prosody
     return facts.get("brewery-accounts", lambda: prosody.brewery_accounts(domain(facts)))
 
 
@@ -208,7 +183,7 @@ def token_states(facts, now=None):
     now = time.time() if now is None else now
     records = _records(facts)
     present = brewery_accounts(facts) if records else None
-    return [(record, tokens.token_state(record, facts.paths, now, present)) for record in records]
+    return [(record, model.token_state(record, facts.paths, now, present)) for record in records]
 
 
 def _local_bridge_active(facts):
@@ -286,7 +261,6 @@ def parse_rule_sources(text):
 
 
 def check_firewall(facts):
-    from jvbjoin.steps.firewall import allowed
     missing, rules, problems, remedies, _ = F.firewall_base(
         facts, "make sure 443/tcp and 5222/tcp (from the bridges) are open")
     if missing:
@@ -315,7 +289,6 @@ def check_firewall(facts):
 
 
 def _port_match(spec, port):
-    from jvbjoin.steps.firewall import _port_in
     return _port_in(port, spec)
 
 

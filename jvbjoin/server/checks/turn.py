@@ -3,10 +3,14 @@ where it was told, sharing prosody's secret, with a certificate for its name and
 
 import time
 
+from jvbjoin.formats.pin import not_after, pem_certs
 from jvbjoin.system import files
 from jvbjoin.system.netinfo import bound_sockets, socket_inodes
+from jvbjoin.doctor.core import fail, ok, skipped, warn
 from jvbjoin.doctor import facts as F
-from jvbjoin.doctor.core import fail, ok, warn
+from jvbjoin.steps.firewall import allowed
+from jvbjoin.server import turn, turnconf
+from jvbjoin.server.checks.facts import unit_check
 
 
 def _cert_names(der):
@@ -30,9 +34,6 @@ def name_matches(host, names):
 def check_turn(facts):
     """coturn as 'jvb-join server turn' left it: running, listening, sharing prosody's secret, with a
     certificate for its name. Skipped when TURN was never configured."""
-    from jvbjoin.server import turn, turnconf
-    from jvbjoin.doctor.core import skipped
-    from jvbjoin.bridge.checks.link import _pem_certs, not_after
     try:
         settings = turn.recorded(facts.paths)
     except PermissionError:
@@ -40,8 +41,7 @@ def check_turn(facts):
     if settings is None:
         return skipped("no TURN server configured (jvb-join server turn)")
     again = "jvb-join server turn"
-    from jvbjoin.server.checks.services import _unit_check
-    bad = _unit_check(facts, turnconf.COTURN_UNIT, "coturn")
+    bad = unit_check(facts, turnconf.COTURN_UNIT, "coturn")
     if bad:
         return bad
     sockets = bound_sockets(facts.paths)
@@ -67,7 +67,7 @@ def check_turn(facts):
     details = ["{} port {} (TLS {}){}".format(settings.host, settings.port, settings.tls_port,
                                                " on " + settings.listen_ip if settings.listen_ip else "")]
     source, copy = files.read_bytes(facts.paths(settings.cert)), files.read_bytes(facts.paths(settings.cert_copy))
-    certs = _pem_certs((copy or b"").decode("ascii", "replace"))
+    certs = pem_certs((copy or b"").decode("ascii", "replace"))
     if not certs:
         return fail("coturn's certificate {} is missing or not PEM".format(settings.cert_copy), again)
     names = _cert_names(certs[0])
@@ -78,7 +78,6 @@ def check_turn(facts):
     if source is not None and source != copy:
         return warn("{} changed since coturn got its copy (a renewal?)".format(settings.cert), again, details)
     installed, enabled, rules = F.ufw_saved(facts.paths)
-    from jvbjoin.steps.firewall import allowed
     closed = ["{}/{}".format(p, proto) for p, proto in settings.ports
               if installed and enabled and not allowed(rules, p, proto, from_anywhere=True)]
     if closed:

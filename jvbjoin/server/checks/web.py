@@ -12,9 +12,14 @@ import socket
 import ssl
 import time
 
+from jvbjoin.formats.pin import cert_summary, der_of, not_after as not_after_of
 from jvbjoin.system import files
-from jvbjoin.doctor import facts as F
 from jvbjoin.doctor.core import fail, ok, skipped, warn
+from jvbjoin.doctor import facts as F
+from jvbjoin.server import tune
+from jvbjoin.server.checks.facts import domain
+from jvbjoin.server.letsencrypt import deploy_hook, live_dir, renewal_conf, site_files
+from jvbjoin.server.tune import marked_key, marked_settings
 
 # --- the Jitsi site in the web server ---------------------------------------------------------------
 
@@ -50,7 +55,6 @@ def tune_findings(text, obj, wanted):
     """``(missing, edited, overridden)`` for the settings ``wanted`` ({key: literal}) in ``text``:
     keys whose marked line is gone, whose marked line holds another value, and keys set again by a
     line after jvb-join's (the browser runs the file top to bottom: the last one wins)."""
-    from jvbjoin.server.tune import _marked_key, marked_settings
     lines = (text or "").splitlines()
     present = marked_settings(text, obj)
     missing, edited, overridden = [], [], []
@@ -60,7 +64,7 @@ def tune_findings(text, obj, wanted):
             continue
         if present[key] != literal:
             edited.append("{}.{} is {} (set to {})".format(obj, key, present[key], literal))
-        at = max(i for i, line in enumerate(lines) if _marked_key(line, obj) == key)
+        at = max(i for i, line in enumerate(lines) if marked_key(line, obj) == key)
         pattern = _assignment(obj, key)
         later = [i for i in range(at + 1, len(lines)) if pattern.match(lines[i])]
         if later:
@@ -69,8 +73,6 @@ def tune_findings(text, obj, wanted):
 
 
 def check_tune(facts):
-    from jvbjoin.server import tune
-    from jvbjoin.server.checks.services import domain
     record = tune.read_record(facts.paths)
     if not any(record.values()):
         return skipped("no client settings set by 'jvb-join server tune'")
@@ -177,10 +179,6 @@ def _coturn_uses(facts, crt):
 
 
 def check_letsencrypt(facts):
-    from jvbjoin.formats.pin import cert_summary, der_of
-    from jvbjoin.server.letsencrypt import deploy_hook, live_dir, renewal_conf, site_files
-    from jvbjoin.bridge.checks.link import not_after as not_after_of
-    from jvbjoin.server.checks.services import domain
     name = domain(facts)
     conf = renewal_conf(facts.paths, name)
     text = files.read_text(conf)

@@ -3,17 +3,21 @@ API on loopback, the firewall, the kernel settings a bridge wants, the room left
 
 import os
 
-from jvbjoin.system import files
+from jvbjoin.errors import OptionsFileError
 from jvbjoin.formats import hocon
-from jvbjoin.doctor import facts as F
-from jvbjoin.bridge.checks.base import RESTART, UDP_BUFFERS, restore_conffile
+from jvbjoin.system import files
 from jvbjoin.doctor.core import fail, ok, skipped, warn
+from jvbjoin.doctor import facts as F
+from jvbjoin.steps.firewall import allowed
+from jvbjoin.bridge.checks.facts import RESTART, UDP_BUFFERS, bridge_conf, restore_conffile
+from jvbjoin.bridge.steps.sysctl import parse_sysctl_conf, proc_value
+from jvbjoin.bridge.unattended import read_options
 
 
 def check_rest_loopback(facts):
     conf = {}
     try:
-        conf = F.bridge_conf(facts)
+        conf = bridge_conf(facts)
     except hocon.HoconError:
         pass
     ports = {8080, 8443}
@@ -30,7 +34,6 @@ def check_rest_loopback(facts):
 
 
 def check_firewall(facts):
-    from jvbjoin.steps.firewall import allowed
     missing, rules, problems, remedies, ssh = F.firewall_base(
         facts, "make sure this host's firewall lets 10000/udp in")
     if missing:
@@ -44,12 +47,10 @@ def check_firewall(facts):
 
 
 def _sysctl(paths, key):
-    from jvbjoin.bridge.steps.sysctl import proc_value
     return proc_value(paths, key)
 
 
 def check_udp_buffers(facts):
-    from jvbjoin.bridge.steps.sysctl import parse_sysctl_conf
     text = files.read_text(facts.paths(UDP_BUFFERS))
     if not text:
         return warn("{} is missing (the package ships it)".format(UDP_BUFFERS),
@@ -71,7 +72,6 @@ def check_udp_buffers(facts):
 
 
 def check_swappiness(facts):
-    from jvbjoin.bridge.steps.sysctl import parse_sysctl_conf
     wanted = parse_sysctl_conf(files.read_text(facts.paths.sysctl_file) or "").get("vm.swappiness")
     if F.in_container(facts):
         return skipped("in a container the host's kernel settings apply")
@@ -101,8 +101,6 @@ def check_disk_space(facts):
 
 
 def check_options_file(facts):
-    from jvbjoin.errors import OptionsFileError
-    from jvbjoin.bridge.unattended import read_options
     path = facts.paths.options_file
     try:
         values = read_options(facts.paths)
