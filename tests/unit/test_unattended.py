@@ -66,10 +66,11 @@ def test_a_bad_options_file_stops_only_the_commands_that_read_it(paths, monkeypa
         handle.write("# mirror\nlock-timout = 600\n")
     import jvbjoin.system.paths
     import jvbjoin.bridge.status
+    import jvbjoin.doctor.facts
     import jvbjoin.doctor.runner
     monkeypatch.setattr(jvbjoin.system.paths, "Paths", lambda root="/": paths)
     monkeypatch.setattr("os.geteuid", lambda: 0)
-    monkeypatch.setattr(jvbjoin.doctor.runner, "detect_role", lambda paths_: "bridge")
+    monkeypatch.setattr(jvbjoin.doctor.facts, "detect_role", lambda paths_: "bridge")
     monkeypatch.setattr(jvbjoin.bridge.status, "bridge_status", lambda paths_: {"role": "bridge"})
     monkeypatch.setattr(jvbjoin.doctor.runner, "examine", lambda paths_, role=None, ignore=(): jvbjoin.doctor.runner.Diagnosis(
         "bridge", "", [], 0, 0.0))
