@@ -6,7 +6,18 @@ import time
 
 from jvbjoin.system import apt, files
 from jvbjoin.engine.core import Context, Engine
+from jvbjoin.engine.run import Run
 from jvbjoin.errors import JvbJoinError, TokenError, TokenExpiredError, TokenUsedError, VerifyError
+from jvbjoin.steps.firewall import Firewall
+from jvbjoin.steps.java import JavaRuntime
+from jvbjoin.steps.packages import DebconfPreseed, JitsiSource, Packages
+from jvbjoin.bridge.steps import config as bridge_config
+from jvbjoin.bridge.steps.account import AccountPassword, ForgetPendingPassword
+from jvbjoin.bridge.steps.logging_level import LoggingLevel
+from jvbjoin.bridge.steps.service import BridgeService
+from jvbjoin.bridge.steps.sysctl import Sysctl
+from jvbjoin.bridge.steps.trust import ServerTrust
+from jvbjoin.bridge.steps.websockets import WebsocketPort
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +59,37 @@ class JoinOptions:
         return {k: v for k, v in vars(self).items() if k != "confirm"}
 
 
+class JoinRun(Run):
+    """One join: the token, the options, and what preflight and the steps learn for later steps."""
+
+    def __init__(self, token, options, backups=None):
+        super().__init__(options, options.dry_run, backups, options.lock_timeout, options.firewall,
+                         options.no_ssh)
+        self.token = token
+        #: the server's certificate (DER), checked against the token's pin by preflight
+        self.server_cert_der = None
+        #: this host's address behind the NAT, found by preflight with --advertise-ip
+        self.local_ip = None
+        #: the bridge account's password from now on (made, or found from an earlier run)
+        self.bridge_password = None
+        #: the account of the token this host joined with before, handed back once the join is proven
+        self.previous_account = None
+        #: the nickname a bridge without one would get (shown by a dry run, made by the config step)
+        self.proposed_nickname = None
+        #: the nickname the server lists in the brewery
+        self.verified_nickname = None
+        #: the bridge service was restarted by this run, and the watch over it since
+        self.bridge_restarted = False
+        self.bridge_watch = None
+
+
 def supported_release(ctx, role, allow_unsupported):
     """The support-table row of this host for ``role``; refuses other releases unless allowed."""
     from jvbjoin.system import releases
     release = releases.os_release(ctx.paths)
     row = releases.check_supported(release, role, allow_unsupported)
-    ctx.facts["release"] = release
-    ctx.facts["release_row"] = row
+    ctx.run.release = release
+    ctx.run.release_row = row
     if not getattr(row, role, False) or releases.lookup(release) is None:
         ctx.degraded.append("running on {} {}, which jvb-join does not support as a {}".format(
             release.get("ID", "?"), release.get("VERSION_ID", "?"), role))
@@ -63,7 +98,7 @@ def supported_release(ctx, role, allow_unsupported):
 
 def preflight(ctx):
     """Read-only checks; any failure here leaves the host exactly as it was."""
-    paths, opts = ctx.paths, ctx.facts["options"]
+    paths, opts = ctx.paths, ctx.run.options
     if os.geteuid() != 0:
         raise JvbJoinError("jvb-join must run as root to install and configure the bridge.",
                            "Run it again with sudo.")
@@ -73,20 +108,20 @@ def preflight(ctx):
         raise JvbJoinError("The system clock says {}, which cannot be right.".format(
             time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(now))),
             "Set the clock (timedatectl set-ntp true) and run jvb-join again.")
-    token = ctx.facts["token"]
+    token = ctx.run.token
     if token.exp <= now:
         raise TokenExpiredError("This join token expired at {}.".format(
             time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(token.exp))))
-    apt.ready_for_packages(paths, opts.lock_timeout, ctx.progress, ctx.facts.get("dry_run"),
+    apt.ready_for_packages(paths, opts.lock_timeout, ctx.progress, ctx.run.dry_run,
                            versions=bridge_versions(token))
     from jvbjoin.xmpp import probe
     ctx.progress("checking the server {}:{} and its certificate".format(token.host, token.port))
-    ctx.facts["server_cert_der"] = probe.verify_pin(token.host, token.port, token.domain, token.pin)
+    ctx.run.server_cert_der = probe.verify_pin(token.host, token.port, token.domain, token.pin)
     check_token_account(ctx, token)
     check_firewall_cut(ctx, opts)
     if opts.advertise_ip:
         from jvbjoin.bridge import nat
-        ctx.facts["local_ip"] = nat.local_address(opts.local_ip, token.host, token.port)
+        ctx.run.local_ip = nat.local_address(opts.local_ip, token.host, token.port)
 
 
 def check_token_account(ctx, token):
@@ -101,7 +136,7 @@ def check_token_account(ctx, token):
     ctx.progress("checking the token's account on the server")
     try:
         session.check_login(token.host, token.port, token.domain, token.user, token.password,
-                         ctx.facts["server_cert_der"])
+                         ctx.run.server_cert_der)
     except TokenError:
         raise TokenUsedError("The server refuses this token's account {}@{}: the token was already used by another "
                          "bridge, or it was revoked or removed at its expiry. Nothing was changed on this "
@@ -130,17 +165,15 @@ def bridge_versions(token):
     return {"jitsi-videobridge2": token.jvb} if getattr(token, "jvb", None) else {}
 
 
+# The classes of the join's steps, in order (join_steps makes them). What `leave` undoes is read
+# from their inverses.
+STEP_TYPES = (DebconfPreseed, JitsiSource, JavaRuntime, ServerTrust, Packages, AccountPassword) + \
+    bridge_config.STEP_TYPES + (ForgetPendingPassword, LoggingLevel, Sysctl, WebsocketPort, Firewall, BridgeService)
+
+
 def join_steps(ctx):
     """The steps of a join, in order; each one only looks at the host until it is applied."""
-    from jvbjoin.bridge.steps.account import AccountPassword, ForgetPendingPassword
-    from jvbjoin.steps.java import JavaRuntime
-    from jvbjoin.steps.packages import DebconfPreseed, JitsiSource, Packages
-    from jvbjoin.bridge.steps.service import BridgeService
-    from jvbjoin.bridge.steps.trust import ServerTrust
-    from jvbjoin.bridge.steps import config as bridge_config, logging_level, sysctl, websockets
-    from jvbjoin.steps import firewall
-
-    token, opts = ctx.facts["token"], ctx.facts["options"]
+    token, opts = ctx.run.token, ctx.run.options
     source = JitsiSource.from_options(opts)
     versions = bridge_versions(token)
     return [
@@ -156,11 +189,11 @@ def join_steps(ctx):
         AccountPassword(),
     ] + bridge_config.steps(ctx) + [
         ForgetPendingPassword(),
-        logging_level.LoggingLevel(),
-        sysctl.Sysctl(),
+        LoggingLevel(),
+        Sysctl(),
         # the websocket rule first: ufw takes rules while it is off, and enabling it then cuts nothing
-        websockets.WebsocketPort(),
-        firewall.Firewall(),
+        WebsocketPort(),
+        Firewall(),
         BridgeService(timeout=opts.verify_timeout),
     ]
 
@@ -173,7 +206,7 @@ def verify_in_brewery(ctx, report):
     from jvbjoin.bridge.model import bridge_nickname
     from jvbjoin.bridge.steps.service import ServiceWatch, log_tail
 
-    token, opts = ctx.facts["token"], ctx.facts["options"]
+    token, opts = ctx.run.token, ctx.run.options
     nickname = bridge_nickname(ctx)
     deadline = time.monotonic() + opts.verify_timeout
     api = BridgeAPI()
@@ -195,10 +228,10 @@ def verify_in_brewery(ctx, report):
                 if ((joined or 0) >= 1 and since >= 1) or (joined is None and since >= 2):
                     asked = time.monotonic()
                     occupants = session.brewery_occupants(token.host, token.port, token.domain, token.user,
-                                                       ctx.facts["bridge_password"], token.muc,
-                                                       ctx.facts["server_cert_der"])
+                                                       ctx.run.bridge_password, token.muc,
+                                                       ctx.run.server_cert_der)
                     if nickname in occupants:
-                        ctx.facts["verified_nickname"] = nickname
+                        ctx.run.verified_nickname = nickname
                         hand_back_previous_account(ctx)
                         return
                     last = "the server does not list {} in {} yet".format(nickname, token.muc)
@@ -217,15 +250,15 @@ def hand_back_previous_account(ctx):
     removes that account in band, so that no account of it is left on the server. A failure here
     does not undo the join; it is reported, with the command that removes the account on the server."""
     from jvbjoin.xmpp import probe, session
-    previous = ctx.facts.get("previous_account")
+    previous = ctx.run.previous_account
     if not previous:
         return
     who = "{}@{}".format(previous["user"], previous["domain"])
     ctx.progress("removing the account of the earlier token ({})".format(who))
     try:
-        token = ctx.facts["token"]
+        token = ctx.run.token
         if (previous["server"], previous["port"], previous["pin"]) == (token.host, token.port, token.pin):
-            cert = ctx.facts["server_cert_der"]
+            cert = ctx.run.server_cert_der
         else:
             cert = probe.verify_pin(previous["server"], previous["port"], previous["domain"], previous["pin"])
         session.remove_account(previous["server"], previous["port"], previous["domain"], previous["user"],
@@ -239,9 +272,8 @@ def join(token, opts, paths, progress):
     """Run a whole join; returns the engine's report. Raises a JvbJoinError after rolling back."""
     from jvbjoin.bridge.steps import service
 
-    ctx = Context(paths, opts.as_dict(), progress, restart_file=paths.restart_pending)
-    ctx.facts.update(token=token, options=opts, dry_run=opts.dry_run)
-    ctx.facts["backups"] = files.Backups(paths.backups, paths.root)
+    run = JoinRun(token, opts, files.Backups(paths.backups, paths.root))
+    ctx = Context(paths, run, progress, restart_file=paths.restart_pending)
     for folder in paths.written_folders:
         files.clean_stale_temps(folder)
     files.clean_stale_temps_under(paths.backups)

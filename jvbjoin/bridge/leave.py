@@ -12,12 +12,11 @@ import time
 
 from jvbjoin.system import files
 from jvbjoin.engine.core import Change, Context, Engine, Step
+from jvbjoin.engine.run import Run
 from jvbjoin.errors import JvbJoinError, StepError, TokenError
-from jvbjoin.steps.base import FileStep, WantedFile
-from jvbjoin.bridge.steps.config import _EditStep, add_degraded, has_include, remove_include, restore_legacy
-from jvbjoin.steps.firewall import MEDIA_COMMENT
+from jvbjoin.bridge import join
+from jvbjoin.bridge.steps.config import has_include
 from jvbjoin.bridge.steps.service import BRIDGE_UNIT
-from jvbjoin.bridge.steps.trust import ServerTrust, cert_path
 from jvbjoin.system.systemd import is_enabled, is_running, state_of, with_systemd
 
 # After a shutdown request the bridge stays SHUTTING_DOWN for videobridge.shutdown.shutting-down-delay
@@ -38,6 +37,36 @@ class LeaveOptions:
         return dict(vars(self))
 
 
+class LeaveRun(Run):
+    """One leave: the options, the bridge's REST API, what preflight found of the join, and what the
+    drain and the shutdown measured (for the report)."""
+
+    def __init__(self, options, backups=None, api=None):
+        super().__init__(options, options.dry_run, backups, firewall=options.firewall)
+        self.api = api
+        #: the bridge unit's state before anything was changed
+        self.unit_before = None
+        #: jvb-join's record of the join (bridge.json)
+        self.record = {}
+        #: the account's password, and the server's certificate checked against the record's pin
+        self.bridge_password = None
+        self.server_cert_der = None
+        #: how long the drain took and how many participants were still on the bridge at its end
+        self.drain_seconds = None
+        self.cut = None
+        #: how long the bridge took to exit after the shutdown request
+        self.shutdown_seconds = None
+
+    def measured(self):
+        """What the drain and the shutdown measured, for the report (only what happened)."""
+        out = {}
+        if self.drain_seconds is not None:
+            out.update(drain_seconds=self.drain_seconds, cut=self.cut)
+        if self.shutdown_seconds is not None:
+            out["shutdown_seconds"] = self.shutdown_seconds
+        return out
+
+
 def _unit_state():
     return state_of(BRIDGE_UNIT)
 
@@ -49,15 +78,15 @@ class Drain(Step):
     title = "drain (no new conferences on this bridge)"
 
     def check(self, ctx):
-        if not ctx.facts["options"].drain or not is_running(ctx.facts["unit_before"]):
+        if not ctx.run.options.drain or not is_running(ctx.run.unit_before):
             return []
-        count = ctx.facts["api"].participants()
+        count = ctx.run.api.participants()
         return [Change("bridge", BRIDGE_UNIT, "enable drain mode and wait up to {} for {} participant(s) to "
-                       "leave".format(_duration(ctx.facts["options"].timeout),
+                       "leave".format(_duration(ctx.run.options.timeout),
                                       "its" if count is None else count))]
 
     def apply(self, ctx, changes, journal):
-        api, opts = ctx.facts["api"], ctx.facts["options"]
+        api, opts = ctx.run.api, ctx.run.options
         journal.record("disable drain mode", lambda: _quietly(api.drain, False))
         try:
             accepted = api.drain(True)
@@ -80,17 +109,17 @@ class Drain(Step):
             if count == 0 or now >= deadline:
                 break
             time.sleep(min(POLL, max(0.0, deadline - now)))
-        ctx.facts["drain_seconds"] = time.monotonic() - started
-        ctx.facts["cut"] = count
+        ctx.run.drain_seconds = time.monotonic() - started
+        ctx.run.cut = count
         if count is None:
-            add_degraded(ctx, "the bridge stopped reporting its participants while draining, so how many "
-                              "were cut when it shut down is not known")
+            ctx.add_degraded("the bridge stopped reporting its participants while draining, so how many "
+                             "were cut when it shut down is not known")
         elif count:
-            add_degraded(ctx, "the drain timeout ({}) passed with {} participant(s) still on the bridge: "
-                              "they were cut, and jicofo moves them to another bridge".format(
+            ctx.add_degraded("the drain timeout ({}) passed with {} participant(s) still on the bridge: "
+                             "they were cut, and jicofo moves them to another bridge".format(
                                   _duration(opts.timeout), count))
         else:
-            ctx.progress("drained: no participants left after {:.1f} s".format(ctx.facts["drain_seconds"]))
+            ctx.progress("drained: no participants left after {:.1f} s".format(ctx.run.drain_seconds))
 
 
 class ShutDown(Step):
@@ -102,7 +131,7 @@ class ShutDown(Step):
     title = "bridge service"
 
     def check(self, ctx):
-        state = ctx.facts["unit_before"]
+        state = ctx.run.unit_before
         if state.get("LoadState") == "not-found":
             return []
         changes = []
@@ -130,7 +159,7 @@ class ShutDown(Step):
                 systemd.disable([BRIDGE_UNIT])
 
     def _shut_down(self, ctx):
-        api, opts = ctx.facts["api"], ctx.facts["options"]
+        api, opts = ctx.run.api, ctx.run.options
         count = api.participants()
         graceful = count == 0
         try:
@@ -138,17 +167,17 @@ class ShutDown(Step):
         except OSError:
             accepted = False
         if not accepted:
-            add_degraded(ctx, "the bridge did not accept a shutdown request on its REST API (joined by an older "
-                              "jvb-join?): it was stopped, and jicofo logs it as a lost bridge")
+            ctx.add_degraded("the bridge did not accept a shutdown request on its REST API (joined by an older "
+                             "jvb-join?): it was stopped, and jicofo logs it as a lost bridge")
             return
         ctx.progress("the bridge is shutting down ({}); waiting for it to exit".format(
             "graceful, no participants" if graceful else "{} participant(s) moved by jicofo".format(count)))
         started = time.monotonic()
         while time.monotonic() - started < opts.shutdown_wait:
             if not is_running(_unit_state()):
-                ctx.facts["shutdown_seconds"] = time.monotonic() - started
+                ctx.run.shutdown_seconds = time.monotonic() - started
                 ctx.progress("the bridge exited {:.1f} s after the shutdown request".format(
-                    ctx.facts["shutdown_seconds"]))
+                    ctx.run.shutdown_seconds))
                 return
             time.sleep(POLL)
         ctx.progress("the bridge did not exit within {:.0f} s of the shutdown request".format(opts.shutdown_wait))
@@ -162,104 +191,6 @@ def _quietly(call, *args):
         pass
 
 
-class RemoveFragment(FileStep):
-    """jvb-join's own bridge settings (they hold the account's password; the backup is root-only)."""
-
-    name = "bridge-config"
-    title = "jvb-join's bridge settings (jvb-join.conf)"
-
-    def wanted(self, ctx):
-        return [WantedFile(ctx.paths.jvb_fragment, None, secret=True)]
-
-
-class UndoEdit(_EditStep):
-    """Takes back what a join did to an admin's file, by the inverse of the join's edit."""
-
-    required = False
-
-    def __init__(self, name, title, path_name, inverse):
-        self.name, self.title, self.path_name, self.inverse = name, title, path_name, inverse
-
-    def edit(self, ctx, text):
-        return self.inverse(text)
-
-
-def remove_include_step():
-    return UndoEdit("bridge-config-include", "include of jvb-join's settings in jvb.conf", "jvb_conf",
-                    remove_include)
-
-
-def restore_legacy_step():
-    return UndoEdit("bridge-config-legacy", "legacy client settings in sip-communicator.properties",
-                    "jvb_legacy_properties", restore_legacy)
-
-
-class RemoveJoinRecord(FileStep):
-    """What jvb-join remembers of the join (server, account name, token id). The nickname stays,
-    so a new join of this host shows up under the same name."""
-
-    name = "join-record"
-    title = "jvb-join's record of the join"
-
-    def wanted(self, ctx):
-        # with the restart a stopped join left pending: after leave there is no config to restart for
-        return [WantedFile(ctx.paths.bridge_state, None), WantedFile(ctx.paths.restart_pending, None)]
-
-
-class RemoveTrust(ServerTrust):
-    """The server's certificate the join added to the system CA store (and, through
-    update-ca-certificates' hooks, to Java's)."""
-
-    restarts = None  # the bridge is stopped for good
-
-    def domain(self, ctx):
-        return ctx.facts["record"].get("domain")
-
-    def wanted(self, ctx):
-        domain = self.domain(ctx)
-        return [WantedFile(cert_path(ctx.paths, domain), None)] if domain else []
-
-
-class CloseFirewall(Step):
-    """The ports jvb-join opened (rules with its comment). SSH stays allowed and ufw stays as it is:
-    closing them could lock the operator out of a host they still use."""
-
-    name = "firewall"
-    title = "firewall (ufw)"
-
-    RULE_FILES = ("/etc/ufw/user.rules", "/etc/ufw/user6.rules")
-
-    def check(self, ctx):
-        from jvbjoin.steps.firewall import commented_rules
-        if not ctx.facts["options"].firewall:
-            return []
-        found = []
-        for name in self.RULE_FILES:
-            for rule in commented_rules(files.read_text(ctx.paths(name)) or "", MEDIA_COMMENT):
-                if rule not in found:
-                    found.append(rule)
-        return [Change("firewall", "{}/{}".format(port, proto), "close {}/{} (opened by jvb-join)".format(port, proto),
-                       data=(port, proto)) for port, proto in found]
-
-    def apply(self, ctx, changes, journal):
-        from jvbjoin.system.run import run
-        saved = [files.FileState.read(ctx.paths(name)) for name in self.RULE_FILES]
-        for state in saved:
-            if state.exists:
-                ctx.facts["backups"].save(state.path)
-        journal.record("restore ufw's rule files", lambda: [files.restore(state) for state in saved])
-        for change in changes:
-            rule = "{}/{}".format(*change.data)
-            journal.record("ufw allow {}".format(rule),
-                           lambda rule=rule: run(["ufw", "allow", rule, "comment", MEDIA_COMMENT], check=False, timeout=60))
-            result = run(["ufw", "delete", "allow", rule], check=False, timeout=120)
-            output = result.stdout + result.stderr
-            # In a container ufw cannot set its sysctls and says so, yet deletes the rule.
-            if not result.ok and "problem running sysctl" not in output:
-                raise StepError("ufw delete allow {} failed: {}".format(rule, output.strip()[-300:]),
-                                "Check ufw (ufw status verbose), then run 'jvb-join leave' again.")
-
-
 class RemoveAccount(Step):
     """The bridge's account on the server, deleted in band by the bridge itself (XEP-0077): the
     server needs no command, its token list shows the token as left, and nothing is left to reuse."""
@@ -268,8 +199,8 @@ class RemoveAccount(Step):
     title = "bridge account on the server"
 
     def check(self, ctx):
-        record = ctx.facts.get("record") or {}
-        if not record.get("user") or not ctx.facts.get("bridge_password"):
+        record = ctx.run.record
+        if not record.get("user") or not ctx.run.bridge_password:
             return []
         return [Change("account", "{}@{}".format(record["user"], record["domain"]),
                        "remove the account {}@{} on {} (the bridge deletes it itself)".format(
@@ -277,11 +208,11 @@ class RemoveAccount(Step):
 
     def apply(self, ctx, changes, journal):
         from jvbjoin.xmpp import session
-        record = ctx.facts["record"]
+        record = ctx.run.record
         who = "{}@{}".format(record["user"], record["domain"])
         try:
             session.remove_account(record["server"], record["port"], record["domain"], record["user"],
-                                ctx.facts["bridge_password"], ctx.facts["server_cert_der"])
+                                ctx.run.bridge_password, ctx.run.server_cert_der)
         except TokenError:
             # The login is refused: the account was revoked or removed on the server already.
             ctx.progress("the server no longer accepts {}: it was already removed there".format(who))
@@ -290,9 +221,11 @@ class RemoveAccount(Step):
 
 
 def leave_steps():
-    from jvbjoin.bridge.steps.websockets import CloseWebsocketPort
-    return [Drain(), ShutDown(), RemoveFragment(), remove_include_step(), restore_legacy_step(), RemoveTrust(),
-            CloseFirewall(), CloseWebsocketPort(), RemoveJoinRecord(), RemoveAccount()]
+    """Drain and shut down, then the inverses of the join's steps (in their ``leave_order``; equal
+    ones in the order of the steps they undo), then the account, which alone cannot be undone."""
+    inverses = [step.inverse for step in join.STEP_TYPES if step.inverse is not None]
+    inverses.sort(key=lambda inverse: inverse.leave_order)
+    return [Drain(), ShutDown()] + [inverse() for inverse in inverses] + [RemoveAccount()]
 
 
 def joined(paths):
@@ -307,35 +240,34 @@ def preflight(ctx):
     from jvbjoin.bridge.steps.account import current_password, read_state
     if os.geteuid() != 0:
         raise JvbJoinError("jvb-join leave must run as root.", "Run it again with sudo.")
-    ctx.facts["unit_before"] = _unit_state()
+    ctx.run.unit_before = _unit_state()
     record = read_state(ctx.paths)
-    ctx.facts["record"] = record
+    ctx.run.record = record
     # A join stopped between the server's password change and the fragment's write left the
     # password only in the record.
     pending = record.get("pending_password")
     password = current_password(ctx.paths) or (pending if isinstance(pending, str) else None)
     if password:
-        ctx.facts["bridge_password"] = password
+        ctx.run.bridge_password = password
     if record.get("user") and password:
         from jvbjoin.xmpp import probe
         ctx.progress("checking the server {}:{} and its certificate".format(record["server"], record["port"]))
-        ctx.facts["server_cert_der"] = probe.verify_pin(record["server"], record["port"], record["domain"],
-                                                       record["pin"])
+        ctx.run.server_cert_der = probe.verify_pin(record["server"], record["port"], record["domain"],
+                                                  record["pin"])
     elif record.get("user"):
-        add_degraded(ctx, "the password of {}@{} is gone from this host, so the account stays on the server: "
-                          "remove it there with 'jvb-join token revoke {}'".format(
+        ctx.add_degraded("the password of {}@{} is gone from this host, so the account stays on the server: "
+                         "remove it there with 'jvb-join token revoke {}'".format(
                               record["user"], record["domain"], record.get("token_id", "ID")))
 
 
 def leave(opts, paths, progress):
     """Run a whole leave; returns the engine's report and the folder of the backups."""
     from jvbjoin.bridge.api import BridgeAPI
-    ctx = Context(paths, opts.as_dict(), progress)
     backups = files.Backups(paths.backups, paths.root)
-    ctx.facts.update(options=opts, api=BridgeAPI(), backups=backups, dry_run=opts.dry_run)
+    ctx = Context(paths, LeaveRun(opts, backups, BridgeAPI()), progress)
     engine = Engine(leave_steps(), ctx, preflight=preflight)
     report = engine.run("leave", dry_run=opts.dry_run)
-    report.facts = {k: ctx.facts[k] for k in ("drain_seconds", "cut", "shutdown_seconds") if k in ctx.facts}
+    report.measured = ctx.run.measured()
     saved = [path for path in backups.saved.values() if path]
     return report, (backups.folder if saved else None)
 

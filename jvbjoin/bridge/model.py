@@ -26,7 +26,7 @@ def bridge_nickname(ctx, create=False):
 
     With ``create`` a new nickname is stored in the state file; without it (doctor, dry-run) the
     stored one is returned if it is still valid, else the one that would be made is proposed,
-    kept in ``ctx.facts`` so the same run always sees the same value.
+    kept in ``ctx.run`` so the same run always sees the same value.
     """
     paths = ctx.paths
     machine = host.machine_id(paths)
@@ -35,10 +35,10 @@ def bridge_nickname(ctx, create=False):
         if create:
             _mark_joined_as(paths, machine, stored["nickname"])
         return stored["nickname"]
-    nickname = ctx.facts.get("proposed_nickname")
+    nickname = ctx.run.proposed_nickname
     if nickname is None:
         nickname = "jvb-{}-{}".format(short_hostname(), os.urandom(4).hex())
-        ctx.facts["proposed_nickname"] = nickname
+        ctx.run.proposed_nickname = nickname
     if create:
         os.makedirs(os.path.dirname(paths.nickname_file), 0o755, exist_ok=True)
         files.write_atomic(paths.nickname_file,

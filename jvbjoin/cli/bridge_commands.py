@@ -153,7 +153,7 @@ def leave(opts, drain, timeout, dry_run):
 
     def data():
         out = report.as_dict()
-        out.update(report.facts)
+        out.update(report.measured)
         out["backups"] = backup_folder
         return out
 

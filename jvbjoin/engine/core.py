@@ -7,14 +7,13 @@ step, the verification, or a SIGTERM/SIGINT) the journal is replayed in reverse,
 to where it was, and the run exits 1.
 """
 
-import json
 import logging
-import os
 import signal
 import sys
 import time
 
-from jvbjoin.system import files
+from jvbjoin.engine.context import Context
+from jvbjoin.engine.run import Run
 from jvbjoin.errors import INTERRUPTED_ID, JvbJoinError, RollbackError, StepError
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,8 @@ class Change:
 
 
 class Step:
-    """A unit of change. Subclasses set ``name`` and ``title`` and implement check and apply.
+    """A unit of change. Subclasses declare ``name`` (the step's id, unique within a command),
+    ``title``, ``restarts`` and ``inverse`` or ``no_inverse``, and implement check and apply.
 
     ``check(ctx)`` must not change anything: it returns a list of :class:`Change` (empty when the
     host is already right). ``apply(ctx, changes, journal)`` makes those changes, calling
@@ -66,6 +66,13 @@ class Step:
     title = "a step"
     #: a service whose restart this step's changes call for (e.g. "bridge"); see Context.changed
     restarts = None
+    #: the step class that takes this step's work back out when the host leaves (``jvb-join leave``)
+    inverse = None
+    #: why the step has no inverse, when it has none
+    no_inverse = None
+    #: an inverse's place among the others when they are run (lower first; equal ones in the order
+    #: of the steps they undo)
+    leave_order = 0
 
     def check(self, ctx):
         raise NotImplementedError
@@ -184,78 +191,6 @@ class Report:
             "seconds": round((self.finished or time.time()) - self.started, 3),
             "phase_seconds": {k: round(v, 3) for k, v in sorted(self.seconds.items())},
         }
-
-
-class Context:
-    """What steps share during one run: host paths, options, progress output and findings.
-
-    ``restart_file`` (optional) keeps the services that need a restart on disk from the moment
-    their inputs start to change until they are restarted: a run killed in between leaves the
-    restart to the next run, which otherwise would find every file right and restart nothing.
-    """
-
-    def __init__(self, paths, options=None, progress=None, restart_file=None):
-        self.paths = paths
-        self.options = options or {}
-        self.progress = progress or (lambda message: None)
-        self.degraded = []
-        self.facts = {}
-        self.restart_file = restart_file
-        # services whose inputs changed (in this run, or in one that was stopped), so they need a restart
-        self.changed = set(self._read_restarts())
-        # why each of them needs it, in the operator's words: the titles of the steps that changed
-        # its inputs in this run, and the restarts an earlier run left pending
-        self.restart_causes = {}
-        self.left_pending = set(self.changed)
-
-    def _read_restarts(self):
-        if self.restart_file is None:
-            return []
-        try:
-            names = json.loads(files.read_text(self.restart_file) or "[]")
-        except ValueError:
-            return []
-        return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
-
-    def _write_restarts(self):
-        if self.restart_file is None:
-            return
-        if self.changed:
-            os.makedirs(os.path.dirname(self.restart_file), 0o700, exist_ok=True)
-            files.write_atomic(self.restart_file, json.dumps(sorted(self.changed)) + "\n", 0o600)
-        else:
-            files.remove(self.restart_file)
-
-    def needs_restart(self, service, journal, cause=None):
-        """``service`` must be restarted before the run ends (because ``cause`` changed);
-        remembered on disk first."""
-        causes = self.restart_causes.setdefault(service, [])
-        if cause and cause not in causes:
-            causes.append(cause)
-        if service in self.changed:
-            return
-        if self.restart_file is not None:
-            files.make_folders(os.path.dirname(self.restart_file), journal, 0o700)
-            before = files.FileState.read(self.restart_file)
-            journal.record("restore {}".format(self.restart_file), lambda: files.restore(before))
-        self.changed.add(service)
-        self._write_restarts()
-
-    def restarted(self, service):
-        """``service`` now runs with its new inputs: no restart is pending for it any more."""
-        self.changed.discard(service)
-        self.restart_causes.pop(service, None)
-        self.left_pending.discard(service)
-        self._write_restarts()
-
-    def restart_cause(self, service):
-        """Why ``service`` needs a restart, e.g. "changed: packages, bridge configuration"."""
-        said = []
-        if self.restart_causes.get(service):
-            said.append("changed: " + ", ".join(self.restart_causes[service]))
-        if service in self.left_pending:
-            said.append("left pending by an earlier run that was stopped")
-        return "; ".join(said) or "its inputs changed"
 
 
 class _SignalGuard:
@@ -382,7 +317,7 @@ class Engine:
                 "{}; undoing it also failed for: {}".format(cause, ", ".join(failed))) from cause
 
 
-__all__ = ["Change", "Step", "Journal", "Engine", "Context", "Report", "StepError",
+__all__ = ["Change", "Step", "Journal", "Engine", "Context", "Report", "Run", "StepError",
            "CHANGED", "UNCHANGED", "DEGRADED", "PLANNED", "Interrupted"]
 
 if sys.version_info < (3, 7):  # pragma: no cover

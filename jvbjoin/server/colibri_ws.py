@@ -24,12 +24,13 @@ import os
 import re
 import time
 
+from jvbjoin.system import files
+from jvbjoin.engine.core import Context, Engine
+from jvbjoin.engine.run import Run
 from jvbjoin.errors import JvbJoinError, StepError, UsageError
 from jvbjoin.formats.token import valid_server_id
-from jvbjoin.system import files
 from jvbjoin.system import systemd
 from jvbjoin.system.run import run
-from jvbjoin.engine.core import Context, Engine
 from jvbjoin.steps.base import FileStep, WantedFile
 from jvbjoin.bridge.nat import route_source
 from jvbjoin.server.model import server_domain, token_state
@@ -244,8 +245,7 @@ def wait_for_new_workers(paths, before, timeout=10.0):
 def sync(paths, records, progress=None, dry_run=False, now=None, domain=None):
     """Bring nginx's colibri websocket routes in line with ``records``; returns the report."""
     domain = domain or server_domain(paths)
-    ctx = Context(paths, {"dry_run": dry_run}, progress)
-    ctx.facts.update(dry_run=dry_run, backups=files.Backups(paths.backups, paths.root))
+    ctx = Context(paths, Run(dry_run=dry_run, backups=files.Backups(paths.backups, paths.root)), progress)
     return Engine([Routes(domain, records, now)], ctx).run("server colibri-ws", dry_run=dry_run)
 
 

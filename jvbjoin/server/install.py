@@ -12,6 +12,7 @@ import time
 
 from jvbjoin.system import files
 from jvbjoin.engine.core import Change, Context, Engine, Step
+from jvbjoin.engine.run import Run
 from jvbjoin.errors import InputError, JvbJoinError, UsageError, VerifyError
 
 CERT_CHOICES = {
@@ -62,6 +63,14 @@ class ServerOptions:
 
     def as_dict(self):
         return {k: v for k, v in vars(self).items() if k != "confirm"}
+
+
+class ServerRun(Run):
+    """One `server install`: its options, and what the shared steps learn."""
+
+    def __init__(self, options, backups=None):
+        super().__init__(options, options.dry_run, backups, options.lock_timeout, options.firewall,
+                         options.no_ssh)
 
 
 def validate(opts):
@@ -145,7 +154,7 @@ def server_steps(ctx):
     from jvbjoin.steps.packages import DebconfPreseed, JitsiSource, Packages
     from jvbjoin.server.services import ExpiryTimer, LocalBridge
 
-    opts = ctx.facts["options"]
+    opts = ctx.run.options
     source = JitsiSource.from_options(opts)
     web = ["apache2"] if opts.web == "apache" else ["nginx"]
     jitsi = ["prosody", "jicofo", "jitsi-meet-web", "jitsi-meet-prosody", "jitsi-meet-web-config"]
@@ -153,13 +162,12 @@ def server_steps(ctx):
     local_bridge = wants_local_bridge(opts, ctx.paths)
     if local_bridge:
         jitsi.insert(0, "jitsi-videobridge2")
-    steps = [DebconfPreseed(debconf_answers(opts)), GeneratedSecrets(), source,
-             Packages(web, lock_timeout=opts.lock_timeout), Packages(jitsi, lock_timeout=opts.lock_timeout)]
-    steps[3].name, steps[3].title = "web-server", "web server"
-    steps[4].name, steps[4].title = "jitsi-packages", "Jitsi Meet packages"
     from jvbjoin.steps.java import JavaRuntime
-    steps.insert(4, JavaRuntime("jicofo", lock_timeout=opts.lock_timeout))
-    steps.append(AuthPin())
+    steps = [DebconfPreseed(debconf_answers(opts)), GeneratedSecrets(), source,
+             Packages(web, lock_timeout=opts.lock_timeout, name="web-server", title="web server"),
+             JavaRuntime("jicofo", lock_timeout=opts.lock_timeout),
+             Packages(jitsi, lock_timeout=opts.lock_timeout, name="jitsi-packages", title="Jitsi Meet packages"),
+             AuthPin()]
     from jvbjoin.server.boundary import ClosedBrewery, JicofoRestLocal
     steps += [ClosedBrewery(opts.domain), JicofoRestLocal()]
     if opts.firewall:
@@ -170,8 +178,8 @@ def server_steps(ctx):
     steps.append(ExpiryTimer())
     if opts.cert == "letsencrypt":
         from jvbjoin.server.letsencrypt import LetsEncryptCertificate
-        certbot = Packages(["certbot"], lock_timeout=opts.lock_timeout)
-        certbot.name, certbot.title = "certbot", "certbot (ACME client)"
+        certbot = Packages(["certbot"], lock_timeout=opts.lock_timeout, name="certbot",
+                           title="certbot (ACME client)")
         steps += [certbot, LetsEncryptCertificate(opts.domain, opts.email, opts.acme_directory,
                                                   opts.acme_ca_file, opts.web)]
     return steps
@@ -215,13 +223,13 @@ class AuthPin(Step):
     def _pins(self, ctx):
         from jvbjoin.formats.pin import spki_pin
         from jvbjoin.server.model import auth_cert_path
-        data = files.read_bytes(auth_cert_path(ctx.paths, ctx.facts["options"].domain))
+        data = files.read_bytes(auth_cert_path(ctx.paths, ctx.run.options.domain))
         if data is None:
             return None, os.path.join(ctx.paths.server_state, "auth-pin")
         return spki_pin(data), os.path.join(ctx.paths.server_state, "auth-pin")
 
     def check(self, ctx):
-        if ctx.facts.get("dry_run"):
+        if ctx.run.dry_run:
             return []
         pin, path = self._pins(ctx)
         if pin and (files.read_text(path) or "").strip() != pin:
@@ -244,7 +252,7 @@ def verify_server(ctx, report):
     import ssl
     import urllib.request
 
-    opts = ctx.facts["options"]
+    opts = ctx.run.options
     units = list(SERVER_UNITS) + ["apache2.service" if opts.web == "apache" else "nginx.service"]
     with Systemd() as systemd:
         for unit in units:
@@ -274,9 +282,7 @@ def install(opts, paths, progress):
     from jvbjoin.bridge.join import supported_release
 
     validate(opts)
-    ctx = Context(paths, opts.as_dict(), progress)
-    ctx.facts.update(options=opts, dry_run=opts.dry_run)
-    ctx.facts["backups"] = files.Backups(paths.backups, paths.root)
+    ctx = Context(paths, ServerRun(opts, files.Backups(paths.backups, paths.root)), progress)
     for folder in paths.written_folders:
         files.clean_stale_temps(folder)
     files.clean_stale_temps_under(paths.backups)

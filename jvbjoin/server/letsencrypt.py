@@ -80,8 +80,8 @@ class LetsEncryptCertificate(Step):
         paths = ctx.paths
         for path in site_files(paths, self.domain):
             before = files.FileState.read(path)
-            if before.exists and ctx.facts.get("backups") is not None:
-                ctx.facts["backups"].save(path)
+            if before.exists and ctx.run.backups is not None:
+                ctx.run.backups.save(path)
             journal.record("restore {}".format(path), lambda state=before: files.restore(state))
         had_lineage = os.path.exists(renewal_conf(paths, self.domain))
         if not had_lineage:

@@ -18,7 +18,6 @@ import re
 from jvbjoin.system import files
 from jvbjoin.engine.core import Change, Step
 from jvbjoin.system.run import run
-from jvbjoin.bridge.steps.config import add_degraded
 from jvbjoin.bridge.steps.service import BRIDGE_UNIT
 from jvbjoin.system.systemd import is_enabled, is_running, state_of, with_systemd
 
@@ -35,8 +34,8 @@ class ExpiryTimer(Step):
     def check(self, ctx):
         state = state_of(EXPIRY_TIMER)
         if state.get("LoadState") == "not-found":
-            add_degraded(ctx, "{} is not installed (jvb-join not installed from its package?): unused tokens "
-                              "expire only when a token command runs".format(EXPIRY_TIMER))
+            ctx.add_degraded("{} is not installed (jvb-join not installed from its package?): unused tokens "
+                             "expire only when a token command runs".format(EXPIRY_TIMER))
             return []
         changes = []
         if not is_enabled(state):
@@ -126,9 +125,9 @@ class LocalBridge(Step):
             return changes
         others = external_bridges(ctx.paths)
         if not others:
-            add_degraded(ctx, "kept the server's own bridge running: {}; run 'jvb-join server install "
-                              "--no-local-bridge' again once an external bridge has joined".format(
-                                  "jicofo cannot be asked which bridges it sees" if others is None
+            ctx.add_degraded("kept the server's own bridge running: {}; run 'jvb-join server install "
+                             "--no-local-bridge' again once an external bridge has joined".format(
+                                 "jicofo cannot be asked which bridges it sees" if others is None
                                   else "no other bridge is in the brewery yet"))
             return changes
         changes.append(Change("service", BRIDGE_UNIT, "stop and disable {} ({} in the brewery)".format(

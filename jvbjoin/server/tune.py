@@ -13,6 +13,7 @@ import re
 
 from jvbjoin.system import files
 from jvbjoin.engine.core import Context, Engine
+from jvbjoin.engine.run import Run
 from jvbjoin.errors import JvbJoinError, UsageError
 from jvbjoin.steps.base import FileStep, WantedFile
 
@@ -209,9 +210,7 @@ def tune(opts, paths, progress):
         if problem is not None and literal is not None:
             raise UsageError(*problem)
     domain = find_domain(paths, opts.domain)
-    ctx = Context(paths, opts.as_dict(), progress)
-    ctx.facts.update(options=opts, dry_run=opts.dry_run)
-    ctx.facts["backups"] = files.Backups(paths.backups, paths.root)
+    ctx = Context(paths, Run(opts, opts.dry_run, files.Backups(paths.backups, paths.root)), progress)
     interface_path = interface_config_js(paths)
 
     def preflight(c):
@@ -221,9 +220,12 @@ def tune(opts, paths, progress):
             raise JvbJoinError("{} does not exist.".format(interface_path),
                                "Check that jitsi-meet-web is installed (apt-get install jitsi-meet-web).")
 
-    steps = [TuneFile("tune-config", "client settings in config.js", config_js(paths, domain), "config",
-                      opts.config),
-             TuneFile("tune-interface", "interface settings in interface_config.js", interface_path,
-                      "interfaceConfig", opts.interface),
-             TuneRecord(opts.config, opts.interface)]
-    return Engine(steps, ctx, preflight=preflight).run("server tune", dry_run=opts.dry_run)
+    return Engine(tune_steps(paths, domain, opts), ctx, preflight=preflight).run("server tune", dry_run=opts.dry_run)
+
+
+def tune_steps(paths, domain, opts):
+    return [TuneFile("tune-config", "client settings in config.js", config_js(paths, domain), "config",
+                     opts.config),
+            TuneFile("tune-interface", "interface settings in interface_config.js", interface_config_js(paths),
+                     "interfaceConfig", opts.interface),
+            TuneRecord(opts.config, opts.interface)]

@@ -43,6 +43,7 @@ import time
 from jvbjoin.system.netinfo import bound_sockets, socket_inodes
 from jvbjoin.system import files
 from jvbjoin.engine.core import Change, Context, Engine, Step
+from jvbjoin.engine.run import Run
 from jvbjoin.errors import JvbJoinError, StepError, UsageError, VerifyError
 from jvbjoin.steps.base import FileStep, WantedFile
 from jvbjoin.server.turnconf import (
@@ -67,7 +68,7 @@ class TurnCertificate(FileStep):
     restarts = "coturn"
 
     def wanted(self, ctx):
-        s = ctx.facts["turn"]
+        s = ctx.run.turn
         gid = _gid("turnserver")
         cert, key = files.read_bytes(ctx.paths(s.cert)), files.read_bytes(ctx.paths(s.key))
         if cert is None or key is None:
@@ -85,7 +86,7 @@ class TurnConfig(FileStep):
     restarts = "coturn"
 
     def wanted(self, ctx):
-        s, secret = ctx.facts["turn"], ctx.facts["turn_secret"]
+        s, secret = ctx.run.turn, ctx.run.turn_secret
         path = ctx.paths(TURN_CONF)
         block = managed_block(s, secret, s.cert_copy, s.key_copy)
         new = turnserver_conf(files.read_text(path) or "", block)
@@ -101,7 +102,7 @@ class TurnUnit(FileStep):
     restarts = "coturn"
 
     def wanted(self, ctx):
-        content = drop_in(ctx.facts["turn"])
+        content = drop_in(ctx.run.turn)
         path = ctx.paths(DROP_IN)
         if content is None and not os.path.exists(path):
             return []
@@ -115,7 +116,7 @@ class ProsodyTurn(FileStep):
     title = "prosody's external services (TURN credentials)"
 
     def wanted(self, ctx):
-        s, secret = ctx.facts["turn"], ctx.facts["turn_secret"]
+        s, secret = ctx.run.turn, ctx.run.turn_secret
         cfg = ctx.paths(PROSODY_CFG)
         text = files.read_text(cfg)
         if text is None:
@@ -126,7 +127,7 @@ class ProsodyTurn(FileStep):
                 WantedFile(cfg, with_include(text))]
 
     def apply(self, ctx, changes, journal):
-        domain = ctx.facts["turn"].domain
+        domain = ctx.run.turn.domain
         # recorded first, so a rollback reloads prosody after its files are back
         journal.record("reload prosody", lambda: reload_prosody(domain))
         super().apply(ctx, changes, journal)
@@ -150,7 +151,7 @@ class TurnState(FileStep):
     owns_files = True
 
     def wanted(self, ctx):
-        text = json.dumps(ctx.facts["turn"].as_dict(), indent=2, sort_keys=True) + "\n"
+        text = json.dumps(ctx.run.turn.as_dict(), indent=2, sort_keys=True) + "\n"
         return [WantedFile(os.path.join(ctx.paths.server_state, STATE_NAME), text, 0o600, 0, 0)]
 
 
@@ -302,6 +303,14 @@ class TurnOptions:
         return dict(vars(self))
 
 
+class TurnRun(Run):
+    """One `server turn`: its options, the TURN settings and coturn's shared secret."""
+
+    def __init__(self, options, backups, turn, turn_secret):
+        super().__init__(options, options.dry_run, backups, options.lock_timeout, options.firewall)
+        self.turn, self.turn_secret = turn, turn_secret
+
+
 def recorded(paths):
     """The settings of the last run, or None."""
     text = files.read_text(os.path.join(paths.server_state, STATE_NAME))
@@ -340,20 +349,20 @@ def read_secret(paths):
 
 def turn_steps(ctx):
     from jvbjoin.steps.packages import Packages
-    opts = ctx.facts["options"]
-    coturn = Packages(["coturn"], lock_timeout=opts.lock_timeout)
-    coturn.name, coturn.title, coturn.restarts = "coturn-package", "coturn (TURN server)", None
+    opts = ctx.run.options
+    coturn = Packages(["coturn"], lock_timeout=opts.lock_timeout, name="coturn-package",
+                      title="coturn (TURN server)", restarts=None)
     steps = [coturn, TurnCertificate(), TurnConfig(), TurnUnit(), ProsodyTurn()]
     if opts.firewall:
         from jvbjoin.steps.firewall import Firewall
-        steps.append(Firewall(ports=ctx.facts["turn"].ports))
+        steps.append(Firewall(ports=ctx.run.turn.ports))
     steps += [CoturnService(), TurnState()]
     return steps
 
 
 def verify_turn(ctx, report):
     """coturn is active and listens on its port."""
-    s = ctx.facts["turn"]
+    s = ctx.run.turn
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if coturn_listens(bound_sockets(ctx.paths), s, coturn_inodes(ctx.paths)):
@@ -373,9 +382,8 @@ def turn(opts, paths, progress):
         if not os.path.isfile(paths(path)):
             raise JvbJoinError("{} does not exist.".format(path), "Give the certificate with --cert FILE --key FILE.")
     settings.listen_ip = listen_address(settings, resolve(settings.host), is_local_address)
-    ctx = Context(paths, opts.as_dict(), progress)
-    ctx.facts.update(options=opts, dry_run=opts.dry_run, turn=settings, turn_secret=read_secret(paths))
-    ctx.facts["backups"] = files.Backups(paths.backups, paths.root)
+    run = TurnRun(opts, files.Backups(paths.backups, paths.root), settings, read_secret(paths))
+    ctx = Context(paths, run, progress)
     for folder in (paths("/etc/coturn/certs"), paths("/etc/prosody"), paths("/etc")):
         files.clean_stale_temps(folder)
 

@@ -11,7 +11,6 @@ from jvbjoin.system import files, host, netinfo as sockets
 from jvbjoin.engine.core import Change, Context, Step
 from jvbjoin.errors import CommandError, StepError
 from jvbjoin.system.run import run
-from jvbjoin.bridge.steps.config import add_degraded
 
 MEDIA_PORT = (10000, "udp")
 SSH_COMMENT = "jvb-join ssh"
@@ -123,9 +122,49 @@ def _undo_argv(port, proto):
     return ["ufw", "delete", "allow", "{}/{}".format(port, proto)]
 
 
+class CloseFirewall(Step):
+    """Leave: the ports jvb-join opened (rules with its comment). SSH stays allowed and ufw stays as
+    it is: closing them could lock the operator out of a host they still use."""
+
+    name = "firewall"
+    title = "firewall (ufw)"
+    leave_order = 3
+
+    RULE_FILES = ("/etc/ufw/user.rules", "/etc/ufw/user6.rules")
+
+    def check(self, ctx):
+        if not ctx.run.firewall:
+            return []
+        found = []
+        for name in self.RULE_FILES:
+            for rule in commented_rules(files.read_text(ctx.paths(name)) or "", MEDIA_COMMENT):
+                if rule not in found:
+                    found.append(rule)
+        return [Change("firewall", "{}/{}".format(port, proto), "close {}/{} (opened by jvb-join)".format(port, proto),
+                       data=(port, proto)) for port, proto in found]
+
+    def apply(self, ctx, changes, journal):
+        saved = [files.FileState.read(ctx.paths(name)) for name in self.RULE_FILES]
+        for state in saved:
+            if state.exists:
+                ctx.run.backups.save(state.path)
+        journal.record("restore ufw's rule files", lambda: [files.restore(state) for state in saved])
+        for change in changes:
+            rule = "{}/{}".format(*change.data)
+            journal.record("ufw allow {}".format(rule),
+                           lambda rule=rule: run(["ufw", "allow", rule, "comment", MEDIA_COMMENT], check=False, timeout=60))
+            result = run(["ufw", "delete", "allow", rule], check=False, timeout=120)
+            output = result.stdout + result.stderr
+            # In a container ufw cannot set its sysctls and says so, yet deletes the rule.
+            if not result.ok and "problem running sysctl" not in output:
+                raise StepError("ufw delete allow {} failed: {}".format(rule, output.strip()[-300:]),
+                                "Check ufw (ufw status verbose), then run 'jvb-join leave' again.")
+
+
 class Firewall(Step):
     name = "firewall"
     title = "firewall (ufw)"
+    inverse = CloseFirewall
 
     def __init__(self, ports=None):
         # (port, proto) pairs open to everyone; SSH ports are found on the host and come first.
@@ -155,11 +194,11 @@ class Firewall(Step):
         return rules
 
     def check(self, ctx):
-        if not ctx.options.get("firewall", True):
+        if not ctx.run.firewall:
             return []
         status = self._status(ctx)
         if status is None:
-            add_degraded(ctx, "ufw is not installed: let {}/{} in through this host's firewall".format(*MEDIA_PORT))
+            ctx.add_degraded("ufw is not installed: let {}/{} in through this host's firewall".format(*MEDIA_PORT))
             return []
         active, status_rules = parse_status(status)
         rules = self._rules(ctx, status_rules)
@@ -177,13 +216,13 @@ class Firewall(Step):
                                       "allow {}/{} ({}) in ufw".format(port, proto, what),
                                       data=(_rule_argv(port, proto, MEDIA_COMMENT), _undo_argv(port, proto))))
         if not active:
-            if ssh_ports or ctx.options.get("no_ssh"):
+            if ssh_ports or ctx.run.no_ssh:
                 changes.append(Change("firewall", "ufw", "enable ufw",
                                       data=(["ufw", "--force", "enable"], ["ufw", "disable"])))
             elif os.environ.get("SSH_CONNECTION") or host.sshd_installed(ctx.paths):
-                add_degraded(ctx, "ufw was left disabled: no SSH port could be found, and enabling it "
-                                  "could lock you out. Allow your SSH port (ufw allow <port>/tcp) and run "
-                                  "'ufw enable', or pass --no-ssh if this host has no SSH.")
+                ctx.add_degraded("ufw was left disabled: no SSH port could be found, and enabling it "
+                                 "could lock you out. Allow your SSH port (ufw allow <port>/tcp) and run "
+                                 "'ufw enable', or pass --no-ssh if this host has no SSH.")
             else:
                 changes.append(Change("firewall", "ufw", "enable ufw",
                                       data=(["ufw", "--force", "enable"], ["ufw", "disable"])))
@@ -204,7 +243,7 @@ class Firewall(Step):
                 continue
             output = result.stdout + result.stderr
             if _CONTAINER_NOISE in output and self._took_effect(change):
-                add_degraded(ctx, "ufw could not set its kernel settings here ({}); the rules are in place".format(
+                ctx.add_degraded("ufw could not set its kernel settings here ({}); the rules are in place".format(
                     _CONTAINER_NOISE))
                 continue
             raise StepError("{} failed: {}".format(" ".join(argv), output.strip()[-300:]),
@@ -260,7 +299,7 @@ def refuse_cut(ctx, keep, cut_ok, confirm):
     if not cut:
         return
     listed = ", ".join("{}/{} ({})".format(p, proto, program) for p, proto, program in cut)
-    ctx.facts["firewall_cut"] = listed
+    ctx.run.firewall_cut = listed
     if cut_ok:
         ctx.degraded.append("ufw was turned on and now keeps others from {} (--firewall-cut-ok)".format(listed))
         return

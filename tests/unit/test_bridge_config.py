@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from jvbjoin.formats import hocon
 from jvbjoin.engine.core import Context, Journal
+from jvbjoin.bridge.join import JoinOptions, JoinRun
 from jvbjoin.errors import InputError, StepError
 from jvbjoin.bridge.steps import config as bridge_config
 from jvbjoin.bridge import model as nickname
@@ -62,9 +63,8 @@ org.jitsi.videobridge.xmpp.user.shard.MUC_NICKNAME=0a1b
 
 
 def make_ctx(paths, password="p4ss", **options):
-    ctx = Context(paths, options)
-    ctx.facts["token"] = Token()
-    ctx.facts["bridge_password"] = password
+    ctx = Context(paths, JoinRun(Token(), JoinOptions(**options)))
+    ctx.run.bridge_password = password
     return ctx
 
 
@@ -187,7 +187,7 @@ def test_fragment_plan_shows_every_value_but_the_password(paths):
     assert BridgeFragment().check(make_ctx(paths, "next-pass"))[0].diff.endswith(
         "(only values that are not shown change)\n")
     ctx = make_ctx(paths, "next-pass")
-    ctx.facts["token"] = type("Moved", (Token,), {"muc": "jvbbrewery@internal.auth.meet2.example.com"})()
+    ctx.run.token = type("Moved", (Token,), {"muc": "jvbbrewery@internal.auth.meet2.example.com"})()
     diff = BridgeFragment().check(ctx)[0].diff
     assert "hunter2-pass" not in diff and "next-pass" not in diff
     assert '+  MUC_JIDS = "jvbbrewery@internal.auth.meet2.example.com"\n' in diff

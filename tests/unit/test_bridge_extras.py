@@ -13,7 +13,7 @@ from jvbjoin.cli import main as cli
 from jvbjoin.bridge import nat
 from jvbjoin.engine.core import Context, Journal
 from jvbjoin.errors import JvbJoinError, UsageError
-from jvbjoin.bridge.join import JoinOptions
+from jvbjoin.bridge.join import JoinOptions, JoinRun
 from jvbjoin.bridge.steps import config as bridge_config
 from jvbjoin.bridge.steps.config import INCLUDE_LINE, BridgeFragment
 
@@ -24,12 +24,10 @@ STANDIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab", 
 
 
 def make_ctx(paths, local_ip=None, **options):
-    ctx = Context(paths, {})
-    ctx.facts["token"] = Token()
-    ctx.facts["bridge_password"] = "p4ss"
-    ctx.facts["options"] = JoinOptions(**options)
+    ctx = Context(paths, JoinRun(Token(), JoinOptions(**options)))
+    ctx.run.bridge_password = "p4ss"
     if local_ip:
-        ctx.facts["local_ip"] = local_ip
+        ctx.run.local_ip = local_ip
     return ctx
 
 

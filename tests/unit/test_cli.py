@@ -163,7 +163,7 @@ def test_a_join_that_fills_the_disk_is_rolled_back_and_says_disk_full(capsys, mo
     import jvbjoin.bridge.join
     import jvbjoin.formats.token
     from jvbjoin.system import files
-    from jvbjoin.engine.core import Context, Engine
+    from jvbjoin.engine.core import Context, Engine, Run
     from jvbjoin.steps.base import FileStep, WantedFile
 
     folder = paths("/etc/jitsi/videobridge")
@@ -179,8 +179,7 @@ def test_a_join_that_fills_the_disk_is_rolled_back_and_says_disk_full(capsys, mo
         raise OSError(errno.ENOSPC, "No space left on device")
 
     def fake_join(token, options, paths_, progress):
-        ctx = Context(paths)
-        ctx.facts["backups"] = files.Backups(paths.backups, paths.root, run_id="test")
+        ctx = Context(paths, Run(backups=files.Backups(paths.backups, paths.root, run_id="test")))
         monkeypatch.setattr(os, "write", no_room)
         return Engine([Config()], ctx).run("join")
 

@@ -279,7 +279,7 @@ def test_nginx_is_reloaded_back_only_when_it_saw_the_new_files(server, monkeypat
     reloads = []
     monkeypatch.setattr(systemd, "with_systemd", lambda action: reloads.append("reload"))
     step = colibri_ws.Routes(DOMAIN, [record("aaaaaaaa", "bridge1", "198.18.0.3")], NOW)
-    ctx = Context(paths, {})
+    ctx = Context(paths)
     answers["nginx -t"] = Result(["nginx", "-t"], 1, "", "nginx: configuration file test failed")
     journal = Journal()
     with pytest.raises(StepError):
@@ -295,6 +295,7 @@ def test_nginx_is_reloaded_back_only_when_it_saw_the_new_files(server, monkeypat
 
 def test_the_port_rule_follows_the_token_and_leave_closes_it(paths, monkeypatch):
     from jvbjoin.engine.core import Context, Journal
+    from jvbjoin.bridge.join import JoinOptions, JoinRun
     from jvbjoin.bridge.steps import websockets
     rules_file = paths("/etc/ufw/user.rules")
     os.makedirs(os.path.dirname(rules_file))
@@ -316,8 +317,7 @@ def test_the_port_rule_follows_the_token_and_leave_closes_it(paths, monkeypatch)
     monkeypatch.setattr(websockets, "run", fake_run)
 
     def run_step(step, token):
-        ctx = Context(paths, {"firewall": True})
-        ctx.facts["token"] = token
+        ctx = Context(paths, JoinRun(token, JoinOptions(firewall=True)))
         changes = step.check(ctx)
         step.apply(ctx, changes, Journal())
         return changes

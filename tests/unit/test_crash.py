@@ -250,7 +250,7 @@ def run_join(root, killer, monkeypatch):
         return [Boundary(s) for s in inner]
 
     def preflight(ctx):
-        ctx.facts["server_cert_der"] = CERT_DER
+        ctx.run.server_cert_der = CERT_DER
 
     def verify(ctx, report):
         # The bridge is in the brewery when it runs the config on disk with the account's password.

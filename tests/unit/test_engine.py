@@ -7,7 +7,7 @@ import stat
 import pytest
 
 from jvbjoin.system import files
-from jvbjoin.engine.core import CHANGED, PLANNED, UNCHANGED, Context, Engine, Interrupted, Step
+from jvbjoin.engine.core import CHANGED, PLANNED, UNCHANGED, Context, Engine, Interrupted, Run, Step
 from jvbjoin.errors import StepError
 from jvbjoin.steps.base import FileStep, WantedFile
 
@@ -68,8 +68,7 @@ def host(paths):
 
 
 def make_ctx(paths):
-    ctx = Context(paths)
-    ctx.facts["backups"] = files.Backups(paths.backups, paths.root, run_id="test")
+    ctx = Context(paths, Run(backups=files.Backups(paths.backups, paths.root, run_id="test")))
     return ctx
 
 

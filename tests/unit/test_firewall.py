@@ -5,7 +5,7 @@ import os
 import pytest
 
 from jvbjoin.system import host
-from jvbjoin.engine.core import Context, Journal
+from jvbjoin.engine.core import Context, Journal, Run
 from jvbjoin.errors import StepError
 from jvbjoin.system.run import Result
 from jvbjoin.steps import firewall
@@ -78,7 +78,7 @@ def setup(monkeypatch, paths):
             monkeypatch.setenv("SSH_CONNECTION", ssh_connection)
         else:
             monkeypatch.delenv("SSH_CONNECTION", raising=False)
-        return Context(paths, options or {}), ufw
+        return Context(paths, Run(**(options or {}))), ufw
     return make
 
 
@@ -168,7 +168,7 @@ def test_ufw_missing_is_degraded(monkeypatch, paths):
     def missing(argv, **kwargs):
         raise CommandError(argv, 127, "", message="ufw is not installed")
     monkeypatch.setattr(firewall, "run", missing)
-    ctx = Context(paths, {})
+    ctx = Context(paths)
     assert firewall.Firewall().check(ctx) == []
     assert "ufw is not installed" in ctx.degraded[0]
 
@@ -324,7 +324,7 @@ HADOLY_JVB_CONF = """videobridge {
 def test_websockets_turned_on_by_hand_stay_reachable_from_the_server_only(paths, monkeypatch):
     from jvbjoin.engine.core import Context
     from jvbjoin.bridge.steps import websockets
-    from jvbjoin.bridge.join import check_firewall_cut, JoinOptions
+    from jvbjoin.bridge.join import check_firewall_cut, JoinOptions, JoinRun
     from jvbjoin.system import host
     os.makedirs(os.path.dirname(paths.jvb_conf), exist_ok=True)
     with open(paths.jvb_conf, "w") as f:
@@ -336,8 +336,7 @@ def test_websockets_turned_on_by_hand_stay_reachable_from_the_server_only(paths,
 
     class Token:
         host, wsfrom = "meet.example.com", None
-    ctx = Context(paths)
-    ctx.facts["token"] = Token()
+    ctx = Context(paths, JoinRun(Token(), JoinOptions()))
     assert websockets.WebsocketPort().wanted(ctx) == [("9090", "tcp", "198.51.100.2")]
     # the join does not count 9090 as cut (its own rule keeps it), only the other service
     with pytest.raises(Exception) as err:

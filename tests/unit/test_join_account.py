@@ -6,6 +6,7 @@ import pytest
 from jvbjoin.bridge import join
 from jvbjoin.xmpp import session
 from jvbjoin.engine.core import Context
+from jvbjoin.bridge.join import JoinOptions, JoinRun
 from jvbjoin.errors import EXIT_DATAERR, JvbJoinError, TokenError
 from jvbjoin.bridge.steps import account
 from jvbjoin.bridge.steps.account import AccountPassword
@@ -23,8 +24,8 @@ def make_token(token_id="abc12345", **extra):
 
 
 def make_ctx(paths, token):
-    ctx = Context(paths)
-    ctx.facts.update(token=token, server_cert_der=b"cert")
+    ctx = Context(paths, JoinRun(token, JoinOptions()))
+    ctx.run.server_cert_der = b"cert"
     return ctx
 
 
@@ -95,7 +96,7 @@ def test_a_second_run_with_the_same_token_hands_nothing_back(paths):
     _joined_before(paths)
     ctx = make_ctx(paths, make_token("old12345"))
     AccountPassword().check(ctx)
-    assert "previous_account" not in ctx.facts
+    assert ctx.run.previous_account is None
 
 
 def test_a_clone_never_hands_back_the_account_of_the_host_it_was_copied_from(paths):
@@ -104,4 +105,4 @@ def test_a_clone_never_hands_back_the_account_of_the_host_it_was_copied_from(pat
         f.write("b" * 32 + "\n")  # a golden image's copy: another machine-id, the original's files
     ctx = make_ctx(paths, make_token())
     AccountPassword().check(ctx)
-    assert "previous_account" not in ctx.facts
+    assert ctx.run.previous_account is None

@@ -12,7 +12,7 @@ from jvbjoin.bridge import leave
 from jvbjoin.engine.core import Context, Engine, Journal
 from jvbjoin.errors import StepError, TokenError
 from jvbjoin.server import model, tokens
-from jvbjoin.bridge.steps import config as bridge_config
+from jvbjoin.bridge.steps import account, config as bridge_config, trust
 from jvbjoin.steps import firewall
 
 from test_bridge_config import PACKAGE_JVB_CONF, make_ctx, read, run_step, write
@@ -46,13 +46,14 @@ class Options(leave.LeaveOptions):
 
 
 def leave_ctx(paths, **kw):
-    ctx = Context(paths, {}, progress=kw.pop("progress", None))
-    ctx.facts.update(options=Options(**kw), backups=files.Backups(paths.backups, paths.root),
-                     unit_before={"LoadState": "not-found"})
+    progress = kw.pop("progress", None)
+    ctx = Context(paths, leave.LeaveRun(Options(**kw), files.Backups(paths.backups, paths.root)), progress)
+    ctx.run.unit_before = {"LoadState": "not-found"}
     return ctx
 
 
-FILE_STEPS = (leave.RemoveFragment, leave.remove_include_step, leave.restore_legacy_step, leave.RemoveJoinRecord)
+FILE_STEPS = (bridge_config.RemoveFragment, bridge_config.RemoveInclude, bridge_config.RestoreLegacy,
+              account.RemoveJoinRecord)
 
 
 def test_leave_gives_the_admin_files_back_byte_for_byte_and_backs_up_what_it_removes(paths):
@@ -66,10 +67,10 @@ def test_leave_gives_the_admin_files_back_byte_for_byte_and_backs_up_what_it_rem
     assert not os.path.exists(paths.jvb_fragment) and not os.path.exists(paths.bridge_state)
     assert not leave.joined(paths)
     # The removed fragment (it holds a password) is in the backup, as unreadable to others as before.
-    backup = ctx.facts["backups"].saved[paths.jvb_fragment]
+    backup = ctx.run.backups.saved[paths.jvb_fragment]
     assert read(backup) == fragment_before
     assert stat.S_IMODE(os.stat(backup).st_mode) & 0o007 == 0
-    assert stat.S_IMODE(os.stat(ctx.facts["backups"].backup_root).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(ctx.run.backups.backup_root).st_mode) == 0o700
     # The nickname stays: a new join of this host shows under the same name.
     assert os.path.exists(paths.nickname_file)
     # A second leave finds nothing to do.
@@ -128,7 +129,7 @@ class FakeAPI:
 def drain_ctx(paths, api, timeout):
     lines = []
     ctx = leave_ctx(paths, drain=True, timeout=timeout, progress=lines.append)
-    ctx.facts.update(api=api, unit_before={"ActiveState": "active"})
+    ctx.run.api, ctx.run.unit_before = api, {"ActiveState": "active"}
     return ctx, lines
 
 
@@ -139,7 +140,7 @@ def test_drain_waits_for_the_participants_and_shows_progress(paths, monkeypatch)
     changes = leave.Drain().check(ctx)
     assert changes and "3 participant(s)" in changes[0].summary and "1m" in changes[0].summary
     leave.Drain().apply(ctx, changes, Journal())
-    assert api.drained is True and ctx.facts["cut"] == 0 and ctx.degraded == []
+    assert api.drained is True and ctx.run.cut == 0 and ctx.degraded == []
     assert [l for l in lines if l.startswith("draining:")][:4] == [
         "draining: {} participant(s) on the bridge after 0 s".format(n) for n in (3, 2, 1, 0)]
 
@@ -148,7 +149,7 @@ def test_drain_timeout_says_how_many_were_cut(paths, monkeypatch):
     monkeypatch.setattr(leave, "POLL", 0.01)
     ctx, lines = drain_ctx(paths, FakeAPI([4, 2]), 0.2)
     leave.Drain().apply(ctx, leave.Drain().check(ctx), Journal())
-    assert ctx.facts["cut"] == 2
+    assert ctx.run.cut == 2
     assert any("2 participant(s) still on the bridge" in d and "cut" in d for d in ctx.degraded)
 
 
@@ -160,10 +161,10 @@ def test_a_bridge_that_refuses_drain_mode_fails_the_leave(paths):
 
 def test_without_drain_or_a_running_bridge_there_is_nothing_to_drain(paths):
     ctx, _ = drain_ctx(paths, FakeAPI([1]), 5)
-    ctx.facts["options"].drain = False
+    ctx.run.options.drain = False
     assert leave.Drain().check(ctx) == []
     ctx, _ = drain_ctx(paths, FakeAPI([1]), 5)
-    ctx.facts["unit_before"] = {"ActiveState": "inactive"}
+    ctx.run.unit_before = {"ActiveState": "inactive"}
     assert leave.Drain().check(ctx) == []
 
 
@@ -185,7 +186,7 @@ def test_only_the_ports_jvb_join_opened_are_closed_and_ssh_stays(paths):
     write(paths("/etc/ufw/user.rules"), USER_RULES)
     write(paths("/etc/ufw/user6.rules"), USER_RULES.replace("0.0.0.0/0", "::/0"))
     ctx = leave_ctx(paths, firewall=True)
-    assert [c.summary for c in leave.CloseFirewall().check(ctx)] == ["close 10000/udp (opened by jvb-join)"]
+    assert [c.summary for c in firewall.CloseFirewall().check(ctx)] == ["close 10000/udp (opened by jvb-join)"]
 
 
 def test_an_account_already_gone_on_the_server_is_not_an_error(paths, monkeypatch):
@@ -196,8 +197,8 @@ def test_an_account_already_gone_on_the_server_is_not_an_error(paths, monkeypatc
     monkeypatch.setattr(session, "remove_account", refused)
     lines = []
     ctx = leave_ctx(paths, progress=lines.append)
-    ctx.facts.update(record={"user": "jvb-abc", "domain": "auth.m.example", "server": "m.example", "port": 5222},
-                     bridge_password="pw", server_cert_der=b"der")
+    ctx.run.record = {"user": "jvb-abc", "domain": "auth.m.example", "server": "m.example", "port": 5222}
+    ctx.run.bridge_password, ctx.run.server_cert_der = "pw", b"der"
     step = leave.RemoveAccount()
     step.apply(ctx, step.check(ctx), Journal())
     assert "already removed" in lines[-1]
@@ -270,7 +271,7 @@ def shutdown_ctx(paths, monkeypatch, api):
     FakeSystemd.state = {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled"}
     FakeSystemd.calls = []
     ctx = leave_ctx(paths)
-    ctx.facts.update(api=api, unit_before=dict(FakeSystemd.state))
+    ctx.run.api, ctx.run.unit_before = api, dict(FakeSystemd.state)
     return ctx
 
 
@@ -304,12 +305,11 @@ def test_a_bridge_that_stops_answering_while_draining_is_not_reported_as_drained
     monkeypatch.setattr(leave, "POLL", 0.01)
     ctx, lines = drain_ctx(paths, FakeAPI([2, None]), 0.1)
     leave.Drain().apply(ctx, leave.Drain().check(ctx), Journal())
-    assert ctx.facts["cut"] is None and any("not known" in d for d in ctx.degraded)
+    assert ctx.run.cut is None and any("not known" in d for d in ctx.degraded)
     assert not any(l.startswith("drained") for l in lines)
 
 
 def test_leave_takes_the_servers_certificate_out_of_the_ca_stores(paths, monkeypatch):
-    from jvbjoin.bridge.steps import trust
     cert = trust.cert_path(paths, "auth.meet.example.com")
     write(cert, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
     write(paths("/usr/local/share/ca-certificates/admins-own-ca.crt"), "kept\n")
@@ -320,13 +320,13 @@ def test_leave_takes_the_servers_certificate_out_of_the_ca_stores(paths, monkeyp
     ran = []
     monkeypatch.setattr(trust, "run", lambda argv, **kw: ran.append((argv, kw.get("input"))))
     ctx = leave_ctx(paths)
-    ctx.facts["record"] = {"domain": "auth.meet.example.com"}
-    assert run_step(leave.RemoveTrust(), ctx)
+    ctx.run.record = {"domain": "auth.meet.example.com"}
+    assert run_step(trust.RemoveTrust(), ctx)
     # --fresh drops the link and rebuilds the bundle; Java's hook is told of the removal itself
     assert not os.path.exists(cert) and ran == [
         (["update-ca-certificates", "--fresh"], None),
         ([os.path.join(hooks, "jks-keystore")], "-/etc/ssl/certs/jvb-join-auth.meet.example.com.pem\n")]
     assert read(paths("/usr/local/share/ca-certificates/admins-own-ca.crt")) == "kept\n"
-    assert leave.RemoveTrust().check(ctx) == []  # a second leave: nothing to do
-    ctx.facts["record"] = {}  # a record without the server (an old or partial join): nothing
-    assert leave.RemoveTrust().check(ctx) == []
+    assert trust.RemoveTrust().check(ctx) == []  # a second leave: nothing to do
+    ctx.run.record = {}  # a record without the server (an old or partial join): nothing
+    assert trust.RemoveTrust().check(ctx) == []

@@ -41,18 +41,14 @@ def test_packages_start_self_signed_and_the_certificate_step_comes_last(paths):
     opts = ServerOptions(DOMAIN, cert="letsencrypt", email="a@b")
     answers = {q: v for _, q, _, v in install.debconf_answers(opts)}
     assert answers["jitsi-meet/cert-choice"] == install.CERT_CHOICES["self-signed"]
-    ctx = Context(paths, opts.as_dict())
-    ctx.facts["options"] = opts
-    steps = install.server_steps(ctx)
+    steps = install.server_steps(_ctx(paths, opts))
     assert [s.name for s in steps[-2:]] == ["certbot", "letsencrypt"]
     assert steps[-1].directory == letsencrypt.LETSENCRYPT
     assert "letsencrypt" not in [s.name for s in install.server_steps(_ctx(paths, ServerOptions(DOMAIN)))]
 
 
 def _ctx(paths, opts):
-    ctx = Context(paths, opts.as_dict())
-    ctx.facts["options"] = opts
-    return ctx
+    return Context(paths, install.ServerRun(opts))
 
 
 def test_deploy_hook_installs_into_the_site_files_and_reloads_the_web_server():
@@ -89,7 +85,7 @@ def test_issue_once_then_nothing_to_do(site, monkeypatch, tmp_path):
     calls = []
     monkeypatch.setattr(run_module, "run", fake_certbot(site, calls))
     step = letsencrypt.LetsEncryptCertificate(DOMAIN, "a@b", STAGING, "/root/ca.pem")
-    ctx = Context(site, {})
+    ctx = Context(site)
     changes = step.check(ctx)
     assert changes and STAGING in changes[0].summary
     step.apply(ctx, changes, Journal())
@@ -106,7 +102,7 @@ def test_a_refused_challenge_is_a_clear_error_and_the_site_keeps_its_certificate
     calls = []
     monkeypatch.setattr(run_module, "run", fake_certbot(site, calls, fail=True))
     step = letsencrypt.LetsEncryptCertificate(DOMAIN, "a@b", STAGING)
-    ctx = Context(site, {})
+    ctx = Context(site)
     journal = Journal()
     with pytest.raises(StepError) as err:
         step.apply(ctx, step.check(ctx), journal)

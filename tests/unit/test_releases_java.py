@@ -153,8 +153,8 @@ class FakeApt:
 
 
 def make_ctx(paths, os_name):
-    ctx = Context(paths, {}, lambda *a: None)
-    ctx.facts["release_row"] = row(os_name)
+    ctx = Context(paths, progress=lambda *a: None)
+    ctx.run.release_row = row(os_name)
     return ctx
 
 
@@ -172,7 +172,7 @@ def test_step_on_bookworm_installs_openjdk_17_before_the_bridge(paths, monkeypat
         "install openjdk-17-jre-headless (Java 17, from the release's archive)"]
     step.apply(ctx, changes, Journal())
     # installed with the bridge package, in one apt-get run
-    assert installs == [] and ctx.facts["with_packages"] == ["openjdk-17-jre-headless"]
+    assert installs == [] and ctx.run.with_packages == ["openjdk-17-jre-headless"]
     assert not any(c[:2] == ["update-alternatives", "--set"] for c in fake.calls)
 
 
@@ -241,8 +241,8 @@ def test_the_package_step_installs_the_java_in_the_same_apt_run(paths, monkeypat
     monkeypatch.setattr(packages, "install", lambda ctx, journal, specs, *a, **k: runs.append(list(specs)))
     monkeypatch.setattr(packages, "update_once", lambda ctx, timeout: None)
     ctx = make_ctx(paths, "debian-12")
-    ctx.facts["with_packages"] = ["openjdk-17-jre-headless"]
+    ctx.run.with_packages = ["openjdk-17-jre-headless"]
     step = packages.Packages(["jitsi-videobridge2"])
     step.apply(ctx, step.check(ctx), Journal())
     assert runs == [["openjdk-17-jre-headless", "jitsi-videobridge2"]]
-    assert "with_packages" not in ctx.facts
+    assert ctx.run.with_packages == []

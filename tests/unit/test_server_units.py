@@ -13,7 +13,7 @@ from test_server_bridges import bridge_state, debug_doc
 def test_expiry_timer_enabled_and_started_when_off(paths, monkeypatch):
     monkeypatch.setattr(services, "state_of", lambda unit: {"LoadState": "loaded", "UnitFileState": "disabled",
                                                                "ActiveState": "inactive"})
-    ctx = Context(paths, {}, lambda *a: None)
+    ctx = Context(paths, progress=lambda *a: None)
     assert [c.data for c in services.ExpiryTimer().check(ctx)] == ["enable", "start"]
     monkeypatch.setattr(services, "state_of", lambda unit: {"LoadState": "loaded", "UnitFileState": "enabled",
                                                                "ActiveState": "active"})
@@ -31,14 +31,14 @@ def test_no_local_bridge_waits_for_an_external_bridge(paths, monkeypatch):
     assert services.local_nickname(paths) == "local-uuid"
     monkeypatch.setattr(services, "state_of", lambda unit: {"LoadState": "loaded", "UnitFileState": "enabled",
                                                                "ActiveState": "active"})
-    ctx = Context(paths, {}, lambda *a: None)
+    ctx = Context(paths, progress=lambda *a: None)
     only_local = jicofo.parse_bridges(debug_doc(**{"local-uuid": bridge_state()}))
     monkeypatch.setattr(jicofo, "bridges", lambda p: ("u", only_local))
     changes = services.LocalBridge(False, True).check(ctx)
     assert [c.data for c in changes] == ["record"]  # only the choice is remembered
     assert any("no other bridge is in the brewery yet" in line for line in ctx.degraded)
 
-    ctx = Context(paths, {}, lambda *a: None)
+    ctx = Context(paths, progress=lambda *a: None)
     monkeypatch.setattr(jicofo, "bridges", lambda p: ("u", jicofo.parse_bridges(
         debug_doc(**{"local-uuid": bridge_state(), "ext": bridge_state()}))))
     changes = services.LocalBridge(False, True).check(ctx)
@@ -57,7 +57,7 @@ def test_local_bridge_choice_is_remembered(paths):
 def test_local_bridge_turned_back_on_when_stopped(paths, monkeypatch):
     monkeypatch.setattr(services, "state_of", lambda unit: {"LoadState": "loaded", "UnitFileState": "disabled",
                                                                "ActiveState": "inactive"})
-    ctx = Context(paths, {}, lambda *a: None)
+    ctx = Context(paths, progress=lambda *a: None)
     assert [c.data for c in services.LocalBridge(True, True).check(ctx)] == ["record", "on"]
     # not asked for explicitly (a plain re-run): nothing to remember
     assert [c.data for c in services.LocalBridge(True, False).check(ctx)] == ["on"]
@@ -69,7 +69,7 @@ def test_no_local_bridge_closes_the_port_of_a_bridge_stopped_by_hand(paths, monk
                                                                "ActiveState": "inactive"})
     status = "Status: active\n\nTo Action From\n-- ------ ----\n22/tcp ALLOW Anywhere\n10000/udp ALLOW Anywhere\n"
     monkeypatch.setattr(services, "run", lambda argv, **kw: Result(argv, 0, status, ""))
-    ctx = Context(paths, {}, lambda *a: None)
+    ctx = Context(paths, progress=lambda *a: None)
     assert [c.data for c in services.LocalBridge(False, False).check(ctx)] == ["close"]
     monkeypatch.setattr(services, "run", lambda argv, **kw: Result(argv, 0, status.replace("10000/udp", "443/tcp"), ""))
     assert services.LocalBridge(False, False).check(ctx) == []

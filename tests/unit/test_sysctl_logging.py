@@ -5,6 +5,7 @@ import os
 import pytest
 
 from jvbjoin.engine.core import Context, Journal
+from jvbjoin.bridge.join import JoinOptions, JoinRun
 from jvbjoin.errors import UsageError
 from jvbjoin.system.run import Result
 from jvbjoin.bridge.steps import logging_level, sysctl
@@ -17,6 +18,10 @@ org.jitsi.utils.logging2.JitsiLogFormatter.programname=JVB
 io.sentry.jul.SentryHandler.level=WARNING
 timeseries.level=OFF
 """
+
+
+def bridge_ctx(paths, **options):
+    return Context(paths, JoinRun(None, JoinOptions(**options)))
 
 
 def write(path, text):
@@ -39,14 +44,14 @@ def apply(step, ctx):
 
 def test_package_default_is_already_right(paths):
     write(paths.jvb_logging, PACKAGE_LOGGING)
-    assert logging_level.LoggingLevel().check(Context(paths, {})) == []
+    assert logging_level.LoggingLevel().check(bridge_ctx(paths)) == []
 
 
 def test_level_and_file_handler_minimal_edit(paths):
     old = PACKAGE_LOGGING.replace("handlers= java.util.logging.ConsoleHandler",
                                   "handlers= java.util.logging.ConsoleHandler, java.util.logging.FileHandler")
     write(paths.jvb_logging, old)
-    ctx = Context(paths, {"log_level": "warning"})
+    ctx = bridge_ctx(paths, log_level="warning")
     apply(logging_level.LoggingLevel(), ctx)
     new = read(paths.jvb_logging)
     assert new == PACKAGE_LOGGING.replace(".level=INFO", ".level=WARNING")
@@ -72,11 +77,11 @@ def test_colon_and_space_separators_are_edited_as_java_reads_them():
 def test_unknown_level_refused(paths):
     write(paths.jvb_logging, PACKAGE_LOGGING)
     with pytest.raises(UsageError):
-        logging_level.LoggingLevel().check(Context(paths, {"log_level": "LOUD"}))
+        logging_level.LoggingLevel().check(bridge_ctx(paths, log_level="LOUD"))
 
 
 def test_missing_logging_file_planned_after_package(paths):
-    changes = logging_level.LoggingLevel().check(Context(paths, {}))
+    changes = logging_level.LoggingLevel().check(bridge_ctx(paths))
     assert "after jitsi-videobridge2 creates" in changes[0].summary
 
 
@@ -92,7 +97,7 @@ class FakeSysctl:
 def test_sysctl_file_and_apply(monkeypatch, paths):
     fake = FakeSysctl()
     monkeypatch.setattr(sysctl, "run", fake)
-    ctx = Context(paths, {})
+    ctx = bridge_ctx(paths)
     apply(sysctl.Sysctl(), ctx)
     assert "vm.swappiness = 1\n" in read(paths.sysctl_file)
     assert fake.calls == [["sysctl", "-p", paths.sysctl_file]]
@@ -103,7 +108,7 @@ def test_sysctl_file_and_apply(monkeypatch, paths):
 def test_sysctl_read_only_proc_is_degraded_not_failure(monkeypatch, paths):
     fake = FakeSysctl(255, "sysctl: setting key \"vm.swappiness\": Read-only file system\n")
     monkeypatch.setattr(sysctl, "run", fake)
-    ctx = Context(paths, {"swappiness": 10})
+    ctx = bridge_ctx(paths, swappiness=10)
     apply(sysctl.Sysctl(), ctx)
     assert "vm.swappiness = 10\n" in read(paths.sysctl_file)
     assert len(ctx.degraded) == 1
@@ -113,9 +118,9 @@ def test_sysctl_read_only_proc_is_degraded_not_failure(monkeypatch, paths):
 
 def test_swappiness_mismatch_on_second_run_is_degraded(monkeypatch, paths):
     monkeypatch.setattr(sysctl, "run", FakeSysctl())
-    apply(sysctl.Sysctl(), Context(paths, {}))
+    apply(sysctl.Sysctl(), bridge_ctx(paths))
     write(paths("/proc/sys/vm/swappiness"), "60\n")
-    ctx = Context(paths, {})
+    ctx = bridge_ctx(paths)
     assert sysctl.Sysctl().check(ctx) == []
     assert "vm.swappiness is 60" in ctx.degraded[0]
 
@@ -127,7 +132,7 @@ def test_udp_buffer_mismatch_reported(paths):
     write(paths.sysctl_file, "# Written by jvb-join: a bridge should keep its memory in RAM.\n"
                              "# Removed by 'jvb-join leave'.\nvm.swappiness = 1\n")
     os.chmod(paths.sysctl_file, 0o644)
-    ctx = Context(paths, {})
+    ctx = bridge_ctx(paths)
     sysctl.Sysctl().check(ctx)
     assert len(ctx.degraded) == 1
     assert "net.core.rmem_max is 212992" in ctx.degraded[0]
@@ -135,4 +140,4 @@ def test_udp_buffer_mismatch_reported(paths):
 
 def test_bad_swappiness_refused(paths):
     with pytest.raises(UsageError):
-        sysctl.Sysctl().check(Context(paths, {"swappiness": "lots"}))
+        sysctl.Sysctl().check(bridge_ctx(paths, swappiness="lots"))

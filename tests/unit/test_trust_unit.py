@@ -8,6 +8,7 @@ import pytest
 from jvbjoin.system import files
 from jvbjoin.engine.core import Context, Journal
 from jvbjoin.bridge.steps import trust
+from jvbjoin.bridge.join import JoinOptions, JoinRun
 
 DOMAIN = "auth.meet.example.com"
 
@@ -25,9 +26,9 @@ def ran(monkeypatch):
 
 
 def apply(paths, der):
-    ctx = Context(paths)
-    ctx.facts.update(token=types.SimpleNamespace(domain=DOMAIN), server_cert_der=der,
-                     backups=files.Backups(paths.backups, paths.root, run_id="t"))
+    ctx = Context(paths, JoinRun(types.SimpleNamespace(domain=DOMAIN), JoinOptions(),
+                                 files.Backups(paths.backups, paths.root, run_id="t")))
+    ctx.run.server_cert_der = der
     step, journal = trust.ServerTrust(), Journal()
     changes = step.check(ctx)
     step.apply(ctx, changes, journal)

@@ -170,7 +170,7 @@ def test_ports_another_program_holds_are_refused():
 
 def test_preflight_tells_the_web_server_apart_from_other_programs(paths, monkeypatch):
     monkeypatch.setattr(turn, "coturn_inodes", lambda paths: set())
-    ctx = Context(paths, {})
+    ctx = Context(paths)
     fake_proc(paths, 1, [], [("tcp", "0.0.0.0", 443, 9)])
     with pytest.raises(JvbJoinError) as err:
         turn.preflight_ports(ctx, settings(port=443, listen_ip="192.0.2.7"))
@@ -216,9 +216,8 @@ def _tree(paths, turnserver=JITSI_TURNSERVER_CONF):
                       ("/etc/prosody/prosody.cfg.lua", 'Include "conf.d/*.cfg.lua"\n')):
         os.makedirs(os.path.dirname(paths(rel)), exist_ok=True)
         files.write_atomic(paths(rel), text, 0o600 if rel.endswith(".key") else 0o644)
-    ctx = Context(paths, {})
-    ctx.facts.update(turn=settings(domain="meet.example.com", host="turn.example.com"), turn_secret=SECRET,
-                     backups=files.Backups(paths.backups, paths.root))
+    ctx = Context(paths, turn.TurnRun(turn.TurnOptions(), files.Backups(paths.backups, paths.root),
+                                      settings(domain="meet.example.com", host="turn.example.com"), SECRET))
     return ctx
 
 
@@ -237,7 +236,7 @@ def test_file_steps_write_once_with_private_modes_and_a_backup(paths, monkeypatc
     assert stat.S_IMODE(os.stat(conf).st_mode) == 0o640
     assert stat.S_IMODE(os.stat(paths("/etc/coturn/certs/turn.example.com.key")).st_mode) == 0o640
     assert managed_secret(files.read_text(conf)) == SECRET
-    backup = os.path.join(ctx.facts["backups"].folder, "etc/turnserver.conf")
+    backup = os.path.join(ctx.run.backups.folder, "etc/turnserver.conf")
     assert files.read_text(backup) == JITSI_TURNSERVER_CONF
 
 
@@ -343,12 +342,12 @@ def test_coturn_restarts_only_when_what_it_reads_changed(paths, monkeypatch):
     from jvbjoin.system import systemd
     running = {"LoadState": "loaded", "ActiveState": "active", "SubState": "running", "UnitFileState": "enabled"}
     monkeypatch.setattr(systemd, "state_of", lambda unit: dict(running))
-    ctx = Context(paths, {})
+    ctx = Context(paths)
     assert turn.CoturnService().check(ctx) == []
     ctx.changed.add("coturn")
     assert [c.summary for c in turn.CoturnService().check(ctx)] == ["restart coturn.service"]
     monkeypatch.setattr(systemd, "state_of", lambda unit: {"LoadState": "not-found"})
-    assert [c.data for c in turn.CoturnService().check(Context(paths, {}))] == ["enable", "restart"]
+    assert [c.data for c in turn.CoturnService().check(Context(paths))] == ["enable", "restart"]
 
 
 def test_doctor_finds_the_turn_port_closed_in_ufw(paths):

@@ -31,11 +31,10 @@ class NeverHealthy:
 
 def make_ctx(tmp_path, watch):
     token = types.SimpleNamespace(muc="jvbbrewery@internal.auth.meet.example.com")
-    facts = {"token": token, "options": types.SimpleNamespace(verify_timeout=1.5)}
+    run = join.JoinRun(token, join.JoinOptions(verify_timeout=1.5))
     if watch:
-        facts["bridge_watch"] = systemd.Watch("jitsi-videobridge2.service", {"ActiveState": "active",
-                                                                             "NRestarts": 0})
-    return types.SimpleNamespace(facts=facts, progress=lambda message: None,
+        run.bridge_watch = systemd.Watch("jitsi-videobridge2.service", {"ActiveState": "active", "NRestarts": 0})
+    return types.SimpleNamespace(run=run, progress=lambda message: None,
                                  paths=types.SimpleNamespace(jvb_log=str(tmp_path / "jvb.log")))
 
 

@@ -20,6 +20,7 @@ import time
 
 from jvbjoin.system import files
 from jvbjoin.engine.core import Change, Step
+from jvbjoin.steps.base import FileStep, WantedFile
 
 PASSWORD_LINE = re.compile(r'^\s*PASSWORD\s*[=:]\s*("(?:[^"\\]|\\.)*")\s*$', re.MULTILINE)
 
@@ -71,31 +72,47 @@ def joined_on_this_machine(paths):
     return isinstance(stored, dict) and stored.get("machine_id") == host.machine_id(paths)
 
 
+class RemoveJoinRecord(FileStep):
+    """Leave: what jvb-join remembers of the join (server, account name, token id). The nickname
+    stays, so a new join of this host shows up under the same name."""
+
+    name = "join-record"
+    title = "jvb-join's record of the join"
+    leave_order = 5
+
+    def wanted(self, ctx):
+        # with the restart a stopped join left pending: after leave there is no config to restart for
+        return [WantedFile(ctx.paths.bridge_state, None), WantedFile(ctx.paths.restart_pending, None)]
+
+
 class AccountPassword(Step):
+    """The token's account gets a password only this host knows; the join is recorded."""
+
     name = "account"
     title = "bridge account (single-use token)"
+    inverse = RemoveJoinRecord
 
     def check(self, ctx):
-        token = ctx.facts["token"]
+        token = ctx.run.token
         state = read_state(ctx.paths)
         existing = current_password(ctx.paths)
         mine = state.get("token_id") == token.id
         if mine and state.get("password_changed") and existing:
-            ctx.facts["bridge_password"] = existing
+            ctx.run.bridge_password = existing
             return []
         if not mine and state.get("password_changed") and existing and state.get("user") and \
                 joined_on_this_machine(ctx.paths):
             # joined before with another token: that token's account is handed back once this join
             # is proven (join.hand_back_previous_account). Not on a copy of a joined host (a golden
             # image's clone): the account there is the original's, which still uses it.
-            ctx.facts["previous_account"] = {k: state.get(k) for k in ("token_id", "server", "port", "domain",
-                                                                       "user", "pin")}
-            ctx.facts["previous_account"]["password"] = existing
+            ctx.run.previous_account = {k: state.get(k) for k in ("token_id", "server", "port", "domain",
+                                                                  "user", "pin")}
+            ctx.run.previous_account["password"] = existing
         if mine and isinstance(state.get("pending_password"), str):
             # A run with this token was stopped half way: its password may be on the server already.
-            ctx.facts["bridge_password"] = state["pending_password"]
-        if "bridge_password" not in ctx.facts:
-            ctx.facts["bridge_password"] = new_password()
+            ctx.run.bridge_password = state["pending_password"]
+        if ctx.run.bridge_password is None:
+            ctx.run.bridge_password = new_password()
         return [Change("account", "{}@{}".format(token.user, token.domain),
                        "log in once with the token and change the account's password")]
 
@@ -103,9 +120,9 @@ class AccountPassword(Step):
         from jvbjoin.xmpp import session
         from jvbjoin.errors import TokenError
 
-        token = ctx.facts["token"]
-        new = ctx.facts["bridge_password"]
-        cert = ctx.facts["server_cert_der"]
+        token = ctx.run.token
+        new = ctx.run.bridge_password
+        cert = ctx.run.server_cert_der
         state = {"token_id": token.id, "server": token.host, "port": token.port, "domain": token.domain,
                  "meet": token.meet, "muc": token.muc, "user": token.user, "pin": token.pin}
         if getattr(token, "jvb", None):
@@ -143,6 +160,7 @@ class ForgetPendingPassword(Step):
 
     name = "account-saved"
     title = "bridge account password saved"
+    no_inverse = "it changes only the join record, which leave removes whole"
 
     def check(self, ctx):
         state = read_state(ctx.paths)

@@ -24,11 +24,6 @@ LEGACY_REQUIRED = ("HOSTNAME", "USERNAME", "PASSWORD", "MUC_JIDS", "MUC_NICKNAME
 _TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "templates")
 
 
-def add_degraded(ctx, line):
-    if line not in ctx.degraded:
-        ctx.degraded.append(line)
-
-
 def jitsi_gid():
     try:
         return grp.getgrnam("jitsi").gr_gid
@@ -96,16 +91,13 @@ def fragment_mask(proposed_nickname=None):
 def bridge_extras(ctx):
     """The fragment extras from the join options, the token (colibri websockets) and what
     preflight found (the local address)."""
-    opts = ctx.facts.get("options")
-    if opts is None:
-        return BridgeExtras()
+    opts, token = ctx.run.options, ctx.run.token
     mappings = []
-    if getattr(opts, "advertise_ip", None):
-        mappings.append((ctx.facts["local_ip"], opts.advertise_ip))
-    token = ctx.facts.get("token")
+    if opts.advertise_ip:
+        mappings.append((ctx.run.local_ip, opts.advertise_ip))
     ws = getattr(token, "ws", None)
     # Clients reach the bridge's websocket through the meet domain's nginx on 443.
-    return BridgeExtras(mappings, getattr(opts, "stun_servers", None), ws,
+    return BridgeExtras(mappings, opts.stun_servers, ws,
                         "{}:443".format(token.meet) if ws else None)
 
 
@@ -130,8 +122,19 @@ def legacy_overrides(ctx, extras):
     if extras.websocket_id:
         found.extend(key for key in LEGACY_WEBSOCKETS if key in values)
     for key in found:
-        add_degraded(ctx, "{} sets {}, which the bridge reads before jvb.conf: remove it there for "
-                          "jvb-join's setting to apply".format(ctx.paths.jvb_legacy_properties, key))
+        ctx.add_degraded("{} sets {}, which the bridge reads before jvb.conf: remove it there for "
+                         "jvb-join's setting to apply".format(ctx.paths.jvb_legacy_properties, key))
+
+
+class RemoveFragment(FileStep):
+    """Leave: jvb-join's own bridge settings (they hold the account's password; the backup is root-only)."""
+
+    name = "bridge-config"
+    title = "jvb-join's bridge settings (jvb-join.conf)"
+    leave_order = 1
+
+    def wanted(self, ctx):
+        return [WantedFile(ctx.paths.jvb_fragment, None, secret=True)]
 
 
 class BridgeFragment(FileStep):
@@ -141,15 +144,16 @@ class BridgeFragment(FileStep):
     title = "bridge XMPP client settings"
     owns_files = True
     restarts = "bridge"
+    inverse = RemoveFragment
 
     def wanted(self, ctx):
-        password = ctx.facts.get("bridge_password")
+        password = ctx.run.bridge_password
         if password is None:
             return []
         nickname = bridge_nickname(ctx)
-        content = render_fragment(ctx.facts["token"], password, nickname, bridge_extras(ctx))
+        content = render_fragment(ctx.run.token, password, nickname, bridge_extras(ctx))
         uid, gid = owner(jitsi_gid())
-        proposed = nickname if nickname == ctx.facts.get("proposed_nickname") else None
+        proposed = nickname if nickname == ctx.run.proposed_nickname else None
         return [WantedFile(ctx.paths.jvb_fragment, content, 0o640, uid, gid, secret=fragment_mask(proposed))]
 
     def check(self, ctx):
@@ -216,6 +220,18 @@ class _EditStep(FileStep):
         super().apply(ctx, changes, journal)
 
 
+class _UndoEdit(_EditStep):
+    """Leave: takes back what a join did to an admin's file, by the inverse of the join's edit."""
+
+    required = False
+
+    def undo(self, text):
+        raise NotImplementedError
+
+    def edit(self, ctx, text):
+        return self.undo(text)
+
+
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
@@ -246,6 +262,18 @@ def remove_include(text):
     return "".join(line for line in split_lines(text) if line.rstrip("\r\n") != INCLUDE_LINE)
 
 
+class RemoveInclude(_UndoEdit):
+    """Leave: jvb.conf without the include line."""
+
+    name = "bridge-config-include"
+    title = "include of jvb-join's settings in jvb.conf"
+    path_name = "jvb_conf"
+    leave_order = 1
+
+    def undo(self, text):
+        return remove_include(text)
+
+
 class JvbConfInclude(_EditStep):
     """One marked line at the end of jvb.conf, so the fragment's keys win the HOCON merge."""
 
@@ -254,6 +282,7 @@ class JvbConfInclude(_EditStep):
     path_name = "jvb_conf"
     missing_summary = "add include line to jvb.conf"
     restarts = "bridge"
+    inverse = RemoveInclude
 
     def edit(self, ctx, text):
         return add_include(text)
@@ -347,6 +376,18 @@ def restore_legacy(text):
                    for line in split_lines(text))
 
 
+class RestoreLegacy(_UndoEdit):
+    """Leave: the legacy client lines the join commented out, back as they were."""
+
+    name = "bridge-config-legacy"
+    title = "legacy client settings in sip-communicator.properties"
+    path_name = "jvb_legacy_properties"
+    leave_order = 1
+
+    def undo(self, text):
+        return restore_legacy(text)
+
+
 class LegacyClient(_EditStep):
     """A complete client block in sip-communicator.properties makes the bridge ignore jvb.conf's."""
 
@@ -355,6 +396,7 @@ class LegacyClient(_EditStep):
     path_name = "jvb_legacy_properties"
     required = False
     restarts = "bridge"
+    inverse = RestoreLegacy
 
     def edit(self, ctx, text):
         clients = legacy_clients(text)
@@ -362,12 +404,15 @@ class LegacyClient(_EditStep):
         if complete:
             return comment_out_legacy(text)
         if clients:
-            add_degraded(ctx, "{} has incomplete legacy client settings ({}); the bridge ignores "
-                         "them, so they were left as they are".format(
+            ctx.add_degraded("{} has incomplete legacy client settings ({}); the bridge ignores "
+                        "them, so they were left as they are".format(
                              self.path(ctx), ", ".join(sorted(clients))))
         return text
 
 
+STEP_TYPES = (BridgeFragment, JvbConfInclude, LegacyClient)
+
+
 def steps(ctx):
     """The bridge configuration steps, in order."""
-    return [BridgeFragment(), JvbConfInclude(), LegacyClient()]
+    return [step() for step in STEP_TYPES]

@@ -15,7 +15,7 @@ _LEVEL_RE = re.compile(r"^(\s*\.level(?:\s*[=:]\s*|\s+))(\S*)(\s*)$")
 
 
 def wanted_level(ctx):
-    level = str(ctx.options.get("log_level") or "INFO").upper()
+    level = str(ctx.run.options.log_level or "INFO").upper()
     if level not in LEVELS:
         raise UsageError("unknown log level {!r}".format(level),
                          "Use one of: {}.".format(", ".join(LEVELS)))
@@ -55,6 +55,7 @@ class LoggingLevel(_EditStep):
     path_name = "jvb_logging"
     missing_summary = "set the log level if the package's file needs it"
     restarts = "bridge"
+    no_inverse = "the logging level stays as set"
 
     def edit(self, ctx, text):
         return edit_logging(text, wanted_level(ctx))

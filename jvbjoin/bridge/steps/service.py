@@ -21,6 +21,7 @@ BRIDGE_UNIT = "jitsi-videobridge2.service"
 class BridgeService(Step):
     name = "service"
     title = "bridge service"
+    no_inverse = "leave drains and shuts the bridge down first of all, before any of its files go"
 
     def __init__(self, unit=BRIDGE_UNIT, settle=0.0, timeout=90.0):
         self.unit = unit
@@ -55,11 +56,11 @@ class BridgeService(Step):
                 systemd.enable([self.unit])
             if "restart" in actions or None in actions:
                 ctx.progress("restarting {}".format(self.unit))
-                ctx.facts["bridge_restarted"] = True
+                ctx.run.bridge_restarted = True
                 with showing_the_log(ctx):
                     systemd.restart(self.unit, timeout=self.timeout)
                     state = systemd.wait_active(self.unit, settle=self.settle, timeout=self.timeout)
-                ctx.facts["bridge_watch"] = Watch(self.unit, state)
+                ctx.run.bridge_watch = Watch(self.unit, state)
                 ctx.restarted("bridge")
 
 
@@ -79,7 +80,7 @@ def restore_service(ctx, before, unit=BRIDGE_UNIT):
         if now.get("LoadState") == "not-found":
             return
         was_active = bool(before) and before.get("ActiveState") == "active"
-        if was_active and ctx.facts.get("bridge_restarted"):
+        if was_active and ctx.run.bridge_restarted:
             systemd.restart(unit)
         elif was_active and now.get("ActiveState") != "active":
             systemd.start(unit)
@@ -93,7 +94,7 @@ class ServiceWatch:
 
     def __init__(self, ctx, every=0.5):
         self.ctx = ctx
-        self.watch = ctx.facts.get("bridge_watch")
+        self.watch = ctx.run.bridge_watch
         self.every = every
         self._systemd = None
         self._asked = 0.0

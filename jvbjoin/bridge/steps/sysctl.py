@@ -6,7 +6,7 @@ from jvbjoin.system import files
 from jvbjoin.errors import CommandError, UsageError
 from jvbjoin.system.run import run
 from jvbjoin.steps.base import FileStep, WantedFile
-from jvbjoin.bridge.steps.config import add_degraded, owner
+from jvbjoin.bridge.steps.config import owner
 
 UDP_BUFFERS = "/etc/sysctl.d/20-jvb-udp-buffers.conf"
 
@@ -31,7 +31,7 @@ def proc_value(paths, key):
 
 
 def wanted_swappiness(ctx):
-    value = ctx.options.get("swappiness", 1)
+    value = ctx.run.options.swappiness
     try:
         value = int(value)
     except (TypeError, ValueError):
@@ -45,6 +45,7 @@ class Sysctl(FileStep):
     name = "sysctl"
     title = "kernel settings"
     owns_files = True
+    no_inverse = "the kernel settings file stays"
 
     def wanted(self, ctx):
         content = ("# Written by jvb-join: a bridge should keep its memory in RAM.\n"
@@ -67,8 +68,8 @@ class Sysctl(FileStep):
         return "sysctl -p /etc/sysctl.d/60-jvb-join.conf"
 
     def _not_applied(self, ctx, what):
-        add_degraded(ctx, "{} (the kernel settings cannot be changed here, e.g. in a container); "
-                          "on the real host run: {}".format(what, self._sysctl_command()))
+        ctx.add_degraded("{} (the kernel settings cannot be changed here, e.g. in a container); "
+                         "on the real host run: {}".format(what, self._sysctl_command()))
 
     def _check_udp_buffers(self, ctx):
         try:
@@ -80,10 +81,10 @@ class Sysctl(FileStep):
         for key, value in sorted(parse_sysctl_conf(text).items()):
             current = proc_value(ctx.paths, key)
             if current is None:
-                add_degraded(ctx, "{} = {} from {} is not visible in this kernel (a container?); "
-                                  "set it on the real host: sysctl -p {}".format(key, value, UDP_BUFFERS, UDP_BUFFERS))
+                ctx.add_degraded("{} = {} from {} is not visible in this kernel (a container?); "
+                                 "set it on the real host: sysctl -p {}".format(key, value, UDP_BUFFERS, UDP_BUFFERS))
             elif current != value:
-                add_degraded(ctx, "{} is {}, but {} asks for {}; run on the host: sysctl -p {}".format(
+                ctx.add_degraded("{} is {}, but {} asks for {}; run on the host: sysctl -p {}".format(
                     key, current, UDP_BUFFERS, value, UDP_BUFFERS))
 
     def apply(self, ctx, changes, journal):

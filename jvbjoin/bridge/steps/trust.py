@@ -11,28 +11,15 @@ def cert_path(paths, domain):
     return paths("/usr/local/share/ca-certificates/jvb-join-{}.crt".format(domain))
 
 
-class ServerTrust(FileStep):
-    """Installs the pinned certificate as a local CA and runs update-ca-certificates.
-
-    ca-certificates-java's hook then adds it to /etc/ssl/certs/java/cacerts, the store the bridge's
-    Java reads: that is what lets the bridge verify TLS instead of switching verification off.
-    """
+class _Trust(FileStep):
+    """The server's certificate file in the system CA store, and the CA stores made again from it."""
 
     name = "trust"
     title = "trust of the server certificate"
     owns_files = True
-    restarts = "bridge"  # the bridge reads the Java trust store only at start
-
-    def wanted(self, ctx):
-        token = ctx.facts["token"]
-        der = ctx.facts.get("server_cert_der")
-        if der is None:  # dry-run before the certificate was fetched: nothing honest to show
-            return []
-        pem = ssl.DER_cert_to_PEM_cert(der)
-        return [WantedFile(cert_path(ctx.paths, token.domain), pem, 0o644, 0, 0)]
 
     def domain(self, ctx):
-        return ctx.facts["token"].domain
+        raise NotImplementedError
 
     def apply(self, ctx, changes, journal):
         domain = self.domain(ctx)
@@ -40,6 +27,42 @@ class ServerTrust(FileStep):
         journal.record("update the CA stores", lambda: refresh(ctx.paths, domain, replaced))
         super().apply(ctx, changes, journal)
         refresh(ctx.paths, domain, replaced)
+
+
+class RemoveTrust(_Trust):
+    """Leave: the server's certificate the join added to the system CA store (and, through
+    update-ca-certificates' hooks, to Java's)."""
+
+    leave_order = 2
+
+    def domain(self, ctx):
+        return ctx.run.record.get("domain")
+
+    def wanted(self, ctx):
+        domain = self.domain(ctx)
+        return [WantedFile(cert_path(ctx.paths, domain), None)] if domain else []
+
+
+class ServerTrust(_Trust):
+    """Installs the pinned certificate as a local CA and runs update-ca-certificates.
+
+    ca-certificates-java's hook then adds it to /etc/ssl/certs/java/cacerts, the store the bridge's
+    Java reads: that is what lets the bridge verify TLS instead of switching verification off.
+    """
+
+    restarts = "bridge"  # the bridge reads the Java trust store only at start
+    inverse = RemoveTrust
+
+    def wanted(self, ctx):
+        token = ctx.run.token
+        der = ctx.run.server_cert_der
+        if der is None:  # dry-run before the certificate was fetched: nothing honest to show
+            return []
+        pem = ssl.DER_cert_to_PEM_cert(der)
+        return [WantedFile(cert_path(ctx.paths, token.domain), pem, 0o644, 0, 0)]
+
+    def domain(self, ctx):
+        return ctx.run.token.domain
 
 
 def refresh(paths, domain, replaced):

@@ -12,7 +12,7 @@ from jvbjoin.formats import hocon
 from jvbjoin.engine.core import Change, Step
 from jvbjoin.errors import StepError
 from jvbjoin.system.run import run
-from jvbjoin.bridge.steps.config import WEBSOCKET_PORT, add_degraded
+from jvbjoin.bridge.steps.config import WEBSOCKET_PORT
 from jvbjoin.steps.firewall import commented_tuples
 
 COMMENT = "jvb-join colibri-ws"
@@ -69,7 +69,7 @@ class _RuleStep(Step):
         raise NotImplementedError
 
     def check(self, ctx):
-        if not ctx.options.get("firewall", True):
+        if not ctx.run.firewall:
             return []
         want = self.wanted(ctx)
         have = current_rules(ctx.paths)
@@ -86,7 +86,7 @@ class _RuleStep(Step):
 
     def apply(self, ctx, changes, journal):
         saved = [files.FileState.read(ctx.paths(name)) for name in RULE_FILES]
-        backups = ctx.facts.get("backups")
+        backups = ctx.run.backups
         for state in saved:
             if state.exists and backups is not None:
                 backups.save(state.path)
@@ -121,6 +121,18 @@ def server_address(host):
         return None
 
 
+class CloseWebsocketPort(_RuleStep):
+    """Leave: the websocket rules jvb-join opened are closed."""
+
+    name = "websocket-port"
+    title = "colibri websocket port (ufw)"
+    again = "'jvb-join leave'"
+    leave_order = 4
+
+    def wanted(self, ctx):
+        return []
+
+
 class WebsocketPort(_RuleStep):
     """Join: the websocket port reachable from the server's address only: 9090/tcp when the token asks
     for websockets; the port the bridge's own configuration uses when an admin turned them on by hand
@@ -128,9 +140,10 @@ class WebsocketPort(_RuleStep):
 
     name = "websocket-port"
     title = "colibri websocket port (ufw)"
+    inverse = CloseWebsocketPort
 
     def wanted(self, ctx):
-        token = ctx.facts.get("token")
+        token = ctx.run.token
         source = getattr(token, "wsfrom", None)
         if source:
             return [(str(WEBSOCKET_PORT), "tcp", source)]
@@ -148,19 +161,8 @@ class WebsocketPort(_RuleStep):
         return [(str(port), "tcp", address)]
 
     def check(self, ctx):
-        token = ctx.facts.get("token")
-        if getattr(token, "wsfrom", None) and not ctx.options.get("firewall", True):
-            add_degraded(ctx, "--no-firewall: let only the server {} reach {}/tcp (colibri websockets) "
-                              "through this host's firewall".format(token.wsfrom, WEBSOCKET_PORT))
+        token = ctx.run.token
+        if getattr(token, "wsfrom", None) and not ctx.run.firewall:
+            ctx.add_degraded("--no-firewall: let only the server {} reach {}/tcp (colibri websockets) "
+                             "through this host's firewall".format(token.wsfrom, WEBSOCKET_PORT))
         return super().check(ctx)
-
-
-class CloseWebsocketPort(_RuleStep):
-    """Leave: the websocket rules jvb-join opened are closed."""
-
-    name = "websocket-port"
-    title = "colibri websocket port (ufw)"
-    again = "'jvb-join leave'"
-
-    def wanted(self, ctx):
-        return []
