@@ -16,9 +16,10 @@ import os
 import re
 
 from jvbjoin.system import files
+from jvbjoin.formats import javaprops
 from jvbjoin.engine.core import Change, Step
 from jvbjoin.system.run import run
-from jvbjoin.bridge.steps.config import add_degraded
+from jvbjoin.bridge.steps.config import LEGACY_PREFIX, add_degraded
 from jvbjoin.bridge.steps.service import BRIDGE_UNIT
 from jvbjoin.system.systemd import is_enabled, is_running, state_of, with_systemd
 
@@ -74,12 +75,15 @@ def recorded_choice(paths):
 
 def local_nickname(paths):
     """The server's own bridge's MUC nickname, from its jvb.conf (or the legacy properties)."""
-    for name, pattern in (("/etc/jitsi/videobridge/jvb.conf", r'MUC_NICKNAME\s*[=:]\s*"?([^"\s]+)"?'),
-                          ("/etc/jitsi/videobridge/sip-communicator.properties",
-                           r'^\s*org\.jitsi\.videobridge\.xmpp\.user\.[^.]+\.MUC_NICKNAME\s*=\s*(\S+)')):
-        match = re.search(pattern, files.read_text(paths(name)) or "", re.MULTILINE)
-        if match:
-            return match.group(1)
+    match = re.search(r'MUC_NICKNAME\s*[=:]\s*"?([^"\s]+)"?',
+                      files.read_text(paths("/etc/jitsi/videobridge/jvb.conf")) or "", re.MULTILINE)
+    if match:
+        return match.group(1)
+    legacy = javaprops.parse(files.read_text(paths("/etc/jitsi/videobridge/sip-communicator.properties")))
+    for key, value in legacy.items():
+        if key.startswith(LEGACY_PREFIX) and key.endswith(".MUC_NICKNAME") and "." not in \
+                key[len(LEGACY_PREFIX):-len(".MUC_NICKNAME")] and value.split():
+            return value.split()[0]
     return None
 
 

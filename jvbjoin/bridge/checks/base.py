@@ -8,7 +8,7 @@ import os
 import time
 
 from jvbjoin.system import files
-from jvbjoin.formats import hocon
+from jvbjoin.formats import hocon, javaprops
 from jvbjoin.bridge.steps.account import read_state
 from jvbjoin.doctor import facts as F
 from jvbjoin.doctor.core import Check, fail, ok, warn
@@ -52,12 +52,12 @@ def need_state(facts):
 def own_settings(facts):
     """``(server, nickname)`` of the XMPP client the bridge logs in with when jvb-join did not write
     it (the hand procedure's sip-communicator.properties or jvb.conf); Nones when it has none."""
-    from jvbjoin.bridge.steps.config import LEGACY_PREFIX, complete_clients, legacy_clients, legacy_values
+    from jvbjoin.bridge.steps.config import LEGACY_PREFIX, complete_clients, legacy_clients
     text = F.legacy_text(facts) or ""
     ids = complete_clients(legacy_clients(text))
     if ids:
         prefix = (LEGACY_PREFIX + ids[0] + ".").lower()
-        values = {k[len(prefix):].upper(): v for k, v in legacy_values(text).items() if k.lower().startswith(prefix)}
+        values = {k[len(prefix):].upper(): v for k, v in javaprops.parse(text).items() if k.lower().startswith(prefix)}
         return values.get("HOSTNAME"), values.get("MUC_NICKNAME")
     try:
         clients = F.hocon_clients(F.bridge_conf(facts))
@@ -233,8 +233,7 @@ def check_cert_verification(facts):
                 found.append("client '{}' in {}".format(name, facts.paths.jvb_conf))
     except hocon.HoconError:
         pass
-    from jvbjoin.bridge.steps.config import legacy_values
-    for key, value in legacy_values(F.legacy_text(facts)).items():
+    for key, value in javaprops.parse(F.legacy_text(facts)).items():
         if key.lower().startswith(LEGACY_DISABLE) and \
                 key.upper().endswith(".DISABLE_CERTIFICATE_VERIFICATION") and value.strip().lower() == "true":
             found.append(facts.paths.jvb_legacy_properties)
@@ -287,13 +286,12 @@ def check_nickname(facts):
 
 
 def check_logging(facts):
-    from jvbjoin.bridge.steps.config import legacy_values
     from jvbjoin.bridge.steps.logging_level import FILE_HANDLER
     text = files.read_text(facts.paths.jvb_logging)
     if text is None:
         return warn("{} is missing".format(facts.paths.jvb_logging), restore_conffile(JVB_LOGGING))
-    # Java properties: "handlers: x" and "handlers x" are the same key as "handlers=x"
-    values = legacy_values(text)
+    # read as the join's logging step reads it: "handlers: x" and "handlers x" are "handlers=x" too
+    values = javaprops.parse(text)
     handlers = [h for h in values.get("handlers", "").replace(",", " ").split() if h]
     level = values[".level"].strip().upper() if ".level" in values else None
     problems = []

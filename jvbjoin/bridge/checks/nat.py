@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 
-from jvbjoin.formats import hocon
+from jvbjoin.formats import hocon, javaprops
 from jvbjoin.doctor import facts as F
 from jvbjoin.bridge.checks.base import RESTART
 from jvbjoin.doctor.core import fail, ok, skipped, warn
@@ -53,8 +53,7 @@ def mappings_in(conf, legacy=None):
 
 
 def _legacy(facts):
-    from jvbjoin.bridge.steps.config import legacy_values
-    return legacy_values(F.legacy_text(facts))
+    return javaprops.parse(F.legacy_text(facts))
 
 
 def effective_stun(facts):

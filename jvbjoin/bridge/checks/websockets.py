@@ -7,7 +7,7 @@ import os
 import socket
 
 from jvbjoin.system import files
-from jvbjoin.formats import hocon
+from jvbjoin.formats import hocon, javaprops
 from jvbjoin.doctor import facts as F
 from jvbjoin.doctor.core import fail, ok, skipped, warn
 
@@ -31,7 +31,7 @@ def asked_server_id(paths):
 
 
 def check_bridge_websockets(facts):
-    from jvbjoin.bridge.steps.config import LEGACY_WEBSOCKETS, WEBSOCKET_PORT, legacy_values
+    from jvbjoin.bridge.steps.config import LEGACY_WEBSOCKETS, WEBSOCKET_PORT
     from jvbjoin.steps.firewall import allowed
     from jvbjoin.bridge.steps.websockets import current_rules
     paths = facts.paths
@@ -42,7 +42,7 @@ def check_bridge_websockets(facts):
         conf = F.bridge_conf(facts)
     except hocon.HoconError as exc:
         return fail("{} does not parse: {}".format(paths.jvb_conf, exc), "Fix the file, then: " + RESTART)
-    legacy = legacy_values(F.legacy_text(facts) or "")
+    legacy = javaprops.parse(F.legacy_text(facts))
     overriding = [key for key in LEGACY_WEBSOCKETS if key in legacy]
     if overriding:
         return fail("{} sets {}, which the bridge reads before jvb.conf".format(
