@@ -10,7 +10,7 @@ bridge's account on the server is removed last, because that alone cannot be und
 import os
 import time
 
-from jvbjoin.system import files
+from jvbjoin.system import files, ufw
 from jvbjoin.engine.core import Change, Context, Engine, Step
 from jvbjoin.errors import JvbJoinError, StepError, TokenError
 from jvbjoin.steps.base import FileStep, WantedFile
@@ -227,15 +227,12 @@ class CloseFirewall(Step):
     name = "firewall"
     title = "firewall (ufw)"
 
-    RULE_FILES = ("/etc/ufw/user.rules", "/etc/ufw/user6.rules")
-
     def check(self, ctx):
-        from jvbjoin.steps.firewall import commented_rules
         if not ctx.facts["options"].firewall:
             return []
         found = []
-        for name in self.RULE_FILES:
-            for rule in commented_rules(files.read_text(ctx.paths(name)) or "", MEDIA_COMMENT):
+        for text in ufw.rule_texts(ctx.paths):
+            for rule in ufw.commented_rules(text, MEDIA_COMMENT):
                 if rule not in found:
                     found.append(rule)
         return [Change("firewall", "{}/{}".format(port, proto), "close {}/{} (opened by jvb-join)".format(port, proto),
@@ -243,16 +240,16 @@ class CloseFirewall(Step):
 
     def apply(self, ctx, changes, journal):
         from jvbjoin.system.run import run
-        saved = [files.FileState.read(ctx.paths(name)) for name in self.RULE_FILES]
+        saved = [files.FileState.read(ctx.paths(name)) for name in ufw.RULE_FILES]
         for state in saved:
             if state.exists:
                 ctx.facts["backups"].save(state.path)
         journal.record("restore ufw's rule files", lambda: [files.restore(state) for state in saved])
         for change in changes:
             rule = "{}/{}".format(*change.data)
-            journal.record("ufw allow {}".format(rule),
-                           lambda rule=rule: run(["ufw", "allow", rule, "comment", MEDIA_COMMENT], check=False, timeout=60))
-            result = run(["ufw", "delete", "allow", rule], check=False, timeout=120)
+            journal.record("ufw allow {}".format(rule), lambda change=change: run(
+                ufw.allow_argv(change.data[0], change.data[1], MEDIA_COMMENT), check=False, timeout=60))
+            result = run(ufw.delete_argv(*change.data), check=False, timeout=120)
             output = result.stdout + result.stderr
             # In a container ufw cannot set its sysctls and says so, yet deletes the rule.
             if not result.ok and "problem running sysctl" not in output:

@@ -5,7 +5,7 @@ import os
 import socket
 import struct
 
-from jvbjoin.system import files
+from jvbjoin.system import files, ufw
 from jvbjoin.formats import hocon
 from jvbjoin.system.netinfo import is_loopback, parse_proc_net  # noqa: F401 (the checks read is_loopback from here)
 
@@ -84,26 +84,12 @@ def tcp_listeners(facts):
 
 # --- ufw -----------------------------------------------------------------------------------------
 
-def ufw_saved(paths):
-    """``(installed, enabled, rules)`` from ufw's own files, without running ufw."""
-    from jvbjoin.steps.firewall import parse_user_rules
-    conf = files.read_text(paths("/etc/ufw/ufw.conf"))
-    if conf is None:
-        return False, False, []
-    enabled = any(line.strip().replace(" ", "").lower() == "enabled=yes" for line in conf.splitlines())
-    rules = []
-    for name in ("/etc/ufw/user.rules", "/etc/ufw/user6.rules"):
-        rules.extend(parse_user_rules(files.read_text(paths(name)) or ""))
-    return True, enabled, rules
-
-
 def firewall_base(facts, missing_hint):
     """What bridge and server firewall checks share: ``(result, rules, problems, remedies, ssh)``;
     ``result`` is a warning when ufw is not installed (then the rest is empty)."""
     from jvbjoin.system import host
-    from jvbjoin.steps.firewall import allowed
     from jvbjoin.doctor.core import warn
-    installed, enabled, rules = ufw_saved(facts.paths)
+    installed, enabled, rules = ufw.saved(facts.paths)
     if not installed:
         return warn("ufw is not installed: " + missing_hint, "apt-get install ufw"), [], [], [], []
     problems, remedies = [], []
@@ -111,7 +97,7 @@ def firewall_base(facts, missing_hint):
         problems.append("ufw is not enabled")
     ssh = host.ssh_ports() if facts.paths.root == "/" else []
     for port in ssh:
-        if not allowed(rules, port, "tcp"):
+        if not ufw.allowed(rules, port, "tcp"):
             problems.append("SSH port {}/tcp is not allowed".format(port))
             remedies.append("ufw allow {}/tcp".format(port))
     return None, rules, problems, remedies, ssh

@@ -3,7 +3,7 @@ API on loopback, the firewall, the kernel settings a bridge wants, the room left
 
 import os
 
-from jvbjoin.system import files
+from jvbjoin.system import files, ufw
 from jvbjoin.formats import hocon
 from jvbjoin.doctor import facts as F
 from jvbjoin.bridge.checks.base import RESTART, UDP_BUFFERS, restore_conffile
@@ -30,12 +30,11 @@ def check_rest_loopback(facts):
 
 
 def check_firewall(facts):
-    from jvbjoin.steps.firewall import allowed
     missing, rules, problems, remedies, ssh = F.firewall_base(
         facts, "make sure this host's firewall lets 10000/udp in")
     if missing:
         return missing
-    if not allowed(rules, 10000, "udp", from_anywhere=True):
+    if not ufw.allowed(rules, 10000, "udp", from_anywhere=True):
         problems.append("10000/udp (media) is not allowed from anywhere")
         remedies.append("ufw allow 10000/udp")
     return F.firewall_result(problems, remedies, "ufw is not enabled" in problems,

@@ -15,12 +15,13 @@ then it keeps the local bridge and says so. The choice is remembered, so a later
 import os
 import re
 
-from jvbjoin.system import files
+from jvbjoin.system import files, ufw
 from jvbjoin.formats import javaprops
 from jvbjoin.engine.core import Change, Step
 from jvbjoin.system.run import run
 from jvbjoin.bridge.steps.config import LEGACY_PREFIX, add_degraded
 from jvbjoin.bridge.steps.service import BRIDGE_UNIT
+from jvbjoin.steps.firewall import MEDIA_COMMENT, MEDIA_PORT
 from jvbjoin.system.systemd import is_enabled, is_running, state_of, with_systemd
 
 EXPIRY_TIMER = "jvb-join-expire.timer"
@@ -155,15 +156,14 @@ class LocalBridge(Step):
             journal.record("enable and start {}".format(BRIDGE_UNIT), _restart_local_bridge)
             _stop_local_bridge()
         if "close" in actions:
-            from jvbjoin.steps.firewall import MEDIA_COMMENT, MEDIA_PORT, _rule_argv, _undo_argv
             journal.record("allow 10000/udp again", lambda: run(
-                _rule_argv(MEDIA_PORT[0], MEDIA_PORT[1], MEDIA_COMMENT), check=False, timeout=60))
-            run(_undo_argv(*MEDIA_PORT), check=False, timeout=60)
+                ufw.allow_argv(MEDIA_PORT[0], MEDIA_PORT[1], MEDIA_COMMENT), check=False, timeout=60))
+            run(ufw.delete_argv(*MEDIA_PORT), check=False, timeout=60)
 
 
 def _media_port_open():
     result = run(["ufw", "status"], check=False, timeout=60)
-    return result.ok and any(line.startswith("10000/udp") for line in result.stdout.splitlines())
+    return result.ok and ufw.status_lists(result.stdout, *MEDIA_PORT)
 
 
 def _restart_local_bridge():

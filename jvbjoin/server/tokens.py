@@ -14,7 +14,7 @@ import secrets
 import string
 import time
 
-from jvbjoin.system import files
+from jvbjoin.system import files, ufw
 from jvbjoin.errors import InputError, JvbJoinError, UsageError
 from jvbjoin.system.run import run
 
@@ -354,7 +354,7 @@ def normalize_source(text):
 
 def ufw_active():
     result = run(["ufw", "status"], check=False, timeout=30)
-    return result.ok and "Status: active" in result.stdout
+    return result.ok and ufw.status_active(result.stdout)
 
 
 def open_client_port(source):

@@ -6,7 +6,7 @@ where websockets were not asked for."""
 import os
 import socket
 
-from jvbjoin.system import files
+from jvbjoin.system import files, ufw
 from jvbjoin.formats import hocon, javaprops
 from jvbjoin.doctor import facts as F
 from jvbjoin.doctor.core import fail, ok, skipped, warn
@@ -32,7 +32,6 @@ def asked_server_id(paths):
 
 def check_bridge_websockets(facts):
     from jvbjoin.bridge.steps.config import LEGACY_WEBSOCKETS, WEBSOCKET_PORT
-    from jvbjoin.steps.firewall import allowed
     from jvbjoin.bridge.steps.websockets import current_rules
     paths = facts.paths
     asked = asked_server_id(paths)
@@ -64,8 +63,8 @@ def check_bridge_websockets(facts):
         return fail("nothing listens on {}/tcp: the server cannot reach this bridge's websockets".format(
             WEBSOCKET_PORT), RESTART + "; then see /var/log/jitsi/jvb.log")
     sources = sorted({source for port, proto, source in current_rules(paths)})
-    _installed, _enabled, rules = F.ufw_saved(paths)
-    if allowed(rules, WEBSOCKET_PORT, "tcp", from_anywhere=True):
+    _installed, _enabled, rules = ufw.saved(paths)
+    if ufw.allowed(rules, WEBSOCKET_PORT, "tcp", from_anywhere=True):
         return warn("{}/tcp is open to everyone; only the server's nginx needs it".format(WEBSOCKET_PORT),
                     "ufw delete allow {}/tcp".format(WEBSOCKET_PORT))
     return ok("server-id {}; {}/tcp listening, allowed from {}".format(
@@ -75,7 +74,6 @@ def check_bridge_websockets(facts):
 def _configured_by_hand(facts):
     """Websockets the token did not ask for but the bridge's own config turns on (an admin following
     the tutorials): the port must listen, and ufw, when on, must let someone in (the server)."""
-    from jvbjoin.steps.firewall import allowed
     from jvbjoin.bridge.steps.websockets import configured_port
     port = configured_port(facts.paths)
     if port is None:
@@ -83,8 +81,8 @@ def _configured_by_hand(facts):
     if not any(p == port for _a, p in F.tcp_listeners(facts)):
         return fail("the bridge's config turns colibri websockets on, but nothing listens on {}/tcp".format(port),
                     RESTART + "; then see /var/log/jitsi/jvb.log")
-    installed, enabled, rules = F.ufw_saved(facts.paths)
-    if installed and enabled and not allowed(rules, port, "tcp"):
+    installed, enabled, rules = ufw.saved(facts.paths)
+    if installed and enabled and not ufw.allowed(rules, port, "tcp"):
         return fail("ufw keeps the server from the bridge's colibri websockets on {}/tcp".format(port),
                     "ufw allow from SERVER-ADDRESS to any port {} proto tcp".format(port))
     return ok("colibri websockets on {}/tcp, set in the bridge's own config; {}".format(

@@ -3,7 +3,7 @@ where it was told, sharing prosody's secret, with a certificate for its name and
 
 import time
 
-from jvbjoin.system import files
+from jvbjoin.system import files, ufw
 from jvbjoin.system.netinfo import bound_sockets, socket_inodes
 from jvbjoin.doctor import facts as F
 from jvbjoin.doctor.core import fail, ok, warn
@@ -77,10 +77,9 @@ def check_turn(facts):
         return fail("coturn's certificate expired", "Renew {}, then: {}".format(settings.cert, again), details)
     if source is not None and source != copy:
         return warn("{} changed since coturn got its copy (a renewal?)".format(settings.cert), again, details)
-    installed, enabled, rules = F.ufw_saved(facts.paths)
-    from jvbjoin.steps.firewall import allowed
+    installed, enabled, rules = ufw.saved(facts.paths)
     closed = ["{}/{}".format(p, proto) for p, proto in settings.ports
-              if installed and enabled and not allowed(rules, p, proto, from_anywhere=True)]
+              if installed and enabled and not ufw.allowed(rules, p, proto, from_anywhere=True)]
     if closed:
         return fail("ufw keeps clients from the TURN server: {} closed".format(", ".join(closed)),
                     "; ".join("ufw allow " + c for c in closed), details)
