@@ -2,12 +2,9 @@
 effective XMPP client settings, listening sockets, ufw's saved rules. Nothing here writes."""
 
 import os
-import socket
-import struct
 
-from jvbjoin.system import files, ufw
+from jvbjoin.system import files, netinfo, ufw
 from jvbjoin.formats import hocon
-from jvbjoin.system.netinfo import is_loopback, parse_proc_net  # noqa: F401 (the checks read is_loopback from here)
 
 REQUIRED_CLIENT_KEYS = ("HOSTNAME", "USERNAME", "PASSWORD", "MUC_JIDS", "MUC_NICKNAME")
 CLIENTS_KEY = "videobridge.apis.xmpp-client.configs"
@@ -71,14 +68,7 @@ def server_certificate(facts, host, port, domain, timeout=2.5):
 # --- sockets -----------------------------------------------------------------------------------
 
 def tcp_listeners(facts):
-    def compute():
-        out = []
-        for name, v6 in (("/proc/net/tcp", False), ("/proc/net/tcp6", True)):
-            text = files.read_text(facts.paths(name))
-            if text:
-                out.extend(parse_proc_net(text, v6))
-        return out
-    return facts.get("listeners", compute)
+    return facts.get("listeners", lambda: netinfo.tcp_listeners(facts.paths))
 
 
 

@@ -4,6 +4,7 @@ API on loopback, the firewall, the kernel settings a bridge wants, the room left
 import os
 
 from jvbjoin.system import files, ufw
+from jvbjoin.system.netinfo import is_loopback
 from jvbjoin.formats import hocon
 from jvbjoin.doctor import facts as F
 from jvbjoin.bridge.checks.base import RESTART, UDP_BUFFERS, restore_conffile
@@ -21,7 +22,7 @@ def check_rest_loopback(facts):
         value = hocon.get(conf, key)
         if value is not None and str(value).lstrip("-").isdigit():
             ports.add(int(value))
-    exposed = sorted({"{}:{}".format(a, p) for a, p in F.tcp_listeners(facts) if p in ports and not F.is_loopback(a)})
+    exposed = sorted({"{}:{}".format(a, p) for a, p in F.tcp_listeners(facts) if p in ports and not is_loopback(a)})
     if exposed:
         return fail("the bridge's private REST API (drain, shutdown, metrics) listens on {}".format(", ".join(exposed)),
                     "Remove videobridge.http-servers.private.host (or set it to 127.0.0.1) in {}, then: {}".format(

@@ -8,10 +8,10 @@ real bridge shows its mapping harvesters nowhere else: not in /colibri/stats nor
 """
 
 import os
-import socket
 import threading
 
 from jvbjoin.formats import hocon, javaprops
+from jvbjoin.system.netinfo import is_local_address
 from jvbjoin.doctor import facts as F
 from jvbjoin.bridge.checks.base import RESTART
 from jvbjoin.doctor.core import fail, ok, skipped, warn
@@ -63,19 +63,6 @@ def effective_stun(facts):
         return [s.strip() for s in legacy.split(",") if s.strip()], facts.paths.jvb_legacy_properties
     found = hocon.get(F.bridge_conf(facts), STUN_KEY)
     return ([str(s) for s in found] if isinstance(found, list) else []), facts.paths.jvb_conf
-
-
-def is_local_address(address):
-    """Whether ``address`` is on an interface of this host (binding to it is what ice4j needs)."""
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    probe = socket.socket(family, socket.SOCK_DGRAM)
-    try:
-        probe.bind((address, 0))
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
 
 
 def _host(transport):

@@ -7,6 +7,7 @@ import os
 import time
 
 from jvbjoin.system import files, ufw
+from jvbjoin.system.netinfo import is_loopback
 from jvbjoin.formats import hocon
 from jvbjoin.errors import JvbJoinError
 from jvbjoin.system.run import run
@@ -128,7 +129,7 @@ def check_xmpp_port(facts):
     if not listening:
         return fail("nothing listens on {}/tcp: bridges cannot connect".format(XMPP_PORT),
                     "systemctl restart prosody; journalctl -u prosody -n 50")
-    if all(F.is_loopback(a) for a in listening):
+    if all(is_loopback(a) for a in listening):
         return fail("prosody listens on {}/tcp on loopback only ({})".format(XMPP_PORT, ", ".join(listening)),
                     "Set c2s_interfaces = { \"*\" } in /etc/prosody/prosody.cfg.lua; systemctl restart prosody")
     return ok("prosody listens on {}/tcp ({})".format(XMPP_PORT, ", ".join(listening)))
