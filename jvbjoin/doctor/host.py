@@ -5,6 +5,7 @@ import os
 
 from jvbjoin.system import files, ufw
 from jvbjoin.system.netinfo import is_loopback
+from jvbjoin.system.sysctl import parse_sysctl_conf, proc_value
 from jvbjoin.formats import hocon
 from jvbjoin.doctor import facts as F
 from jvbjoin.bridge.checks.base import RESTART, UDP_BUFFERS, restore_conffile
@@ -43,13 +44,7 @@ def check_firewall(facts):
                                  ", ".join("{}/tcp".format(p) for p in ssh) or "no SSH port found"))
 
 
-def _sysctl(paths, key):
-    from jvbjoin.bridge.steps.sysctl import proc_value
-    return proc_value(paths, key)
-
-
 def check_udp_buffers(facts):
-    from jvbjoin.bridge.steps.sysctl import parse_sysctl_conf
     text = files.read_text(facts.paths(UDP_BUFFERS))
     if not text:
         return warn("{} is missing (the package ships it)".format(UDP_BUFFERS),
@@ -58,7 +53,7 @@ def check_udp_buffers(facts):
         return skipped("in a container the host's kernel settings apply; on the host run: sysctl -p " + UDP_BUFFERS)
     low = []
     for key, value in sorted(parse_sysctl_conf(text).items()):
-        current = _sysctl(facts.paths, key)
+        current = proc_value(facts.paths, key)
         try:
             if current is None or int(current) < int(value):
                 low.append("{} is {} (wanted {})".format(key, current, value))
@@ -71,11 +66,10 @@ def check_udp_buffers(facts):
 
 
 def check_swappiness(facts):
-    from jvbjoin.bridge.steps.sysctl import parse_sysctl_conf
     wanted = parse_sysctl_conf(files.read_text(facts.paths.sysctl_file) or "").get("vm.swappiness")
     if F.in_container(facts):
         return skipped("in a container the host's kernel settings apply")
-    current = _sysctl(facts.paths, "vm.swappiness")
+    current = proc_value(facts.paths, "vm.swappiness")
     if wanted is None:
         if current is not None and current.isdigit() and int(current) > 10:
             return warn("vm.swappiness is {}: a bridge under memory pressure swaps and stutters".format(current),

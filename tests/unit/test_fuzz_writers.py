@@ -9,7 +9,8 @@ import time
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from jvbjoin.bridge.steps import account, sysctl
+from jvbjoin.bridge.steps import account
+from jvbjoin.system import sysctl
 from jvbjoin.bridge.steps.config import (
     INCLUDE_LINE, LEGACY_MARKER, add_include, comment_out_legacy, complete_clients, legacy_clients,
     remove_include, restore_legacy)
