@@ -5,8 +5,7 @@ jvbjoin.bridge.checks.facts."""
 
 import os
 
-from jvbjoin.system import apt, files, host
-from jvbjoin.system.netinfo import is_loopback, parse_proc_net  # noqa: F401 (the checks read is_loopback from here)
+from jvbjoin.system import apt, host, netinfo, ufw
 from jvbjoin.system.systemd import Systemd
 from jvbjoin.doctor.core import fail, ok, warn
 
@@ -22,37 +21,16 @@ def unit_state(facts, unit):
 # --- sockets -----------------------------------------------------------------------------------
 
 def tcp_listeners(facts):
-    def compute():
-        out = []
-        for name, v6 in (("/proc/net/tcp", False), ("/proc/net/tcp6", True)):
-            text = files.read_text(facts.paths(name))
-            if text:
-                out.extend(parse_proc_net(text, v6))
-        return out
-    return facts.get("listeners", compute)
+    return facts.get("listeners", lambda: netinfo.tcp_listeners(facts.paths))
 
 
 
 # --- ufw -----------------------------------------------------------------------------------------
 
-def ufw_saved(paths):
-    """``(installed, enabled, rules)`` from ufw's own files, without running ufw."""
-    from jvbjoin.steps.firewall import parse_user_rules
-    conf = files.read_text(paths("/etc/ufw/ufw.conf"))
-    if conf is None:
-        return False, False, []
-    enabled = any(line.strip().replace(" ", "").lower() == "enabled=yes" for line in conf.splitlines())
-    rules = []
-    for name in ("/etc/ufw/user.rules", "/etc/ufw/user6.rules"):
-        rules.extend(parse_user_rules(files.read_text(paths(name)) or ""))
-    return True, enabled, rules
-
-
 def firewall_base(facts, missing_hint):
     """What bridge and server firewall checks share: ``(result, rules, problems, remedies, ssh)``;
     ``result`` is a warning when ufw is not installed (then the rest is empty)."""
-    from jvbjoin.steps.firewall import allowed
-    installed, enabled, rules = ufw_saved(facts.paths)
+    installed, enabled, rules = ufw.saved(facts.paths)
     if not installed:
         return warn("ufw is not installed: " + missing_hint, "apt-get install ufw"), [], [], [], []
     problems, remedies = [], []
@@ -60,7 +38,7 @@ def firewall_base(facts, missing_hint):
         problems.append("ufw is not enabled")
     ssh = host.ssh_ports() if facts.paths.root == "/" else []
     for port in ssh:
-        if not allowed(rules, port, "tcp"):
+        if not ufw.allowed(rules, port, "tcp"):
             problems.append("SSH port {}/tcp is not allowed".format(port))
             remedies.append("ufw allow {}/tcp".format(port))
     return None, rules, problems, remedies, ssh

@@ -15,10 +15,13 @@ then it keeps the local bridge and says so. The choice is remembered, so a later
 import os
 import re
 
-from jvbjoin.system import files
+from jvbjoin.system import files, ufw
+from jvbjoin.formats import javaprops
 from jvbjoin.engine.core import Change, Step
 from jvbjoin.system.run import run
+from jvbjoin.bridge.steps.config import LEGACY_PREFIX
 from jvbjoin.bridge.steps.service import BRIDGE_UNIT
+from jvbjoin.steps.firewall import MEDIA_COMMENT, MEDIA_PORT
 from jvbjoin.system.systemd import is_enabled, is_running, state_of, with_systemd
 
 EXPIRY_TIMER = "jvb-join-expire.timer"
@@ -73,12 +76,15 @@ def recorded_choice(paths):
 
 def local_nickname(paths):
     """The server's own bridge's MUC nickname, from its jvb.conf (or the legacy properties)."""
-    for name, pattern in (("/etc/jitsi/videobridge/jvb.conf", r'MUC_NICKNAME\s*[=:]\s*"?([^"\s]+)"?'),
-                          ("/etc/jitsi/videobridge/sip-communicator.properties",
-                           r'^\s*org\.jitsi\.videobridge\.xmpp\.user\.[^.]+\.MUC_NICKNAME\s*=\s*(\S+)')):
-        match = re.search(pattern, files.read_text(paths(name)) or "", re.MULTILINE)
-        if match:
-            return match.group(1)
+    match = re.search(r'MUC_NICKNAME\s*[=:]\s*"?([^"\s]+)"?',
+                      files.read_text(paths("/etc/jitsi/videobridge/jvb.conf")) or "", re.MULTILINE)
+    if match:
+        return match.group(1)
+    legacy = javaprops.parse(files.read_text(paths("/etc/jitsi/videobridge/sip-communicator.properties")))
+    for key, value in legacy.items():
+        if key.startswith(LEGACY_PREFIX) and key.endswith(".MUC_NICKNAME") and "." not in \
+                key[len(LEGACY_PREFIX):-len(".MUC_NICKNAME")] and value.split():
+            return value.split()[0]
     return None
 
 
@@ -150,15 +156,14 @@ class LocalBridge(Step):
             journal.record("enable and start {}".format(BRIDGE_UNIT), _restart_local_bridge)
             _stop_local_bridge()
         if "close" in actions:
-            from jvbjoin.steps.firewall import MEDIA_COMMENT, MEDIA_PORT, _rule_argv, _undo_argv
             journal.record("allow 10000/udp again", lambda: run(
-                _rule_argv(MEDIA_PORT[0], MEDIA_PORT[1], MEDIA_COMMENT), check=False, timeout=60))
-            run(_undo_argv(*MEDIA_PORT), check=False, timeout=60)
+                ufw.allow_argv(MEDIA_PORT[0], MEDIA_PORT[1], MEDIA_COMMENT), check=False, timeout=60))
+            run(ufw.delete_argv(*MEDIA_PORT), check=False, timeout=60)
 
 
 def _media_port_open():
     result = run(["ufw", "status"], check=False, timeout=60)
-    return result.ok and any(line.startswith("10000/udp") for line in result.stdout.splitlines())
+    return result.ok and ufw.status_lists(result.stdout, *MEDIA_PORT)
 
 
 def _restart_local_bridge():

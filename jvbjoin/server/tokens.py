@@ -17,6 +17,7 @@ import time
 from jvbjoin.errors import JvbJoinError, UsageError
 from jvbjoin.formats.pin import spki_pin
 from jvbjoin.formats.token import JoinToken
+from jvbjoin.system import ufw
 from jvbjoin.system.run import run
 from jvbjoin.server import colibri_ws as ws, prosody, rights
 from jvbjoin.server.model import TokenStore, account_verifier, auth_certificate, ended, jid_of, server_domain, token_state
@@ -242,7 +243,7 @@ def normalize_source(text):
 
 def ufw_active():
     result = run(["ufw", "status"], check=False, timeout=30)
-    return result.ok and "Status: active" in result.stdout
+    return result.ok and ufw.status_active(result.stdout)
 
 
 def open_client_port(source):

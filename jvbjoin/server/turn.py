@@ -32,7 +32,6 @@ and refuses with a remedy (give the TURN name its own address, make the web serv
 own address only); it never edits the web server's config for this.
 """
 
-import errno
 import grp
 import json
 import os
@@ -40,7 +39,7 @@ import secrets
 import socket
 import time
 
-from jvbjoin.system.netinfo import bound_sockets, socket_inodes
+from jvbjoin.system.netinfo import bound_sockets, is_local_address, socket_inodes
 from jvbjoin.system import files
 from jvbjoin.engine.core import Change, Context, Engine, Step
 from jvbjoin.engine.run import Run
@@ -210,18 +209,6 @@ def resolve(host):
         return sorted({info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_UDP)})
     except socket.gaierror:
         return []
-
-
-def is_local_address(address):
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.bind((address, 0))
-        except OSError as exc:
-            if exc.errno == errno.EADDRNOTAVAIL:
-                return False
-            raise
-    return True
 
 
 def coturn_inodes(paths):

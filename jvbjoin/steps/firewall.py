@@ -5,9 +5,9 @@ Rules are only ever added (each with its own undo); existing rules are never tou
 """
 
 import os
-import re
 
-from jvbjoin.system import files, host, netinfo as sockets
+from jvbjoin.system import files, host, netinfo as sockets, ufw
+from jvbjoin.system.ufw import allow_argv, allowed, delete_argv, parse_status, saved_rules
 from jvbjoin.engine.core import Change, Context, Step
 from jvbjoin.errors import CommandError, StepError
 from jvbjoin.system.run import run
@@ -20,107 +20,6 @@ _CONTAINER_NOISE = "problem running sysctl"
 # discovery. A socket on one of these is not cut by turning ufw on.
 _ALWAYS_LET_IN = {(68, "udp"), (546, "udp"), (5353, "udp"), (1900, "udp")}
 
-_ANY = ("0.0.0.0/0", "::/0", "any")
-_STATUS_RULE = re.compile(r"^(?P<to>\S+)(?: \(v6\))?\s+(?P<action>ALLOW|LIMIT|DENY|REJECT)(?: (?P<dir>IN|OUT|FWD))?\s+"
-                          r"(?P<src>.+?)\s*(?:#.*)?$")
-
-
-def parse_status(text):
-    """``(active, rules)`` from ``ufw status verbose``; rules are ``(action, proto, ports, from_any)``."""
-    active = False
-    rules = []
-    in_table = False
-    for line in text.splitlines():
-        if line.startswith("Status:"):
-            active = line.split(":", 1)[1].strip() == "active"
-            continue
-        if line.startswith("--"):
-            in_table = True
-            continue
-        if not in_table or not line.strip():
-            continue
-        match = _STATUS_RULE.match(line.rstrip())
-        if not match or (match.group("dir") or "IN") != "IN":
-            continue
-        port, _, proto = match.group("to").partition("/")
-        src = match.group("src").replace("(v6)", "").strip()
-        rules.append((match.group("action").lower(), proto or "any", port, src == "Anywhere"))
-    return active, rules
-
-
-def parse_user_rules(text):
-    """Rules from ufw's ``user.rules``/``user6.rules`` ``### tuple ###`` lines (kept even when
-    ufw is inactive, when ``ufw status`` shows none)."""
-    rules = []
-    for line in text.splitlines():
-        if not line.startswith("### tuple ###"):
-            continue
-        fields = line[len("### tuple ###"):].split()
-        fields = [f for f in fields if not f.startswith("comment=")]
-        if len(fields) < 7:
-            continue
-        action, proto, dport, dst, sport, src = fields[:6]
-        direction = fields[-1]
-        if direction != "in":
-            continue
-        rules.append((action.split("_")[0], proto, dport, src in _ANY))
-    return rules
-
-
-def commented_tuples(text, comment):
-    """The fields (action, proto, dport, dst, sport, src, ..., direction) of the incoming allow rules
-    in a ``user.rules`` text that carry ``comment`` (ufw keeps comments hex-encoded there)."""
-    wanted = "comment=" + comment.encode("utf-8").hex()
-    for line in text.splitlines():
-        if not line.startswith("### tuple ###") or wanted not in line.split():
-            continue
-        fields = [f for f in line[len("### tuple ###"):].split() if not f.startswith("comment=")]
-        if len(fields) >= 7 and fields[0] == "allow" and fields[-1] == "in":
-            yield fields
-
-
-def commented_rules(text, comment):
-    """``[(port, proto)]`` of the incoming allow rules in a ``user.rules`` text that carry
-    ``comment``: the ports jvb-join opened itself."""
-    found = []
-    for fields in commented_tuples(text, comment):
-        if (fields[2], fields[1]) not in found:
-            found.append((fields[2], fields[1]))
-    return found
-
-
-def _port_in(port, spec):
-    for part in spec.split(","):
-        if ":" in part:
-            low, _, high = part.partition(":")
-            if low.isdigit() and high.isdigit() and int(low) <= port <= int(high):
-                return True
-        elif part.isdigit() and int(part) == port:
-            return True
-    return False
-
-
-def allowed(rules, port, proto, from_anywhere=False):
-    """Is ``port/proto`` already let in by some rule (allow or limit)?"""
-    for action, rule_proto, ports, from_any in rules:
-        if action not in ("allow", "limit"):
-            continue
-        if rule_proto not in ("any", proto):
-            continue
-        if from_anywhere and not from_any:
-            continue
-        if _port_in(port, ports):
-            return True
-    return False
-
-
-def _rule_argv(port, proto, comment):
-    return ["ufw", "allow", "{}/{}".format(port, proto), "comment", comment]
-
-
-def _undo_argv(port, proto):
-    return ["ufw", "delete", "allow", "{}/{}".format(port, proto)]
-
 
 class CloseFirewall(Step):
     """Leave: the ports jvb-join opened (rules with its comment). SSH stays allowed and ufw stays as
@@ -130,33 +29,31 @@ class CloseFirewall(Step):
     title = "firewall (ufw)"
     leave_order = 3
 
-    RULE_FILES = ("/etc/ufw/user.rules", "/etc/ufw/user6.rules")
-
     def check(self, ctx):
         if not ctx.run.firewall:
             return []
         found = []
-        for name in self.RULE_FILES:
-            for rule in commented_rules(files.read_text(ctx.paths(name)) or "", MEDIA_COMMENT):
+        for text in ufw.rule_texts(ctx.paths):
+            for rule in ufw.commented_rules(text, MEDIA_COMMENT):
                 if rule not in found:
                     found.append(rule)
         return [Change("firewall", "{}/{}".format(port, proto), "close {}/{} (opened by jvb-join)".format(port, proto),
                        data=(port, proto)) for port, proto in found]
 
     def apply(self, ctx, changes, journal):
-        saved = [files.FileState.read(ctx.paths(name)) for name in self.RULE_FILES]
+        saved = [files.FileState.read(ctx.paths(name)) for name in ufw.RULE_FILES]
         for state in saved:
             if state.exists:
                 ctx.run.backups.save(state.path)
         journal.record("restore ufw's rule files", lambda: [files.restore(state) for state in saved])
         for change in changes:
             rule = "{}/{}".format(*change.data)
-            journal.record("ufw allow {}".format(rule),
-                           lambda rule=rule: run(["ufw", "allow", rule, "comment", MEDIA_COMMENT], check=False, timeout=60))
-            result = run(["ufw", "delete", "allow", rule], check=False, timeout=120)
+            journal.record("ufw allow {}".format(rule), lambda change=change: run(
+                allow_argv(change.data[0], change.data[1], MEDIA_COMMENT), check=False, timeout=60))
+            result = run(delete_argv(*change.data), check=False, timeout=120)
             output = result.stdout + result.stderr
             # In a container ufw cannot set its sysctls and says so, yet deletes the rule.
-            if not result.ok and "problem running sysctl" not in output:
+            if not result.ok and _CONTAINER_NOISE not in output:
                 raise StepError("ufw delete allow {} failed: {}".format(rule, output.strip()[-300:]),
                                 "Check ufw (ufw status verbose), then run 'jvb-join leave' again.")
 
@@ -183,15 +80,7 @@ class Firewall(Step):
         return result.stdout
 
     def _rules(self, ctx, status_rules):
-        rules = list(status_rules)
-        for name in ("/etc/ufw/user.rules", "/etc/ufw/user6.rules"):
-            try:
-                text = files.read_text(ctx.paths(name))
-            except OSError:
-                continue
-            if text:
-                rules.extend(parse_user_rules(text))
-        return rules
+        return list(status_rules) + saved_rules(ctx.paths)
 
     def check(self, ctx):
         if not ctx.run.firewall:
@@ -208,13 +97,13 @@ class Firewall(Step):
             if not allowed(rules, port, "tcp"):
                 changes.append(Change("firewall", "{}/tcp".format(port),
                                       "allow {}/tcp (SSH) in ufw".format(port),
-                                      data=(_rule_argv(port, "tcp", SSH_COMMENT), _undo_argv(port, "tcp"))))
+                                      data=(allow_argv(port, "tcp", SSH_COMMENT), delete_argv(port, "tcp"))))
         for port, proto in self.ports:
             if not allowed(rules, port, proto, from_anywhere=True):
                 what = "bridge media" if (port, proto) == tuple(MEDIA_PORT) else "jvb-join"
                 changes.append(Change("firewall", "{}/{}".format(port, proto),
                                       "allow {}/{} ({}) in ufw".format(port, proto, what),
-                                      data=(_rule_argv(port, proto, MEDIA_COMMENT), _undo_argv(port, proto))))
+                                      data=(allow_argv(port, proto, MEDIA_COMMENT), delete_argv(port, proto))))
         if not active:
             if ssh_ports or ctx.run.no_ssh:
                 changes.append(Change("firewall", "ufw", "enable ufw",
@@ -231,7 +120,7 @@ class Firewall(Step):
     def apply(self, ctx, changes, journal):
         # ufw rewrites its rule files whole; after the rules are undone, put back the exact bytes
         # the admin had (recorded first, so replayed last).
-        saved = [files.FileState.read(ctx.paths(name)) for name in ("/etc/ufw/user.rules", "/etc/ufw/user6.rules")]
+        saved = [files.FileState.read(ctx.paths(name)) for name in ufw.RULE_FILES]
         journal.record("restore ufw's rule files", lambda: [files.restore(state) for state in saved])
         # Rules first, enable last: SSH must be allowed before the firewall comes up.
         ordered = [c for c in changes if c.target != "ufw"] + [c for c in changes if c.target == "ufw"]
@@ -272,8 +161,8 @@ def cut_by_enabling(paths, keep):
     """What turning ufw on would cut: ``[(port, proto, program)]`` of the sockets this host serves to
     others now (listening TCP, bound UDP; not loopback-only) that no rule lets in and that are not in
     ``keep`` (the ports the run itself will allow). Empty when ufw is active already or absent."""
-    conf = files.read_text(paths("/etc/ufw/ufw.conf"))
-    if conf is None or re.search(r"^\s*ENABLED\s*=\s*yes\s*$", conf, re.MULTILINE | re.IGNORECASE):
+    conf = files.read_text(paths(ufw.CONF))
+    if conf is None or ufw.conf_enabled(conf):
         return []  # no ufw, or on already (read from its file: a re-run pays no ufw start-up)
     state = ufw_state(paths)
     if state is None or state[0]:

@@ -1,7 +1,8 @@
 """The host's sockets as the kernel lists them in /proc/net, and which process holds each one.
 
 Read by doctor (who listens where), by ``server turn`` (is a port taken, and by whom) and by the join
-(what a firewall that is turned on would cut). Nothing here knows about Jitsi.
+(what a firewall that is turned on would cut), and whether an address is this host's. Nothing here
+knows about Jitsi.
 """
 
 import os
@@ -36,6 +37,16 @@ def parse_proc_net(text, v6, state=LISTEN, inodes=False):
     return out
 
 
+def tcp_listeners(paths):
+    """``(address, port)`` of every listening TCP socket, IPv4 and IPv6."""
+    out = []
+    for name, v6 in (("/proc/net/tcp", False), ("/proc/net/tcp6", True)):
+        text = files.read_text(paths(name))
+        if text:
+            out.extend(parse_proc_net(text, v6))
+    return out
+
+
 def bound_sockets(paths):
     """``(proto, address, port, inode)`` of every listening TCP and bound UDP socket."""
     out = []
@@ -48,6 +59,20 @@ def bound_sockets(paths):
 
 def is_loopback(address):
     return address in ("::1",) or address.startswith("127.") or address.startswith("::ffff:127.")
+
+
+def is_local_address(address):
+    """Whether ``address`` is on an interface of this host: a socket can be bound to it (what
+    ice4j and coturn need). An address that cannot be bound for any reason is not."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    probe = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        probe.bind((address, 0))
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
 
 
 def socket_inodes(paths, pid):

@@ -316,14 +316,6 @@ def test_rest_on_all_addresses_fails(host):
     assert result.status == "fail" and "0.0.0.0:8080" in result.detail
 
 
-def test_ipv6_listeners_are_read():
-    text = ("  sl  local_address                         remote_address                        st\n"
-            "   0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A\n"
-            "   1: 00000000000000000000000000000000:1466 00000000000000000000000000000000:0000 0A\n")
-    from jvbjoin.system.netinfo import parse_proc_net
-    assert parse_proc_net(text, True) == [("::1", 8080), ("::", 5222)]
-
-
 def test_firewall_without_media_port_or_disabled(host):
     write(host, "/etc/ufw/user.rules", "### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in\n")
     result = host_checks.check_firewall(facts_for(host))

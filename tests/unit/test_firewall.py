@@ -189,14 +189,6 @@ def test_real_failure_raises(setup):
         step.apply(ctx, step.check(ctx), Journal())
 
 
-def test_parse_status_rules():
-    active, rules = firewall.parse_status(ACTIVE_ADMIN)
-    assert active
-    assert ("allow", "any", "8443", False) in rules
-    assert firewall.allowed(rules, 22, "tcp")
-    assert not firewall.allowed(rules, 10000, "udp")
-
-
 def test_app_profile_rule_in_user_rules_counts(setup, paths):
     import os
     ctx, _ = setup(INACTIVE, [22])

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from jvbjoin.system import files
+from jvbjoin.system import files, ufw
 from jvbjoin.bridge import leave
 from jvbjoin.engine.core import Context, Engine, Journal
 from jvbjoin.errors import StepError, TokenError
@@ -182,7 +182,7 @@ USER_RULES = """*filter
 
 
 def test_only_the_ports_jvb_join_opened_are_closed_and_ssh_stays(paths):
-    assert firewall.commented_rules(USER_RULES, firewall.MEDIA_COMMENT) == [("10000", "udp")]
+    assert ufw.commented_rules(USER_RULES, firewall.MEDIA_COMMENT) == [("10000", "udp")]
     write(paths("/etc/ufw/user.rules"), USER_RULES)
     write(paths("/etc/ufw/user6.rules"), USER_RULES.replace("0.0.0.0/0", "::/0"))
     ctx = leave_ctx(paths, firewall=True)

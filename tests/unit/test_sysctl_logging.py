@@ -141,3 +141,12 @@ def test_udp_buffer_mismatch_reported(paths):
 def test_bad_swappiness_refused(paths):
     with pytest.raises(UsageError):
         sysctl.Sysctl().check(bridge_ctx(paths, swappiness="lots"))
+
+
+def test_sysctl_files_and_the_kernels_values_are_read_in_one_place(paths):
+    from jvbjoin.system import sysctl as kernel
+    assert kernel.parse_sysctl_conf("# c\n; c\n-net.core.rmem_max = 10485760\nvm.swappiness=1\nbad line\n") == {
+        "net.core.rmem_max": "10485760", "vm.swappiness": "1"}
+    write(paths("/proc/sys/net/ipv4/ip_local_port_range"), "32768\t60999\n")
+    assert kernel.proc_value(paths, "net.ipv4.ip_local_port_range") == "32768 60999"
+    assert kernel.proc_value(paths, "vm.nothing_here") is None

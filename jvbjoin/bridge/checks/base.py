@@ -7,7 +7,7 @@ import json
 import os
 import time
 
-from jvbjoin.formats import hocon
+from jvbjoin.formats import hocon, javaprops
 from jvbjoin.system import apt, files, host
 from jvbjoin.doctor.core import Check, fail, ok, warn
 from jvbjoin.doctor import facts as F
@@ -16,7 +16,7 @@ from jvbjoin.bridge.checks import host as host_checks, link, nat, websockets
 from jvbjoin.bridge.checks.facts import (PACKAGE, REJOIN, RESTART, UNIT, bridge_conf, effective_client,
                                          hocon_clients, legacy_text, need_state, our_client, own_settings,
                                          restore_conffile, state)
-from jvbjoin.bridge.steps.config import has_include, legacy_values
+from jvbjoin.bridge.steps.config import has_include
 from jvbjoin.bridge.steps.logging_level import FILE_HANDLER
 
 LEGACY_DISABLE = "org.jitsi.videobridge.xmpp.user."
@@ -167,7 +167,7 @@ def check_cert_verification(facts):
                 found.append("client '{}' in {}".format(name, facts.paths.jvb_conf))
     except hocon.HoconError:
         pass
-    for key, value in legacy_values(legacy_text(facts)).items():
+    for key, value in javaprops.parse(legacy_text(facts)).items():
         if key.lower().startswith(LEGACY_DISABLE) and \
                 key.upper().endswith(".DISABLE_CERTIFICATE_VERIFICATION") and value.strip().lower() == "true":
             found.append(facts.paths.jvb_legacy_properties)
@@ -221,8 +221,8 @@ def check_logging(facts):
     text = files.read_text(facts.paths.jvb_logging)
     if text is None:
         return warn("{} is missing".format(facts.paths.jvb_logging), restore_conffile(JVB_LOGGING))
-    # Java properties: "handlers: x" and "handlers x" are the same key as "handlers=x"
-    values = legacy_values(text)
+    # read as the join's logging step reads it: "handlers: x" and "handlers x" are "handlers=x" too
+    values = javaprops.parse(text)
     handlers = [h for h in values.get("handlers", "").replace(",", " ").split() if h]
     level = values[".level"].strip().upper() if ".level" in values else None
     problems = []

@@ -2,13 +2,13 @@
 merges them (jvb.conf with jvb-join.conf, sip-communicator.properties), its REST answers and the
 server's certificate, each read once per run; and the words the checks' remedies use."""
 
-from jvbjoin.formats import hocon
+from jvbjoin.formats import hocon, javaprops
 from jvbjoin.system import files
 from jvbjoin.xmpp import probe
 from jvbjoin.doctor.core import skipped
 from jvbjoin.bridge.api import BridgeAPI
 from jvbjoin.bridge.steps.account import read_state
-from jvbjoin.bridge.steps.config import LEGACY_PREFIX, complete_clients, legacy_clients, legacy_values
+from jvbjoin.bridge.steps.config import LEGACY_PREFIX, complete_clients, legacy_clients
 
 UNIT = "jitsi-videobridge2.service"
 PACKAGE = "jitsi-videobridge2"
@@ -49,7 +49,7 @@ def own_settings(facts):
     ids = complete_clients(legacy_clients(text))
     if ids:
         prefix = (LEGACY_PREFIX + ids[0] + ".").lower()
-        values = {k[len(prefix):].upper(): v for k, v in legacy_values(text).items() if k.lower().startswith(prefix)}
+        values = {k[len(prefix):].upper(): v for k, v in javaprops.parse(text).items() if k.lower().startswith(prefix)}
         return values.get("HOSTNAME"), values.get("MUC_NICKNAME")
     try:
         clients = hocon_clients(bridge_conf(facts))

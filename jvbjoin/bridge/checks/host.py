@@ -4,11 +4,13 @@ API on loopback, the firewall, the kernel settings a bridge wants, the room left
 import os
 
 from jvbjoin.errors import OptionsFileError
+from jvbjoin.system import files, ufw
+from jvbjoin.system.netinfo import is_loopback
+from jvbjoin.system.sysctl import parse_sysctl_conf, proc_value
 from jvbjoin.formats import hocon
 from jvbjoin.system import files
 from jvbjoin.doctor.core import fail, ok, skipped, warn
 from jvbjoin.doctor import facts as F
-from jvbjoin.steps.firewall import allowed
 from jvbjoin.bridge.checks.facts import RESTART, UDP_BUFFERS, bridge_conf, restore_conffile
 from jvbjoin.bridge.steps.sysctl import parse_sysctl_conf, proc_value
 from jvbjoin.bridge.unattended import read_options
@@ -25,7 +27,7 @@ def check_rest_loopback(facts):
         value = hocon.get(conf, key)
         if value is not None and str(value).lstrip("-").isdigit():
             ports.add(int(value))
-    exposed = sorted({"{}:{}".format(a, p) for a, p in F.tcp_listeners(facts) if p in ports and not F.is_loopback(a)})
+    exposed = sorted({"{}:{}".format(a, p) for a, p in F.tcp_listeners(facts) if p in ports and not is_loopback(a)})
     if exposed:
         return fail("the bridge's private REST API (drain, shutdown, metrics) listens on {}".format(", ".join(exposed)),
                     "Remove videobridge.http-servers.private.host (or set it to 127.0.0.1) in {}, then: {}".format(
@@ -38,16 +40,12 @@ def check_firewall(facts):
         facts, "make sure this host's firewall lets 10000/udp in")
     if missing:
         return missing
-    if not allowed(rules, 10000, "udp", from_anywhere=True):
+    if not ufw.allowed(rules, 10000, "udp", from_anywhere=True):
         problems.append("10000/udp (media) is not allowed from anywhere")
         remedies.append("ufw allow 10000/udp")
     return F.firewall_result(problems, remedies, "ufw is not enabled" in problems,
                              "ufw is enabled; SSH ({}) and 10000/udp are allowed".format(
                                  ", ".join("{}/tcp".format(p) for p in ssh) or "no SSH port found"))
-
-
-def _sysctl(paths, key):
-    return proc_value(paths, key)
 
 
 def check_udp_buffers(facts):
@@ -59,7 +57,7 @@ def check_udp_buffers(facts):
         return skipped("in a container the host's kernel settings apply; on the host run: sysctl -p " + UDP_BUFFERS)
     low = []
     for key, value in sorted(parse_sysctl_conf(text).items()):
-        current = _sysctl(facts.paths, key)
+        current = proc_value(facts.paths, key)
         try:
             if current is None or int(current) < int(value):
                 low.append("{} is {} (wanted {})".format(key, current, value))
@@ -75,7 +73,7 @@ def check_swappiness(facts):
     wanted = parse_sysctl_conf(files.read_text(facts.paths.sysctl_file) or "").get("vm.swappiness")
     if F.in_container(facts):
         return skipped("in a container the host's kernel settings apply")
-    current = _sysctl(facts.paths, "vm.swappiness")
+    current = proc_value(facts.paths, "vm.swappiness")
     if wanted is None:
         if current is not None and current.isdigit() and int(current) > 10:
             return warn("vm.swappiness is {}: a bridge under memory pressure swaps and stutters".format(current),

@@ -8,13 +8,12 @@ real bridge shows its mapping harvesters nowhere else: not in /colibri/stats nor
 """
 
 import os
-import socket
 import threading
 
-from jvbjoin.formats import hocon, stun
+from jvbjoin.formats import hocon, javaprops, stun
+from jvbjoin.system.netinfo import is_local_address
 from jvbjoin.doctor.core import fail, ok, skipped, warn
 from jvbjoin.bridge.checks.facts import RESTART, bridge_conf, legacy_text
-from jvbjoin.bridge.steps.config import legacy_values
 
 MAPPINGS_KEY = "ice4j.harvest.mapping.static-mappings"
 STUN_KEY = "ice4j.harvest.mapping.stun.addresses"
@@ -53,7 +52,7 @@ def mappings_in(conf, legacy=None):
 
 
 def _legacy(facts):
-    return legacy_values(legacy_text(facts))
+    return javaprops.parse(legacy_text(facts))
 
 
 def effective_stun(facts):
@@ -63,19 +62,6 @@ def effective_stun(facts):
         return [s.strip() for s in legacy.split(",") if s.strip()], facts.paths.jvb_legacy_properties
     found = hocon.get(bridge_conf(facts), STUN_KEY)
     return ([str(s) for s in found] if isinstance(found, list) else []), facts.paths.jvb_conf
-
-
-def is_local_address(address):
-    """Whether ``address`` is on an interface of this host (binding to it is what ice4j needs)."""
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    probe = socket.socket(family, socket.SOCK_DGRAM)
-    try:
-        probe.bind((address, 0))
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
 
 
 def _host(transport):

@@ -2,13 +2,12 @@
 server-id its token gave it and listens on 9090 for the server only. Skipped where websockets were
 not asked for. The server's side (its nginx routes) is checked in jvbjoin.server.checks.websockets."""
 
-from jvbjoin.formats import hocon
-from jvbjoin.system import files
+from jvbjoin.formats import hocon, javaprops
+from jvbjoin.system import files, ufw
 from jvbjoin.doctor.core import fail, ok, skipped, warn
 from jvbjoin.doctor import facts as F
-from jvbjoin.steps.firewall import allowed
 from jvbjoin.bridge.checks.facts import RESTART, bridge_conf, legacy_text
-from jvbjoin.bridge.steps.config import LEGACY_WEBSOCKETS, WEBSOCKET_PORT, legacy_values
+from jvbjoin.bridge.steps.config import LEGACY_WEBSOCKETS, WEBSOCKET_PORT
 from jvbjoin.bridge.steps.websockets import configured_port, current_rules
 
 
@@ -36,7 +35,7 @@ def check_bridge_websockets(facts):
         conf = bridge_conf(facts)
     except hocon.HoconError as exc:
         return fail("{} does not parse: {}".format(paths.jvb_conf, exc), "Fix the file, then: " + RESTART)
-    legacy = legacy_values(legacy_text(facts) or "")
+    legacy = javaprops.parse(legacy_text(facts))
     overriding = [key for key in LEGACY_WEBSOCKETS if key in legacy]
     if overriding:
         return fail("{} sets {}, which the bridge reads before jvb.conf".format(
@@ -58,8 +57,8 @@ def check_bridge_websockets(facts):
         return fail("nothing listens on {}/tcp: the server cannot reach this bridge's websockets".format(
             WEBSOCKET_PORT), RESTART + "; then see /var/log/jitsi/jvb.log")
     sources = sorted({source for port, proto, source in current_rules(paths)})
-    _installed, _enabled, rules = F.ufw_saved(paths)
-    if allowed(rules, WEBSOCKET_PORT, "tcp", from_anywhere=True):
+    _installed, _enabled, rules = ufw.saved(paths)
+    if ufw.allowed(rules, WEBSOCKET_PORT, "tcp", from_anywhere=True):
         return warn("{}/tcp is open to everyone; only the server's nginx needs it".format(WEBSOCKET_PORT),
                     "ufw delete allow {}/tcp".format(WEBSOCKET_PORT))
     return ok("server-id {}; {}/tcp listening, allowed from {}".format(
@@ -75,8 +74,8 @@ def _configured_by_hand(facts):
     if not any(p == port for _a, p in F.tcp_listeners(facts)):
         return fail("the bridge's config turns colibri websockets on, but nothing listens on {}/tcp".format(port),
                     RESTART + "; then see /var/log/jitsi/jvb.log")
-    installed, enabled, rules = F.ufw_saved(facts.paths)
-    if installed and enabled and not allowed(rules, port, "tcp"):
+    installed, enabled, rules = ufw.saved(facts.paths)
+    if installed and enabled and not ufw.allowed(rules, port, "tcp"):
         return fail("ufw keeps the server from the bridge's colibri websockets on {}/tcp".format(port),
                     "ufw allow from SERVER-ADDRESS to any port {} proto tcp".format(port))
     return ok("colibri websockets on {}/tcp, set in the bridge's own config; {}".format(

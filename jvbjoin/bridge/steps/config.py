@@ -8,7 +8,8 @@ import re
 import jinja2
 
 from jvbjoin.system import files, host
-from jvbjoin.formats import hocon
+from jvbjoin.formats import hocon, javaprops
+from jvbjoin.formats.javaprops import split_lines
 from jvbjoin.engine.core import Change
 from jvbjoin.errors import StepError
 from jvbjoin.steps.base import FileStep, WantedFile
@@ -115,7 +116,7 @@ def legacy_overrides(ctx, extras):
     text = files.read_text(ctx.paths.jvb_legacy_properties)
     if not text:
         return
-    values = legacy_values(text)
+    values = javaprops.parse(text)
     found = []
     if extras.stun_servers is not None and _LEGACY_STUN in values:
         found.append(_LEGACY_STUN)
@@ -290,60 +291,11 @@ class JvbConfInclude(_EditStep):
 
 # --- legacy sip-communicator.properties --------------------------------------------------------
 
-def _logical_lines(lines):
-    """Group physical lines (with their line ends) into Java-properties logical lines: a line whose
-    content ends in an odd number of backslashes continues on the next one."""
-    groups, current = [], []
-    for line in lines:
-        current.append(line)
-        body = line.rstrip("\r\n")
-        stripped = body.lstrip()
-        is_comment = len(current) == 1 and (stripped.startswith("#") or stripped.startswith("!"))
-        trailing = len(body) - len(body.rstrip("\\"))
-        if is_comment or trailing % 2 == 0:
-            groups.append(current)
-            current = []
-    if current:
-        groups.append(current)
-    return groups
-
-
-def _property_key(first_line):
-    stripped = first_line.lstrip(" \t\f").rstrip("\r\n")
-    if not stripped or stripped[0] in "#!":
-        return None
-    key = []
-    i = 0
-    while i < len(stripped):
-        ch = stripped[i]
-        if ch == "\\" and i + 1 < len(stripped):
-            key.append(stripped[i + 1])
-            i += 2
-            continue
-        if ch in "=: \t\f":
-            break
-        key.append(ch)
-        i += 1
-    return "".join(key)
-
-
-def legacy_values(text):
-    """``{key: value}`` of a sip-communicator.properties text (values of one physical line; enough
-    for the flags and addresses jvb-join looks at)."""
-    values = {}
-    for group in _logical_lines(text.splitlines(True)):
-        key = _property_key(group[0])
-        if key:
-            rest = group[0].strip().rstrip("\\")
-            values[key] = re.split(r"\s*[=:\s]\s*", rest, maxsplit=1)[-1] if re.search(r"[=:\s]", rest) else ""
-    return values
-
-
 def legacy_clients(text):
     """``{id: set(FIELDS)}`` of the legacy client keys in a sip-communicator.properties text."""
     clients = {}
-    for group in _logical_lines(split_lines(text)):
-        key = _property_key(group[0])
+    for group in javaprops.logical_lines(split_lines(text)):
+        key = javaprops.key_of(group)
         if key is None or not key.lower().startswith(LEGACY_PREFIX):
             continue
         rest = key[len(LEGACY_PREFIX):]
@@ -361,8 +313,8 @@ def complete_clients(clients):
 def comment_out_legacy(text):
     """Every legacy client line commented out with the marker; every other line byte for byte."""
     out = []
-    for group in _logical_lines(split_lines(text)):
-        key = _property_key(group[0])
+    for group in javaprops.logical_lines(split_lines(text)):
+        key = javaprops.key_of(group)
         if key is not None and key.lower().startswith(LEGACY_PREFIX):
             out.extend(LEGACY_MARKER + line for line in group)
         else:

@@ -3,16 +3,13 @@
 import re
 
 from jvbjoin.errors import UsageError
-from jvbjoin.bridge.steps.config import _EditStep, split_lines
+from jvbjoin.formats import javaprops
+from jvbjoin.formats.javaprops import split_lines
+from jvbjoin.bridge.steps.config import _EditStep
 
 LEVELS = ("OFF", "SEVERE", "WARNING", "INFO", "CONFIG", "FINE", "FINER", "FINEST", "ALL")
 FILE_HANDLER = "java.util.logging.FileHandler"
 CONSOLE_HANDLER = "java.util.logging.ConsoleHandler"
-
-# a Java properties key ends at '=', ':' or white space
-_HANDLERS_RE = re.compile(r"^(\s*handlers(?:\s*[=:]\s*|\s+))(.*?)(\s*)$")
-_LEVEL_RE = re.compile(r"^(\s*\.level(?:\s*[=:]\s*|\s+))(\S*)(\s*)$")
-
 
 def wanted_level(ctx):
     level = str(ctx.run.options.log_level or "INFO").upper()
@@ -25,28 +22,37 @@ def wanted_level(ctx):
 def edit_logging(text, level):
     """logging.properties with no FileHandler in ``handlers=`` and ``.level=<level>``; every
     other line byte for byte, and a line already right is left as it is."""
-    lines = split_lines(text)
+    out = []
     seen_level = False
-    for i, line in enumerate(lines):
-        body = line.rstrip("\r\n")
-        end = line[len(body):]
-        match = _HANDLERS_RE.match(body)
-        if match:
-            handlers = [h for h in re.split(r"[\s,]+", match.group(2)) if h]
+    groups = javaprops.logical_lines(split_lines(text))
+    for group in groups:
+        found = javaprops.locate(group)
+        key, head, value = found if found else (None, None, None)
+        new = None
+        if key == "handlers":
+            handlers = [h for h in re.split(r"[\s,]+", value) if h]
             kept = [h for h in handlers if h != FILE_HANDLER]
             if kept != handlers:
-                lines[i] = match.group(1) + ", ".join(kept or [CONSOLE_HANDLER]) + match.group(3) + end
-            continue
-        match = _LEVEL_RE.match(body)
-        if match:
+                new = ", ".join(kept or [CONSOLE_HANDLER])
+        elif key == ".level":
             seen_level = True
-            if match.group(2) != level:
-                lines[i] = match.group(1) + level + match.group(3) + end
+            if value != level:
+                new = level
+        if new is None:
+            out.extend(group)
+            continue
+        last = group[-1].rstrip("\r\n")
+        trailing = last[len(last.rstrip(" \t\f")):] if len(group) == 1 else ""
+        out.append(head + new + trailing + group[-1][len(last):])
     if not seen_level:
-        if lines and not lines[-1].endswith(("\n", "\r")):
-            lines[-1] += "\n"
-        lines.append(".level={}\n".format(level))
-    return "".join(lines)
+        if out and not out[-1].endswith(("\n", "\r")):
+            out[-1] += "\n"
+        if groups and javaprops.continues_at_end(groups[-1]):
+            # a blank line ends the admin's continued line, else it would take the new one in; with
+            # that line's own end, so that a CR end does not become CR LF
+            out.append(out[-1][len(out[-1].rstrip("\r\n")):])
+        out.append(".level={}\n".format(level))
+    return "".join(out)
 
 
 class LoggingLevel(_EditStep):

@@ -1,33 +1,14 @@
 """Kernel settings for a bridge: low swappiness in jvb-join's own sysctl file, and a read-only look
 at the UDP buffer sizes the package asks for."""
 
-
 from jvbjoin.system import files
+from jvbjoin.system.sysctl import parse_sysctl_conf, proc_value
 from jvbjoin.errors import CommandError, UsageError
 from jvbjoin.system.run import run
 from jvbjoin.steps.base import FileStep, WantedFile
 from jvbjoin.bridge.steps.config import owner
 
 UDP_BUFFERS = "/etc/sysctl.d/20-jvb-udp-buffers.conf"
-
-
-def parse_sysctl_conf(text):
-    """``{key: value}`` from a sysctl.d file (``key = value``, ``#``/``;`` comments)."""
-    out = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line[0] in "#;" or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        out[key.strip().lstrip("-")] = " ".join(value.split())
-    return out
-
-
-def proc_value(paths, key):
-    try:
-        return " ".join((files.read_text(paths("/proc/sys", key.replace(".", "/"))) or "").split()) or None
-    except (OSError, TypeError):
-        return None
 
 
 def wanted_swappiness(ctx):

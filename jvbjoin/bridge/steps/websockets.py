@@ -13,10 +13,9 @@ from jvbjoin.engine.core import Change, Step
 from jvbjoin.errors import StepError
 from jvbjoin.system.run import run
 from jvbjoin.bridge.steps.config import WEBSOCKET_PORT
-from jvbjoin.steps.firewall import commented_tuples
+from jvbjoin.system.ufw import RULE_FILES, allowed, commented_tuples
 
 COMMENT = "jvb-join colibri-ws"
-RULE_FILES = ("/etc/ufw/user.rules", "/etc/ufw/user6.rules")
 
 
 def websocket_rules(text, comment=COMMENT):
@@ -153,7 +152,7 @@ class WebsocketPort(_RuleStep):
         mine = [rule for rule in current_rules(ctx.paths) if rule[0] == str(port)]
         if mine:
             return mine
-        from jvbjoin.steps.firewall import allowed, ufw_state
+        from jvbjoin.steps.firewall import ufw_state
         state = ufw_state(ctx.paths)
         address = server_address(token.host)
         if state is None or address is None or allowed(state[1], port, "tcp"):

@@ -9,12 +9,12 @@ import time
 from jvbjoin.errors import CommandError, JvbJoinError
 from jvbjoin.formats import hocon, pin
 from jvbjoin.formats.pin import not_after as not_after_of
-from jvbjoin.system import files
+from jvbjoin.system import files, ufw
+from jvbjoin.system.netinfo import is_loopback
 from jvbjoin.system.run import run
 from jvbjoin.xmpp import probe
 from jvbjoin.doctor.core import Check, fail, ok, warn
 from jvbjoin.doctor import facts as F
-from jvbjoin.steps.firewall import _port_in, allowed
 from jvbjoin.bridge.checks.host import check_disk_space, check_options_file
 from jvbjoin.server import jicofo, model, prosody, prosody_check
 from jvbjoin.server.checks import boundary, web, websockets
@@ -107,7 +107,7 @@ def check_xmpp_port(facts):
     if not listening:
         return fail("nothing listens on {}/tcp: bridges cannot connect".format(XMPP_PORT),
                     "systemctl restart prosody; journalctl -u prosody -n 50")
-    if all(F.is_loopback(a) for a in listening):
+    if all(is_loopback(a) for a in listening):
         return fail("prosody listens on {}/tcp on loopback only ({})".format(XMPP_PORT, ", ".join(listening)),
                     "Set c2s_interfaces = { \"*\" } in /etc/prosody/prosody.cfg.lua; systemctl restart prosody")
     return ok("prosody listens on {}/tcp ({})".format(XMPP_PORT, ", ".join(listening)))
@@ -248,37 +248,25 @@ def _duration(seconds):
     return "{}s".format(seconds)
 
 
-def parse_rule_sources(text):
-    """``[(action, proto, port, source)]`` of incoming rules in ufw's user.rules text."""
-    out = []
-    for line in text.splitlines():
-        if not line.startswith("### tuple ###"):
-            continue
-        fields = [f for f in line[len("### tuple ###"):].split() if not f.startswith("comment=")]
-        if len(fields) >= 7 and fields[-1] == "in":
-            out.append((fields[0].split("_")[0], fields[1], fields[2], fields[5]))
-    return out
-
-
 def check_firewall(facts):
     missing, rules, problems, remedies, _ = F.firewall_base(
         facts, "make sure 443/tcp and 5222/tcp (from the bridges) are open")
     if missing:
         return missing
-    if not allowed(rules, 443, "tcp", from_anywhere=True):
+    if not ufw.allowed(rules, 443, "tcp", from_anywhere=True):
         problems.append("443/tcp (web) is not allowed")
         remedies.append("ufw allow 443/tcp")
     sources = []
-    for name in ("/etc/ufw/user.rules", "/etc/ufw/user6.rules"):
-        sources.extend(parse_rule_sources(files.read_text(facts.paths(name)) or ""))
+    for text in ufw.rule_texts(facts.paths):
+        sources.extend(ufw.rule_sources(text))
     for record, state in token_states(facts):
         source = record.get("allow_from")
         if not source or state not in ("unused", "joined"):
             continue
         if source == "any":
-            fine = allowed(rules, XMPP_PORT, "tcp", from_anywhere=True)
+            fine = ufw.allowed(rules, XMPP_PORT, "tcp", from_anywhere=True)
         else:
-            fine = any(a in ("allow", "limit") and p in ("tcp", "any") and _port_match(port, XMPP_PORT)
+            fine = any(a in ("allow", "limit") and p in ("tcp", "any") and ufw.port_in(XMPP_PORT, port)
                        and src in (source, source.split("/")[0], "0.0.0.0/0", "::/0")
                        for a, p, port, src in sources)
         if not fine:
@@ -286,10 +274,6 @@ def check_firewall(facts):
             remedies.append("ufw allow from {} to any port {} proto tcp".format(source, XMPP_PORT))
     return F.firewall_result(problems, remedies, "ufw is not enabled" in problems,
                              "ufw is enabled; SSH, 443/tcp and 5222/tcp for the bridges are allowed")
-
-
-def _port_match(spec, port):
-    return _port_in(port, spec)
 
 
 def check_local_bridge(facts):

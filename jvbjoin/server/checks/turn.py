@@ -4,11 +4,10 @@ where it was told, sharing prosody's secret, with a certificate for its name and
 import time
 
 from jvbjoin.formats.pin import not_after, pem_certs
-from jvbjoin.system import files
+from jvbjoin.system import files, ufw
 from jvbjoin.system.netinfo import bound_sockets, socket_inodes
 from jvbjoin.doctor.core import fail, ok, skipped, warn
 from jvbjoin.doctor import facts as F
-from jvbjoin.steps.firewall import allowed
 from jvbjoin.server import turn, turnconf
 from jvbjoin.server.checks.facts import unit_check
 
@@ -77,9 +76,9 @@ def check_turn(facts):
         return fail("coturn's certificate expired", "Renew {}, then: {}".format(settings.cert, again), details)
     if source is not None and source != copy:
         return warn("{} changed since coturn got its copy (a renewal?)".format(settings.cert), again, details)
-    installed, enabled, rules = F.ufw_saved(facts.paths)
+    installed, enabled, rules = ufw.saved(facts.paths)
     closed = ["{}/{}".format(p, proto) for p, proto in settings.ports
-              if installed and enabled and not allowed(rules, p, proto, from_anywhere=True)]
+              if installed and enabled and not ufw.allowed(rules, p, proto, from_anywhere=True)]
     if closed:
         return fail("ufw keeps clients from the TURN server: {} closed".format(", ".join(closed)),
                     "; ".join("ufw allow " + c for c in closed), details)
