@@ -357,3 +357,14 @@ def test_the_checker_finds_a_cycle_and_resolves_relative_imports():
     assert layer_of("jvbjoin.doctor.facts") == (5, "L5 doctor vocabulary")
     assert layer_of("jvbjoin.doctor.runner") == (9, "L9 doctor")
     assert layer_of("jvbjoin") == (0, "L0 errors")
+
+
+def test_every_package_folder_is_a_package():
+    """A folder of modules without __init__.py imports in the tests (as a namespace package) but is
+    left out of the .deb by setuptools' package finder."""
+    missing = []
+    for folder, dirs, names in os.walk(PACKAGE_DIR):
+        dirs[:] = [d for d in dirs if d != "__pycache__" and d != "templates"]
+        if any(name.endswith(".py") for name in names) and "__init__.py" not in names:
+            missing.append(os.path.relpath(folder, ROOT))
+    assert not missing, "folders of modules without __init__.py: {}".format(", ".join(missing))
