@@ -1,4 +1,4 @@
-"""The Java runtime a Jitsi package needs on this release (see jvbjoin/java.py for the choice)."""
+"""The Java runtime a Jitsi package needs on this release (see jvbjoin/system/java.py for the choice)."""
 
 import glob
 import os

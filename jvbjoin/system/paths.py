@@ -56,7 +56,7 @@ class Paths:
 
     @property
     def nickname_file(self):
-        """The bridge's nickname and the machine-id it was made for (see steps.bridge_config)."""
+        """The bridge's nickname and the machine-id it was made for (see bridge.model)."""
         return self("/var/lib/jvb-join/nickname")
 
     @property

@@ -19,7 +19,7 @@ def output(func, args):
 
 @pytest.mark.parametrize("args", [["--help"], ["-h"], []])
 def test_fast_help_is_what_click_renders(args):
-    """If this fails, the commands changed: run scripts/gen-help and commit jvbjoin/helptext.py."""
+    """If this fails, the commands changed: run scripts/gen-help and commit jvbjoin/cli/helptext.py."""
     assert output(entry.main, args) == output(cli_main, args)
 
 
