@@ -27,9 +27,10 @@ def tcp_listeners(facts):
 
 # --- ufw -----------------------------------------------------------------------------------------
 
-def firewall_base(facts, missing_hint):
+def firewall_base(facts, missing_hint, open_to_all=()):
     """What bridge and server firewall checks share: ``(result, rules, problems, remedies, ssh)``;
-    ``result`` is a warning when ufw is not installed (then the rest is empty)."""
+    ``result`` is a warning when ufw is not installed (then the rest is empty). ``open_to_all`` holds
+    ``(port, proto, problem)``: a port that must be allowed from anywhere, and what to say if not."""
     installed, enabled, rules = ufw.saved(facts.paths)
     if not installed:
         return warn("ufw is not installed: " + missing_hint, "apt-get install ufw"), [], [], [], []
@@ -41,6 +42,10 @@ def firewall_base(facts, missing_hint):
         if not ufw.allowed(rules, port, "tcp"):
             problems.append("SSH port {}/tcp is not allowed".format(port))
             remedies.append("ufw allow {}/tcp".format(port))
+    for port, proto, problem in open_to_all:
+        if not ufw.allowed(rules, port, proto, from_anywhere=True):
+            problems.append(problem)
+            remedies.append("ufw allow {}/{}".format(port, proto))
     return None, rules, problems, remedies, ssh
 
 

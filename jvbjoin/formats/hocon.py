@@ -6,6 +6,9 @@ refused rather than escaped: HOCON readers differ on ``\\uXXXX`` escapes, and no
 nickname or password jvb-join writes has a reason to hold one.
 """
 
+import json
+import os
+
 from jvbjoin.errors import InputError
 
 
@@ -47,7 +50,6 @@ class HoconError(ValueError):
 
 def load(path, _depth=0):
     """The merged object of the HOCON file at ``path`` (an empty one if it does not exist)."""
-    import os
     if _depth > 10:
         raise HoconError("includes nested too deeply at {}".format(path))
     try:
@@ -156,7 +158,6 @@ class _Parser:
         return index < len(self.text) and self.text[index] not in " \t\"("
 
     def include(self):
-        import os
         self.skip(newlines=False)
         required = False
         wrappers = 0
@@ -207,7 +208,6 @@ class _Parser:
         return [p.strip() for p in parts]
 
     def quoted(self):
-        import json
         if self.text.startswith('"""', self.pos):
             end = self.text.find('"""', self.pos + 3)
             if end < 0:

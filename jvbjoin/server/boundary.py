@@ -17,9 +17,11 @@ would still bind another address, one marked line at the end of jicofo.conf sets
 import re
 
 from jvbjoin.system import files
+from jvbjoin.system.apt import installed_packages
 from jvbjoin.formats import hocon
 from jvbjoin.system.netinfo import is_loopback
 from jvbjoin.engine.core import Change
+from jvbjoin.errors import JvbJoinError
 from jvbjoin.system.run import run
 from jvbjoin.steps.base import FileStep, WantedFile
 from jvbjoin.server import rights
@@ -64,7 +66,6 @@ class ClosedBrewery(FileStep):
         if how == "restarted":
             ctx.progress("prosody restarted to load jvb-join's brewery module")
         if not rights.wait_brewery_closed(self.domain):
-            from jvbjoin.errors import JvbJoinError
             raise JvbJoinError("prosody did not load jvb-join's brewery module {} from {}.".format(
                 rights.MODULE, rights.PLUGIN_DIR),
                 "Check that {}mod_{}.lua exists (reinstall jvb-join) and see /var/log/prosody/prosody.log.".format(
@@ -105,7 +106,6 @@ class JicofoRestLocal(FileStep):
     title = "jicofo's REST API on loopback only"
 
     def wanted(self, ctx):
-        from jvbjoin.system.apt import installed_packages
         path = ctx.paths(JICOFO_CONF)
         text = files.read_text(path)
         version = installed_packages(ctx.paths).get("jicofo")

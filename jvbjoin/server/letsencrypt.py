@@ -14,8 +14,9 @@ import os
 import shlex
 
 from jvbjoin.system import files
+from jvbjoin.system import run as commands
 from jvbjoin.engine.core import Change, Step
-from jvbjoin.errors import StepError
+from jvbjoin.errors import CommandError, StepError
 
 LETSENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 WEBROOT = "/usr/share/jitsi-meet"
@@ -75,8 +76,6 @@ class LetsEncryptCertificate(Step):
                        "and install it as {}".format(self.domain, self.directory, WEBROOT, crt))]
 
     def apply(self, ctx, changes, journal):
-        from jvbjoin.errors import CommandError
-        from jvbjoin.system.run import run
         paths = ctx.paths
         for path in site_files(paths, self.domain):
             before = files.FileState.read(path)
@@ -86,8 +85,8 @@ class LetsEncryptCertificate(Step):
         had_lineage = os.path.exists(renewal_conf(paths, self.domain))
         if not had_lineage:
             journal.record("remove the certificate {} from certbot".format(self.domain),
-                           lambda: run(["certbot", "delete", "--non-interactive", "--cert-name", self.domain],
-                                       check=False))
+                           lambda: commands.run(["certbot", "delete", "--non-interactive", "--cert-name",
+                                                 self.domain], check=False))
         argv = ["certbot", "certonly", "--non-interactive", "--agree-tos", "--email", self.email,
                 "--server", self.directory, "--webroot", "--webroot-path", WEBROOT,
                 "--domain", self.domain, "--cert-name", self.domain, "--keep-until-expiring",
@@ -97,7 +96,7 @@ class LetsEncryptCertificate(Step):
         env = {"REQUESTS_CA_BUNDLE": self.ca_file} if self.ca_file else None
         ctx.progress("asking {} for a certificate for {}".format(self.directory, self.domain))
         try:
-            run(argv, timeout=self.timeout, env=env)
+            commands.run(argv, timeout=self.timeout, env=env)
         except CommandError as exc:
             raise StepError("{} did not issue a certificate for {}: {}".format(
                 self.directory, self.domain, _last_lines(exc)),

@@ -18,11 +18,13 @@ import re
 from jvbjoin.system import files, ufw
 from jvbjoin.formats import javaprops
 from jvbjoin.engine.core import Change, Step
+from jvbjoin.errors import JvbJoinError, VerifyError
 from jvbjoin.system.run import run
 from jvbjoin.bridge.steps.config import LEGACY_PREFIX
 from jvbjoin.bridge.steps.service import BRIDGE_UNIT
 from jvbjoin.steps.firewall import MEDIA_COMMENT, MEDIA_PORT
-from jvbjoin.system.systemd import is_enabled, is_running, state_of, with_systemd
+from jvbjoin.system.systemd import Systemd, is_enabled, is_running, state_of, with_systemd
+from jvbjoin.server import jicofo
 
 EXPIRY_TIMER = "jvb-join-expire.timer"
 LOCAL_BRIDGE_CHOICE = "local-bridge"
@@ -48,7 +50,6 @@ class ExpiryTimer(Step):
         return changes
 
     def apply(self, ctx, changes, journal):
-        from jvbjoin.system.systemd import Systemd
         actions = {c.data for c in changes}
         # the timer's condition: the server state folder exists
         os.makedirs(ctx.paths.server_state, 0o700, exist_ok=True)
@@ -90,8 +91,6 @@ def local_nickname(paths):
 
 def external_bridges(paths):
     """Nicknames of the bridges jicofo sees other than the server's own; None if jicofo cannot tell."""
-    from jvbjoin.server import jicofo
-    from jvbjoin.errors import JvbJoinError
     try:
         _, seen = jicofo.bridges(paths)
     except JvbJoinError:
@@ -186,8 +185,6 @@ def ensure_jicofo_answers(paths, progress, timeout=60.0):
     holds 127.0.0.1:8888; the new one then exits and the unit stays active. Such a daemon is
     restarted once; a VerifyError says what is left if it still does not answer.
     """
-    from jvbjoin.server import jicofo
-    from jvbjoin.errors import VerifyError
     state = jicofo.wait_answering(paths, timeout)
     if state.state == jicofo.DEAD:
         progress("jicofo's daemon is gone although its unit is active (a restart that lost its port to "

@@ -39,12 +39,17 @@ import secrets
 import socket
 import time
 
+from jvbjoin.formats.token import valid_dns_name
 from jvbjoin.system.netinfo import bound_sockets, is_local_address, socket_inodes
-from jvbjoin.system import files
+from jvbjoin.system import apt, files, systemd
 from jvbjoin.engine.core import Change, Context, Engine, Step
 from jvbjoin.engine.run import Run
 from jvbjoin.errors import JvbJoinError, StepError, UsageError, VerifyError
 from jvbjoin.steps.base import FileStep, WantedFile
+from jvbjoin.steps.firewall import Firewall
+from jvbjoin.steps.packages import Packages
+from jvbjoin.server import prosody_check, rights
+from jvbjoin.server.tune import find_domain
 from jvbjoin.server.turnconf import (
     COTURN_UNIT, DROP_IN, PROSODY_CFG, PROSODY_FRAGMENT, STATE_NAME, TURN_CONF, TurnSettings, drop_in,
     managed_block, managed_secret, masker, prosody_fragment, turnserver_conf, with_include)
@@ -131,8 +136,7 @@ class ProsodyTurn(FileStep):
         journal.record("reload prosody", lambda: reload_prosody(domain))
         super().apply(ctx, changes, journal)
         # prosody keeps running on its old config when a reload fails: check before reloading
-        from jvbjoin.server.prosody_check import check_config
-        verdict = check_config(timeout=60)
+        verdict = prosody_check.check_config(timeout=60)
         if not verdict.ok:  # warnings (the packaged template's obsolete options) do not stop prosody
             raise StepError("prosody does not accept the TURN settings: {}".format(verdict.errors[0]),
                             "Run 'prosodyctl check config' to see why; the changes were undone.")
@@ -140,8 +144,7 @@ class ProsodyTurn(FileStep):
 
 
 def reload_prosody(domain):
-    from jvbjoin.server.rights import reload_prosody as reload
-    reload(domain, module="external_services", host=domain)
+    rights.reload_prosody(domain, module="external_services", host=domain)
 
 
 class TurnState(FileStep):
@@ -161,44 +164,40 @@ class CoturnService(Step):
     title = "coturn service"
 
     def check(self, ctx):
-        from jvbjoin.system.systemd import is_enabled, is_running, state_of
-        state = state_of(COTURN_UNIT)
+        state = systemd.state_of(COTURN_UNIT)
         changes = []
-        if not is_enabled(state):
+        if not systemd.is_enabled(state):
             changes.append(Change("service", COTURN_UNIT, "enable {}".format(COTURN_UNIT), data="enable"))
-        if "coturn" in ctx.changed or not is_running(state):
+        if "coturn" in ctx.changed or not systemd.is_running(state):
             changes.append(Change("service", COTURN_UNIT, "restart {}".format(COTURN_UNIT), data="restart"))
         return changes
 
     def apply(self, ctx, changes, journal):
-        from jvbjoin.system.systemd import Systemd, is_enabled, is_running, state_of
         actions = {c.data for c in changes}
-        before = state_of(COTURN_UNIT)
+        before = systemd.state_of(COTURN_UNIT)
         journal.record("put {} back as it was".format(COTURN_UNIT),
-                       lambda: _put_back(is_running(before), is_enabled(before)))
-        with Systemd() as systemd:
-            systemd.daemon_reload()
+                       lambda: _put_back(systemd.is_running(before), systemd.is_enabled(before)))
+        with systemd.Systemd() as manager:
+            manager.daemon_reload()
             if "enable" in actions:
-                systemd.enable([COTURN_UNIT])
+                manager.enable([COTURN_UNIT])
             if "restart" in actions:
-                systemd.restart(COTURN_UNIT, timeout=60)
-                systemd.wait_active(COTURN_UNIT, settle=2.0, timeout=60)
+                manager.restart(COTURN_UNIT, timeout=60)
+                manager.wait_active(COTURN_UNIT, settle=2.0, timeout=60)
         ctx.restarted("coturn")
 
 
 def _put_back(running, enabled):
     """coturn with its restored files: running again if it ran (on its old config), else stopped."""
-    from jvbjoin.system.systemd import with_systemd
-
-    def go(systemd):
-        systemd.daemon_reload()
+    def go(manager):
+        manager.daemon_reload()
         if not enabled:
-            systemd.disable([COTURN_UNIT])
+            manager.disable([COTURN_UNIT])
         if running:
-            systemd.restart(COTURN_UNIT, timeout=60)
+            manager.restart(COTURN_UNIT, timeout=60)
         else:
-            systemd.stop(COTURN_UNIT, timeout=60)
-    with_systemd(go)
+            manager.stop(COTURN_UNIT, timeout=60)
+    systemd.with_systemd(go)
 
 
 # --- checks before anything changes ----------------------------------------------------------------
@@ -212,9 +211,8 @@ def resolve(host):
 
 
 def coturn_inodes(paths):
-    from jvbjoin.system.systemd import state_of
     try:
-        pid = int(state_of(COTURN_UNIT).get("MainPID") or 0)
+        pid = int(systemd.state_of(COTURN_UNIT).get("MainPID") or 0)
     except (JvbJoinError, ValueError, TypeError):
         pid = 0
     return socket_inodes(paths, pid)
@@ -309,7 +307,6 @@ def recorded(paths):
 
 def settings_for(opts, paths, domain):
     """The options given, else what the last run used, else the defaults."""
-    from jvbjoin.formats.token import valid_dns_name
     last = recorded(paths)
     if last is not None and last.domain != domain:
         last = None
@@ -335,13 +332,11 @@ def read_secret(paths):
 
 
 def turn_steps(ctx):
-    from jvbjoin.steps.packages import Packages
     opts = ctx.run.options
     coturn = Packages(["coturn"], lock_timeout=opts.lock_timeout, name="coturn-package",
                       title="coturn (TURN server)", restarts=None)
     steps = [coturn, TurnCertificate(), TurnConfig(), TurnUnit(), ProsodyTurn()]
     if opts.firewall:
-        from jvbjoin.steps.firewall import Firewall
         steps.append(Firewall(ports=ctx.run.turn.ports))
     steps += [CoturnService(), TurnState()]
     return steps
@@ -360,7 +355,6 @@ def verify_turn(ctx, report):
 
 
 def turn(opts, paths, progress):
-    from jvbjoin.server.tune import find_domain
     if os.geteuid() != 0 and not opts.dry_run:
         raise JvbJoinError("jvb-join server turn must run as root.", "Run it again with sudo.")
     domain = find_domain(paths, opts.domain)
@@ -375,7 +369,6 @@ def turn(opts, paths, progress):
         files.clean_stale_temps(folder)
 
     def preflight(c):
-        from jvbjoin.system import apt
         apt.ready_for_packages(paths, opts.lock_timeout, progress, opts.dry_run)
         preflight_ports(c, settings)
 

@@ -9,7 +9,7 @@ import os
 from jvbjoin.system import files, host, netinfo as sockets, ufw
 from jvbjoin.system.ufw import allow_argv, allowed, delete_argv, parse_status, saved_rules
 from jvbjoin.engine.core import Change, Context, Step
-from jvbjoin.errors import CommandError, StepError
+from jvbjoin.errors import CommandError, FirewallCutError, StepError
 from jvbjoin.system.run import run
 
 MEDIA_PORT = (10000, "udp")
@@ -183,7 +183,6 @@ def refuse_cut(ctx, keep, cut_ok, confirm):
     """Before a firewall that is off is turned on: what this host serves to others today that the
     run will not let in (``keep``) would be cut. Asked on a terminal (``confirm``); refused
     unattended unless ``cut_ok``; either way before any change, and named in the report."""
-    from jvbjoin.errors import FirewallCutError
     cut = cut_by_enabling(ctx.paths, keep)
     if not cut:
         return

@@ -6,6 +6,7 @@ Java the Jitsi packages accept gets Eclipse Temurin from Adoptium instead (Debia
 """
 
 from jvbjoin.system import files
+from jvbjoin.system.host import parse_os_release
 from jvbjoin.errors import UsageError
 
 
@@ -45,7 +46,6 @@ TABLE = [
 
 def os_release(paths):
     """This host's os-release (``/etc/os-release``, else ``/usr/lib/os-release``) as a dict."""
-    from jvbjoin.system.host import parse_os_release
     text = files.read_text(paths.os_release) or files.read_text(paths("/usr/lib/os-release")) or ""
     return parse_os_release(text)
 

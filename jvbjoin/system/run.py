@@ -3,6 +3,8 @@
 import logging
 import os
 import subprocess
+import threading
+import time
 
 from jvbjoin.errors import CommandError
 
@@ -109,9 +111,6 @@ def run_streaming(argv, on_line, timeout=DEFAULT_TIMEOUT, env=None, secrets=(), 
     For long programs (apt-get) whose progress the operator should see. stderr is merged into
     stdout. The whole output is kept for the error if the program fails.
     """
-    import threading
-    import time
-
     argv = [str(a) for a in argv]
     secrets = tuple(s for s in secrets if s)
     log.debug("run: %s", " ".join(argv))

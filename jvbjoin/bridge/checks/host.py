@@ -4,7 +4,7 @@ API on loopback, the firewall, the kernel settings a bridge wants, the room left
 import os
 
 from jvbjoin.errors import OptionsFileError
-from jvbjoin.system import files, ufw
+from jvbjoin.system import files
 from jvbjoin.system.netinfo import is_loopback
 from jvbjoin.system.sysctl import parse_sysctl_conf, proc_value
 from jvbjoin.formats import hocon
@@ -36,13 +36,11 @@ def check_rest_loopback(facts):
 
 
 def check_firewall(facts):
-    missing, rules, problems, remedies, ssh = F.firewall_base(
-        facts, "make sure this host's firewall lets 10000/udp in")
+    missing, _, problems, remedies, ssh = F.firewall_base(
+        facts, "make sure this host's firewall lets 10000/udp in",
+        [(10000, "udp", "10000/udp (media) is not allowed from anywhere")])
     if missing:
         return missing
-    if not ufw.allowed(rules, 10000, "udp", from_anywhere=True):
-        problems.append("10000/udp (media) is not allowed from anywhere")
-        remedies.append("ufw allow 10000/udp")
     return F.firewall_result(problems, remedies, "ufw is not enabled" in problems,
                              "ufw is enabled; SSH ({}) and 10000/udp are allowed".format(
                                  ", ".join("{}/tcp".format(p) for p in ssh) or "no SSH port found"))

@@ -250,12 +250,10 @@ def _duration(seconds):
 
 def check_firewall(facts):
     missing, rules, problems, remedies, _ = F.firewall_base(
-        facts, "make sure 443/tcp and 5222/tcp (from the bridges) are open")
+        facts, "make sure 443/tcp and 5222/tcp (from the bridges) are open",
+        [(443, "tcp", "443/tcp (web) is not allowed")])
     if missing:
         return missing
-    if not ufw.allowed(rules, 443, "tcp", from_anywhere=True):
-        problems.append("443/tcp (web) is not allowed")
-        remedies.append("ufw allow 443/tcp")
     sources = []
     for text in ufw.rule_texts(facts.paths):
         sources.extend(ufw.rule_sources(text))
