@@ -8,11 +8,9 @@ from jvbjoin.system import files
 from jvbjoin.system.netinfo import is_loopback
 from jvbjoin.system.sysctl import parse_sysctl_conf, proc_value
 from jvbjoin.formats import hocon
-from jvbjoin.system import files
 from jvbjoin.doctor.core import fail, ok, skipped, warn
 from jvbjoin.doctor import facts as F
 from jvbjoin.bridge.checks.facts import RESTART, UDP_BUFFERS, bridge_conf, restore_conffile
-from jvbjoin.bridge.steps.sysctl import parse_sysctl_conf, proc_value
 from jvbjoin.bridge.unattended import read_options
 
 
