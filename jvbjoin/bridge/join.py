@@ -4,17 +4,20 @@ import logging
 import os
 import time
 
-from jvbjoin.system import apt, files
+from jvbjoin.system import apt, files, host, releases
 from jvbjoin.engine.core import Context, Engine
 from jvbjoin.engine.run import Run
 from jvbjoin.errors import JvbJoinError, TokenError, TokenExpiredError, TokenUsedError, VerifyError
+from jvbjoin.xmpp import probe, session
+from jvbjoin.steps import firewall
 from jvbjoin.steps.firewall import Firewall
 from jvbjoin.steps.java import JavaRuntime
 from jvbjoin.steps.packages import DebconfPreseed, JitsiSource, Packages
-from jvbjoin.bridge.steps import config as bridge_config
-from jvbjoin.bridge.steps.account import AccountPassword, ForgetPendingPassword
+from jvbjoin.bridge import api as bridge_api, model, nat
+from jvbjoin.bridge.steps import config as bridge_config, service, websockets
+from jvbjoin.bridge.steps.account import AccountPassword, ForgetPendingPassword, read_state
 from jvbjoin.bridge.steps.logging_level import LoggingLevel
-from jvbjoin.bridge.steps.service import BridgeService
+from jvbjoin.bridge.steps.service import BridgeService, ServiceWatch, log_tail
 from jvbjoin.bridge.steps.sysctl import Sysctl
 from jvbjoin.bridge.steps.trust import ServerTrust
 from jvbjoin.bridge.steps.websockets import WebsocketPort
@@ -85,7 +88,6 @@ class JoinRun(Run):
 
 def supported_release(ctx, role, allow_unsupported):
     """The support-table row of this host for ``role``; refuses other releases unless allowed."""
-    from jvbjoin.system import releases
     release = releases.os_release(ctx.paths)
     row = releases.check_supported(release, role, allow_unsupported)
     ctx.run.release = release
@@ -114,13 +116,11 @@ def preflight(ctx):
             time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(token.exp))))
     apt.ready_for_packages(paths, opts.lock_timeout, ctx.progress, ctx.run.dry_run,
                            versions=bridge_versions(token))
-    from jvbjoin.xmpp import probe
     ctx.progress("checking the server {}:{} and its certificate".format(token.host, token.port))
     ctx.run.server_cert_der = probe.verify_pin(token.host, token.port, token.domain, token.pin)
     check_token_account(ctx, token)
     check_firewall_cut(ctx, opts)
     if opts.advertise_ip:
-        from jvbjoin.bridge import nat
         ctx.run.local_ip = nat.local_address(opts.local_ip, token.host, token.port)
 
 
@@ -128,8 +128,6 @@ def check_token_account(ctx, token):
     """A used, revoked or expired-on-the-server token is refused before anything is installed: its
     account must accept the token's password, unless this host is the one that already used it (a
     second run, or a run that was stopped after the password change)."""
-    from jvbjoin.xmpp import session
-    from jvbjoin.bridge.steps.account import read_state
     state = read_state(ctx.paths)
     if state.get("token_id") == token.id and (state.get("password_changed") or "pending_password" in state):
         return
@@ -148,9 +146,6 @@ def check_token_account(ctx, token):
 def check_firewall_cut(ctx, opts):
     """Turning ufw on keeps SSH, the media port and the bridge's websocket port for the server;
     anything else this host serves is named and asked about first (steps.firewall.refuse_cut)."""
-    from jvbjoin.system import host
-    from jvbjoin.steps import firewall
-    from jvbjoin.bridge.steps import websockets
     if not opts.firewall:
         return
     keep = {(port, "tcp") for port in host.ssh_ports()} | {firewall.MEDIA_PORT}
@@ -201,21 +196,16 @@ def join_steps(ctx):
 def verify_in_brewery(ctx, report):
     """The bridge is healthy and in the brewery, seen from the server's side too, within the timeout;
     meanwhile the bridge service must stay up (a failure or a restart ends the wait at once)."""
-    from jvbjoin.bridge.api import BridgeAPI
-    from jvbjoin.xmpp import session
-    from jvbjoin.bridge.model import bridge_nickname
-    from jvbjoin.bridge.steps.service import ServiceWatch, log_tail
-
     token, opts = ctx.run.token, ctx.run.options
-    nickname = bridge_nickname(ctx)
+    nickname = model.bridge_nickname(ctx)
     deadline = time.monotonic() + opts.verify_timeout
-    api = BridgeAPI()
+    api = bridge_api.BridgeAPI()
     ctx.progress("waiting for the bridge to join the brewery {} as {}".format(token.muc, nickname))
     last = "no answer yet"
     asked = 0.0
-    with ServiceWatch(ctx) as service:
+    with ServiceWatch(ctx) as watch:
         while time.monotonic() < deadline:
-            service.check()
+            watch.check()
             healthy, message = api.health()
             if healthy:
                 # The bridge's own gauge is cheap to read; the server is asked (a login of its own)
@@ -249,7 +239,6 @@ def hand_back_previous_account(ctx):
     """A bridge that joined with a new token no longer needs the account of its earlier token: it
     removes that account in band, so that no account of it is left on the server. A failure here
     does not undo the join; it is reported, with the command that removes the account on the server."""
-    from jvbjoin.xmpp import probe, session
     previous = ctx.run.previous_account
     if not previous:
         return
@@ -270,8 +259,6 @@ def hand_back_previous_account(ctx):
 
 def join(token, opts, paths, progress):
     """Run a whole join; returns the engine's report. Raises a JvbJoinError after rolling back."""
-    from jvbjoin.bridge.steps import service
-
     run = JoinRun(token, opts, files.Backups(paths.backups, paths.root))
     ctx = Context(paths, run, progress, restart_file=paths.restart_pending)
     for folder in paths.written_folders:

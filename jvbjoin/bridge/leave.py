@@ -10,11 +10,13 @@ bridge's account on the server is removed last, because that alone cannot be und
 import os
 import time
 
-from jvbjoin.system import files
+from jvbjoin.system import files, systemd
 from jvbjoin.engine.core import Change, Context, Engine, Step
 from jvbjoin.engine.run import Run
 from jvbjoin.errors import JvbJoinError, StepError, TokenError
-from jvbjoin.bridge import join
+from jvbjoin.xmpp import probe, session
+from jvbjoin.bridge import api as bridge_api, join
+from jvbjoin.bridge.steps.account import current_password, read_state
 from jvbjoin.bridge.steps.config import has_include
 from jvbjoin.bridge.steps.service import BRIDGE_UNIT
 from jvbjoin.system.systemd import is_enabled, is_running, state_of, with_systemd
@@ -143,7 +145,6 @@ class ShutDown(Step):
         return changes
 
     def apply(self, ctx, changes, journal):
-        from jvbjoin.system.systemd import Systemd
         actions = {c.data for c in changes}
         if "disable" in actions:
             journal.record("enable {}".format(BRIDGE_UNIT), lambda: with_systemd(lambda s: s.enable([BRIDGE_UNIT])))
@@ -151,12 +152,12 @@ class ShutDown(Step):
             # Undone after the files are back (the journal runs in reverse), so it starts as before.
             journal.record("start {}".format(BRIDGE_UNIT), lambda: with_systemd(lambda s: s.start(BRIDGE_UNIT)))
             self._shut_down(ctx)
-        with Systemd() as systemd:
-            if is_running(systemd.unit_state(BRIDGE_UNIT)):
+        with systemd.Systemd() as units:
+            if is_running(units.unit_state(BRIDGE_UNIT)):
                 ctx.progress("stopping {}".format(BRIDGE_UNIT))
-                systemd.stop(BRIDGE_UNIT)
+                units.stop(BRIDGE_UNIT)
             if "disable" in actions:
-                systemd.disable([BRIDGE_UNIT])
+                units.disable([BRIDGE_UNIT])
 
     def _shut_down(self, ctx):
         api, opts = ctx.run.api, ctx.run.options
@@ -207,7 +208,6 @@ class RemoveAccount(Step):
                            record["user"], record["domain"], record["server"]))]
 
     def apply(self, ctx, changes, journal):
-        from jvbjoin.xmpp import session
         record = ctx.run.record
         who = "{}@{}".format(record["user"], record["domain"])
         try:
@@ -237,7 +237,6 @@ def joined(paths):
 def preflight(ctx):
     """Read-only: root, and the server reachable with the pinned certificate when the account is
     to be removed (else nothing is changed and the run exits 75: safe to retry)."""
-    from jvbjoin.bridge.steps.account import current_password, read_state
     if os.geteuid() != 0:
         raise JvbJoinError("jvb-join leave must run as root.", "Run it again with sudo.")
     ctx.run.unit_before = _unit_state()
@@ -250,7 +249,6 @@ def preflight(ctx):
     if password:
         ctx.run.bridge_password = password
     if record.get("user") and password:
-        from jvbjoin.xmpp import probe
         ctx.progress("checking the server {}:{} and its certificate".format(record["server"], record["port"]))
         ctx.run.server_cert_der = probe.verify_pin(record["server"], record["port"], record["domain"],
                                                   record["pin"])
@@ -262,9 +260,8 @@ def preflight(ctx):
 
 def leave(opts, paths, progress):
     """Run a whole leave; returns the engine's report and the folder of the backups."""
-    from jvbjoin.bridge.api import BridgeAPI
     backups = files.Backups(paths.backups, paths.root)
-    ctx = Context(paths, LeaveRun(opts, backups, BridgeAPI()), progress)
+    ctx = Context(paths, LeaveRun(opts, backups, bridge_api.BridgeAPI()), progress)
     engine = Engine(leave_steps(), ctx, preflight=preflight)
     report = engine.run("leave", dry_run=opts.dry_run)
     report.measured = ctx.run.measured()

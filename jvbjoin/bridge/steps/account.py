@@ -18,9 +18,11 @@ import re
 import secrets
 import time
 
-from jvbjoin.system import files
+from jvbjoin.system import files, host
 from jvbjoin.engine.core import Change, Step
+from jvbjoin.errors import TokenError
 from jvbjoin.steps.base import FileStep, WantedFile
+from jvbjoin.xmpp import session
 
 PASSWORD_LINE = re.compile(r'^\s*PASSWORD\s*[=:]\s*("(?:[^"\\]|\\.)*")\s*$', re.MULTILINE)
 
@@ -64,7 +66,6 @@ def write_state(paths, state):
 def joined_on_this_machine(paths):
     """Whether the earlier join was made on this machine (its nickname was made for this machine-id),
     not on the host this one was copied from."""
-    from jvbjoin.system import host
     try:
         stored = json.loads(files.read_text(paths.nickname_file) or "")
     except ValueError:
@@ -117,9 +118,6 @@ class AccountPassword(Step):
                        "log in once with the token and change the account's password")]
 
     def apply(self, ctx, changes, journal):
-        from jvbjoin.xmpp import session
-        from jvbjoin.errors import TokenError
-
         token = ctx.run.token
         new = ctx.run.bridge_password
         cert = ctx.run.server_cert_der

@@ -182,7 +182,7 @@ class BridgeFragment(FileStep):
         super().apply(ctx, changes, journal)
 
 
-class _EditStep(FileStep):
+class EditStep(FileStep):
     """A step that edits an admin's file in place through ``edit(ctx, text)``."""
 
     path_name = None
@@ -221,28 +221,22 @@ class _EditStep(FileStep):
         super().apply(ctx, changes, journal)
 
 
-class _UndoEdit(_EditStep):
+class UndoEdit(EditStep):
     """Leave: takes back what a join did to an admin's file, by the inverse of the join's edit."""
 
     required = False
-
-    def undo(self, text):
-        raise NotImplementedError
+    leave_order = 1
+    #: the inverse of the join's edit, a function of the file's text
+    undo = None
 
     def edit(self, ctx, text):
         return self.undo(text)
 
 
-_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
-
-
-def split_lines(text):
-    """Lines with their ends, split only at LF, CR LF and CR, as the bridge's config readers do.
-
-    str.splitlines also splits at form feeds, NEL and other separators, inside what a Java
-    properties reader sees as one line: an edit there would change the middle of an admin's value.
-    """
-    return _LINE_RE.findall(text)
+def undo_edit(class_name, doc, name, title, path_name, undo):
+    """The leave step of a join's edit step: the same id, title and file, edited by ``undo``."""
+    return type(class_name, (UndoEdit,), {"__doc__": doc, "__module__": __name__, "name": name, "title": title,
+                                          "path_name": path_name, "undo": staticmethod(undo)})
 
 
 def has_include(text):
@@ -263,19 +257,7 @@ def remove_include(text):
     return "".join(line for line in split_lines(text) if line.rstrip("\r\n") != INCLUDE_LINE)
 
 
-class RemoveInclude(_UndoEdit):
-    """Leave: jvb.conf without the include line."""
-
-    name = "bridge-config-include"
-    title = "include of jvb-join's settings in jvb.conf"
-    path_name = "jvb_conf"
-    leave_order = 1
-
-    def undo(self, text):
-        return remove_include(text)
-
-
-class JvbConfInclude(_EditStep):
+class JvbConfInclude(EditStep):
     """One marked line at the end of jvb.conf, so the fragment's keys win the HOCON merge."""
 
     name = "bridge-config-include"
@@ -283,10 +265,14 @@ class JvbConfInclude(_EditStep):
     path_name = "jvb_conf"
     missing_summary = "add include line to jvb.conf"
     restarts = "bridge"
-    inverse = RemoveInclude
+    inverse = undo_edit("RemoveInclude", "Leave: jvb.conf without the include line.",
+                        name, title, path_name, remove_include)
 
     def edit(self, ctx, text):
         return add_include(text)
+
+
+RemoveInclude = JvbConfInclude.inverse
 
 
 # --- legacy sip-communicator.properties --------------------------------------------------------
@@ -328,19 +314,7 @@ def restore_legacy(text):
                    for line in split_lines(text))
 
 
-class RestoreLegacy(_UndoEdit):
-    """Leave: the legacy client lines the join commented out, back as they were."""
-
-    name = "bridge-config-legacy"
-    title = "legacy client settings in sip-communicator.properties"
-    path_name = "jvb_legacy_properties"
-    leave_order = 1
-
-    def undo(self, text):
-        return restore_legacy(text)
-
-
-class LegacyClient(_EditStep):
+class LegacyClient(EditStep):
     """A complete client block in sip-communicator.properties makes the bridge ignore jvb.conf's."""
 
     name = "bridge-config-legacy"
@@ -348,7 +322,8 @@ class LegacyClient(_EditStep):
     path_name = "jvb_legacy_properties"
     required = False
     restarts = "bridge"
-    inverse = RestoreLegacy
+    inverse = undo_edit("RestoreLegacy", "Leave: the legacy client lines the join commented out, back as they were.",
+                        name, title, path_name, restore_legacy)
 
     def edit(self, ctx, text):
         clients = legacy_clients(text)
@@ -361,6 +336,8 @@ class LegacyClient(_EditStep):
                              self.path(ctx), ", ".join(sorted(clients))))
         return text
 
+
+RestoreLegacy = LegacyClient.inverse
 
 STEP_TYPES = (BridgeFragment, JvbConfInclude, LegacyClient)
 

@@ -5,7 +5,7 @@ import re
 from jvbjoin.errors import UsageError
 from jvbjoin.formats import javaprops
 from jvbjoin.formats.javaprops import split_lines
-from jvbjoin.bridge.steps.config import _EditStep
+from jvbjoin.bridge.steps.config import EditStep
 
 LEVELS = ("OFF", "SEVERE", "WARNING", "INFO", "CONFIG", "FINE", "FINER", "FINEST", "ALL")
 FILE_HANDLER = "java.util.logging.FileHandler"
@@ -55,7 +55,7 @@ def edit_logging(text, level):
     return "".join(out)
 
 
-class LoggingLevel(_EditStep):
+class LoggingLevel(EditStep):
     name = "logging"
     title = "bridge logging level"
     path_name = "jvb_logging"

@@ -9,8 +9,9 @@ brewery, which proves more than a quiet window and ends as soon as the bridge is
 """
 
 import contextlib
+import time
 
-from jvbjoin.system import files
+from jvbjoin.system import files, systemd
 from jvbjoin.engine.core import Change, Step
 from jvbjoin.errors import StepError
 from jvbjoin.system.systemd import Watch, is_running, state_of, with_systemd
@@ -29,9 +30,8 @@ class BridgeService(Step):
         self.timeout = timeout
 
     def _state(self, ctx):
-        from jvbjoin.system.systemd import Systemd
-        with Systemd() as systemd:
-            return systemd.unit_state(self.unit)
+        with systemd.Systemd() as units:
+            return units.unit_state(self.unit)
 
     def check(self, ctx):
         state = self._state(ctx)
@@ -48,18 +48,17 @@ class BridgeService(Step):
         return changes
 
     def apply(self, ctx, changes, journal):
-        from jvbjoin.system.systemd import Systemd
         actions = {c.data for c in changes}
-        with Systemd() as systemd:
+        with systemd.Systemd() as units:
             if "enable" in actions or None in actions:
                 journal.record("disable {}".format(self.unit), lambda: with_systemd(lambda s: s.disable([self.unit])))
-                systemd.enable([self.unit])
+                units.enable([self.unit])
             if "restart" in actions or None in actions:
                 ctx.progress("restarting {}".format(self.unit))
                 ctx.run.bridge_restarted = True
                 with showing_the_log(ctx):
-                    systemd.restart(self.unit, timeout=self.timeout)
-                    state = systemd.wait_active(self.unit, settle=self.settle, timeout=self.timeout)
+                    units.restart(self.unit, timeout=self.timeout)
+                    state = units.wait_active(self.unit, settle=self.settle, timeout=self.timeout)
                 ctx.run.bridge_watch = Watch(self.unit, state)
                 ctx.restarted("bridge")
 
@@ -74,18 +73,17 @@ def baseline(unit=BRIDGE_UNIT):
 
 def restore_service(ctx, before, unit=BRIDGE_UNIT):
     """After a rollback: the bridge runs again with the restored config if it ran before, else stops."""
-    from jvbjoin.system.systemd import Systemd
-    with Systemd() as systemd:
-        now = systemd.unit_state(unit)
+    with systemd.Systemd() as units:
+        now = units.unit_state(unit)
         if now.get("LoadState") == "not-found":
             return
         was_active = bool(before) and before.get("ActiveState") == "active"
         if was_active and ctx.run.bridge_restarted:
-            systemd.restart(unit)
+            units.restart(unit)
         elif was_active and now.get("ActiveState") != "active":
-            systemd.start(unit)
+            units.start(unit)
         elif not was_active and is_running(now):
-            systemd.stop(unit)
+            units.stop(unit)
 
 
 class ServiceWatch:
@@ -108,12 +106,10 @@ class ServiceWatch:
         return False
 
     def check(self):
-        import time
         if self.watch is None or time.monotonic() - self._asked < self.every:
             return
-        from jvbjoin.system.systemd import Systemd
         if self._systemd is None:
-            self._systemd = Systemd().__enter__()
+            self._systemd = systemd.Systemd().__enter__()
         self._asked = time.monotonic()
         with showing_the_log(self.ctx):
             self.watch.judge(self._systemd.unit_state(self.watch.name))

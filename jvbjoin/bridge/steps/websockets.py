@@ -11,6 +11,7 @@ from jvbjoin.system import files
 from jvbjoin.formats import hocon
 from jvbjoin.engine.core import Change, Step
 from jvbjoin.errors import StepError
+from jvbjoin.steps import firewall
 from jvbjoin.system.run import run
 from jvbjoin.bridge.steps.config import WEBSOCKET_PORT
 from jvbjoin.system.ufw import RULE_FILES, allowed, commented_tuples
@@ -152,8 +153,7 @@ class WebsocketPort(_RuleStep):
         mine = [rule for rule in current_rules(ctx.paths) if rule[0] == str(port)]
         if mine:
             return mine
-        from jvbjoin.steps.firewall import ufw_state
-        state = ufw_state(ctx.paths)
+        state = firewall.ufw_state(ctx.paths)
         address = server_address(token.host)
         if state is None or address is None or allowed(state[1], port, "tcp"):
             return []
