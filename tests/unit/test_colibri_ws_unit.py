@@ -211,8 +211,7 @@ def test_the_bridge_address_must_be_an_ip_address(text):
 
 # --- doctor ----------------------------------------------------------------------------------------
 
-from test_doctor import cert, facts_for, host  # noqa: E402,F401  (fixtures of a joined bridge)
-from test_doctor import write as write_file  # noqa: E402
+from helpers import facts_for, write_file  # noqa: E402
 
 WS_FRAGMENT = ('videobridge.http-servers.public.port = 9090\n'
                'videobridge.websockets {\n  enabled = true\n  server-id = "bridge2"\n'

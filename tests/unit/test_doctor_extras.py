@@ -17,8 +17,7 @@ from jvbjoin.server.checks import services as server, web
 from jvbjoin.doctor.core import Facts
 from jvbjoin.server import tune
 
-from test_doctor import DOMAIN, JVB_CONF, cert, facts_for, host, jms, write  # noqa: F401 (fixtures)
-from test_pin import make_cert
+from helpers import DOMAIN, JVB_CONF, facts_for, make_cert, write_file
 
 # --- the STUN client (RFC 5389; vectors from RFC 5769 §2.2 and §2.3) --------------------------------
 
@@ -147,14 +146,14 @@ def test_nat_and_stun_are_skipped_when_the_join_did_not_ask(host):
 
 def test_the_mapping_read_and_announced_by_the_bridge_is_ok(host):
     with_fragment(host, FRAGMENT_NAT)
-    write(host, "/var/log/jitsi/jvb.log", "old start\n" + STARTED)
+    write_file(host, "/var/log/jitsi/jvb.log", "old start\n" + STARTED)
     result = nat.check_nat(facts_for(host))
     assert result.status == "ok" and "announces 203.0.113.7 for 127.0.0.1" in result.detail
 
 
 def test_a_later_line_in_jvb_conf_that_replaces_the_mapping_fails(host):
     with_fragment(host, FRAGMENT_NAT)
-    write(host, "/etc/jitsi/videobridge/jvb.conf", JVB_CONF + "ice4j.harvest.mapping.static-mappings = []\n")
+    write_file(host, "/etc/jitsi/videobridge/jvb.conf", JVB_CONF + "ice4j.harvest.mapping.static-mappings = []\n")
     result = nat.check_nat(facts_for(host))
     assert result.status == "fail" and "does not read jvb-join's mapping" in result.detail
     assert "static-mappings" in result.remedy
@@ -162,10 +161,10 @@ def test_a_later_line_in_jvb_conf_that_replaces_the_mapping_fails(host):
 
 def test_a_legacy_pair_comes_first_and_does_not_hide_ours(host):
     with_fragment(host, FRAGMENT_NAT)
-    write(host, "/etc/jitsi/videobridge/sip-communicator.properties",
+    write_file(host, "/etc/jitsi/videobridge/sip-communicator.properties",
           "org.ice4j.ice.harvest.NAT_HARVESTER_LOCAL_ADDRESS=10.0.0.5\n"
           "org.ice4j.ice.harvest.NAT_HARVESTER_PUBLIC_ADDRESS=198.51.100.9\n")
-    write(host, "/var/log/jitsi/jvb.log", STARTED)
+    write_file(host, "/var/log/jitsi/jvb.log", STARTED)
     assert nat.check_nat(facts_for(host)).status == "ok"
 
 
@@ -178,7 +177,7 @@ def test_a_local_address_that_is_not_this_hosts_fails(host):
 
 def test_a_bridge_started_without_the_mapping_fails_with_a_restart(host):
     with_fragment(host, FRAGMENT_NAT)
-    write(host, "/var/log/jitsi/jvb.log", STARTED + STARTED.splitlines()[0] + "\n")
+    write_file(host, "/var/log/jitsi/jvb.log", STARTED + STARTED.splitlines()[0] + "\n")
     result = nat.check_nat(facts_for(host))
     assert result.status == "fail" and "no static mapping since its last start" in result.detail
     assert result.remedy.startswith("systemctl restart jitsi-videobridge2")
@@ -242,7 +241,7 @@ def test_stun_without_nat_sees_this_hosts_own_address(host, monkeypatch):
 
 def test_a_legacy_stun_list_wins_over_jvb_join_and_warns(host, monkeypatch):
     with_fragment(host, 'ice4j.harvest.mapping.stun.addresses = ["stun.example.org:3478"]\n')
-    write(host, "/etc/jitsi/videobridge/sip-communicator.properties",
+    write_file(host, "/etc/jitsi/videobridge/sip-communicator.properties",
           "org.ice4j.ice.harvest.STUN_MAPPING_HARVESTER_ADDRESSES=meet-jit-si-turnrelay.jitsi.net:443\n")
     asked = stun_answers(monkeypatch, ("127.0.0.1", 40000))
     result = nat.check_stun(facts_for(host))
@@ -256,8 +255,8 @@ CONFIG_JS = "var config = {\n    resolution: 720,\n};\n"
 
 
 def tuned(paths, config_lines, record):
-    write(paths, "/etc/jitsi/meet/{}-config.js".format(DOMAIN), CONFIG_JS + config_lines)
-    write(paths, "/var/lib/jvb-join/server/tune.json", json.dumps(record))
+    write_file(paths, "/etc/jitsi/meet/{}-config.js".format(DOMAIN), CONFIG_JS + config_lines)
+    write_file(paths, "/var/lib/jvb-join/server/tune.json", json.dumps(record))
 
 
 def test_tune_is_skipped_when_nothing_was_tuned(jms):
@@ -291,13 +290,13 @@ def test_a_marked_line_edited_by_hand_warns(jms):
 
 def test_an_interface_file_replaced_by_an_upgrade_loses_the_lines(jms):
     tuned(jms, "", {"interface": {"SHOW_JITSI_WATERMARK": "false"}})
-    write(jms, "/usr/share/jitsi-meet/interface_config.js", "var interfaceConfig = {};\n")
+    write_file(jms, "/usr/share/jitsi-meet/interface_config.js", "var interfaceConfig = {};\n")
     result = web.check_tune(Facts(jms))
     assert result.status == "fail" and "--interface SHOW_JITSI_WATERMARK=false" in result.remedy
 
 
 def test_server_tune_keeps_its_record_and_unset_takes_a_key_out(paths, monkeypatch):
-    write(paths, "/etc/jitsi/meet/{}-config.js".format(DOMAIN), CONFIG_JS)
+    write_file(paths, "/etc/jitsi/meet/{}-config.js".format(DOMAIN), CONFIG_JS)
     monkeypatch.setattr(os, "geteuid", lambda: 0)
 
     def run(config):
@@ -326,7 +325,7 @@ def test_web_server_fails_when_the_jitsi_site_is_not_enabled(jms, monkeypatch):
     result = server.check_web_server(web_facts(jms))
     assert result.status == "fail" and "not enabled in apache2" in result.detail
     assert result.remedy == "a2ensite {0}; systemctl reload apache2".format(DOMAIN)
-    write(jms, "/etc/apache2/sites-enabled/{}.conf".format(DOMAIN), "<VirtualHost *:443>\n")
+    write_file(jms, "/etc/apache2/sites-enabled/{}.conf".format(DOMAIN), "<VirtualHost *:443>\n")
     result = server.check_web_server(web_facts(jms))
     assert result.status == "ok" and "serves the Jitsi site" in result.detail
 
@@ -348,12 +347,12 @@ TIMER_OK = {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "en
 def le(jms, monkeypatch):
     """A server with a certbot lineage from a lab ACME directory, deployed to the site's files."""
     _, pem, _ = make_cert(DOMAIN, ca=False, days=80)
-    write(jms, "/etc/letsencrypt/renewal/{}.conf".format(DOMAIN),
+    write_file(jms, "/etc/letsencrypt/renewal/{}.conf".format(DOMAIN),
           "version = 2.1.0\narchive_dir = /etc/letsencrypt/archive/{0}\n\n[renewalparams]\n"
           "account = abc\nserver = https://acme.lab.test:14000/dir\nauthenticator = webroot\n"
           "renew_hook = {1}\n".format(DOMAIN, HOOK))
-    write(jms, "/etc/letsencrypt/live/{}/fullchain.pem".format(DOMAIN), pem)
-    write(jms, "/etc/jitsi/meet/{}.crt".format(DOMAIN), pem)
+    write_file(jms, "/etc/letsencrypt/live/{}/fullchain.pem".format(DOMAIN), pem)
+    write_file(jms, "/etc/jitsi/meet/{}.crt".format(DOMAIN), pem)
     monkeypatch.setattr(web, "served_certificate", lambda domain, port=443, timeout=2.0: tune_der(pem))
     return jms
 
@@ -394,7 +393,7 @@ def test_a_stopped_timer_or_a_lost_hook_fails(le):
     conf = le("/etc/letsencrypt/renewal/{}.conf".format(DOMAIN))
     with open(conf) as f:
         text = f.read()
-    write(le, "/etc/letsencrypt/renewal/{}.conf".format(DOMAIN), text.replace("systemctl reload nginx", "true"))
+    write_file(le, "/etc/letsencrypt/renewal/{}.conf".format(DOMAIN), text.replace("systemctl reload nginx", "true"))
     result = web.check_letsencrypt(le_facts(le))
     assert result.status == "fail" and "reload nginx" in result.detail and "renew_hook = " in result.remedy
 
@@ -403,14 +402,14 @@ def test_a_hook_script_in_renewal_hooks_counts(le):
     conf = le("/etc/letsencrypt/renewal/{}.conf".format(DOMAIN))
     with open(conf) as f:
         text = f.read()
-    write(le, "/etc/letsencrypt/renewal/{}.conf".format(DOMAIN), text.replace("renew_hook", "# renew_hook"))
-    write(le, "/etc/letsencrypt/renewal-hooks/deploy/jitsi", "#!/bin/sh\n" + HOOK + "\n", 0o755)
+    write_file(le, "/etc/letsencrypt/renewal/{}.conf".format(DOMAIN), text.replace("renew_hook", "# renew_hook"))
+    write_file(le, "/etc/letsencrypt/renewal-hooks/deploy/jitsi", "#!/bin/sh\n" + HOOK + "\n", 0o755)
     assert web.check_letsencrypt(le_facts(le)).status == "ok"
 
 
 def test_a_site_certificate_that_is_not_certbots_fails(le):
     _, other, _ = make_cert(DOMAIN, ca=False)
-    write(le, "/etc/jitsi/meet/{}.crt".format(DOMAIN), other)
+    write_file(le, "/etc/jitsi/meet/{}.crt".format(DOMAIN), other)
     result = web.check_letsencrypt(le_facts(le))
     assert result.status == "fail" and "not the certificate certbot got" in result.detail
 
@@ -423,7 +422,7 @@ def test_an_old_certificate_still_served_warns(le, monkeypatch):
 
 
 def test_coturn_on_the_certificate_needs_the_hook_to_restart_it(le):
-    write(le, "/etc/turnserver.conf", "cert=/etc/jitsi/meet/{0}.crt\npkey=/etc/jitsi/meet/{0}.key\n".format(DOMAIN))
+    write_file(le, "/etc/turnserver.conf", "cert=/etc/jitsi/meet/{0}.crt\npkey=/etc/jitsi/meet/{0}.key\n".format(DOMAIN))
     result = web.check_letsencrypt(le_facts(le, coturn=LOADED))
     assert result.status == "warn" and "coturn" in result.detail
 

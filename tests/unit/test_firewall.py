@@ -10,18 +10,8 @@ from jvbjoin.errors import StepError
 from jvbjoin.system.run import Result
 from jvbjoin.steps import firewall
 
-INACTIVE = "Status: inactive\n"
-ACTIVE_ADMIN = """Status: active
-Logging: on (low)
-Default: deny (incoming), allow (outgoing), disabled (routed)
-New profiles: skip
+from helpers import ACTIVE_ADMIN, INACTIVE
 
-To                         Action      From
---                         ------      ----
-22/tcp                     ALLOW IN    Anywhere
-8443                       ALLOW IN    10.0.0.0/8                 # admin panel
-22/tcp (v6)                ALLOW IN    Anywhere (v6)
-"""
 CONFIGURED = """Status: active
 Logging: on (low)
 Default: deny (incoming), allow (outgoing), disabled (routed)
