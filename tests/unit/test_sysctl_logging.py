@@ -4,11 +4,12 @@ import os
 
 import pytest
 
-from jvbjoin.engine.core import Context, Journal
-from jvbjoin.bridge.join import JoinOptions, JoinRun
+from jvbjoin.engine.core import Journal
 from jvbjoin.errors import UsageError
 from jvbjoin.system.run import Result
 from jvbjoin.bridge.steps import logging_level, sysctl
+
+from helpers import join_ctx
 
 PACKAGE_LOGGING = """handlers= java.util.logging.ConsoleHandler
 java.util.logging.ConsoleHandler.level = ALL
@@ -18,10 +19,6 @@ org.jitsi.utils.logging2.JitsiLogFormatter.programname=JVB
 io.sentry.jul.SentryHandler.level=WARNING
 timeseries.level=OFF
 """
-
-
-def bridge_ctx(paths, **options):
-    return Context(paths, JoinRun(None, JoinOptions(**options)))
 
 
 def write(path, text):
@@ -44,14 +41,14 @@ def apply(step, ctx):
 
 def test_package_default_is_already_right(paths):
     write(paths.jvb_logging, PACKAGE_LOGGING)
-    assert logging_level.LoggingLevel().check(bridge_ctx(paths)) == []
+    assert logging_level.LoggingLevel().check(join_ctx(paths)) == []
 
 
 def test_level_and_file_handler_minimal_edit(paths):
     old = PACKAGE_LOGGING.replace("handlers= java.util.logging.ConsoleHandler",
                                   "handlers= java.util.logging.ConsoleHandler, java.util.logging.FileHandler")
     write(paths.jvb_logging, old)
-    ctx = bridge_ctx(paths, log_level="warning")
+    ctx = join_ctx(paths, log_level="warning")
     apply(logging_level.LoggingLevel(), ctx)
     new = read(paths.jvb_logging)
     assert new == PACKAGE_LOGGING.replace(".level=INFO", ".level=WARNING")
@@ -77,11 +74,11 @@ def test_colon_and_space_separators_are_edited_as_java_reads_them():
 def test_unknown_level_refused(paths):
     write(paths.jvb_logging, PACKAGE_LOGGING)
     with pytest.raises(UsageError):
-        logging_level.LoggingLevel().check(bridge_ctx(paths, log_level="LOUD"))
+        logging_level.LoggingLevel().check(join_ctx(paths, log_level="LOUD"))
 
 
 def test_missing_logging_file_planned_after_package(paths):
-    changes = logging_level.LoggingLevel().check(bridge_ctx(paths))
+    changes = logging_level.LoggingLevel().check(join_ctx(paths))
     assert "after jitsi-videobridge2 creates" in changes[0].summary
 
 
@@ -97,7 +94,7 @@ class FakeSysctl:
 def test_sysctl_file_and_apply(monkeypatch, paths):
     fake = FakeSysctl()
     monkeypatch.setattr(sysctl, "run", fake)
-    ctx = bridge_ctx(paths)
+    ctx = join_ctx(paths)
     apply(sysctl.Sysctl(), ctx)
     assert "vm.swappiness = 1\n" in read(paths.sysctl_file)
     assert fake.calls == [["sysctl", "-p", paths.sysctl_file]]
@@ -108,7 +105,7 @@ def test_sysctl_file_and_apply(monkeypatch, paths):
 def test_sysctl_read_only_proc_is_degraded_not_failure(monkeypatch, paths):
     fake = FakeSysctl(255, "sysctl: setting key \"vm.swappiness\": Read-only file system\n")
     monkeypatch.setattr(sysctl, "run", fake)
-    ctx = bridge_ctx(paths, swappiness=10)
+    ctx = join_ctx(paths, swappiness=10)
     apply(sysctl.Sysctl(), ctx)
     assert "vm.swappiness = 10\n" in read(paths.sysctl_file)
     assert len(ctx.degraded) == 1
@@ -118,9 +115,9 @@ def test_sysctl_read_only_proc_is_degraded_not_failure(monkeypatch, paths):
 
 def test_swappiness_mismatch_on_second_run_is_degraded(monkeypatch, paths):
     monkeypatch.setattr(sysctl, "run", FakeSysctl())
-    apply(sysctl.Sysctl(), bridge_ctx(paths))
+    apply(sysctl.Sysctl(), join_ctx(paths))
     write(paths("/proc/sys/vm/swappiness"), "60\n")
-    ctx = bridge_ctx(paths)
+    ctx = join_ctx(paths)
     assert sysctl.Sysctl().check(ctx) == []
     assert "vm.swappiness is 60" in ctx.degraded[0]
 
@@ -132,7 +129,7 @@ def test_udp_buffer_mismatch_reported(paths):
     write(paths.sysctl_file, "# Written by jvb-join: a bridge should keep its memory in RAM.\n"
                              "# Removed by 'jvb-join leave'.\nvm.swappiness = 1\n")
     os.chmod(paths.sysctl_file, 0o644)
-    ctx = bridge_ctx(paths)
+    ctx = join_ctx(paths)
     sysctl.Sysctl().check(ctx)
     assert len(ctx.degraded) == 1
     assert "net.core.rmem_max is 212992" in ctx.degraded[0]
@@ -140,7 +137,7 @@ def test_udp_buffer_mismatch_reported(paths):
 
 def test_bad_swappiness_refused(paths):
     with pytest.raises(UsageError):
-        sysctl.Sysctl().check(bridge_ctx(paths, swappiness="lots"))
+        sysctl.Sysctl().check(join_ctx(paths, swappiness="lots"))
 
 
 def test_sysctl_files_and_the_kernels_values_are_read_in_one_place(paths):
