@@ -16,6 +16,7 @@ from jvbjoin.doctor.core import Facts
 from jvbjoin.engine.core import Context, Journal
 from jvbjoin.formats import pin as pins
 from jvbjoin.formats.token import DEFAULT_PORT, VERSION, JoinToken
+from jvbjoin.system import releases
 
 # --- files ------------------------------------------------------------------------------------------
 
@@ -209,3 +210,32 @@ To                         Action      From
 8443                       ALLOW IN    10.0.0.0/8                 # admin panel
 22/tcp (v6)                ALLOW IN    Anywhere (v6)
 """
+
+
+# --- recorded os-release files and package control fields (data/) ---------------------------------
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+
+
+def release(name, paths=None):
+    """A recorded os-release file (data/os-release/NAME): parsed, or written to the host ``paths`` and read."""
+    with open(os.path.join(DATA, "os-release", name)) as handle:
+        text = handle.read()
+    if paths is None:
+        from jvbjoin.system.host import parse_os_release
+        return parse_os_release(text)
+    with open(paths.os_release, "w") as handle:
+        handle.write(text)
+    return releases.os_release(paths)
+
+
+def control(name):
+    """A recorded package control paragraph (data/control/NAME) as a dict."""
+    from debian.deb822 import Deb822
+    with open(os.path.join(DATA, "control", name)) as handle:
+        return dict(Deb822(handle))
+
+
+def row(name, role="bridge"):
+    """The support table's row for the recorded release NAME and ``role``."""
+    return releases.check_supported(release(name), role)
