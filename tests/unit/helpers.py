@@ -16,7 +16,9 @@ from jvbjoin.doctor.core import Facts
 from jvbjoin.engine.core import Context, Journal
 from jvbjoin.formats import pin as pins
 from jvbjoin.formats.token import DEFAULT_PORT, VERSION, JoinToken
-from jvbjoin.system import releases
+from jvbjoin.server import turn
+from jvbjoin.server.turnconf import TurnSettings
+from jvbjoin.system import files, releases
 
 # --- files ------------------------------------------------------------------------------------------
 
@@ -239,3 +241,41 @@ def control(name):
 def row(name, role="bridge"):
     """The support table's row for the recorded release NAME and ``role``."""
     return releases.check_supported(release(name), role)
+
+
+# --- server turn -----------------------------------------------------------------------------------
+
+SECRET = "a" * 16 + "0123456789abcdef"
+
+# What jitsi-meet-turnserver writes (its marker line, its secret, its ports), with a line the admin added.
+JITSI_TURNSERVER_CONF = """# jitsi-meet coturn config. Do not modify this line
+use-auth-secret
+keep-address-family
+static-auth-secret=packagesecret123
+realm=meet.example.com
+cert=/etc/jitsi/meet/meet.example.com.crt
+pkey=/etc/jitsi/meet/meet.example.com.key
+no-tcp
+listening-port=3478
+tls-listening-port=5349
+# jitsi-meet coturn relay disable config. Do not modify this line
+denied-peer-ip=10.0.0.0-10.255.255.255
+user-quota=12
+--total-quota 1200\r
+#no-auth
+--no-auth
+syslog"""
+
+
+def turn_ctx(paths, turnserver=JITSI_TURNSERVER_CONF):
+    """The context of `server turn` on a server with jitsi-meet-turnserver's files (certificate, key,
+    turnserver.conf) and prosody's main config."""
+    for rel, text in (("/etc/jitsi/meet/meet.example.com.crt", "CERT\n"),
+                      ("/etc/jitsi/meet/meet.example.com.key", "KEY\n"),
+                      ("/etc/turnserver.conf", turnserver),
+                      ("/etc/prosody/prosody.cfg.lua", 'Include "conf.d/*.cfg.lua"\n')):
+        os.makedirs(os.path.dirname(paths(rel)), exist_ok=True)
+        files.write_atomic(paths(rel), text, 0o600 if rel.endswith(".key") else 0o644)
+    ctx = Context(paths, turn.TurnRun(turn.TurnOptions(), files.Backups(paths.backups, paths.root),
+                                      TurnSettings(domain="meet.example.com", host="turn.example.com"), SECRET))
+    return ctx
