@@ -31,6 +31,8 @@ from jvbjoin.bridge.steps import account, config as bridge_config, logging_level
 from jvbjoin.bridge.steps.account import AccountPassword, ForgetPendingPassword
 from jvbjoin.steps.packages import JitsiSource
 
+from helpers import make_token
+
 TOKEN_PASSWORD = "the-token-password-0123456789"
 
 PACKAGE_JVB_CONF = b"""# Written by the package; the admin added the cc line.
@@ -68,20 +70,6 @@ CERT_DER = bytes.fromhex(
 BRIDGE_INPUTS = ("etc/jitsi/videobridge/jvb.conf", "etc/jitsi/videobridge/jvb-join.conf",
                  "etc/jitsi/videobridge/sip-communicator.properties",
                  "etc/jitsi/videobridge/logging.properties", "usr/local/share/ca-certificates")
-
-
-class Token:
-    id = "t0k3n1d"
-    host = "meet.example.com"
-    port = 5222
-    domain = "auth.meet.example.com"
-    meet = "meet.example.com"
-    muc = "jvbbrewery@internal.auth.meet.example.com"
-    user = "jvb-t0k3n1d"
-    password = TOKEN_PASSWORD
-    pin = "sha256:" + "0" * 64
-    exp = 4102444800
-    jvb = None
 
 
 class Killer:
@@ -265,7 +253,8 @@ def run_join(root, killer, monkeypatch):
     monkeypatch.setattr(join_module, "verify_in_brewery", verify)
     monkeypatch.setattr(service, "baseline", lambda unit=None: fake_systemd().unit_state(unit))
     _events_of(killer, monkeypatch)
-    return join_module.join(Token(), JoinOptions(), Paths(root), lambda message: None)
+    return join_module.join(make_token(id="t0k3n1d", password=TOKEN_PASSWORD), JoinOptions(), Paths(root),
+                            lambda message: None)
 
 
 def in_child(root, kill_at, monkeypatch):

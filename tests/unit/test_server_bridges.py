@@ -12,23 +12,10 @@ from jvbjoin.cli import main as cli
 from jvbjoin.cli.output import bridges_table
 from jvbjoin.server import bridges, jicofo, model, tokens
 
+from helpers import bridge_state, debug_doc
+
 DOMAIN = "meet.example.com"
 ROOM = "jvbbrewery@internal.auth.{}".format(DOMAIN)
-
-
-def bridge_state(**over):
-    # Bridge.kt debugState, as jicofo 1.0-1196 writes it
-    state = {"drain": False, "endpoints": 0, "endpoint-restart-requests": 0, "graceful-shutdown": False,
-             "healthy": True, "operational": True, "overloaded": False, "region": "null", "relay-id": "null",
-             "release": "null", "shutting-down": False, "stress": 0.05, "version": "2.3.312-ga29d97d13"}
-    state.update(over)
-    return state
-
-
-def debug_doc(**table):
-    return {"focus_manager": {}, "bridge_selector": {"strategy": "SingleBridgeSelectionStrategy",
-                                                      "bridge": {"{}/{}".format(ROOM, k): v for k, v in table.items()}},
-            "jibri_detector": "null", "sip_jibri_detector": "null", "jigasi_detector": "null"}
 
 
 def test_parse_bridges_reads_the_real_keys_and_nulls():

@@ -8,15 +8,11 @@ from jvbjoin.bridge import join, leave
 from jvbjoin.server import colibri_ws, install, tune, turn
 from jvbjoin.server.turnconf import TurnSettings
 
-
-class Token:
-    host, port, domain, meet = "meet.example.com", 5222, "auth.meet.example.com", "meet.example.com"
-    muc, user, password, pin, id = "jvbbrewery@internal.auth.meet.example.com", "jvb-a1b2", "pw", "sha256/x", "a1b2"
-    jvb, ws, wsfrom = None, None, None
+from helpers import join_ctx
 
 
 def join_steps(paths):
-    return join.join_steps(Context(paths, join.JoinRun(Token(), join.JoinOptions())))
+    return join.join_steps(join_ctx(paths))
 
 
 def ids(steps):

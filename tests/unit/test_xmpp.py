@@ -11,7 +11,7 @@ from jvbjoin.formats import pin
 from jvbjoin.xmpp import probe, session
 from jvbjoin.errors import EXIT_DATAERR, EXIT_TEMPFAIL, PinMismatchError, UnreachableError
 
-from test_pin import make_cert
+from helpers import make_cert
 
 DOMAIN = "auth.meet.lab.test"
 STREAM_REPLY = ("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "

@@ -18,27 +18,7 @@ from jvbjoin.server.turnconf import (
     BEGIN, COMMENTED, END, INCLUDE_LINE, TurnSettings, block_values, managed_block, managed_secret,
     prosody_fragment, prosody_secret, turnserver_conf, with_include)
 
-SECRET = "a" * 16 + "0123456789abcdef"
-
-# What jitsi-meet-turnserver writes (its marker line, its secret, its ports), with a line the admin added.
-JITSI_TURNSERVER_CONF = """# jitsi-meet coturn config. Do not modify this line
-use-auth-secret
-keep-address-family
-static-auth-secret=packagesecret123
-realm=meet.example.com
-cert=/etc/jitsi/meet/meet.example.com.crt
-pkey=/etc/jitsi/meet/meet.example.com.key
-no-tcp
-listening-port=3478
-tls-listening-port=5349
-# jitsi-meet coturn relay disable config. Do not modify this line
-denied-peer-ip=10.0.0.0-10.255.255.255
-user-quota=12
---total-quota 1200\r
-#no-auth
---no-auth
-syslog"""
-
+from helpers import JITSI_TURNSERVER_CONF, SECRET, turn_ctx
 
 def settings(**kw):
     kw.setdefault("domain", "meet.example.com")
@@ -209,21 +189,9 @@ def test_settings_come_from_the_options_then_the_last_run_then_the_defaults(path
         turn.settings_for(TurnOptions(host="not a name"), paths, "meet.example.com")
 
 
-def _tree(paths, turnserver=JITSI_TURNSERVER_CONF):
-    for rel, text in (("/etc/jitsi/meet/meet.example.com.crt", "CERT\n"),
-                      ("/etc/jitsi/meet/meet.example.com.key", "KEY\n"),
-                      ("/etc/turnserver.conf", turnserver),
-                      ("/etc/prosody/prosody.cfg.lua", 'Include "conf.d/*.cfg.lua"\n')):
-        os.makedirs(os.path.dirname(paths(rel)), exist_ok=True)
-        files.write_atomic(paths(rel), text, 0o600 if rel.endswith(".key") else 0o644)
-    ctx = Context(paths, turn.TurnRun(turn.TurnOptions(), files.Backups(paths.backups, paths.root),
-                                      settings(domain="meet.example.com", host="turn.example.com"), SECRET))
-    return ctx
-
-
 def test_file_steps_write_once_with_private_modes_and_a_backup(paths, monkeypatch):
     monkeypatch.setattr(turn, "_gid", lambda name: None)
-    ctx = _tree(paths)
+    ctx = turn_ctx(paths)
     from jvbjoin.engine.core import Journal
     for step in (turn.TurnCertificate(), turn.TurnConfig(), turn.TurnUnit()):
         changes = step.check(ctx)
@@ -242,7 +210,7 @@ def test_file_steps_write_once_with_private_modes_and_a_backup(paths, monkeypatc
 
 def test_a_failed_run_puts_the_admins_file_back(paths, monkeypatch):
     monkeypatch.setattr(turn, "_gid", lambda name: None)
-    ctx = _tree(paths)
+    ctx = turn_ctx(paths)
     from jvbjoin.engine.core import Journal
     journal = Journal()
     step = turn.TurnConfig()

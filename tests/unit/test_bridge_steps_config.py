@@ -9,47 +9,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from jvbjoin.formats import hocon
-from jvbjoin.engine.core import Context, Journal
-from jvbjoin.bridge.join import JoinOptions, JoinRun
+from jvbjoin.engine.core import Journal
 from jvbjoin.errors import InputError, StepError
 from jvbjoin.bridge.steps import config as bridge_config
 from jvbjoin.bridge import model as nickname
 from jvbjoin.bridge.steps.config import (
     INCLUDE_LINE, LEGACY_MARKER, BridgeFragment, JvbConfInclude, LegacyClient)
 
+from helpers import PACKAGE_JVB_CONF, config_ctx, make_token, read, run_step, write
+
 try:
     import pyhocon
 except ImportError:  # not packaged for every Debian release: the JSON check below still runs
     pyhocon = None
 
-
-class Token:
-    host = "meet.example.com"
-    port = 5222
-    domain = "auth.meet.example.com"
-    muc = "jvbbrewery@internal.auth.meet.example.com"
-    user = "jvb-a1b2"
-    password = "one-time"
-    pin = "sha256/x"
-
-
-PACKAGE_JVB_CONF = """videobridge {
-    apis.xmpp-client.configs {
-        shard {
-            HOSTNAME=localhost
-            DOMAIN="auth.meet.example.com"
-            USERNAME=jvb
-            PASSWORD="secret"
-            MUC_JIDS="jvbbrewery@internal.auth.meet.example.com"
-            MUC_NICKNAME=5f0c
-            DISABLE_CERTIFICATE_VERIFICATION=true
-        }
-    }
-}
-ice4j {
-    harvest.mapping.stun.addresses = ["meet-jit-si-turnrelay.jitsi.net:443"]
-}
-"""
 
 LEGACY_COMPLETE = """org.ice4j.ice.harvest.DISABLE_AWS_HARVESTER=true
 org.jitsi.videobridge.ENABLE_STATISTICS=true
@@ -60,30 +33,6 @@ org.jitsi.videobridge.xmpp.user.shard.PASSWORD=abc#@
 org.jitsi.videobridge.xmpp.user.shard.MUC_JIDS=JvbBrewery@internal.auth.meet.example.com
 org.jitsi.videobridge.xmpp.user.shard.MUC_NICKNAME=0a1b
 """
-
-
-def make_ctx(paths, password="p4ss", **options):
-    ctx = Context(paths, JoinRun(Token(), JoinOptions(**options)))
-    ctx.run.bridge_password = password
-    return ctx
-
-
-def write(path, text, mode="w"):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, mode) as f:
-        f.write(text)
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read().decode("utf-8", "surrogateescape")
-
-
-def run_step(step, ctx):
-    changes = step.check(ctx)
-    if changes:
-        step.apply(ctx, changes, Journal())
-    return changes
 
 
 def parse_hocon(text):
@@ -119,7 +68,7 @@ def shard_of(path):
 @pytest.mark.parametrize("value", ['a"b', "back\\slash", "${x}", 'include "evil.conf"', "p}w{d",
                                    "#not-a-comment", "// nor this", "ünïcødé €", "  spaces  ", "a\u00a0b"])
 def test_fragment_values_come_back_exactly(tmp_path, value):
-    text = bridge_config.render_fragment(Token(), value, "jvb-host-" + "0" * 8)
+    text = bridge_config.render_fragment(make_token(), value, "jvb-host-" + "0" * 8)
     path = tmp_path / "jvb-join.conf"
     path.write_text(text, encoding="utf-8")
     shard = shard_of(str(path))
@@ -133,12 +82,12 @@ def test_fragment_values_come_back_exactly(tmp_path, value):
 
 def test_newline_in_value_is_refused():
     with pytest.raises(InputError):
-        bridge_config.render_fragment(Token(), "a\nb", "n")
+        bridge_config.render_fragment(make_token(), "a\nb", "n")
 
 
 @pytest.mark.real_programs
 def test_fragment_overrides_package_block(paths, tmp_path):
-    ctx = make_ctx(paths)
+    ctx = config_ctx(paths)
     write(paths.machine_id, "m1\n")
     write(paths.jvb_conf, PACKAGE_JVB_CONF)
     for step in bridge_config.steps(ctx):
@@ -159,14 +108,14 @@ def test_fragment_overrides_package_block(paths, tmp_path):
 # --- the fragment file -----------------------------------------------------------------------
 
 def test_fragment_mode_and_idempotence(paths):
-    ctx = make_ctx(paths)
+    ctx = config_ctx(paths)
     write(paths.machine_id, "m1\n")
     os.makedirs(paths.jvb_dir)
     assert run_step(BridgeFragment(), ctx)
     st_ = os.stat(paths.jvb_fragment)
     assert stat.S_IMODE(st_.st_mode) == 0o640
-    assert "p4ss" not in (BridgeFragment().check(make_ctx(paths, "other"))[0].diff or "")
-    assert BridgeFragment().check(make_ctx(paths)) == []
+    assert "p4ss" not in (BridgeFragment().check(config_ctx(paths, "other"))[0].diff or "")
+    assert BridgeFragment().check(config_ctx(paths)) == []
 
 
 def test_fragment_plan_shows_every_value_but_the_password(paths):
@@ -174,7 +123,7 @@ def test_fragment_plan_shows_every_value_but_the_password(paths):
     a nickname not made yet shown as its pattern; once the nickname exists it is shown as it is."""
     write(paths.machine_id, "m1\n")
     os.makedirs(paths.jvb_dir)
-    ctx = make_ctx(paths, "hunter2-pass")
+    ctx = config_ctx(paths, "hunter2-pass")
     diff = BridgeFragment().check(ctx)[0].diff
     assert "hunter2-pass" not in diff
     assert '+  PASSWORD = "(hidden: made on this host at the join, never shown)"\n' in diff
@@ -183,11 +132,11 @@ def test_fragment_plan_shows_every_value_but_the_password(paths):
     assert '+  MUC_NICKNAME = "{}<8 random hex digits, made at the join>"\n'.format(proposed[:-8]) in diff
     assert '+  MUC_JIDS = "jvbbrewery@internal.auth.meet.example.com"\n' in diff
     run_step(BridgeFragment(), ctx)
-    stored = nickname.bridge_nickname(make_ctx(paths))
-    assert BridgeFragment().check(make_ctx(paths, "next-pass"))[0].diff.endswith(
+    stored = nickname.bridge_nickname(config_ctx(paths))
+    assert BridgeFragment().check(config_ctx(paths, "next-pass"))[0].diff.endswith(
         "(only values that are not shown change)\n")
-    ctx = make_ctx(paths, "next-pass")
-    ctx.run.token = type("Moved", (Token,), {"muc": "jvbbrewery@internal.auth.meet2.example.com"})()
+    ctx = config_ctx(paths, "next-pass")
+    ctx.run.token = make_token(muc="jvbbrewery@internal.auth.meet2.example.com")
     diff = BridgeFragment().check(ctx)[0].diff
     assert "hunter2-pass" not in diff and "next-pass" not in diff
     assert '+  MUC_JIDS = "jvbbrewery@internal.auth.meet2.example.com"\n' in diff
@@ -195,7 +144,7 @@ def test_fragment_plan_shows_every_value_but_the_password(paths):
 
 
 def test_fragment_missing_folder_dry_run_then_apply_refuses(paths):
-    ctx = make_ctx(paths)
+    ctx = config_ctx(paths)
     changes = BridgeFragment().check(ctx)
     assert "after jitsi-videobridge2 is installed" in changes[0].summary
     with pytest.raises(StepError):
@@ -205,7 +154,7 @@ def test_fragment_missing_folder_dry_run_then_apply_refuses(paths):
 # --- the include line ------------------------------------------------------------------------
 
 def test_include_missing_jvb_conf_is_planned_honestly(paths):
-    ctx = make_ctx(paths)
+    ctx = config_ctx(paths)
     changes = JvbConfInclude().check(ctx)
     assert changes[0].summary == ("add include line to jvb.conf (after jitsi-videobridge2 creates {})"
                                   .format(paths.jvb_conf))
@@ -215,7 +164,7 @@ def test_include_missing_jvb_conf_is_planned_honestly(paths):
 
 def test_include_added_once_at_end(paths):
     write(paths.jvb_conf, "videobridge {\n}")
-    ctx = make_ctx(paths)
+    ctx = config_ctx(paths)
     run_step(JvbConfInclude(), ctx)
     assert read(paths.jvb_conf) == "videobridge {\n}\n" + INCLUDE_LINE + "\n"
     assert JvbConfInclude().check(ctx) == []
@@ -224,7 +173,7 @@ def test_include_added_once_at_end(paths):
 def test_existing_include_anywhere_is_kept(paths):
     text = 'include "jvb-join.conf"\nvideobridge {\n}\n'
     write(paths.jvb_conf, text)
-    assert JvbConfInclude().check(make_ctx(paths)) == []
+    assert JvbConfInclude().check(config_ctx(paths)) == []
 
 
 hocon_line = st.one_of(
@@ -240,7 +189,7 @@ hocon_line = st.one_of(
 def test_include_keeps_every_byte(paths, lines, final_newline):
     text = "\n".join(lines) + ("\n" if final_newline and lines else "")
     write(paths.jvb_conf, text)
-    ctx = make_ctx(paths)
+    ctx = config_ctx(paths)
     run_step(JvbConfInclude(), ctx)
     after = read(paths.jvb_conf)
     if bridge_config.has_include(text):
@@ -255,7 +204,7 @@ def test_include_keeps_every_byte(paths, lines, final_newline):
 
 def test_complete_legacy_block_is_commented_out_and_restorable(paths):
     write(paths.jvb_legacy_properties, LEGACY_COMPLETE)
-    ctx = make_ctx(paths)
+    ctx = config_ctx(paths)
     run_step(LegacyClient(), ctx)
     after = read(paths.jvb_legacy_properties)
     lines = after.splitlines()
@@ -268,7 +217,7 @@ def test_complete_legacy_block_is_commented_out_and_restorable(paths):
 def test_incomplete_legacy_block_is_left_and_reported(paths):
     text = "org.jitsi.videobridge.xmpp.user.shard.HOSTNAME=localhost\nfoo=bar\n"
     write(paths.jvb_legacy_properties, text)
-    ctx = make_ctx(paths)
+    ctx = config_ctx(paths)
     assert LegacyClient().check(ctx) == []
     assert read(paths.jvb_legacy_properties) == text
     assert "incomplete legacy client settings (shard)" in ctx.degraded[0]
@@ -281,7 +230,7 @@ def test_lower_case_keys_count(paths):
 
 
 def test_no_legacy_file_no_change(paths):
-    assert LegacyClient().check(make_ctx(paths)) == []
+    assert LegacyClient().check(config_ctx(paths)) == []
 
 
 legacy_key = st.sampled_from(bridge_config.LEGACY_REQUIRED + ("DOMAIN", "DISABLE_CERTIFICATE_VERIFICATION"))
@@ -299,7 +248,7 @@ props_line = st.one_of(
 def test_legacy_writer_keeps_every_line(paths, lines, final_newline):
     text = "\n".join(lines) + ("\n" if final_newline and lines else "")
     write(paths.jvb_legacy_properties, text)
-    ctx = make_ctx(paths)
+    ctx = config_ctx(paths)
     complete = bridge_config.complete_clients(bridge_config.legacy_clients(text))
     run_step(LegacyClient(), ctx)
     after = read(paths.jvb_legacy_properties)
@@ -317,19 +266,19 @@ def test_legacy_writer_keeps_every_line(paths, lines, final_newline):
 
 def test_nickname_stable_and_new_on_clone(paths):
     write(paths.machine_id, "aaaa\n")
-    ctx = make_ctx(paths)
+    ctx = config_ctx(paths)
     first = nickname.bridge_nickname(ctx, create=True)
     assert first.startswith("jvb-") and len(first.rsplit("-", 1)[1]) == 8
-    assert nickname.bridge_nickname(make_ctx(paths)) == first
-    assert nickname.bridge_nickname(make_ctx(paths), create=True) == first
+    assert nickname.bridge_nickname(config_ctx(paths)) == first
+    assert nickname.bridge_nickname(config_ctx(paths), create=True) == first
     write(paths.machine_id, "bbbb\n")
-    cloned = nickname.bridge_nickname(make_ctx(paths), create=True)
+    cloned = nickname.bridge_nickname(config_ctx(paths), create=True)
     assert cloned != first
-    assert nickname.bridge_nickname(make_ctx(paths)) == cloned
+    assert nickname.bridge_nickname(config_ctx(paths)) == cloned
 
 
 def test_nickname_dry_run_does_not_write(paths):
-    ctx = make_ctx(paths)
+    ctx = config_ctx(paths)
     proposed = nickname.bridge_nickname(ctx)
     assert not os.path.exists(paths.nickname_file)
     assert nickname.bridge_nickname(ctx) == proposed
@@ -338,7 +287,7 @@ def test_nickname_dry_run_does_not_write(paths):
 def test_fragment_uses_stored_nickname(paths):
     write(paths.machine_id, "m\n")
     os.makedirs(paths.jvb_dir)
-    ctx = make_ctx(paths)
+    ctx = config_ctx(paths)
     run_step(BridgeFragment(), ctx)
     stored = json.loads(read(paths.nickname_file))["nickname"]
     assert 'MUC_NICKNAME = "{}"'.format(stored) in read(paths.jvb_fragment)
@@ -368,7 +317,7 @@ def hocon_cli_get(path, key):
                        st.text(min_size=1, max_size=30)))
 def test_fragment_read_by_ruby_hocon(tmp_path, value):
     try:
-        text = bridge_config.render_fragment(Token(), value, "jvb-h-00000000")
+        text = bridge_config.render_fragment(make_token(), value, "jvb-h-00000000")
     except InputError:
         return
     path = tmp_path / "jvb-join.conf"
@@ -391,9 +340,9 @@ def test_whole_sequence_through_the_engine(paths):
     write(paths.machine_id, "m\n")
     write(paths.jvb_conf, PACKAGE_JVB_CONF)
     write(paths.jvb_legacy_properties, LEGACY_COMPLETE)
-    ctx = make_ctx(paths)
+    ctx = config_ctx(paths)
     report = Engine(bridge_config.steps(ctx), ctx).run("join")
     assert len(report.changed) == 3
     assert "bridge" in ctx.changed
-    again = make_ctx(paths)
+    again = config_ctx(paths)
     assert all(not changes for _, changes in Engine(bridge_config.steps(again), again).plan())

@@ -8,6 +8,8 @@ import pytest
 
 from jvbjoin.server import prosody_check
 
+from helpers import turn_ctx
+
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "prosodyctl")
 
 
@@ -113,12 +115,11 @@ def test_server_turn_reloads_prosody_unless_prosody_finds_an_error(paths, monkey
     from jvbjoin.engine.core import Journal
     from jvbjoin.errors import JvbJoinError
     from jvbjoin.server import turn
-    from test_turn_unit import _tree
     monkeypatch.setattr(turn, "_gid", lambda name: None)
     reloads = []
     monkeypatch.setattr(turn, "reload_prosody", lambda domain: reloads.append(domain))
     _prosodyctl_says(monkeypatch, code, name)
-    ctx = _tree(paths)
+    ctx = turn_ctx(paths)
     step = turn.ProsodyTurn()
     if accepted:
         step.apply(ctx, step.check(ctx), Journal())

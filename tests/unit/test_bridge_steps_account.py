@@ -5,26 +5,17 @@ import pytest
 
 from jvbjoin.bridge import join
 from jvbjoin.xmpp import session
-from jvbjoin.engine.core import Context
-from jvbjoin.bridge.join import JoinOptions, JoinRun
 from jvbjoin.errors import EXIT_DATAERR, JvbJoinError, TokenError
 from jvbjoin.bridge.steps import account
 from jvbjoin.bridge.steps.account import AccountPassword
-from jvbjoin.formats.token import JoinToken
+
+from helpers import PIN, join_ctx, make_token
 
 DOMAIN = "meet.example.com"
 
 
-def make_token(token_id="abc12345", **extra):
-    fields = dict(id=token_id, host=DOMAIN, domain="auth." + DOMAIN, muc="jvbbrewery@internal.auth." + DOMAIN,
-                  user="jvb-" + token_id, password="token-pass-" + token_id, pin="sha256:" + "0" * 64,
-                  exp=1900000000, meet=DOMAIN)
-    fields.update(extra)
-    return JoinToken(**fields)
-
-
 def make_ctx(paths, token):
-    ctx = Context(paths, JoinRun(token, JoinOptions()))
+    ctx = join_ctx(paths, token)
     ctx.run.server_cert_der = b"cert"
     return ctx
 
@@ -58,7 +49,7 @@ def test_an_unused_token_is_tried_with_its_own_password(paths, monkeypatch):
 
 def _joined_before(paths):
     account.write_state(paths, {"token_id": "old12345", "password_changed": True, "server": DOMAIN, "port": 5222,
-                                "domain": "auth." + DOMAIN, "user": "jvb-old12345", "pin": "sha256:" + "0" * 64})
+                                "domain": "auth." + DOMAIN, "user": "jvb-old12345", "pin": PIN})
     import os
     os.makedirs(os.path.dirname(paths.jvb_fragment), exist_ok=True)
     with open(paths.jvb_fragment, "w") as f:
@@ -94,7 +85,7 @@ def test_an_earlier_account_that_cannot_be_removed_is_reported_not_fatal(paths, 
 
 def test_a_second_run_with_the_same_token_hands_nothing_back(paths):
     _joined_before(paths)
-    ctx = make_ctx(paths, make_token("old12345"))
+    ctx = make_ctx(paths, make_token(id="old12345"))
     AccountPassword().check(ctx)
     assert ctx.run.previous_account is None
 

@@ -8,10 +8,10 @@ import pytest
 
 from jvbjoin.cli import main as cli
 from jvbjoin.bridge import unattended
-from jvbjoin.engine.core import Context
-from jvbjoin.bridge.join import JoinOptions, JoinRun
 from jvbjoin.errors import EXIT_USAGE, InputError, UsageError
 from jvbjoin.bridge import model as nickname
+
+from helpers import join_ctx
 
 
 def test_options_file_values_are_typed_and_comments_skipped():
@@ -135,12 +135,12 @@ def test_first_boot_token_symlink_is_not_followed(paths, tmp_path):
 def test_joined_as_marker_names_the_machine_id_and_a_clone_gets_a_new_nickname(paths):
     with open(paths.machine_id, "w") as handle:
         handle.write("a" * 32 + "\n")
-    ctx = Context(paths, JoinRun(None, JoinOptions()), lambda line: None)
+    ctx = join_ctx(paths, progress=lambda line: None)
     first = nickname.bridge_nickname(ctx, create=True)
     assert open(os.path.join(paths.joined_as, "a" * 32)).read() == first + "\n"
     with open(paths.machine_id, "w") as handle:
         handle.write("b" * 32 + "\n")
-    clone = nickname.bridge_nickname(Context(paths, JoinRun(None, JoinOptions()), lambda line: None), create=True)
+    clone = nickname.bridge_nickname(join_ctx(paths, progress=lambda line: None), create=True)
     assert clone != first
     assert json.loads(open(paths.nickname_file).read())["machine_id"] == "b" * 32
     assert open(os.path.join(paths.joined_as, "b" * 32)).read() == clone + "\n"

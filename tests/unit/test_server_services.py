@@ -6,7 +6,7 @@ import os
 from jvbjoin.engine.core import Context
 from jvbjoin.server import jicofo, services
 
-from test_server_bridges import bridge_state, debug_doc
+from helpers import bridge_state, debug_doc
 
 
 

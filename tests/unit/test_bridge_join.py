@@ -10,6 +10,8 @@ from jvbjoin.system import systemd
 from jvbjoin.errors import StepError, VerifyError
 from jvbjoin.bridge import model as nickname
 
+from helpers import join_run, make_token
+
 
 class FakeSystemd:
     states = []
@@ -30,8 +32,7 @@ class NeverHealthy:
 
 
 def make_ctx(tmp_path, watch):
-    token = types.SimpleNamespace(muc="jvbbrewery@internal.auth.meet.example.com")
-    run = join.JoinRun(token, join.JoinOptions(verify_timeout=1.5))
+    run = join_run(make_token(muc="jvbbrewery@internal.auth.meet.example.com"), verify_timeout=1.5)
     if watch:
         run.bridge_watch = systemd.Watch("jitsi-videobridge2.service", {"ActiveState": "active", "NRestarts": 0})
     return types.SimpleNamespace(run=run, progress=lambda message: None,

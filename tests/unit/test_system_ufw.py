@@ -4,7 +4,7 @@ import os
 
 from jvbjoin.system import ufw
 
-from test_firewall import ACTIVE_ADMIN, INACTIVE
+from helpers import ACTIVE_ADMIN, INACTIVE
 
 USER_RULES = """*filter
 ### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in

@@ -15,7 +15,7 @@ from jvbjoin.server import model, tokens
 from jvbjoin.bridge.steps import account, config as bridge_config, trust
 from jvbjoin.steps import firewall
 
-from test_bridge_config import PACKAGE_JVB_CONF, make_ctx, read, run_step, write
+from helpers import PACKAGE_JVB_CONF, config_ctx, read, run_step, write
 
 LEGACY = ("# the admin's own comment\n"
           "org.jitsi.videobridge.xmpp.user.shard.HOSTNAME=localhost\n"
@@ -32,7 +32,7 @@ def joined_host(paths):
     write(paths.machine_id, "m1\n")
     write(paths.jvb_conf, PACKAGE_JVB_CONF)
     write(paths.jvb_legacy_properties, LEGACY)
-    ctx = make_ctx(paths)
+    ctx = config_ctx(paths)
     for step in bridge_config.steps(ctx):
         run_step(step, ctx)
     write(paths.bridge_state, '{"token_id": "abc", "user": "jvb-abc"}\n')

@@ -11,28 +11,19 @@ import pytest
 
 from jvbjoin.cli import main as cli
 from jvbjoin.bridge import nat
-from jvbjoin.engine.core import Context, Journal
+from jvbjoin.engine.core import Journal
 from jvbjoin.errors import JvbJoinError, UsageError
-from jvbjoin.bridge.join import JoinOptions, JoinRun
 from jvbjoin.bridge.steps import config as bridge_config
 from jvbjoin.bridge.steps.config import INCLUDE_LINE, BridgeFragment
 
-from test_bridge_config import PACKAGE_JVB_CONF, Token, read, write
+from helpers import PACKAGE_JVB_CONF, config_ctx, read, write
 
 STANDIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab", "standins",
                        "jitsi-videobridge2", "usr", "share", "jitsi-videobridge", "standin")
 
 
-def make_ctx(paths, local_ip=None, **options):
-    ctx = Context(paths, JoinRun(Token(), JoinOptions(**options)))
-    ctx.run.bridge_password = "p4ss"
-    if local_ip:
-        ctx.run.local_ip = local_ip
-    return ctx
-
-
 def joined(paths, **kwargs):
-    ctx = make_ctx(paths, **kwargs)
+    ctx = config_ctx(paths, **kwargs)
     write(paths.machine_id, "m1\n")
     os.makedirs(paths.jvb_dir, exist_ok=True)
     if not os.path.exists(paths.jvb_conf):
@@ -57,10 +48,10 @@ def test_nat_then_a_rerun_changes_nothing_and_dropping_it_rewrites(paths):
     text = read(paths.jvb_fragment)
     assert '{ local-address = "10.0.0.5", public-address = "203.0.113.7" }' in text
     assert 'ice4j.harvest.mapping.stun.addresses = ["stun.example.org:3478"]' in text
-    again = make_ctx(paths, advertise_ip="203.0.113.7", local_ip="10.0.0.5", stun_servers=["stun.example.org:3478"])
+    again = config_ctx(paths, advertise_ip="203.0.113.7", local_ip="10.0.0.5", stun_servers=["stun.example.org:3478"])
     assert BridgeFragment().check(again) == []
     # A later join without the options turns them off again: the fragment says what was asked.
-    assert BridgeFragment().check(make_ctx(paths))
+    assert BridgeFragment().check(config_ctx(paths))
     joined(paths)
     assert "static-mappings" not in read(paths.jvb_fragment)
 

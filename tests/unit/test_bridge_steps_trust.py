@@ -1,14 +1,14 @@
 """The server certificate in the CA stores: added, replaced, and taken out again on a rollback."""
 
 import os
-import types
 
 import pytest
 
 from jvbjoin.system import files
-from jvbjoin.engine.core import Context, Journal
+from jvbjoin.engine.core import Journal
 from jvbjoin.bridge.steps import trust
-from jvbjoin.bridge.join import JoinOptions, JoinRun
+
+from helpers import join_ctx, make_token
 
 DOMAIN = "auth.meet.example.com"
 
@@ -26,8 +26,7 @@ def ran(monkeypatch):
 
 
 def apply(paths, der):
-    ctx = Context(paths, JoinRun(types.SimpleNamespace(domain=DOMAIN), JoinOptions(),
-                                 files.Backups(paths.backups, paths.root, run_id="t")))
+    ctx = join_ctx(paths, make_token(domain=DOMAIN), files.Backups(paths.backups, paths.root, run_id="t"))
     ctx.run.server_cert_der = der
     step, journal = trust.ServerTrust(), Journal()
     changes = step.check(ctx)

@@ -10,18 +10,8 @@ from jvbjoin.errors import StepError
 from jvbjoin.system.run import Result
 from jvbjoin.steps import firewall
 
-INACTIVE = "Status: inactive\n"
-ACTIVE_ADMIN = """Status: active
-Logging: on (low)
-Default: deny (incoming), allow (outgoing), disabled (routed)
-New profiles: skip
+from helpers import ACTIVE_ADMIN, INACTIVE, join_ctx
 
-To                         Action      From
---                         ------      ----
-22/tcp                     ALLOW IN    Anywhere
-8443                       ALLOW IN    10.0.0.0/8                 # admin panel
-22/tcp (v6)                ALLOW IN    Anywhere (v6)
-"""
 CONFIGURED = """Status: active
 Logging: on (low)
 Default: deny (incoming), allow (outgoing), disabled (routed)
@@ -314,9 +304,8 @@ HADOLY_JVB_CONF = """videobridge {
 
 
 def test_websockets_turned_on_by_hand_stay_reachable_from_the_server_only(paths, monkeypatch):
-    from jvbjoin.engine.core import Context
     from jvbjoin.bridge.steps import websockets
-    from jvbjoin.bridge.join import check_firewall_cut, JoinOptions, JoinRun
+    from jvbjoin.bridge.join import check_firewall_cut, JoinOptions
     from jvbjoin.system import host
     os.makedirs(os.path.dirname(paths.jvb_conf), exist_ok=True)
     with open(paths.jvb_conf, "w") as f:
@@ -326,9 +315,7 @@ def test_websockets_turned_on_by_hand_stay_reachable_from_the_server_only(paths,
     monkeypatch.setattr(host, "ssh_ports", lambda: [22])
     monkeypatch.setattr(websockets, "server_address", lambda name: "198.51.100.2")
 
-    class Token:
-        host, wsfrom = "meet.example.com", None
-    ctx = Context(paths, JoinRun(Token(), JoinOptions()))
+    ctx = join_ctx(paths)
     assert websockets.WebsocketPort().wanted(ctx) == [("9090", "tcp", "198.51.100.2")]
     # the join does not count 9090 as cut (its own rule keeps it), only the other service
     with pytest.raises(Exception) as err:

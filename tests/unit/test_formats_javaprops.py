@@ -7,10 +7,11 @@ import pytest
 from jvbjoin.bridge.checks import base as bridge_checks
 from jvbjoin.bridge.steps.logging_level import LoggingLevel
 from jvbjoin.doctor.core import Facts
-from jvbjoin.bridge.join import JoinOptions, JoinRun
-from jvbjoin.engine.core import Context, Journal
+from jvbjoin.engine.core import Journal
 from jvbjoin.formats import javaprops
 from jvbjoin.system import files
+
+from helpers import join_ctx
 
 
 @pytest.mark.parametrize("line", ["key=value", "key = value", "key:value", "key : value", "key value",
@@ -83,7 +84,7 @@ def test_file_handler_is_seen_by_the_doctor_and_removed_by_the_join_alike(paths,
     before = bridge_checks.check_logging(Facts(paths))
     assert before.status == "warn" and "FileHandler" in before.detail
 
-    ctx = Context(paths, JoinRun(None, JoinOptions(log_level="INFO")))
+    ctx = join_ctx(paths, log_level="INFO")
     step = LoggingLevel()
     changes = step.check(ctx)
     assert changes

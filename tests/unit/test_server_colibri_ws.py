@@ -14,6 +14,8 @@ from jvbjoin.server.colibri_ws import INCLUDE_LINE, add_include, remove_include
 from jvbjoin.bridge.steps.config import BridgeExtras, render_fragment
 from jvbjoin.bridge.steps.websockets import COMMENT, websocket_rules
 
+from helpers import facts_for, join_ctx, make_token, write_file
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SITE_TEMPLATE = os.path.join(HERE, "..", "lab", "standins", "jitsi-meet-web-config", "usr", "share",
                              "jitsi-meet-web-config", "jitsi-meet.example")
@@ -24,14 +26,6 @@ NOW = 1800000000
 def site_text():
     with open(SITE_TEMPLATE) as f:
         return f.read().replace("jitsi-meet.example.com", DOMAIN)
-
-
-def make_token(**extra):
-    fields = dict(id="abc12345", host=DOMAIN, domain="auth." + DOMAIN, muc="jvbbrewery@internal.auth." + DOMAIN,
-                  user="jvb-abc12345", password="s3cret-pass", pin="sha256:" + "0" * 64, exp=NOW + 3600,
-                  meet=DOMAIN)
-    fields.update(extra)
-    return tok.JoinToken(**fields)
 
 
 # --- the token ----------------------------------------------------------------------------------
@@ -211,8 +205,6 @@ def test_the_bridge_address_must_be_an_ip_address(text):
 
 # --- doctor ----------------------------------------------------------------------------------------
 
-from test_doctor import cert, facts_for, host  # noqa: E402,F401  (fixtures of a joined bridge)
-from test_doctor import write as write_file  # noqa: E402
 
 WS_FRAGMENT = ('videobridge.http-servers.public.port = 9090\n'
                'videobridge.websockets {\n  enabled = true\n  server-id = "bridge2"\n'
@@ -294,8 +286,7 @@ def test_nginx_is_reloaded_back_only_when_it_saw_the_new_files(server, monkeypat
 
 
 def test_the_port_rule_follows_the_token_and_leave_closes_it(paths, monkeypatch):
-    from jvbjoin.engine.core import Context, Journal
-    from jvbjoin.bridge.join import JoinOptions, JoinRun
+    from jvbjoin.engine.core import Journal
     from jvbjoin.bridge.steps import websockets
     rules_file = paths("/etc/ufw/user.rules")
     os.makedirs(os.path.dirname(rules_file))
@@ -317,7 +308,7 @@ def test_the_port_rule_follows_the_token_and_leave_closes_it(paths, monkeypatch)
     monkeypatch.setattr(websockets, "run", fake_run)
 
     def run_step(step, token):
-        ctx = Context(paths, JoinRun(token, JoinOptions(firewall=True)))
+        ctx = join_ctx(paths, token, firewall=True)
         changes = step.check(ctx)
         step.apply(ctx, changes, Journal())
         return changes
