@@ -15,7 +15,8 @@ from jvbjoin.steps.java import JavaRuntime
 from jvbjoin.steps.packages import DebconfPreseed, JitsiSource, Packages
 from jvbjoin.bridge import api as bridge_api, model, nat
 from jvbjoin.bridge.steps import config as bridge_config, service, websockets
-from jvbjoin.bridge.steps.account import AccountPassword, ForgetPendingPassword, read_state
+from jvbjoin.bridge.model import read_state
+from jvbjoin.bridge.steps.account import AccountPassword, ForgetPendingPassword
 from jvbjoin.bridge.steps.logging_level import LoggingLevel
 from jvbjoin.bridge.steps.service import BridgeService, ServiceWatch, log_tail
 from jvbjoin.bridge.steps.sysctl import Sysctl

@@ -16,7 +16,7 @@ from jvbjoin.engine.run import Run
 from jvbjoin.errors import JvbJoinError, StepError, TokenError
 from jvbjoin.xmpp import probe, session
 from jvbjoin.bridge import api as bridge_api, join
-from jvbjoin.bridge.steps.account import current_password, read_state
+from jvbjoin.bridge.model import current_password, read_state
 from jvbjoin.bridge.steps.config import has_include
 from jvbjoin.bridge.steps.service import BRIDGE_UNIT
 from jvbjoin.system.systemd import is_enabled, is_running, state_of, with_systemd

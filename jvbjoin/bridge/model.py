@@ -1,10 +1,56 @@
-"""The bridge's MUC nickname: unique per host, stable across runs, new on a cloned host."""
+"""What a bridge host keeps of its join: the record in /var/lib/jvb-join/bridge.json (0600: which token,
+which server, a password change under way), the account's password in jvb-join's fragment, and the
+bridge's MUC nickname: unique per host, stable across runs, new on a cloned host."""
 
 import json
 import os
+import re
 import socket
 
 from jvbjoin.system import files, host
+
+PASSWORD_LINE = re.compile(r'^\s*PASSWORD\s*[=:]\s*("(?:[^"\\]|\\.)*")\s*$', re.MULTILINE)
+
+
+def read_state(paths):
+    return parse_state(files.read_bytes(paths.bridge_state))
+
+
+def parse_state(data):
+    if not data:
+        return {}
+    try:
+        state = json.loads(data.decode("utf-8"))
+    except ValueError:
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def current_password(paths):
+    """The password in jvb-join's own fragment, or None (the fragment quotes it as a JSON string)."""
+    text = files.read_text(paths.jvb_fragment)
+    match = PASSWORD_LINE.search(text or "")
+    if not match:
+        return None
+    try:
+        return json.loads(match.group(1))
+    except ValueError:
+        return None
+
+
+def write_state(paths, state):
+    os.makedirs(paths.state, 0o700, exist_ok=True)
+    files.write_atomic(paths.bridge_state, json.dumps(state, indent=2, sort_keys=True) + "\n", 0o600, 0, 0)
+
+
+def joined_on_this_machine(paths):
+    """Whether the earlier join was made on this machine (its nickname was made for this machine-id),
+    not on the host this one was copied from."""
+    try:
+        stored = json.loads(files.read_text(paths.nickname_file) or "")
+    except ValueError:
+        return False
+    return isinstance(stored, dict) and stored.get("machine_id") == host.machine_id(paths)
 
 
 def short_hostname():

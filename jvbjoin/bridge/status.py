@@ -9,7 +9,7 @@ import time
 from jvbjoin.system import files
 from jvbjoin.system.systemd import Systemd
 from jvbjoin.bridge.api import BridgeAPI
-from jvbjoin.bridge.steps.account import read_state
+from jvbjoin.bridge.model import read_state
 
 _JOINED = re.compile(r"^(?:JVB )?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.\d+ .*Joined MUC: (\S+)")
 LOG_TAIL = 512 * 1024

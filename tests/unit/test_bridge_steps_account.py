@@ -6,7 +6,7 @@ import pytest
 from jvbjoin.bridge import join
 from jvbjoin.xmpp import session
 from jvbjoin.errors import EXIT_DATAERR, JvbJoinError, TokenError
-from jvbjoin.bridge.steps import account
+from jvbjoin.bridge import model
 from jvbjoin.bridge.steps.account import AccountPassword
 
 from helpers import PIN, join_ctx, make_token
@@ -33,22 +33,22 @@ def test_a_token_the_server_refuses_stops_the_join_with_65_and_changes_nothing(p
 
 def test_the_host_that_used_the_token_is_not_asked_again(paths, monkeypatch):
     monkeypatch.setattr(session, "check_login", lambda *a, **k: pytest.fail("the used token was tried"))
-    account.write_state(paths, {"token_id": "abc12345", "password_changed": True})
+    model.write_state(paths, {"token_id": "abc12345", "password_changed": True})
     join.check_token_account(make_ctx(paths, make_token()), make_token())
-    account.write_state(paths, {"token_id": "abc12345", "password_changed": False, "pending_password": "x"})
+    model.write_state(paths, {"token_id": "abc12345", "password_changed": False, "pending_password": "x"})
     join.check_token_account(make_ctx(paths, make_token()), make_token())
 
 
 def test_an_unused_token_is_tried_with_its_own_password(paths, monkeypatch):
     calls = []
     monkeypatch.setattr(session, "check_login", lambda *a, **k: calls.append(a) or True)
-    account.write_state(paths, {"token_id": "other123", "password_changed": True})
+    model.write_state(paths, {"token_id": "other123", "password_changed": True})
     join.check_token_account(make_ctx(paths, make_token()), make_token())
     assert calls == [(DOMAIN, 5222, "auth." + DOMAIN, "jvb-abc12345", "token-pass-abc12345", b"cert")]
 
 
 def _joined_before(paths):
-    account.write_state(paths, {"token_id": "old12345", "password_changed": True, "server": DOMAIN, "port": 5222,
+    model.write_state(paths, {"token_id": "old12345", "password_changed": True, "server": DOMAIN, "port": 5222,
                                 "domain": "auth." + DOMAIN, "user": "jvb-old12345", "pin": PIN})
     import os
     os.makedirs(os.path.dirname(paths.jvb_fragment), exist_ok=True)

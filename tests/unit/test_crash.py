@@ -27,7 +27,8 @@ from jvbjoin.bridge import join as join_module
 from jvbjoin.engine.core import Step
 from jvbjoin.errors import StepError, TokenError
 from jvbjoin.bridge.join import JoinOptions
-from jvbjoin.bridge.steps import account, config as bridge_config, logging_level, sysctl, service, trust
+from jvbjoin.bridge import model
+from jvbjoin.bridge.steps import config as bridge_config, logging_level, sysctl, service, trust
 from jvbjoin.bridge.steps.account import AccountPassword, ForgetPendingPassword
 from jvbjoin.steps.packages import JitsiSource
 
@@ -245,7 +246,7 @@ def run_join(root, killer, monkeypatch):
         state = _read_json(unit)
         if not state["active"] or state["started_with"] != bridge_inputs_hash(root):
             raise join_module.VerifyError("the bridge does not run the configuration on disk")
-        check_login(None, None, None, None, account.current_password(ctx.paths), None)
+        check_login(None, None, None, None, model.current_password(ctx.paths), None)
         report.verified = True
 
     monkeypatch.setattr(join_module, "join_steps", steps)
@@ -310,7 +311,7 @@ def host_folders(root):
 
 def normalized(root):
     """host_files with the random parts (bridge password, nickname, times, backup run ids) masked."""
-    password = account.current_password(files_paths(root))
+    password = model.current_password(files_paths(root))
     nick = json.loads(files.read_text(os.path.join(root, "var/lib/jvb-join/nickname")) or "{}").get("nickname")
     out = {}
     for rel, (data, mode) in host_files(root).items():
@@ -347,7 +348,7 @@ def assert_not_torn(root, before, reference):
 
 
 def normalized_one(root, rel, data):
-    password = account.current_password(files_paths(root))
+    password = model.current_password(files_paths(root))
     nick = json.loads(files.read_text(os.path.join(root, "var/lib/jvb-join/nickname")) or "{}").get("nickname")
     for value, mask in ((password, b"PASSWORD"), (nick, b"NICKNAME")):
         if value:
@@ -362,7 +363,7 @@ def assert_converged(root, reference, initial):
         "; ".join("{}: {!r} != {!r}".format(rel, now.get(rel), reference.get(rel))[:300] for rel in differ))
     assert not [rel for rel in host_files(root) if files.TEMP_PREFIX in rel], "temporary files left"
     # The account's password on the server is the one in the bridge's config: the bridge can log in.
-    assert _read_json(os.path.join(root, "fake-server.json"))["password"] == account.current_password(files_paths(root))
+    assert _read_json(os.path.join(root, "fake-server.json"))["password"] == model.current_password(files_paths(root))
     # Every backup is byte for byte the file as it was before jvb-join first touched it.
     for rel, (data, _) in host_files(root).items():
         if rel.startswith("var/backups/jvb-join/"):

@@ -9,7 +9,7 @@ import time
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from jvbjoin.bridge.steps import account
+from jvbjoin.bridge import model
 from jvbjoin.system import sysctl
 from jvbjoin.bridge.steps.config import (
     INCLUDE_LINE, LEGACY_MARKER, add_include, comment_out_legacy, complete_clients, legacy_clients,
@@ -116,9 +116,9 @@ def test_damaged_state_and_fragment_files_read_as_absent_never_crash(tmp_path_fa
     for path in (paths.bridge_state, paths.jvb_fragment):
         with open(path, "wb") as handle:
             handle.write(data)
-    state = timed(account.read_state, paths)
+    state = timed(model.read_state, paths)
     assert isinstance(state, dict)
-    password = timed(account.current_password, paths)
+    password = timed(model.current_password, paths)
     assert password is None or isinstance(password, str)
 
 

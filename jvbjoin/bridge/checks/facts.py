@@ -7,7 +7,7 @@ from jvbjoin.system import files
 from jvbjoin.xmpp import probe
 from jvbjoin.doctor.core import skipped
 from jvbjoin.bridge.api import BridgeAPI
-from jvbjoin.bridge.steps.account import read_state
+from jvbjoin.bridge.model import read_state
 from jvbjoin.bridge.steps.config import LEGACY_PREFIX, complete_clients, legacy_clients
 
 UNIT = "jitsi-videobridge2.service"

@@ -12,65 +12,19 @@ re-run with the same token finishes the change (or finds it done) with that pass
 fragment holds it, :class:`ForgetPendingPassword` drops that copy again.
 """
 
-import json
-import os
-import re
 import secrets
 import time
 
-from jvbjoin.system import files, host
+from jvbjoin.system import files
 from jvbjoin.engine.core import Change, Step
 from jvbjoin.errors import TokenError
 from jvbjoin.steps.base import FileStep, WantedFile
 from jvbjoin.xmpp import session
-
-PASSWORD_LINE = re.compile(r'^\s*PASSWORD\s*[=:]\s*("(?:[^"\\]|\\.)*")\s*$', re.MULTILINE)
-
-
-def read_state(paths):
-    return _parse_state(files.read_bytes(paths.bridge_state))
-
-
-def _parse_state(data):
-    if not data:
-        return {}
-    try:
-        state = json.loads(data.decode("utf-8"))
-    except ValueError:
-        return {}
-    return state if isinstance(state, dict) else {}
-
-
-def current_password(paths):
-    """The password in jvb-join's own fragment, or None (the fragment quotes it as a JSON string)."""
-    text = files.read_text(paths.jvb_fragment)
-    match = PASSWORD_LINE.search(text or "")
-    if not match:
-        return None
-    try:
-        return json.loads(match.group(1))
-    except ValueError:
-        return None
-
+from jvbjoin.bridge.model import current_password, joined_on_this_machine, parse_state, read_state, write_state
 
 def new_password():
     # 32 characters from the URL-safe alphabet: nothing HOCON, properties or XML would mangle.
     return secrets.token_urlsafe(24)
-
-
-def write_state(paths, state):
-    os.makedirs(paths.state, 0o700, exist_ok=True)
-    files.write_atomic(paths.bridge_state, json.dumps(state, indent=2, sort_keys=True) + "\n", 0o600, 0, 0)
-
-
-def joined_on_this_machine(paths):
-    """Whether the earlier join was made on this machine (its nickname was made for this machine-id),
-    not on the host this one was copied from."""
-    try:
-        stored = json.loads(files.read_text(paths.nickname_file) or "")
-    except ValueError:
-        return False
-    return isinstance(stored, dict) and stored.get("machine_id") == host.machine_id(paths)
 
 
 class RemoveJoinRecord(FileStep):
@@ -144,7 +98,7 @@ class AccountPassword(Step):
         except TokenError:
             # Refused with the token's password: an earlier run that was stopped may have changed
             # it to the one it remembered. If that one logs in, the change is done; else the error stands.
-            earlier = _parse_state(state_before.content)
+            earlier = parse_state(state_before.content)
             if earlier.get("token_id") != token.id or earlier.get("pending_password") != new:
                 raise
             session.check_login(token.host, token.port, token.domain, token.user, new, cert)
