@@ -12,10 +12,10 @@ from jvbjoin.bridge import leave
 from jvbjoin.engine.core import Context, Engine, Journal
 from jvbjoin.errors import StepError, TokenError
 from jvbjoin.server import model, tokens
-from jvbjoin.bridge.steps import account, config as bridge_config, trust
+from jvbjoin.bridge.steps import account, config as bridge_config, sysctl, trust
 from jvbjoin.steps import firewall
 
-from helpers import PACKAGE_JVB_CONF, config_ctx, read, run_step, write
+from helpers import PACKAGE_JVB_CONF, config_ctx, join_ctx, read, run_step, write
 
 LEGACY = ("# the admin's own comment\n"
           "org.jitsi.videobridge.xmpp.user.shard.HOSTNAME=localhost\n"
@@ -330,3 +330,15 @@ def test_leave_takes_the_servers_certificate_out_of_the_ca_stores(paths, monkeyp
     assert trust.RemoveTrust().check(ctx) == []  # a second leave: nothing to do
     ctx.run.record = {}  # a record without the server (an old or partial join): nothing
     assert trust.RemoveTrust().check(ctx) == []
+
+
+def test_leave_removes_the_sysctl_file_the_join_wrote_and_keeps_a_backup(paths):
+    wanted, = sysctl.Sysctl().wanted(join_ctx(paths, swappiness=1))
+    write(paths.sysctl_file, wanted.content.decode())
+    written = read(paths.sysctl_file)
+    assert "Removed by 'jvb-join leave'" in written
+    ctx = leave_ctx(paths)
+    assert run_step(sysctl.RemoveSysctl(), ctx)
+    assert not os.path.exists(paths.sysctl_file)
+    assert read(ctx.run.backups.saved[paths.sysctl_file]) == written
+    assert sysctl.RemoveSysctl().check(ctx) == []  # a second leave: nothing to do

@@ -38,7 +38,7 @@ def test_leave_is_drain_and_shutdown_then_the_join_inverses_then_the_account():
     assert {type(step) for step in steps[2:-1]} == inverses and len(steps) == len(inverses) + 3
     assert type(steps[-1]) is leave.RemoveAccount
     assert ids(steps) == ["drain", "service", "bridge-config", "bridge-config-include", "bridge-config-legacy",
-                          "trust", "firewall", "websocket-port", "join-record", "account"]
+                          "trust", "sysctl", "firewall", "websocket-port", "join-record", "account"]
 
 
 def server_commands(paths):

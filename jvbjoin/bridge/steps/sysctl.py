@@ -22,11 +22,23 @@ def wanted_swappiness(ctx):
     return value
 
 
+class RemoveSysctl(FileStep):
+    """Leave: jvb-join's sysctl file, as its first lines promise. The running kernel keeps the value
+    until the next boot (what the kernel had before the join is not known any more)."""
+
+    name = "sysctl"
+    title = "kernel settings (jvb-join's sysctl file)"
+    leave_order = 2
+
+    def wanted(self, ctx):
+        return [WantedFile(ctx.paths.sysctl_file, None)]
+
+
 class Sysctl(FileStep):
     name = "sysctl"
     title = "kernel settings"
     owns_files = True
-    no_inverse = "the kernel settings file stays"
+    inverse = RemoveSysctl
 
     def wanted(self, ctx):
         content = ("# Written by jvb-join: a bridge should keep its memory in RAM.\n"
