@@ -8,7 +8,7 @@ a unit test fails if the two ever differ.
 
 import sys
 
-from jvbjoin.cli.flags import GLOBAL_FLAGS, global_flags_first
+from jvbjoin.cli import GLOBAL_FLAGS, global_flags_first
 
 
 def main(argv=None):

@@ -12,7 +12,7 @@ from jvbjoin import __version__
 from jvbjoin.cli.bridge_commands import firstboot, join, leave, status
 from jvbjoin.cli.common import Options
 from jvbjoin.cli.doctor_command import doctor
-from jvbjoin.cli.flags import GLOBAL_FLAGS, global_flags_first
+from jvbjoin.cli import GLOBAL_FLAGS, global_flags_first
 from jvbjoin.cli.outcome import LOG_FILE
 from jvbjoin.cli.server_commands import bridges, server
 from jvbjoin.cli.token_commands import token

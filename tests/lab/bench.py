@@ -203,8 +203,8 @@ def main(argv=None):
     ap.add_argument("--json", default=os.path.join(ROOT, "build", "bench.json"), help="where to write the JSON")
     ap.add_argument("--only", default="B1,B2,B3,B4,B5,B6", help="comma-separated figures to run")
     ap.add_argument("--compare", metavar="REV",
-                    help="B2 and B4 only, of the installed build against the jvbjoin package of git revision "
-                         "REV, the two run in turn on the same joined bridge in this one invocation")
+                    help="B2 and B4 only, of this checkout's HEAD against git revision REV, the two run in "
+                         "turn on the same joined bridge in this one invocation")
     args = ap.parse_args(argv)
     only = set(args.only.split(","))
     if args.compare:
@@ -375,25 +375,28 @@ def run_all(lab, args, only, result):
             result["B5_bridges"] = stats(seconds)
 
 
-BEFORE = "/opt/jvb-join-before"
+PLACES = {"before": "/opt/jvb-join-before", "after": "/opt/jvb-join-after"}
 
 
-def place_revision(lab, host, rev):
-    """The jvbjoin package and bin/jvb-join of git revision ``rev``, unpacked in BEFORE on ``host``."""
+def place_revision(lab, host, rev, place):
+    """The jvbjoin package and bin/jvb-join of git revision ``rev``, unpacked in ``place`` on ``host``
+    and compiled, as the package's postinst compiles the installed one."""
     data = subprocess.run(["git", "-C", ROOT, "archive", "--format=tar", rev, "jvbjoin", "bin"],
                           stdout=subprocess.PIPE, check=True).stdout
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        tar.extractall(lab.path(host, BEFORE))
-    lab.exec(host, ["python3", "-m", "compileall", "-q", BEFORE + "/jvbjoin"], check=True)
+        tar.extractall(lab.path(host, place))
+    lab.exec(host, ["python3", "-m", "compileall", "-q", place + "/jvbjoin"], check=True)
 
 
 def compare(lab, host, token, args, result):
-    """B4 (--version, --help) and B2 (the no-op re-run) of the installed build ("after") and of
-    revision ``--compare`` ("before"), alternating run by run on one joined bridge, so both see the
-    same machine noise. Ratios are after / before (below 1: the installed build is faster)."""
-    place_revision(lab, host, args.compare)
-    commands = {"after": ["jvb-join"], "before": ["python3", BEFORE + "/bin/jvb-join"]}
-    env = {"after": {}, "before": {"PYTHONPATH": BEFORE}}
+    """B4 (--version, --help) and B2 (the no-op re-run) of this checkout's HEAD ("after") and of
+    revision ``--compare`` ("before"), both unpacked under /opt on one joined bridge and run in turn,
+    so both see the same machine noise and the same path lookups. Ratios are after / before (below
+    1: HEAD is faster)."""
+    for side, rev in (("before", args.compare), ("after", "HEAD")):
+        place_revision(lab, host, rev, PLACES[side])
+    commands = {side: ["python3", place + "/bin/jvb-join"] for side, place in PLACES.items()}
+    env = {side: {"PYTHONPATH": place} for side, place in PLACES.items()}
     rerun_args = ["--json", "join", "--token-file", "-"] + repo_args(lab, host)
     times = {(side, what): [] for side in commands for what in ("version", "help", "rerun")}
     changed = {side: 0 for side in commands}
