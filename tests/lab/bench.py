@@ -420,7 +420,10 @@ def compare(lab, host, token, args, result):
                 exits[side].add(rc)
     result["compare_revision"] = args.compare
     for (side, what), values in times.items():
-        result["compare_{}_{}".format(what, side)] = stats(values)
+        # milliseconds matter here: a start-up is about 10 ms
+        result["compare_{}_{}_ms".format(what, side)] = {
+            key: round(statistics.median(values) * 1000 if key == "median" else func(values) * 1000, 2)
+            for key, func in (("median", None), ("min", min), ("max", max))}
     for what in ("version", "help", "rerun"):
         result["compare_ratio_{}".format(what)] = round(
             statistics.median(times[("after", what)]) / statistics.median(times[("before", what)]), 3)
