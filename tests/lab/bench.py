@@ -424,6 +424,7 @@ def compare(lab, host, token, args, result):
         result["compare_{}_{}_ms".format(what, side)] = {
             key: round(statistics.median(values) * 1000 if key == "median" else func(values) * 1000, 2)
             for key, func in (("median", None), ("min", min), ("max", max))}
+        result["compare_{}_{}_ms".format(what, side)]["runs"] = len(values)
     for what in ("version", "help", "rerun"):
         result["compare_ratio_{}".format(what)] = round(
             statistics.median(times[("after", what)]) / statistics.median(times[("before", what)]), 3)
@@ -431,9 +432,9 @@ def compare(lab, host, token, args, result):
     result["compare_rerun_exit"] = {side: sorted(codes) for side, codes in exits.items()}
 
 
-def _fmt(value):
+def _fmt(value, unit="s"):
     if isinstance(value, dict) and "median" in value:
-        return "{median:.2f} s (min {min:.2f}, max {max:.2f}, n={runs})".format(**value) \
+        return ("{median:.2f} " + unit + " (min {min:.2f}, max {max:.2f}, n={runs})").format(**value) \
             if "runs" in value else "{median:.4f} s (min {min:.4f}, max {max:.4f})".format(**value)
     return str(value)
 
@@ -446,7 +447,7 @@ def print_table(result):
             for sub in sorted(value):
                 print("{:<{w}}  {}".format("{}.{}".format(key, sub), _fmt(value[sub]), w=width + 10))
         else:
-            print("{:<{w}}  {}".format(key, _fmt(value), w=width + 10))
+            print("{:<{w}}  {}".format(key, _fmt(value, "ms" if key.endswith("_ms") else "s"), w=width + 10))
 
 
 if __name__ == "__main__":
