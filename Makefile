@@ -38,7 +38,7 @@ test-long: deb
 ## fuzz: the token and config-writer properties with many more (random) examples
 FUZZ_EXAMPLES ?= 10000
 fuzz:
-	JVB_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) -q -k property tests/unit/test_token.py
+	JVB_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) -q -k property tests/unit/test_formats_token.py
 	JVB_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) -q tests/unit/test_fuzz_writers.py
 
 $(VENV)/.stamp:

@@ -8,7 +8,7 @@ reason instead of reporting the same cause a second time, so a fault shows as on
 import threading
 import time
 
-from ..errors import JvbJoinError
+from jvbjoin.errors import JvbJoinError
 
 OK, WARN, FAIL, SKIPPED = "ok", "warn", "fail", "skipped"
 

@@ -1,108 +1,37 @@
-"""Read-only facts the doctor's checks share: unit states, the bridge's REST answers, the bridge's
-effective XMPP client settings, listening sockets, ufw's saved rules. Nothing here writes."""
+"""Read-only facts the bridge and server checks share: unit states, listening sockets, ufw's saved
+rules, whether this is a container, the role of this host. Nothing here writes. What only the
+bridge checks read (its config, REST answers, the server's certificate) is in
+jvbjoin.bridge.checks.facts."""
 
 import os
-import socket
-import struct
 
-from .. import files, hocon
-from ..sockets import is_loopback, parse_proc_net  # noqa: F401 (the checks read is_loopback from here)
-
-REQUIRED_CLIENT_KEYS = ("HOSTNAME", "USERNAME", "PASSWORD", "MUC_JIDS", "MUC_NICKNAME")
-CLIENTS_KEY = "videobridge.apis.xmpp-client.configs"
+from jvbjoin.system import apt, host, netinfo, ufw
+from jvbjoin.system.systemd import Systemd
+from jvbjoin.doctor.core import fail, ok, warn
 
 
 def unit_state(facts, unit):
     """systemd's view of ``unit`` over D-Bus (one connection per unit, asked once per run)."""
     def compute():
-        from ..systemd import Systemd
         with Systemd(connect_timeout=2.0) as systemd:
             return systemd.unit_state(unit)
     return facts.get("unit:" + unit, compute)
 
 
-def bridge_conf(facts):
-    """jvb.conf as the bridge's config library merges it (with jvb-join.conf included)."""
-    return facts.get("jvb.conf", lambda: hocon.load(facts.paths.jvb_conf))
-
-
-def hocon_clients(conf):
-    """``{id: {KEY: value}}`` of the complete XMPP clients in a merged bridge config (keys are
-    upper-cased as the bridge does; incomplete entries are dropped, as the bridge drops them)."""
-    configs = hocon.get(conf, CLIENTS_KEY, {})
-    out = {}
-    if not isinstance(configs, dict):
-        return out
-    for name, fields in configs.items():
-        if not isinstance(fields, dict):
-            continue
-        upper = {str(k).upper(): v for k, v in fields.items()}
-        if all(upper.get(k) not in (None, "") for k in REQUIRED_CLIENT_KEYS):
-            out[name] = upper
-    return out
-
-
-def legacy_text(facts):
-    return facts.get("legacy", lambda: files.read_text(facts.paths.jvb_legacy_properties) or "")
-
-
-def bridge_metrics(facts):
-    """The bridge's /metrics as ``{name: value}``; raises OSError when the REST API does not answer."""
-    def compute():
-        from ..bridge_api import BridgeAPI
-        return BridgeAPI(timeout=2.0).metrics_or_raise()
-    return facts.get("metrics", compute)
-
-
-def bridge_health(facts):
-    def compute():
-        from ..bridge_api import BridgeAPI
-        return BridgeAPI(timeout=2.0).health()
-    return facts.get("health", compute)
-
-
-def server_certificate(facts, host, port, domain, timeout=2.5):
-    """The DER the XMPP server shows after STARTTLS (fetched once; not verified here)."""
-    from .. import xmpp
-    return facts.get("server-cert", lambda: xmpp.fetch_server_certificate(host, port, domain, timeout=timeout))
-
-
 # --- sockets -----------------------------------------------------------------------------------
 
 def tcp_listeners(facts):
-    def compute():
-        out = []
-        for name, v6 in (("/proc/net/tcp", False), ("/proc/net/tcp6", True)):
-            text = files.read_text(facts.paths(name))
-            if text:
-                out.extend(parse_proc_net(text, v6))
-        return out
-    return facts.get("listeners", compute)
+    return facts.get("listeners", lambda: netinfo.tcp_listeners(facts.paths))
 
 
 
 # --- ufw -----------------------------------------------------------------------------------------
 
-def ufw_saved(paths):
-    """``(installed, enabled, rules)`` from ufw's own files, without running ufw."""
-    from ..steps.firewall import parse_user_rules
-    conf = files.read_text(paths("/etc/ufw/ufw.conf"))
-    if conf is None:
-        return False, False, []
-    enabled = any(line.strip().replace(" ", "").lower() == "enabled=yes" for line in conf.splitlines())
-    rules = []
-    for name in ("/etc/ufw/user.rules", "/etc/ufw/user6.rules"):
-        rules.extend(parse_user_rules(files.read_text(paths(name)) or ""))
-    return True, enabled, rules
-
-
-def firewall_base(facts, missing_hint):
+def firewall_base(facts, missing_hint, open_to_all=()):
     """What bridge and server firewall checks share: ``(result, rules, problems, remedies, ssh)``;
-    ``result`` is a warning when ufw is not installed (then the rest is empty)."""
-    from .. import host
-    from ..steps.firewall import allowed
-    from .core import warn
-    installed, enabled, rules = ufw_saved(facts.paths)
+    ``result`` is a warning when ufw is not installed (then the rest is empty). ``open_to_all`` holds
+    ``(port, proto, problem)``: a port that must be allowed from anywhere, and what to say if not."""
+    installed, enabled, rules = ufw.saved(facts.paths)
     if not installed:
         return warn("ufw is not installed: " + missing_hint, "apt-get install ufw"), [], [], [], []
     problems, remedies = [], []
@@ -110,14 +39,17 @@ def firewall_base(facts, missing_hint):
         problems.append("ufw is not enabled")
     ssh = host.ssh_ports() if facts.paths.root == "/" else []
     for port in ssh:
-        if not allowed(rules, port, "tcp"):
+        if not ufw.allowed(rules, port, "tcp"):
             problems.append("SSH port {}/tcp is not allowed".format(port))
             remedies.append("ufw allow {}/tcp".format(port))
+    for port, proto, problem in open_to_all:
+        if not ufw.allowed(rules, port, proto, from_anywhere=True):
+            problems.append(problem)
+            remedies.append("ufw allow {}/{}".format(port, proto))
     return None, rules, problems, remedies, ssh
 
 
 def firewall_result(problems, remedies, enabled_fix, fine):
-    from .core import fail, ok
     if enabled_fix:
         remedies = remedies + ["ufw enable"]
     if problems:
@@ -127,10 +59,25 @@ def firewall_result(problems, remedies, enabled_fix, fine):
 
 def in_container(facts):
     def compute():
-        from .. import host
         return host.in_container(facts.paths)
     return facts.get("container", compute)
 
 
 def exists(paths, path):
     return os.path.exists(paths(path))
+
+
+# --- the role of this host ------------------------------------------------------------------------
+
+def detect_role(paths):
+    """``bridge`` when this host joined a server, ``server`` when it is one; None when neither."""
+    if os.path.exists(paths.bridge_state):
+        return "bridge"
+    if os.path.isdir(paths.server_state):
+        return "server"
+    installed = apt.installed_packages(paths)
+    if "jicofo" in installed or "jitsi-meet-prosody" in installed:
+        return "server"
+    if "jitsi-videobridge2" in installed:
+        return "bridge"
+    return None

@@ -16,13 +16,16 @@ would still bind another address, one marked line at the end of jicofo.conf sets
 
 import re
 
-from .. import files, hocon
-from ..sockets import is_loopback
-from ..engine import Change
-from ..run import run
-from ..steps.base import FileStep, WantedFile
-from . import rights
-from .tokens import TokenStore
+from jvbjoin.system import files
+from jvbjoin.system.apt import installed_packages
+from jvbjoin.formats import hocon
+from jvbjoin.system.netinfo import is_loopback
+from jvbjoin.engine.core import Change
+from jvbjoin.errors import JvbJoinError
+from jvbjoin.system.run import run
+from jvbjoin.steps.base import FileStep, WantedFile
+from jvbjoin.server import rights
+from jvbjoin.server.model import TokenStore
 
 
 class ClosedBrewery(FileStep):
@@ -63,7 +66,6 @@ class ClosedBrewery(FileStep):
         if how == "restarted":
             ctx.progress("prosody restarted to load jvb-join's brewery module")
         if not rights.wait_brewery_closed(self.domain):
-            from ..errors import JvbJoinError
             raise JvbJoinError("prosody did not load jvb-join's brewery module {} from {}.".format(
                 rights.MODULE, rights.PLUGIN_DIR),
                 "Check that {}mod_{}.lua exists (reinstall jvb-join) and see /var/log/prosody/prosody.log.".format(
@@ -104,7 +106,6 @@ class JicofoRestLocal(FileStep):
     title = "jicofo's REST API on loopback only"
 
     def wanted(self, ctx):
-        from ..apt import installed_packages
         path = ctx.paths(JICOFO_CONF)
         text = files.read_text(path)
         version = installed_packages(ctx.paths).get("jicofo")

@@ -7,10 +7,11 @@ public to its members) and their sessions their addresses. Joining both with the
 names the token behind each bridge, and the token accounts that are not in the brewery.
 """
 
-import json
 import time
 
-from . import prosody
+from jvbjoin.server import jicofo, prosody
+from jvbjoin.server.model import TokenStore, ended, server_domain, token_state
+from jvbjoin.server.tokens import require_root
 
 SHARED_ACCOUNT = "jvb"
 
@@ -25,8 +26,6 @@ def occupants(domain):
 def fleet(paths, now=None):
     """The document `bridges` prints: jicofo's bridges joined with prosody's occupants and the
     token store; remembers each token's bridge nickname for `token list`."""
-    from . import jicofo
-    from .tokens import TokenStore, require_root, server_domain, token_state
 
     now = time.time() if now is None else now
     require_root()
@@ -75,7 +74,6 @@ def fleet(paths, now=None):
 
 def fleet_account(account, record, domain):
     """A live token's account, or the package's shared jvb account, on the auth domain."""
-    from .tokens import ended
     if record is not None:
         return not ended(record)
     return account == "{}@auth.{}".format(SHARED_ACCOUNT, domain)
@@ -92,40 +90,3 @@ def bridge_state(bridge):
     if bridge["drain"]:
         return "draining"
     return "overloaded" if bridge["overloaded"] else "ok"
-
-
-def render_text(doc):
-    lines = []
-    if not doc["bridges"]:
-        lines.append("jicofo sees no bridge in {}.".format(doc["brewery"]))
-    else:
-        rows = [("NICKNAME", "TOKEN", "ACCOUNT", "ADDRESS", "VERSION", "STRESS", "STATE")]
-        for b in doc["bridges"]:
-            token = b["token"] and "{} ({})".format(b["token"], b["token_name"] or "-") or b["token_name"] or "-"
-            stress = "-" if b["stress"] is None else "{:.2f}".format(b["stress"])
-            state = b["state"] + ("" if not b["region"] else " region={}".format(b["region"]))
-            rows.append((b["nickname"], token, b["account"] or "?", b["address"] or "-", b["version"] or "-",
-                         stress, state))
-        # columns as wide as their widest value (nicknames of the shared account are UUIDs)
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        for row in rows:
-            cells = [row[i].rjust(widths[i]) if i == 5 else row[i].ljust(widths[i]) for i in range(len(row))]
-            lines.append("  ".join(cells).rstrip())
-    if doc["not_connected"]:
-        lines.append("")
-        lines.append("Token accounts not in the brewery:")
-        for t in doc["not_connected"]:
-            lines.append("  {} ({}) {} {}{}".format(t["token"], t["token_name"] or "-", t["account"], t["state"],
-                                                    " last seen as {}".format(t["nickname"]) if t["nickname"] else ""))
-    return "\n".join(lines)
-
-
-def command(opts):
-    """Run `jvb-join bridges`; return its exit code."""
-    import click
-    from ..paths import Paths
-
-    doc = fleet(Paths("/"))
-    click.echo(json.dumps(doc, indent=2, sort_keys=True) if opts.as_json else render_text(doc))
-    return 0
-

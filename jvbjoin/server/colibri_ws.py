@@ -24,12 +24,16 @@ import os
 import re
 import time
 
-from .. import files
-from ..engine import Context, Engine
-from ..errors import JvbJoinError, StepError, UsageError
-from ..run import run
-from ..steps.base import FileStep, WantedFile
-from ..token import valid_server_id
+from jvbjoin.system import files
+from jvbjoin.engine.core import Context, Engine
+from jvbjoin.engine.run import Run
+from jvbjoin.errors import JvbJoinError, StepError, UsageError
+from jvbjoin.formats.token import valid_server_id
+from jvbjoin.system import systemd
+from jvbjoin.system.run import run
+from jvbjoin.steps.base import FileStep, WantedFile
+from jvbjoin.bridge.nat import route_source
+from jvbjoin.server.model import server_domain, token_state
 
 PORT = 9090
 ROUTES_DIR = "/etc/nginx/jvb-join-colibri-ws"
@@ -141,7 +145,6 @@ def route_target(text):
 
 def wanted_routes(paths, records, now=None):
     """``{server_id: (address, record)}`` of the tokens whose bridge may use websockets now."""
-    from .tokens import token_state
     out = {}
     for record in records:
         ws = record.get("colibri_ws")
@@ -184,13 +187,12 @@ class Routes(FileStep):
         return out
 
     def apply(self, ctx, changes, journal):
-        from ..systemd import is_running, state_of, with_systemd
-        running = is_running(state_of("nginx.service"))
+        running = systemd.is_running(systemd.state_of("nginx.service"))
         reloaded = []
 
         def reload_back():
             if reloaded:
-                with_systemd(lambda s: s.reload_or_restart("nginx.service"))
+                systemd.with_systemd(lambda s: s.reload_or_restart("nginx.service"))
         # Recorded first, so it runs last: once nginx was reloaded with the new files, it reloads
         # the files as they were put back (and is left alone when it never saw the new ones).
         journal.record("reload nginx", reload_back)
@@ -206,7 +208,7 @@ class Routes(FileStep):
             ctx.progress("reloading nginx")
             before = nginx_workers(ctx.paths)
             reloaded.append(True)
-            with_systemd(lambda s: s.reload_or_restart("nginx.service"))
+            systemd.with_systemd(lambda s: s.reload_or_restart("nginx.service"))
             wait_for_new_workers(ctx.paths, before)
 
 
@@ -242,10 +244,8 @@ def wait_for_new_workers(paths, before, timeout=10.0):
 
 def sync(paths, records, progress=None, dry_run=False, now=None, domain=None):
     """Bring nginx's colibri websocket routes in line with ``records``; returns the report."""
-    from .tokens import server_domain
     domain = domain or server_domain(paths)
-    ctx = Context(paths, {"dry_run": dry_run}, progress)
-    ctx.facts.update(dry_run=dry_run, backups=files.Backups(paths.backups, paths.root))
+    ctx = Context(paths, Run(dry_run=dry_run, backups=files.Backups(paths.backups, paths.root)), progress)
     return Engine([Routes(domain, records, now)], ctx).run("server colibri-ws", dry_run=dry_run)
 
 
@@ -288,7 +288,6 @@ def server_id_for(name, token_id, records):
 
 def server_source(address):
     """The server's own address that reaches ``address``: where nginx's connections come from."""
-    from ..nat import route_source
     return route_source(address, PORT)
 
 

@@ -8,11 +8,25 @@ keeps prosody's client port for bridges, and checks that the services run.
 
 import os
 import secrets
+import ssl
 import time
+import urllib.request
 
-from .. import files
-from ..engine import Change, Context, Engine, Step
-from ..errors import InputError, JvbJoinError, UsageError, VerifyError
+from jvbjoin.formats.pin import spki_pin
+from jvbjoin.formats.token import valid_dns_name
+from jvbjoin.system import apt, files, host, systemd
+from jvbjoin.system.run import run
+from jvbjoin.engine.core import Change, Context, Engine, Step
+from jvbjoin.engine.run import Run
+from jvbjoin.errors import InputError, JvbJoinError, UsageError, VerifyError
+from jvbjoin.steps import firewall
+from jvbjoin.steps.java import JavaRuntime
+from jvbjoin.steps.packages import DebconfPreseed, JitsiSource, Packages
+from jvbjoin.bridge.join import supported_release
+from jvbjoin.server.boundary import ClosedBrewery, JicofoRestLocal
+from jvbjoin.server.letsencrypt import LetsEncryptCertificate
+from jvbjoin.server.model import auth_cert_path
+from jvbjoin.server.services import ExpiryTimer, LocalBridge, ensure_jicofo_answers, recorded_choice
 
 CERT_CHOICES = {
     "self-signed": "Generate a new self-signed certificate",
@@ -64,9 +78,15 @@ class ServerOptions:
         return {k: v for k, v in vars(self).items() if k != "confirm"}
 
 
-def validate(opts):
-    from ..token import valid_dns_name
+class ServerRun(Run):
+    """One `server install`: its options, and what the shared steps learn."""
 
+    def __init__(self, options, backups=None):
+        super().__init__(options, options.dry_run, backups, options.lock_timeout, options.firewall,
+                         options.no_ssh)
+
+
+def validate(opts):
     if not valid_dns_name(opts.domain):
         raise UsageError("--domain must be a DNS name such as meet.example.com, not {!r}.".format(opts.domain))
     if opts.cert == "own":
@@ -117,7 +137,6 @@ class GeneratedSecrets(Step):
     QUESTIONS = (("jitsi-meet-prosody", "jitsi-videobridge/jvbsecret"),)
 
     def check(self, ctx):
-        from .. import apt
         changes = []
         for owner, question in self.QUESTIONS:
             current = apt.debconf_get(question)
@@ -127,7 +146,6 @@ class GeneratedSecrets(Step):
         return changes
 
     def apply(self, ctx, changes, journal):
-        from ..run import run
         for change in changes:
             owner, question, registered = change.data
             value = secrets.token_urlsafe(18)
@@ -142,10 +160,7 @@ class GeneratedSecrets(Step):
 
 
 def server_steps(ctx):
-    from ..steps.packages import DebconfPreseed, JitsiSource, Packages
-    from .services import ExpiryTimer, LocalBridge
-
-    opts = ctx.facts["options"]
+    opts = ctx.run.options
     source = JitsiSource.from_options(opts)
     web = ["apache2"] if opts.web == "apache" else ["nginx"]
     jitsi = ["prosody", "jicofo", "jitsi-meet-web", "jitsi-meet-prosody", "jitsi-meet-web-config"]
@@ -154,24 +169,19 @@ def server_steps(ctx):
     if local_bridge:
         jitsi.insert(0, "jitsi-videobridge2")
     steps = [DebconfPreseed(debconf_answers(opts)), GeneratedSecrets(), source,
-             Packages(web, lock_timeout=opts.lock_timeout), Packages(jitsi, lock_timeout=opts.lock_timeout)]
-    steps[3].name, steps[3].title = "web-server", "web server"
-    steps[4].name, steps[4].title = "jitsi-packages", "Jitsi Meet packages"
-    from ..steps.java import JavaRuntime
-    steps.insert(4, JavaRuntime("jicofo", lock_timeout=opts.lock_timeout))
-    steps.append(AuthPin())
-    from .boundary import ClosedBrewery, JicofoRestLocal
+             Packages(web, lock_timeout=opts.lock_timeout, name="web-server", title="web server"),
+             JavaRuntime("jicofo", lock_timeout=opts.lock_timeout),
+             Packages(jitsi, lock_timeout=opts.lock_timeout, name="jitsi-packages", title="Jitsi Meet packages"),
+             AuthPin()]
     steps += [ClosedBrewery(opts.domain), JicofoRestLocal()]
     if opts.firewall:
-        from ..steps.firewall import Firewall
         ports = [(str(port), proto) for port, proto in server_ports(local_bridge)]
-        steps.append(Firewall(ports=ports))
+        steps.append(firewall.Firewall(ports=ports))
     steps.append(LocalBridge(local_bridge, explicit))
     steps.append(ExpiryTimer())
     if opts.cert == "letsencrypt":
-        from .letsencrypt import LetsEncryptCertificate
-        certbot = Packages(["certbot"], lock_timeout=opts.lock_timeout)
-        certbot.name, certbot.title = "certbot", "certbot (ACME client)"
+        certbot = Packages(["certbot"], lock_timeout=opts.lock_timeout, name="certbot",
+                           title="certbot (ACME client)")
         steps += [certbot, LetsEncryptCertificate(opts.domain, opts.email, opts.acme_directory,
                                                   opts.acme_ca_file, opts.web)]
     return steps
@@ -179,22 +189,18 @@ def server_steps(ctx):
 
 def wants_local_bridge(opts, paths):
     """--local-bridge / --no-local-bridge, else what was chosen last time, else a local bridge."""
-    from .services import recorded_choice
     return opts.local_bridge if opts.local_bridge is not None else recorded_choice(paths) is not False
 
 
 def server_ports(local_bridge):
     """What the server's firewall lets in from anywhere: the web server, and the media port of a
     bridge on the server itself."""
-    from ..steps.firewall import MEDIA_PORT
-    return WEB_PORTS + ([MEDIA_PORT] if local_bridge else [])
+    return WEB_PORTS + ([firewall.MEDIA_PORT] if local_bridge else [])
 
 
 def check_firewall_cut(ctx, opts):
     """Turning ufw on keeps SSH, the web, a local bridge's media and the Jitsi set's own (scoped)
     ports; anything else the server serves today is named and asked about first."""
-    from .. import apt, host
-    from ..steps import firewall
     if not opts.firewall:
         return
     keep = {(port, "tcp") for port in host.ssh_ports()} | set(server_ports(wants_local_bridge(opts, ctx.paths)))
@@ -213,15 +219,13 @@ class AuthPin(Step):
     title = "auth certificate pin"
 
     def _pins(self, ctx):
-        from ..pin import spki_pin
-        from .tokens import auth_cert_path
-        data = files.read_bytes(auth_cert_path(ctx.paths, ctx.facts["options"].domain))
+        data = files.read_bytes(auth_cert_path(ctx.paths, ctx.run.options.domain))
         if data is None:
             return None, os.path.join(ctx.paths.server_state, "auth-pin")
         return spki_pin(data), os.path.join(ctx.paths.server_state, "auth-pin")
 
     def check(self, ctx):
-        if ctx.facts.get("dry_run"):
+        if ctx.run.dry_run:
             return []
         pin, path = self._pins(ctx)
         if pin and (files.read_text(path) or "").strip() != pin:
@@ -239,16 +243,11 @@ class AuthPin(Step):
 def verify_server(ctx, report):
     """prosody, jicofo and the web server are active, jicofo's daemon answers (its unit can say active
     after the daemon died) and the web page answers on 443."""
-    from ..systemd import Systemd
-    from .services import ensure_jicofo_answers
-    import ssl
-    import urllib.request
-
-    opts = ctx.facts["options"]
+    opts = ctx.run.options
     units = list(SERVER_UNITS) + ["apache2.service" if opts.web == "apache" else "nginx.service"]
-    with Systemd() as systemd:
+    with systemd.Systemd() as manager:
         for unit in units:
-            systemd.wait_active(unit, settle=2.0, timeout=60)
+            manager.wait_active(unit, settle=2.0, timeout=60)
     ensure_jicofo_answers(ctx.paths, ctx.progress)
     context = ssl.create_default_context()
     context.check_hostname = False
@@ -271,18 +270,13 @@ def verify_server(ctx, report):
 
 
 def install(opts, paths, progress):
-    from ..join import supported_release
-
     validate(opts)
-    ctx = Context(paths, opts.as_dict(), progress)
-    ctx.facts.update(options=opts, dry_run=opts.dry_run)
-    ctx.facts["backups"] = files.Backups(paths.backups, paths.root)
+    ctx = Context(paths, ServerRun(opts, files.Backups(paths.backups, paths.root)), progress)
     for folder in paths.written_folders:
         files.clean_stale_temps(folder)
     files.clean_stale_temps_under(paths.backups)
 
     def preflight(c):
-        from .. import apt
         if os.geteuid() != 0:
             raise JvbJoinError("jvb-join server install must run as root.", "Run it again with sudo.")
         apt.ready_for_packages(paths, opts.lock_timeout, progress, opts.dry_run)

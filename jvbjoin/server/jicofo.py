@@ -14,11 +14,13 @@ as the string ``"null"``.
 import json
 import os
 import re
+import time
 import urllib.error
 import urllib.request
 
-from .. import files
-from ..errors import JvbJoinError
+from jvbjoin.errors import JvbJoinError
+from jvbjoin.system import files
+from jvbjoin.bridge.api import parse_metrics
 
 PORT = 8888
 URL = "http://127.0.0.1:{}".format(PORT)
@@ -124,7 +126,6 @@ def wait_answering(paths, timeout=60.0, interval=1.0, clock=None, sleep=None):
     """Poll the daemon until it answers (connected to prosody), dies, or ``timeout`` passes; the last
     state. A daemon that is gone is given a few seconds (a start that lost the race for its port
     exits only once it tried to bind)."""
-    import time
     clock, sleep = clock or time.monotonic, sleep or time.sleep
     deadline = clock() + timeout
     dead_since = None
@@ -147,7 +148,6 @@ def wait_answering(paths, timeout=60.0, interval=1.0, clock=None, sleep=None):
 def bridge_counts(timeout=2.0):
     """``{"bridge_count": n, "operational_bridge_count": n, "in_shutdown_bridge_count": n,
     "lost_bridges_total": n}`` from jicofo's /metrics; OSError when it does not answer."""
-    from ..bridge_api import parse_metrics
     status, body = _get("/metrics", timeout)
     if status != 200:
         raise OSError("jicofo's /metrics answered HTTP {}".format(status))

@@ -13,9 +13,10 @@ every renewal lands in the same place.
 import os
 import shlex
 
-from .. import files
-from ..engine import Change, Step
-from ..errors import StepError
+from jvbjoin.system import files
+from jvbjoin.system import run as commands
+from jvbjoin.engine.core import Change, Step
+from jvbjoin.errors import CommandError, StepError
 
 LETSENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 WEBROOT = "/usr/share/jitsi-meet"
@@ -75,19 +76,17 @@ class LetsEncryptCertificate(Step):
                        "and install it as {}".format(self.domain, self.directory, WEBROOT, crt))]
 
     def apply(self, ctx, changes, journal):
-        from ..errors import CommandError
-        from ..run import run
         paths = ctx.paths
         for path in site_files(paths, self.domain):
             before = files.FileState.read(path)
-            if before.exists and ctx.facts.get("backups") is not None:
-                ctx.facts["backups"].save(path)
+            if before.exists and ctx.run.backups is not None:
+                ctx.run.backups.save(path)
             journal.record("restore {}".format(path), lambda state=before: files.restore(state))
         had_lineage = os.path.exists(renewal_conf(paths, self.domain))
         if not had_lineage:
             journal.record("remove the certificate {} from certbot".format(self.domain),
-                           lambda: run(["certbot", "delete", "--non-interactive", "--cert-name", self.domain],
-                                       check=False))
+                           lambda: commands.run(["certbot", "delete", "--non-interactive", "--cert-name",
+                                                 self.domain], check=False))
         argv = ["certbot", "certonly", "--non-interactive", "--agree-tos", "--email", self.email,
                 "--server", self.directory, "--webroot", "--webroot-path", WEBROOT,
                 "--domain", self.domain, "--cert-name", self.domain, "--keep-until-expiring",
@@ -97,7 +96,7 @@ class LetsEncryptCertificate(Step):
         env = {"REQUESTS_CA_BUNDLE": self.ca_file} if self.ca_file else None
         ctx.progress("asking {} for a certificate for {}".format(self.directory, self.domain))
         try:
-            run(argv, timeout=self.timeout, env=env)
+            commands.run(argv, timeout=self.timeout, env=env)
         except CommandError as exc:
             raise StepError("{} did not issue a certificate for {}: {}".format(
                 self.directory, self.domain, _last_lines(exc)),

@@ -4,7 +4,7 @@ later) and config reloads; and the names of prosody's data files (its ``datamana
 import os
 import re
 
-from ..run import run
+from jvbjoin.system.run import run
 
 PROSODYCTL = ["prosodyctl"]
 

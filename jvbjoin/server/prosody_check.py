@@ -18,7 +18,7 @@ passes with 0 although prosody runs fine on it. What the check prints, in the or
 
 import re
 
-from ..run import run
+from jvbjoin.system.run import run
 
 COMMAND = ["prosodyctl", "check", "config"]
 ERROR, WARNING = "error", "warning"

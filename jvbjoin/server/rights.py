@@ -25,8 +25,10 @@ the list at every join, so a reload is enough when a token comes or goes.
 import re
 import time
 
-from .. import files
-from ..run import run
+from jvbjoin.system import files
+from jvbjoin.system.run import run
+from jvbjoin.server import prosody
+from jvbjoin.server.model import ended
 
 FRAGMENT = "/etc/prosody/jvb-join-bridges.cfg.lua"
 PROSODY_CFG = "/etc/prosody/prosody.cfg.lua"
@@ -79,7 +81,6 @@ def package_modules(paths, domain):
 
 def live_accounts(records):
     """Accounts of tokens that may still log in: not revoked, not removed at expiry, with an account."""
-    from .tokens import ended
     return sorted("{}@{}".format(r["user"], r["domain"]) for r in records if not ended(r))
 
 
@@ -151,7 +152,6 @@ def reload_prosody(domain, module="limits_exception", host=None):
     The reload goes through the admin shell, which answers once it is done: 'prosodyctl reload'
     only sends a signal, and a shell command right after it can find the admin socket not
     answering for a moment. Without the shell (prosody stopped, or no mod_admin_shell), the signal."""
-    from . import prosody
     if not prosody.shell("config:reload()").ok:
         run(["prosodyctl", "reload"], check=False, timeout=60)
     prosody.shell("module:reload('{}', '{}')".format(module, host or "auth." + domain))
@@ -160,7 +160,6 @@ def reload_prosody(domain, module="limits_exception", host=None):
 def brewery_closed_in_prosody(domain):
     """Whether the running prosody has the brewery module loaded on the internal component (None when
     prosody cannot be asked)."""
-    from . import prosody
     result = prosody.shell("module:list('internal.auth.{}')".format(domain))
     if not result.ok:
         return None
@@ -189,7 +188,6 @@ def load_brewery_module(domain):
         return "unknown"
     if loaded:
         return "loaded"
-    from . import prosody
     known = prosody.plugin_paths()
     if known is None or PLUGIN_DIR.rstrip("/") in known:
         prosody.shell("module:load('{}', 'internal.auth.{}')".format(MODULE, domain))

@@ -15,12 +15,16 @@ then it keeps the local bridge and says so. The choice is remembered, so a later
 import os
 import re
 
-from .. import files
-from ..engine import Change, Step
-from ..run import run
-from ..steps.bridge_config import add_degraded
-from ..steps.service import BRIDGE_UNIT
-from ..systemd import is_enabled, is_running, state_of, with_systemd
+from jvbjoin.system import files, ufw
+from jvbjoin.formats import javaprops
+from jvbjoin.engine.core import Change, Step
+from jvbjoin.errors import JvbJoinError, VerifyError
+from jvbjoin.system.run import run
+from jvbjoin.bridge.steps.config import LEGACY_PREFIX
+from jvbjoin.bridge.steps.service import BRIDGE_UNIT
+from jvbjoin.steps.firewall import MEDIA_COMMENT, MEDIA_PORT
+from jvbjoin.system.systemd import Systemd, is_enabled, is_running, state_of, with_systemd
+from jvbjoin.server import jicofo
 
 EXPIRY_TIMER = "jvb-join-expire.timer"
 LOCAL_BRIDGE_CHOICE = "local-bridge"
@@ -35,8 +39,8 @@ class ExpiryTimer(Step):
     def check(self, ctx):
         state = state_of(EXPIRY_TIMER)
         if state.get("LoadState") == "not-found":
-            add_degraded(ctx, "{} is not installed (jvb-join not installed from its package?): unused tokens "
-                              "expire only when a token command runs".format(EXPIRY_TIMER))
+            ctx.add_degraded("{} is not installed (jvb-join not installed from its package?): unused tokens "
+                             "expire only when a token command runs".format(EXPIRY_TIMER))
             return []
         changes = []
         if not is_enabled(state):
@@ -46,7 +50,6 @@ class ExpiryTimer(Step):
         return changes
 
     def apply(self, ctx, changes, journal):
-        from ..systemd import Systemd
         actions = {c.data for c in changes}
         # the timer's condition: the server state folder exists
         os.makedirs(ctx.paths.server_state, 0o700, exist_ok=True)
@@ -74,19 +77,20 @@ def recorded_choice(paths):
 
 def local_nickname(paths):
     """The server's own bridge's MUC nickname, from its jvb.conf (or the legacy properties)."""
-    for name, pattern in (("/etc/jitsi/videobridge/jvb.conf", r'MUC_NICKNAME\s*[=:]\s*"?([^"\s]+)"?'),
-                          ("/etc/jitsi/videobridge/sip-communicator.properties",
-                           r'^\s*org\.jitsi\.videobridge\.xmpp\.user\.[^.]+\.MUC_NICKNAME\s*=\s*(\S+)')):
-        match = re.search(pattern, files.read_text(paths(name)) or "", re.MULTILINE)
-        if match:
-            return match.group(1)
+    match = re.search(r'MUC_NICKNAME\s*[=:]\s*"?([^"\s]+)"?',
+                      files.read_text(paths("/etc/jitsi/videobridge/jvb.conf")) or "", re.MULTILINE)
+    if match:
+        return match.group(1)
+    legacy = javaprops.parse(files.read_text(paths("/etc/jitsi/videobridge/sip-communicator.properties")))
+    for key, value in legacy.items():
+        if key.startswith(LEGACY_PREFIX) and key.endswith(".MUC_NICKNAME") and "." not in \
+                key[len(LEGACY_PREFIX):-len(".MUC_NICKNAME")] and value.split():
+            return value.split()[0]
     return None
 
 
 def external_bridges(paths):
     """Nicknames of the bridges jicofo sees other than the server's own; None if jicofo cannot tell."""
-    from . import jicofo
-    from ..errors import JvbJoinError
     try:
         _, seen = jicofo.bridges(paths)
     except JvbJoinError:
@@ -126,9 +130,9 @@ class LocalBridge(Step):
             return changes
         others = external_bridges(ctx.paths)
         if not others:
-            add_degraded(ctx, "kept the server's own bridge running: {}; run 'jvb-join server install "
-                              "--no-local-bridge' again once an external bridge has joined".format(
-                                  "jicofo cannot be asked which bridges it sees" if others is None
+            ctx.add_degraded("kept the server's own bridge running: {}; run 'jvb-join server install "
+                             "--no-local-bridge' again once an external bridge has joined".format(
+                                 "jicofo cannot be asked which bridges it sees" if others is None
                                   else "no other bridge is in the brewery yet"))
             return changes
         changes.append(Change("service", BRIDGE_UNIT, "stop and disable {} ({} in the brewery)".format(
@@ -151,15 +155,14 @@ class LocalBridge(Step):
             journal.record("enable and start {}".format(BRIDGE_UNIT), _restart_local_bridge)
             _stop_local_bridge()
         if "close" in actions:
-            from ..steps.firewall import MEDIA_COMMENT, MEDIA_PORT, _rule_argv, _undo_argv
             journal.record("allow 10000/udp again", lambda: run(
-                _rule_argv(MEDIA_PORT[0], MEDIA_PORT[1], MEDIA_COMMENT), check=False, timeout=60))
-            run(_undo_argv(*MEDIA_PORT), check=False, timeout=60)
+                ufw.allow_argv(MEDIA_PORT[0], MEDIA_PORT[1], MEDIA_COMMENT), check=False, timeout=60))
+            run(ufw.delete_argv(*MEDIA_PORT), check=False, timeout=60)
 
 
 def _media_port_open():
     result = run(["ufw", "status"], check=False, timeout=60)
-    return result.ok and any(line.startswith("10000/udp") for line in result.stdout.splitlines())
+    return result.ok and ufw.status_lists(result.stdout, *MEDIA_PORT)
 
 
 def _restart_local_bridge():
@@ -182,8 +185,6 @@ def ensure_jicofo_answers(paths, progress, timeout=60.0):
     holds 127.0.0.1:8888; the new one then exits and the unit stays active. Such a daemon is
     restarted once; a VerifyError says what is left if it still does not answer.
     """
-    from . import jicofo
-    from ..errors import VerifyError
     state = jicofo.wait_answering(paths, timeout)
     if state.state == jicofo.DEAD:
         progress("jicofo's daemon is gone although its unit is active (a restart that lost its port to "

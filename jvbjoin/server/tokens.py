@@ -7,16 +7,20 @@ token opens nothing. An unused token's account is removed once the token expires
 side and not only by the bridge's clock.
 """
 
-import json
+import ipaddress
 import os
 import re
 import secrets
 import string
 import time
 
-from .. import files
-from ..errors import InputError, JvbJoinError, UsageError
-from ..run import run
+from jvbjoin.errors import JvbJoinError, UsageError
+from jvbjoin.formats.pin import spki_pin
+from jvbjoin.formats.token import JoinToken
+from jvbjoin.system import ufw
+from jvbjoin.system.run import run
+from jvbjoin.server import colibri_ws as ws, prosody, rights
+from jvbjoin.server.model import TokenStore, account_verifier, auth_certificate, ended, jid_of, server_domain, token_state
 
 TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -27,30 +31,6 @@ def parse_ttl(text, option="--ttl"):
     if not match or int(match.group(1)) <= 0:
         raise UsageError("{} must be a positive duration such as 30m, 24h or 7d, not {!r}.".format(option, text))
     return int(match.group(1)) * TTL_UNITS[match.group(2) or "s"]
-
-
-class TokenStore:
-    """Token records in /var/lib/jvb-join/server/tokens.json (root-only): no passwords in it."""
-
-    def __init__(self, paths):
-        self.paths = paths
-        self.path = os.path.join(paths.server_state, "tokens.json")
-
-    def load(self):
-        text = files.read_text(self.path)
-        if not text:
-            return []
-        try:
-            records = json.loads(text)
-        except ValueError:
-            raise InputError("The token store {} is damaged.".format(self.path),
-                             "Restore it from /var/backups/jvb-join or remove it (tokens issued so far then show as unknown).") from None
-        return records if isinstance(records, list) else []
-
-    def save(self, records):
-        os.makedirs(self.paths.server_state, 0o700, exist_ok=True)
-        os.chmod(self.paths.server_state, 0o700)
-        files.write_atomic(self.path, json.dumps(records, indent=2, sort_keys=True) + "\n", 0o600, 0, 0)
 
 
 def new_token_id(existing):
@@ -84,41 +64,6 @@ def kick_sessions(jid):
     _shell("c2s:close('{}')".format(jid))
 
 
-def jid_of(record):
-    return "{}@{}".format(record["user"], record["domain"])
-
-
-def token_state(record, paths, now=None, in_brewery=None):
-    """unused, joined, expired, revoked, left or gone. ``in_brewery``: the accounts now in the brewery
-    (prosody's word), when the caller has asked; a token counts as joined once its account was seen
-    there (see :func:`expire`), never because its password changed: a rolled-back join changes it too.
-    """
-    now = time.time() if now is None else now
-    if record.get("revoked"):
-        return "revoked"
-    verifier = account_verifier(paths, record["domain"], record["user"])
-    if verifier is None:
-        # The account is gone without a revoke here: a joined bridge removes its own account
-        # when it leaves ('jvb-join leave', in band); otherwise it expired or was deleted by hand.
-        if record.get("joined"):
-            return "left"
-        return "expired" if record["exp"] <= now else "gone"
-    if record.get("joined") or (in_brewery is not None and jid_of(record) in in_brewery):
-        return "joined"
-    if record["exp"] <= now:
-        return "expired"
-    return "unused"
-
-
-def account_verifier(paths, auth_domain, user):
-    """Prosody's SCRAM ``stored_key`` of an account: it changes when the password changes, and it
-    is not a secret that opens anything, so the store can keep it to tell 'used' from 'unused'."""
-    from .prosody import store_file
-    text = files.read_text(store_file(paths, auth_domain, "accounts", user)) or ""
-    match = re.search(r'\["stored_key"\]\s*=\s*"([0-9a-fA-F]+)"', text)
-    return match.group(1) if match else None
-
-
 def expire(paths, now=None):
     """Keep the tokens' accounts in step with their bridges; returns the ids of the expired tokens.
 
@@ -132,12 +77,11 @@ def expire(paths, now=None):
       one by hand) is noticed; either way its 5222 rule and its prosody rights go too.
     While prosody cannot be asked who is in the brewery, no account is removed.
     """
-    from .prosody import brewery_accounts
     now = time.time() if now is None else now
     store = TokenStore(paths)
     records = store.load()
     live = [r for r in records if not ended(r)]
-    members = brewery_accounts(server_domain(paths)) if live else set()
+    members = prosody.brewery_accounts(server_domain(paths)) if live else set()
     expired, done, touched = [], [], False
     for record in live:
         verifier = account_verifier(paths, record["domain"], record["user"])
@@ -164,7 +108,6 @@ def expire(paths, now=None):
     if done or touched:
         store.save(records)
     if done:
-        from . import rights
         rights.sync(paths, server_domain(paths), records)
         for source in sorted({r["allow_from"] for r in done if r.get("allow_from")}):
             close_client_port(source, records)
@@ -174,9 +117,8 @@ def expire(paths, now=None):
 
 def sync_routes(paths, records, now=None):
     """The colibri websocket routes in nginx as the tokens now are (when any token asked for them)."""
-    from . import colibri_ws
-    if colibri_ws.needed(paths, records):
-        colibri_ws.sync(paths, records, now=now)
+    if ws.needed(paths, records):
+        ws.sync(paths, records, now=now)
 
 
 def require_root():
@@ -185,61 +127,12 @@ def require_root():
                            "Run it again with sudo.")
 
 
-def server_domain(paths):
-    """The meet domain of this Jitsi Meet server, from jitsi-meet-prosody's config in conf.avail."""
-    folder = paths("/etc/prosody/conf.avail")
-    try:
-        names = sorted(os.listdir(folder))
-    except FileNotFoundError:
-        names = []
-    for name in names:
-        text = files.read_text(os.path.join(folder, name)) or ""
-        match = re.search(r'^\s*Component\s+"internal\.auth\.([^"]+)"\s+"muc"', text, re.MULTILINE)
-        if match:
-            from ..token import valid_dns_name
-            if not valid_dns_name(match.group(1)):
-                raise JvbJoinError("The domain {!r} in {} is not a DNS name jvb-join can use.".format(
-                    match.group(1), name))
-            return match.group(1)
-    raise JvbJoinError("This host is not a Jitsi Meet server yet (no jitsi-meet-prosody configuration found).",
-                       "Run 'jvb-join server install --domain D' first.")
-
-
-def auth_cert_path(paths, domain):
-    """Where jitsi-meet-prosody links the auth domain's certificate, the one tokens pin."""
-    return paths("/etc/prosody/certs/auth.{}.crt".format(domain))
-
-
-def missing_auth_cert_remedy(paths, domain):
-    """What brings a missing auth certificate link back. jitsi-meet-prosody's postinst links it only
-    when it generates the certificate, which it does only while prosody's own copy is missing: with
-    that copy there, a reconfigure leaves the link missing."""
-    name = "auth.{}".format(domain)
-    kept = "/var/lib/prosody/{}.crt".format(name)
-    if files.read_bytes(paths(kept)) is not None:
-        return ("ln -sf {0} /etc/prosody/certs/{1}.crt; ln -sf /var/lib/prosody/{1}.key /etc/prosody/certs/{1}.key; "
-                "systemctl restart prosody   (dpkg-reconfigure jitsi-meet-prosody does not re-link an existing "
-                "certificate)".format(kept, name))
-    return ("dpkg-reconfigure jitsi-meet-prosody   (it generates a new auth certificate; every bridge then needs a "
-            "new token)")
-
-
-def auth_certificate(paths, domain):
-    path = auth_cert_path(paths, domain)
-    data = files.read_bytes(path)
-    if data is None:
-        raise JvbJoinError("The auth certificate {} is missing.".format(path), missing_auth_cert_remedy(paths, domain))
-    return data
-
-
 def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None, now=None, allow_from=None,
            colibri_ws=None):
     """Make an account and return ``(record, token)``. The token holds the only copy of its password.
 
     ``colibri_ws``: the bridge's address as this server reaches it; the bridge then gets its own
     websocket server-id and nginx a route to it (server/colibri_ws.py)."""
-    from ..pin import spki_pin
-    from ..token import JoinToken
 
     require_root()
     now = int(time.time() if now is None else now)
@@ -253,7 +146,6 @@ def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None
     password = secrets.token_urlsafe(24)
     websockets = None
     if colibri_ws:
-        from . import colibri_ws as ws
         address = ws.bridge_address(colibri_ws)
         ws.check_web(paths, domain)
         websockets = {"id": ws.server_id_for(name, token_id, records), "address": address,
@@ -269,7 +161,6 @@ def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None
         record["colibri_ws"] = websockets
     records.append(record)
     store.save(records)
-    from . import rights
     rights.sync(paths, domain, records)
     if websockets:
         try:
@@ -316,7 +207,6 @@ def revoke(paths, token_id):
             kick_sessions(jid)
             record["revoked"] = int(time.time())
             store.save(records)
-            from . import rights
             rights.sync(paths, record["meet"], records)
             if record.get("allow_from"):
                 close_client_port(record["allow_from"], records)
@@ -342,7 +232,6 @@ def _client_port_argv(source, verb="allow"):
 
 def normalize_source(text):
     """'any', or a CIDR/address in canonical form; anything else is a usage error."""
-    import ipaddress
     if text == "any":
         return text
     try:
@@ -354,7 +243,7 @@ def normalize_source(text):
 
 def ufw_active():
     result = run(["ufw", "status"], check=False, timeout=30)
-    return result.ok and "Status: active" in result.stdout
+    return result.ok and ufw.status_active(result.stdout)
 
 
 def open_client_port(source):
@@ -364,11 +253,6 @@ def open_client_port(source):
     if not result.ok and "problem running sysctl" not in text:
         raise JvbJoinError("ufw could not open port {} for {}: {}".format(XMPP_PORT, source, text.strip()[-200:]),
                            "Check 'ufw status verbose'.")
-
-
-def ended(record):
-    """The token can no longer log in: revoked, removed at expiry, or its account is gone."""
-    return bool(record.get("revoked") or record.get("expired_removed") or record.get("account_gone"))
 
 
 def close_client_port(source, records):

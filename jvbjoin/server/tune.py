@@ -11,10 +11,11 @@ import json
 import os
 import re
 
-from .. import files
-from ..engine import Context, Engine
-from ..errors import JvbJoinError, UsageError
-from ..steps.base import FileStep, WantedFile
+from jvbjoin.system import files
+from jvbjoin.engine.core import Context, Engine
+from jvbjoin.engine.run import Run
+from jvbjoin.errors import JvbJoinError, UsageError
+from jvbjoin.steps.base import FileStep, WantedFile
 
 MARK = "// set by 'jvb-join server tune'"
 _KEY_RE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
@@ -62,7 +63,7 @@ def check_key(key, option):
     return key
 
 
-def _marked_key(line, obj):
+def marked_key(line, obj):
     """The key of a line jvb-join wrote for ``obj``, or None for any other line."""
     body = line.rstrip("\r\n")
     if not body.endswith(MARK):
@@ -76,7 +77,7 @@ def tune_text(text, obj, settings):
     replaced where it is, appended at the end when new; every other line byte for byte."""
     out, seen = [], set()
     for line in text.splitlines(True):
-        key = _marked_key(line, obj)
+        key = marked_key(line, obj)
         if key is None or key not in settings:
             out.append(line)
             continue
@@ -98,7 +99,7 @@ def marked_settings(text, obj):
     """``{key: literal}`` of the lines jvb-join wrote (for doctor and status)."""
     found = {}
     for line in (text or "").splitlines():
-        key = _marked_key(line, obj)
+        key = marked_key(line, obj)
         if key is not None:
             found[key] = line.split(" = ", 1)[1].rsplit("; " + MARK, 1)[0]
     return found
@@ -209,9 +210,7 @@ def tune(opts, paths, progress):
         if problem is not None and literal is not None:
             raise UsageError(*problem)
     domain = find_domain(paths, opts.domain)
-    ctx = Context(paths, opts.as_dict(), progress)
-    ctx.facts.update(options=opts, dry_run=opts.dry_run)
-    ctx.facts["backups"] = files.Backups(paths.backups, paths.root)
+    ctx = Context(paths, Run(opts, opts.dry_run, files.Backups(paths.backups, paths.root)), progress)
     interface_path = interface_config_js(paths)
 
     def preflight(c):
@@ -221,9 +220,12 @@ def tune(opts, paths, progress):
             raise JvbJoinError("{} does not exist.".format(interface_path),
                                "Check that jitsi-meet-web is installed (apt-get install jitsi-meet-web).")
 
-    steps = [TuneFile("tune-config", "client settings in config.js", config_js(paths, domain), "config",
-                      opts.config),
-             TuneFile("tune-interface", "interface settings in interface_config.js", interface_path,
-                      "interfaceConfig", opts.interface),
-             TuneRecord(opts.config, opts.interface)]
-    return Engine(steps, ctx, preflight=preflight).run("server tune", dry_run=opts.dry_run)
+    return Engine(tune_steps(paths, domain, opts), ctx, preflight=preflight).run("server tune", dry_run=opts.dry_run)
+
+
+def tune_steps(paths, domain, opts):
+    return [TuneFile("tune-config", "client settings in config.js", config_js(paths, domain), "config",
+                     opts.config),
+            TuneFile("tune-interface", "interface settings in interface_config.js", interface_config_js(paths),
+                     "interfaceConfig", opts.interface),
+            TuneRecord(opts.config, opts.interface)]

@@ -32,7 +32,6 @@ and refuses with a remedy (give the TURN name its own address, make the web serv
 own address only); it never edits the web server's config for this.
 """
 
-import errno
 import grp
 import json
 import os
@@ -40,14 +39,20 @@ import secrets
 import socket
 import time
 
-from ..sockets import bound_sockets, socket_inodes
-from .. import files
-from ..engine import Change, Context, Engine, Step
-from ..errors import JvbJoinError, StepError, UsageError, VerifyError
-from ..steps.base import FileStep, WantedFile
-from .turnconf import (COTURN_UNIT, DROP_IN, PROSODY_CFG, PROSODY_FRAGMENT, STATE_NAME, TURN_CONF, TurnSettings,
-                       drop_in, managed_block, managed_secret, masker, prosody_fragment, turnserver_conf,
-                       with_include)
+from jvbjoin.formats.token import valid_dns_name
+from jvbjoin.system.netinfo import bound_sockets, is_local_address, socket_inodes
+from jvbjoin.system import apt, files, systemd
+from jvbjoin.engine.core import Change, Context, Engine, Step
+from jvbjoin.engine.run import Run
+from jvbjoin.errors import JvbJoinError, StepError, UsageError, VerifyError
+from jvbjoin.steps.base import FileStep, WantedFile
+from jvbjoin.steps.firewall import Firewall
+from jvbjoin.steps.packages import Packages
+from jvbjoin.server import prosody_check, rights
+from jvbjoin.server.tune import find_domain
+from jvbjoin.server.turnconf import (
+    COTURN_UNIT, DROP_IN, PROSODY_CFG, PROSODY_FRAGMENT, STATE_NAME, TURN_CONF, TurnSettings, drop_in,
+    managed_block, managed_secret, masker, prosody_fragment, turnserver_conf, with_include)
 
 # --- steps -----------------------------------------------------------------------------------------
 
@@ -67,7 +72,7 @@ class TurnCertificate(FileStep):
     restarts = "coturn"
 
     def wanted(self, ctx):
-        s = ctx.facts["turn"]
+        s = ctx.run.turn
         gid = _gid("turnserver")
         cert, key = files.read_bytes(ctx.paths(s.cert)), files.read_bytes(ctx.paths(s.key))
         if cert is None or key is None:
@@ -85,7 +90,7 @@ class TurnConfig(FileStep):
     restarts = "coturn"
 
     def wanted(self, ctx):
-        s, secret = ctx.facts["turn"], ctx.facts["turn_secret"]
+        s, secret = ctx.run.turn, ctx.run.turn_secret
         path = ctx.paths(TURN_CONF)
         block = managed_block(s, secret, s.cert_copy, s.key_copy)
         new = turnserver_conf(files.read_text(path) or "", block)
@@ -101,7 +106,7 @@ class TurnUnit(FileStep):
     restarts = "coturn"
 
     def wanted(self, ctx):
-        content = drop_in(ctx.facts["turn"])
+        content = drop_in(ctx.run.turn)
         path = ctx.paths(DROP_IN)
         if content is None and not os.path.exists(path):
             return []
@@ -115,7 +120,7 @@ class ProsodyTurn(FileStep):
     title = "prosody's external services (TURN credentials)"
 
     def wanted(self, ctx):
-        s, secret = ctx.facts["turn"], ctx.facts["turn_secret"]
+        s, secret = ctx.run.turn, ctx.run.turn_secret
         cfg = ctx.paths(PROSODY_CFG)
         text = files.read_text(cfg)
         if text is None:
@@ -126,13 +131,12 @@ class ProsodyTurn(FileStep):
                 WantedFile(cfg, with_include(text))]
 
     def apply(self, ctx, changes, journal):
-        domain = ctx.facts["turn"].domain
+        domain = ctx.run.turn.domain
         # recorded first, so a rollback reloads prosody after its files are back
         journal.record("reload prosody", lambda: reload_prosody(domain))
         super().apply(ctx, changes, journal)
         # prosody keeps running on its old config when a reload fails: check before reloading
-        from .prosody_check import check_config
-        verdict = check_config(timeout=60)
+        verdict = prosody_check.check_config(timeout=60)
         if not verdict.ok:  # warnings (the packaged template's obsolete options) do not stop prosody
             raise StepError("prosody does not accept the TURN settings: {}".format(verdict.errors[0]),
                             "Run 'prosodyctl check config' to see why; the changes were undone.")
@@ -140,8 +144,7 @@ class ProsodyTurn(FileStep):
 
 
 def reload_prosody(domain):
-    from .rights import reload_prosody as reload
-    reload(domain, module="external_services", host=domain)
+    rights.reload_prosody(domain, module="external_services", host=domain)
 
 
 class TurnState(FileStep):
@@ -150,7 +153,7 @@ class TurnState(FileStep):
     owns_files = True
 
     def wanted(self, ctx):
-        text = json.dumps(ctx.facts["turn"].as_dict(), indent=2, sort_keys=True) + "\n"
+        text = json.dumps(ctx.run.turn.as_dict(), indent=2, sort_keys=True) + "\n"
         return [WantedFile(os.path.join(ctx.paths.server_state, STATE_NAME), text, 0o600, 0, 0)]
 
 
@@ -161,44 +164,40 @@ class CoturnService(Step):
     title = "coturn service"
 
     def check(self, ctx):
-        from ..systemd import is_enabled, is_running, state_of
-        state = state_of(COTURN_UNIT)
+        state = systemd.state_of(COTURN_UNIT)
         changes = []
-        if not is_enabled(state):
+        if not systemd.is_enabled(state):
             changes.append(Change("service", COTURN_UNIT, "enable {}".format(COTURN_UNIT), data="enable"))
-        if "coturn" in ctx.changed or not is_running(state):
+        if "coturn" in ctx.changed or not systemd.is_running(state):
             changes.append(Change("service", COTURN_UNIT, "restart {}".format(COTURN_UNIT), data="restart"))
         return changes
 
     def apply(self, ctx, changes, journal):
-        from ..systemd import Systemd, is_enabled, is_running, state_of
         actions = {c.data for c in changes}
-        before = state_of(COTURN_UNIT)
+        before = systemd.state_of(COTURN_UNIT)
         journal.record("put {} back as it was".format(COTURN_UNIT),
-                       lambda: _put_back(is_running(before), is_enabled(before)))
-        with Systemd() as systemd:
-            systemd.daemon_reload()
+                       lambda: _put_back(systemd.is_running(before), systemd.is_enabled(before)))
+        with systemd.Systemd() as manager:
+            manager.daemon_reload()
             if "enable" in actions:
-                systemd.enable([COTURN_UNIT])
+                manager.enable([COTURN_UNIT])
             if "restart" in actions:
-                systemd.restart(COTURN_UNIT, timeout=60)
-                systemd.wait_active(COTURN_UNIT, settle=2.0, timeout=60)
+                manager.restart(COTURN_UNIT, timeout=60)
+                manager.wait_active(COTURN_UNIT, settle=2.0, timeout=60)
         ctx.restarted("coturn")
 
 
 def _put_back(running, enabled):
     """coturn with its restored files: running again if it ran (on its old config), else stopped."""
-    from ..systemd import with_systemd
-
-    def go(systemd):
-        systemd.daemon_reload()
+    def go(manager):
+        manager.daemon_reload()
         if not enabled:
-            systemd.disable([COTURN_UNIT])
+            manager.disable([COTURN_UNIT])
         if running:
-            systemd.restart(COTURN_UNIT, timeout=60)
+            manager.restart(COTURN_UNIT, timeout=60)
         else:
-            systemd.stop(COTURN_UNIT, timeout=60)
-    with_systemd(go)
+            manager.stop(COTURN_UNIT, timeout=60)
+    systemd.with_systemd(go)
 
 
 # --- checks before anything changes ----------------------------------------------------------------
@@ -211,22 +210,9 @@ def resolve(host):
         return []
 
 
-def is_local_address(address):
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.bind((address, 0))
-        except OSError as exc:
-            if exc.errno == errno.EADDRNOTAVAIL:
-                return False
-            raise
-    return True
-
-
 def coturn_inodes(paths):
-    from ..systemd import state_of
     try:
-        pid = int(state_of(COTURN_UNIT).get("MainPID") or 0)
+        pid = int(systemd.state_of(COTURN_UNIT).get("MainPID") or 0)
     except (JvbJoinError, ValueError, TypeError):
         pid = 0
     return socket_inodes(paths, pid)
@@ -302,6 +288,14 @@ class TurnOptions:
         return dict(vars(self))
 
 
+class TurnRun(Run):
+    """One `server turn`: its options, the TURN settings and coturn's shared secret."""
+
+    def __init__(self, options, backups, turn, turn_secret):
+        super().__init__(options, options.dry_run, backups, options.lock_timeout, options.firewall)
+        self.turn, self.turn_secret = turn, turn_secret
+
+
 def recorded(paths):
     """The settings of the last run, or None."""
     text = files.read_text(os.path.join(paths.server_state, STATE_NAME))
@@ -313,7 +307,6 @@ def recorded(paths):
 
 def settings_for(opts, paths, domain):
     """The options given, else what the last run used, else the defaults."""
-    from ..token import valid_dns_name
     last = recorded(paths)
     if last is not None and last.domain != domain:
         last = None
@@ -339,21 +332,19 @@ def read_secret(paths):
 
 
 def turn_steps(ctx):
-    from ..steps.packages import Packages
-    opts = ctx.facts["options"]
-    coturn = Packages(["coturn"], lock_timeout=opts.lock_timeout)
-    coturn.name, coturn.title, coturn.restarts = "coturn-package", "coturn (TURN server)", None
+    opts = ctx.run.options
+    coturn = Packages(["coturn"], lock_timeout=opts.lock_timeout, name="coturn-package",
+                      title="coturn (TURN server)", restarts=None)
     steps = [coturn, TurnCertificate(), TurnConfig(), TurnUnit(), ProsodyTurn()]
     if opts.firewall:
-        from ..steps.firewall import Firewall
-        steps.append(Firewall(ports=ctx.facts["turn"].ports))
+        steps.append(Firewall(ports=ctx.run.turn.ports))
     steps += [CoturnService(), TurnState()]
     return steps
 
 
 def verify_turn(ctx, report):
     """coturn is active and listens on its port."""
-    s = ctx.facts["turn"]
+    s = ctx.run.turn
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if coturn_listens(bound_sockets(ctx.paths), s, coturn_inodes(ctx.paths)):
@@ -364,7 +355,6 @@ def verify_turn(ctx, report):
 
 
 def turn(opts, paths, progress):
-    from .tune import find_domain
     if os.geteuid() != 0 and not opts.dry_run:
         raise JvbJoinError("jvb-join server turn must run as root.", "Run it again with sudo.")
     domain = find_domain(paths, opts.domain)
@@ -373,14 +363,12 @@ def turn(opts, paths, progress):
         if not os.path.isfile(paths(path)):
             raise JvbJoinError("{} does not exist.".format(path), "Give the certificate with --cert FILE --key FILE.")
     settings.listen_ip = listen_address(settings, resolve(settings.host), is_local_address)
-    ctx = Context(paths, opts.as_dict(), progress)
-    ctx.facts.update(options=opts, dry_run=opts.dry_run, turn=settings, turn_secret=read_secret(paths))
-    ctx.facts["backups"] = files.Backups(paths.backups, paths.root)
+    run = TurnRun(opts, files.Backups(paths.backups, paths.root), settings, read_secret(paths))
+    ctx = Context(paths, run, progress)
     for folder in (paths("/etc/coturn/certs"), paths("/etc/prosody"), paths("/etc")):
         files.clean_stale_temps(folder)
 
     def preflight(c):
-        from .. import apt
         apt.ready_for_packages(paths, opts.lock_timeout, progress, opts.dry_run)
         preflight_ports(c, settings)
 

@@ -4,8 +4,8 @@ import difflib
 import hashlib
 import os
 
-from .. import files
-from ..engine import Change, Step
+from jvbjoin.system import files
+from jvbjoin.engine.core import Change, Step
 
 
 class WantedFile:
@@ -102,8 +102,8 @@ class FileStep(Step):
         for change in changes:
             want = change.data
             before = files.FileState.read(want.path)
-            if before.exists and not self.owns_files and ctx.facts.get("backups") is not None:
-                ctx.facts["backups"].save(want.path)
+            if before.exists and not self.owns_files and ctx.run.backups is not None:
+                ctx.run.backups.save(want.path)
             if want.content is not None:
                 # Folders first, so that undoing (in reverse) removes the file before its folders.
                 files.make_folders(os.path.dirname(want.path), journal)

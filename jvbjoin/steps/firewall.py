@@ -5,13 +5,12 @@ Rules are only ever added (each with its own undo); existing rules are never tou
 """
 
 import os
-import re
 
-from .. import files, host, sockets
-from ..engine import Change, Context, Step
-from ..errors import CommandError, StepError
-from ..run import run
-from .bridge_config import add_degraded
+from jvbjoin.system import files, host, netinfo as sockets, ufw
+from jvbjoin.system.ufw import allow_argv, allowed, delete_argv, parse_status, saved_rules
+from jvbjoin.engine.core import Change, Context, Step
+from jvbjoin.errors import CommandError, FirewallCutError, StepError
+from jvbjoin.system.run import run
 
 MEDIA_PORT = (10000, "udp")
 SSH_COMMENT = "jvb-join ssh"
@@ -21,111 +20,48 @@ _CONTAINER_NOISE = "problem running sysctl"
 # discovery. A socket on one of these is not cut by turning ufw on.
 _ALWAYS_LET_IN = {(68, "udp"), (546, "udp"), (5353, "udp"), (1900, "udp")}
 
-_ANY = ("0.0.0.0/0", "::/0", "any")
-_STATUS_RULE = re.compile(r"^(?P<to>\S+)(?: \(v6\))?\s+(?P<action>ALLOW|LIMIT|DENY|REJECT)(?: (?P<dir>IN|OUT|FWD))?\s+"
-                          r"(?P<src>.+?)\s*(?:#.*)?$")
 
+class CloseFirewall(Step):
+    """Leave: the ports jvb-join opened (rules with its comment). SSH stays allowed and ufw stays as
+    it is: closing them could lock the operator out of a host they still use."""
 
-def parse_status(text):
-    """``(active, rules)`` from ``ufw status verbose``; rules are ``(action, proto, ports, from_any)``."""
-    active = False
-    rules = []
-    in_table = False
-    for line in text.splitlines():
-        if line.startswith("Status:"):
-            active = line.split(":", 1)[1].strip() == "active"
-            continue
-        if line.startswith("--"):
-            in_table = True
-            continue
-        if not in_table or not line.strip():
-            continue
-        match = _STATUS_RULE.match(line.rstrip())
-        if not match or (match.group("dir") or "IN") != "IN":
-            continue
-        port, _, proto = match.group("to").partition("/")
-        src = match.group("src").replace("(v6)", "").strip()
-        rules.append((match.group("action").lower(), proto or "any", port, src == "Anywhere"))
-    return active, rules
+    name = "firewall"
+    title = "firewall (ufw)"
+    leave_order = 3
 
+    def check(self, ctx):
+        if not ctx.run.firewall:
+            return []
+        found = []
+        for text in ufw.rule_texts(ctx.paths):
+            for rule in ufw.commented_rules(text, MEDIA_COMMENT):
+                if rule not in found:
+                    found.append(rule)
+        return [Change("firewall", "{}/{}".format(port, proto), "close {}/{} (opened by jvb-join)".format(port, proto),
+                       data=(port, proto)) for port, proto in found]
 
-def parse_user_rules(text):
-    """Rules from ufw's ``user.rules``/``user6.rules`` ``### tuple ###`` lines (kept even when
-    ufw is inactive, when ``ufw status`` shows none)."""
-    rules = []
-    for line in text.splitlines():
-        if not line.startswith("### tuple ###"):
-            continue
-        fields = line[len("### tuple ###"):].split()
-        fields = [f for f in fields if not f.startswith("comment=")]
-        if len(fields) < 7:
-            continue
-        action, proto, dport, dst, sport, src = fields[:6]
-        direction = fields[-1]
-        if direction != "in":
-            continue
-        rules.append((action.split("_")[0], proto, dport, src in _ANY))
-    return rules
-
-
-def commented_tuples(text, comment):
-    """The fields (action, proto, dport, dst, sport, src, ..., direction) of the incoming allow rules
-    in a ``user.rules`` text that carry ``comment`` (ufw keeps comments hex-encoded there)."""
-    wanted = "comment=" + comment.encode("utf-8").hex()
-    for line in text.splitlines():
-        if not line.startswith("### tuple ###") or wanted not in line.split():
-            continue
-        fields = [f for f in line[len("### tuple ###"):].split() if not f.startswith("comment=")]
-        if len(fields) >= 7 and fields[0] == "allow" and fields[-1] == "in":
-            yield fields
-
-
-def commented_rules(text, comment):
-    """``[(port, proto)]`` of the incoming allow rules in a ``user.rules`` text that carry
-    ``comment``: the ports jvb-join opened itself."""
-    found = []
-    for fields in commented_tuples(text, comment):
-        if (fields[2], fields[1]) not in found:
-            found.append((fields[2], fields[1]))
-    return found
-
-
-def _port_in(port, spec):
-    for part in spec.split(","):
-        if ":" in part:
-            low, _, high = part.partition(":")
-            if low.isdigit() and high.isdigit() and int(low) <= port <= int(high):
-                return True
-        elif part.isdigit() and int(part) == port:
-            return True
-    return False
-
-
-def allowed(rules, port, proto, from_anywhere=False):
-    """Is ``port/proto`` already let in by some rule (allow or limit)?"""
-    for action, rule_proto, ports, from_any in rules:
-        if action not in ("allow", "limit"):
-            continue
-        if rule_proto not in ("any", proto):
-            continue
-        if from_anywhere and not from_any:
-            continue
-        if _port_in(port, ports):
-            return True
-    return False
-
-
-def _rule_argv(port, proto, comment):
-    return ["ufw", "allow", "{}/{}".format(port, proto), "comment", comment]
-
-
-def _undo_argv(port, proto):
-    return ["ufw", "delete", "allow", "{}/{}".format(port, proto)]
+    def apply(self, ctx, changes, journal):
+        saved = [files.FileState.read(ctx.paths(name)) for name in ufw.RULE_FILES]
+        for state in saved:
+            if state.exists:
+                ctx.run.backups.save(state.path)
+        journal.record("restore ufw's rule files", lambda: [files.restore(state) for state in saved])
+        for change in changes:
+            rule = "{}/{}".format(*change.data)
+            journal.record("ufw allow {}".format(rule), lambda change=change: run(
+                allow_argv(change.data[0], change.data[1], MEDIA_COMMENT), check=False, timeout=60))
+            result = run(delete_argv(*change.data), check=False, timeout=120)
+            output = result.stdout + result.stderr
+            # In a container ufw cannot set its sysctls and says so, yet deletes the rule.
+            if not result.ok and _CONTAINER_NOISE not in output:
+                raise StepError("ufw delete allow {} failed: {}".format(rule, output.strip()[-300:]),
+                                "Check ufw (ufw status verbose), then run 'jvb-join leave' again.")
 
 
 class Firewall(Step):
     name = "firewall"
     title = "firewall (ufw)"
+    inverse = CloseFirewall
 
     def __init__(self, ports=None):
         # (port, proto) pairs open to everyone; SSH ports are found on the host and come first.
@@ -144,22 +80,14 @@ class Firewall(Step):
         return result.stdout
 
     def _rules(self, ctx, status_rules):
-        rules = list(status_rules)
-        for name in ("/etc/ufw/user.rules", "/etc/ufw/user6.rules"):
-            try:
-                text = files.read_text(ctx.paths(name))
-            except OSError:
-                continue
-            if text:
-                rules.extend(parse_user_rules(text))
-        return rules
+        return list(status_rules) + saved_rules(ctx.paths)
 
     def check(self, ctx):
-        if not ctx.options.get("firewall", True):
+        if not ctx.run.firewall:
             return []
         status = self._status(ctx)
         if status is None:
-            add_degraded(ctx, "ufw is not installed: let {}/{} in through this host's firewall".format(*MEDIA_PORT))
+            ctx.add_degraded("ufw is not installed: let {}/{} in through this host's firewall".format(*MEDIA_PORT))
             return []
         active, status_rules = parse_status(status)
         rules = self._rules(ctx, status_rules)
@@ -169,21 +97,21 @@ class Firewall(Step):
             if not allowed(rules, port, "tcp"):
                 changes.append(Change("firewall", "{}/tcp".format(port),
                                       "allow {}/tcp (SSH) in ufw".format(port),
-                                      data=(_rule_argv(port, "tcp", SSH_COMMENT), _undo_argv(port, "tcp"))))
+                                      data=(allow_argv(port, "tcp", SSH_COMMENT), delete_argv(port, "tcp"))))
         for port, proto in self.ports:
             if not allowed(rules, port, proto, from_anywhere=True):
                 what = "bridge media" if (port, proto) == tuple(MEDIA_PORT) else "jvb-join"
                 changes.append(Change("firewall", "{}/{}".format(port, proto),
                                       "allow {}/{} ({}) in ufw".format(port, proto, what),
-                                      data=(_rule_argv(port, proto, MEDIA_COMMENT), _undo_argv(port, proto))))
+                                      data=(allow_argv(port, proto, MEDIA_COMMENT), delete_argv(port, proto))))
         if not active:
-            if ssh_ports or ctx.options.get("no_ssh"):
+            if ssh_ports or ctx.run.no_ssh:
                 changes.append(Change("firewall", "ufw", "enable ufw",
                                       data=(["ufw", "--force", "enable"], ["ufw", "disable"])))
             elif os.environ.get("SSH_CONNECTION") or host.sshd_installed(ctx.paths):
-                add_degraded(ctx, "ufw was left disabled: no SSH port could be found, and enabling it "
-                                  "could lock you out. Allow your SSH port (ufw allow <port>/tcp) and run "
-                                  "'ufw enable', or pass --no-ssh if this host has no SSH.")
+                ctx.add_degraded("ufw was left disabled: no SSH port could be found, and enabling it "
+                                 "could lock you out. Allow your SSH port (ufw allow <port>/tcp) and run "
+                                 "'ufw enable', or pass --no-ssh if this host has no SSH.")
             else:
                 changes.append(Change("firewall", "ufw", "enable ufw",
                                       data=(["ufw", "--force", "enable"], ["ufw", "disable"])))
@@ -192,7 +120,7 @@ class Firewall(Step):
     def apply(self, ctx, changes, journal):
         # ufw rewrites its rule files whole; after the rules are undone, put back the exact bytes
         # the admin had (recorded first, so replayed last).
-        saved = [files.FileState.read(ctx.paths(name)) for name in ("/etc/ufw/user.rules", "/etc/ufw/user6.rules")]
+        saved = [files.FileState.read(ctx.paths(name)) for name in ufw.RULE_FILES]
         journal.record("restore ufw's rule files", lambda: [files.restore(state) for state in saved])
         # Rules first, enable last: SSH must be allowed before the firewall comes up.
         ordered = [c for c in changes if c.target != "ufw"] + [c for c in changes if c.target == "ufw"]
@@ -204,7 +132,7 @@ class Firewall(Step):
                 continue
             output = result.stdout + result.stderr
             if _CONTAINER_NOISE in output and self._took_effect(change):
-                add_degraded(ctx, "ufw could not set its kernel settings here ({}); the rules are in place".format(
+                ctx.add_degraded("ufw could not set its kernel settings here ({}); the rules are in place".format(
                     _CONTAINER_NOISE))
                 continue
             raise StepError("{} failed: {}".format(" ".join(argv), output.strip()[-300:]),
@@ -233,8 +161,8 @@ def cut_by_enabling(paths, keep):
     """What turning ufw on would cut: ``[(port, proto, program)]`` of the sockets this host serves to
     others now (listening TCP, bound UDP; not loopback-only) that no rule lets in and that are not in
     ``keep`` (the ports the run itself will allow). Empty when ufw is active already or absent."""
-    conf = files.read_text(paths("/etc/ufw/ufw.conf"))
-    if conf is None or re.search(r"^\s*ENABLED\s*=\s*yes\s*$", conf, re.MULTILINE | re.IGNORECASE):
+    conf = files.read_text(paths(ufw.CONF))
+    if conf is None or ufw.conf_enabled(conf):
         return []  # no ufw, or on already (read from its file: a re-run pays no ufw start-up)
     state = ufw_state(paths)
     if state is None or state[0]:
@@ -255,12 +183,11 @@ def refuse_cut(ctx, keep, cut_ok, confirm):
     """Before a firewall that is off is turned on: what this host serves to others today that the
     run will not let in (``keep``) would be cut. Asked on a terminal (``confirm``); refused
     unattended unless ``cut_ok``; either way before any change, and named in the report."""
-    from ..errors import FirewallCutError
     cut = cut_by_enabling(ctx.paths, keep)
     if not cut:
         return
     listed = ", ".join("{}/{} ({})".format(p, proto, program) for p, proto, program in cut)
-    ctx.facts["firewall_cut"] = listed
+    ctx.run.firewall_cut = listed
     if cut_ok:
         ctx.degraded.append("ufw was turned on and now keeps others from {} (--firewall-cut-ok)".format(listed))
         return

@@ -1,15 +1,15 @@
-"""The Java runtime a Jitsi package needs on this release (see jvbjoin/java.py for the choice)."""
+"""The Java runtime a Jitsi package needs on this release (see jvbjoin/system/java.py for the choice)."""
 
 import glob
 import os
 import shutil
 import tempfile
 
-from .. import apt, java
-from ..engine import Change, Step
-from ..errors import JvbJoinError
-from ..run import run
-from .packages import AdoptiumSource, install, update_once
+from jvbjoin.system import apt, java
+from jvbjoin.engine.core import Change, Step
+from jvbjoin.errors import JvbJoinError
+from jvbjoin.system.run import run
+from jvbjoin.steps.packages import AdoptiumSource, install, update_once
 
 ADOPTIUM_URL = "https://packages.adoptium.net/artifactory/deb"
 
@@ -37,6 +37,7 @@ class JavaRuntime(Step):
     name = "java"
     title = "Java runtime"
     restarts = "bridge"
+    no_inverse = "Java stays installed, as the packages that need it do"
 
     def __init__(self, package, version=None, adoptium_url=None, adoptium_key=None,
                  lock_timeout=apt.DEFAULT_LOCK_TIMEOUT):
@@ -48,7 +49,7 @@ class JavaRuntime(Step):
 
     def release(self, ctx):
         """The support-table row preflight found for this host."""
-        return ctx.facts["release_row"]
+        return ctx.run.release_row
 
     def source(self, ctx):
         return AdoptiumSource(self.adoptium_url, self.release(ctx).codename, "main", self.adoptium_key)
@@ -121,7 +122,7 @@ class JavaRuntime(Step):
             # Installed by the package step in the same apt-get run as the Jitsi package: apt
             # fetches everything before dpkg changes anything, so a repository that fails (gone,
             # tampered) fails before any package is installed.
-            ctx.facts.setdefault("with_packages", []).extend(missing)
+            ctx.run.with_packages.extend(missing)
             return
         if missing:
             specs = [name for name in missing if name != choice.shim_name]

@@ -2,11 +2,11 @@
 
 import os
 
-from .. import apt, files
-from ..engine import Change, Step
-from ..errors import InputError, UnreachableError
-from ..run import run
-from .base import FileStep, WantedFile
+from jvbjoin.system import apt, files
+from jvbjoin.engine.core import Change, Step
+from jvbjoin.errors import InputError, UnreachableError
+from jvbjoin.system.run import run
+from jvbjoin.steps.base import FileStep, WantedFile
 
 JITSI_URL = "https://download.jitsi.org"
 JITSI_SUITE = "stable/"
@@ -17,6 +17,7 @@ class DebconfPreseed(Step):
 
     name = "debconf"
     title = "debconf answers"
+    no_inverse = "the answers belong to the packages, which stay installed"
 
     def __init__(self, answers):
         # [(owner, question, type, value)]; never a secret: passwords are not preseeded here.
@@ -89,6 +90,7 @@ class AptSource(FileStep):
     owns_files = True
     label = "the"
     key_hint = ""
+    no_inverse = "the repository stays with the packages installed from it"
 
     def __init__(self, url, suite, components="", key_file=None):
         self.url = url.rstrip("/")
@@ -143,7 +145,7 @@ class AptSource(FileStep):
 
     def apply(self, ctx, changes, journal):
         super().apply(ctx, changes, journal)
-        ctx.facts["apt_sources_changed"] = True
+        ctx.run.apt_sources_changed = True
 
 
 class JitsiSource(AptSource):
@@ -196,11 +198,14 @@ class Packages(Step):
     name = "packages"
     title = "packages"
     restarts = "bridge"
+    no_inverse = "the packages stay installed"
 
-    def __init__(self, packages, versions=None, lock_timeout=apt.DEFAULT_LOCK_TIMEOUT):
+    def __init__(self, packages, versions=None, lock_timeout=apt.DEFAULT_LOCK_TIMEOUT, name="packages",
+                 title="packages", restarts="bridge"):
         self.packages = list(packages)
         self.versions = versions or {}
         self.lock_timeout = lock_timeout
+        self.name, self.title, self.restarts = name, title, restarts
 
     def check(self, ctx):
         installed = apt.installed_packages(ctx.paths)
@@ -219,7 +224,7 @@ class Packages(Step):
     def apply(self, ctx, changes, journal):
         update_once(ctx, self.lock_timeout)
         # what an earlier step (the Java runtime) asked to be installed in the same run
-        extra = ctx.facts.pop("with_packages", [])
+        extra, ctx.run.with_packages = ctx.run.with_packages, []
         install(ctx, journal, extra + [("{}={}".format(n, v) if v else n) for n, v in (c.data for c in changes)],
                 self.lock_timeout, downgrades=any(want for _, want in (c.data for c in changes)),
                 names=extra + [c.target for c in changes])
@@ -227,11 +232,11 @@ class Packages(Step):
 
 def update_once(ctx, lock_timeout):
     """``apt-get update`` once per run, and again after a step added an apt source."""
-    if ctx.facts.get("apt_sources_changed") or not ctx.facts.get("apt_updated"):
+    if ctx.run.apt_sources_changed or not ctx.run.apt_updated:
         ctx.progress("updating the package lists")
-        ctx.facts["apt_update_output"] = apt.apt_get(["update"], ctx.progress, lock_timeout).stdout
-        ctx.facts["apt_updated"] = True
-        ctx.facts["apt_sources_changed"] = False
+        ctx.run.apt_update_output = apt.apt_get(["update"], ctx.progress, lock_timeout).stdout
+        ctx.run.apt_updated = True
+        ctx.run.apt_sources_changed = False
 
 
 def install(ctx, journal, specs, lock_timeout, downgrades=False, names=None):
@@ -275,7 +280,7 @@ def install(ctx, journal, specs, lock_timeout, downgrades=False, names=None):
     except apt.PackageNotFound:
         # apt-get update only warns when a repository cannot be reached, and keeps old lists
         # (or none): the package is then missing because of the network, which may come back.
-        failed = apt.fetch_failures(ctx.facts.get("apt_update_output", ""))
+        failed = apt.fetch_failures(ctx.run.apt_update_output)
         if not failed:
             raise
         raise UnreachableError("{} cannot be installed: a package repository could not be reached ({}).".format(

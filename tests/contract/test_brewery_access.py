@@ -20,7 +20,7 @@ import threading
 
 import pytest
 
-from jvbjoin import xmpp
+from jvbjoin.xmpp import probe, session
 from jvbjoin.server import prosody as prosody_admin
 
 from prosodylab import BASE_CONFIG, PROSODYCTL, running_prosody
@@ -110,7 +110,7 @@ def _listed_and_inside(server, bridge, password, der):
 
 
 def test_a_guest_of_the_meet_domain_is_refused_with_a_stats_presence(server):
-    entered, condition = xmpp.guest_enters_brewery("127.0.0.1", server["port"], MEET, BREWERY)
+    entered, condition = session.guest_enters_brewery("127.0.0.1", server["port"], MEET, BREWERY)
     assert (entered, condition) == (False, "forbidden")
     with open(server["log"]) as f:
         assert "Refused" in f.read()
@@ -120,20 +120,20 @@ def test_only_listed_accounts_enter_and_a_reload_changes_the_list(server, admin)
     password = secrets.token_urlsafe(18)
     bridge = "jvb-abc12345@" + AUTH
     _adduser(server, bridge, password)
-    der = xmpp.verify_pin("127.0.0.1", server["port"], AUTH, _pin(server["certs"][AUTH]))
+    der = probe.verify_pin("127.0.0.1", server["port"], AUTH, _pin(server["certs"][AUTH]))
     with pytest.raises(Exception) as refused:
-        xmpp.brewery_occupants("127.0.0.1", server["port"], AUTH, "jvb-abc12345", password, BREWERY, der, timeout=10)
+        session.brewery_occupants("127.0.0.1", server["port"], AUTH, "jvb-abc12345", password, BREWERY, der, timeout=10)
     assert "forbidden" in str(refused.value)
 
     with _listed_and_inside(server, bridge, password, der):
         assert prosody_admin.brewery_accounts(MEET) == {bridge}
         # a guest is still refused while a bridge is inside
-        assert xmpp.guest_enters_brewery("127.0.0.1", server["port"], MEET, BREWERY)[0] is False
+        assert session.guest_enters_brewery("127.0.0.1", server["port"], MEET, BREWERY)[0] is False
         # the account leaves the list (its token was revoked): the reload puts it out of the room
         _allow(server, ["focus@" + AUTH])
         assert prosody_admin.brewery_accounts(MEET) == set()
     with pytest.raises(Exception):
-        xmpp.brewery_occupants("127.0.0.1", server["port"], AUTH, "jvb-abc12345", password, BREWERY, der, timeout=10)
+        session.brewery_occupants("127.0.0.1", server["port"], AUTH, "jvb-abc12345", password, BREWERY, der, timeout=10)
 
 
 def test_no_brewery_room_means_no_accounts(server, admin):
@@ -164,7 +164,7 @@ def _guest_disco_info(server, room):
             return err.iq["error"]["condition"]
         return None
 
-    return xmpp._session("127.0.0.1", server["port"], MEET, None, None, None, 20, work)
+    return session._session("127.0.0.1", server["port"], MEET, None, None, None, 20, work)
 
 
 def test_hidden_rooms_answer_disco_info_only_to_their_occupants(server, admin):
@@ -173,7 +173,7 @@ def test_hidden_rooms_answer_disco_info_only_to_their_occupants(server, admin):
     password = secrets.token_urlsafe(18)
     bridge = "jvb-def67890@" + AUTH
     _adduser(server, bridge, password)
-    der = xmpp.verify_pin("127.0.0.1", server["port"], AUTH, _pin(server["certs"][AUTH]))
+    der = probe.verify_pin("127.0.0.1", server["port"], AUTH, _pin(server["certs"][AUTH]))
     try:
         with _listed_and_inside(server, bridge, password, der):
             assert _guest_disco_info(server, BREWERY) == "forbidden"

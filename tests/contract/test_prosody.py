@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from jvbjoin import pin, xmpp
+from jvbjoin.formats import pin
+from jvbjoin.xmpp import probe, session
 from jvbjoin.errors import EXIT_DATAERR, PinMismatchError, TokenError
 
 from prosodylab import BASE_CONFIG, PROSODYCTL, running_prosody
@@ -64,7 +65,7 @@ def _openssl_pin(cert_path):
 
 def test_verify_pin_with_the_right_pin_returns_the_certificate(prosody):
     expected = _openssl_pin(prosody["cert"])
-    der = xmpp.verify_pin("127.0.0.1", prosody["port"], DOMAIN, expected)
+    der = probe.verify_pin("127.0.0.1", prosody["port"], DOMAIN, expected)
     assert pin.spki_pin(der) == expected
     with open(prosody["cert"], "rb") as f:
         assert der == pin.der_of(f.read())
@@ -73,7 +74,7 @@ def test_verify_pin_with_the_right_pin_returns_the_certificate(prosody):
 def test_verify_pin_with_a_wrong_pin_is_refused(prosody):
     wrong = "sha256:" + "0" * 64
     with pytest.raises(PinMismatchError) as e:
-        xmpp.verify_pin("127.0.0.1", prosody["port"], DOMAIN, wrong)
+        probe.verify_pin("127.0.0.1", prosody["port"], DOMAIN, wrong)
     assert e.value.exit_code == EXIT_DATAERR
     assert wrong in e.value.message and _openssl_pin(prosody["cert"]) in e.value.message
 
@@ -81,14 +82,14 @@ def test_verify_pin_with_a_wrong_pin_is_refused(prosody):
 def test_in_band_password_change_with_registration_off(prosody):
     user, old, new = "jvb-test1", secrets.token_urlsafe(18), secrets.token_urlsafe(18)
     _adduser(prosody, user, old)
-    der = xmpp.verify_pin("127.0.0.1", prosody["port"], DOMAIN, _openssl_pin(prosody["cert"]))
-    assert xmpp.check_login("127.0.0.1", prosody["port"], DOMAIN, user, old, der, timeout=20) is True
-    assert xmpp.change_password("127.0.0.1", prosody["port"], DOMAIN, user, old, new, der, timeout=20) is True
+    der = probe.verify_pin("127.0.0.1", prosody["port"], DOMAIN, _openssl_pin(prosody["cert"]))
+    assert session.check_login("127.0.0.1", prosody["port"], DOMAIN, user, old, der, timeout=20) is True
+    assert session.change_password("127.0.0.1", prosody["port"], DOMAIN, user, old, new, der, timeout=20) is True
     with pytest.raises(TokenError) as e:
-        xmpp.check_login("127.0.0.1", prosody["port"], DOMAIN, user, old, der, timeout=20)
+        session.check_login("127.0.0.1", prosody["port"], DOMAIN, user, old, der, timeout=20)
     assert e.value.exit_code == EXIT_DATAERR
     assert old not in str(e.value) and "already used" in str(e.value)
-    assert xmpp.check_login("127.0.0.1", prosody["port"], DOMAIN, user, new, der, timeout=20) is True
+    assert session.check_login("127.0.0.1", prosody["port"], DOMAIN, user, new, der, timeout=20) is True
 
 
 def test_login_refuses_a_certificate_that_is_not_the_pinned_one(prosody, tmp_path):
@@ -99,7 +100,7 @@ def test_login_refuses_a_certificate_that_is_not_the_pinned_one(prosody, tmp_pat
                     "-keyout", str(tmp_path / "k"), "-out", str(tmp_path / "c")], check=True, capture_output=True)
     other = pin.der_of((tmp_path / "c").read_bytes())
     with pytest.raises(PinMismatchError):
-        xmpp.check_login("127.0.0.1", prosody["port"], DOMAIN, user, password, other, timeout=20)
+        session.check_login("127.0.0.1", prosody["port"], DOMAIN, user, password, other, timeout=20)
 
 
 def _stay_in_room(port, jid, password, der, room, nick, ready, stop):
@@ -110,7 +111,7 @@ def _stay_in_room(port, jid, password, der, room, nick, ready, stop):
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    context = xmpp.pinned_context(der, DOMAIN)
+    context = probe.pinned_context(der, DOMAIN)
 
     class Client(slixmpp.ClientXMPP):
         def get_ssl_context(self):
@@ -130,10 +131,10 @@ def _stay_in_room(port, jid, password, der, room, nick, ready, stop):
 
     client.add_event_handler("session_start", on_start)
     client.add_event_handler("presence", on_presence)
-    xmpp._connect(client, "127.0.0.1", port)
+    session._connect(client, "127.0.0.1", port)
     loop.run_until_complete(loop.run_in_executor(None, stop.wait, 30))
-    xmpp._abort(client)
-    xmpp._drain(loop)
+    session._abort(client)
+    session._drain(loop)
     loop.close()
 
 
@@ -141,9 +142,9 @@ def test_brewery_occupants_lists_who_is_in_the_room(prosody):
     import threading
     user, password = "jvb-test3", secrets.token_urlsafe(18)
     _adduser(prosody, user, password)
-    der = xmpp.verify_pin("127.0.0.1", prosody["port"], DOMAIN, _openssl_pin(prosody["cert"]))
+    der = probe.verify_pin("127.0.0.1", prosody["port"], DOMAIN, _openssl_pin(prosody["cert"]))
     room = "jvbbrewery@" + MUC
-    assert xmpp.brewery_occupants("127.0.0.1", prosody["port"], DOMAIN, user, password, room, der, timeout=20) == []
+    assert session.brewery_occupants("127.0.0.1", prosody["port"], DOMAIN, user, password, room, der, timeout=20) == []
     ready, stop = threading.Event(), threading.Event()
     # The same account in the room under another resource, as the bridge itself will be.
     t = threading.Thread(target=_stay_in_room, daemon=True,
@@ -152,7 +153,7 @@ def test_brewery_occupants_lists_who_is_in_the_room(prosody):
     t.start()
     try:
         assert ready.wait(15), "the stand-in occupant did not get into the room"
-        occupants = xmpp.brewery_occupants("127.0.0.1", prosody["port"], DOMAIN, user, password, room, der,
+        occupants = session.brewery_occupants("127.0.0.1", prosody["port"], DOMAIN, user, password, room, der,
                                            timeout=20)
         assert occupants == ["jvb-lab-1"]
     finally:

@@ -28,7 +28,7 @@ DBUS_NEXT = "/usr/lib/python3/dist-packages/dbus_next"
 SCRIPT = textwrap.dedent('''
     import json, sys, time
     sys.path[:0] = ["/opt/dbusnext", "/src"]
-    from jvbjoin.systemd import Systemd, is_systemd_running
+    from jvbjoin.system.systemd import Systemd, is_systemd_running
     from jvbjoin.errors import StepError
 
     UNITS = {

@@ -101,12 +101,13 @@ def join(lab, host, token, *extra):
 # it, so only the server can refuse it.
 LOGIN_PROBE = r"""
 import sys
-from jvbjoin import token, xmpp
+from jvbjoin.formats import token
+from jvbjoin.xmpp import probe, session
 from jvbjoin.errors import JvbJoinError
 t = token.decode(sys.stdin.read().strip(), now=0)
 try:
-    der = xmpp.verify_pin(t.host, t.port, t.domain, t.pin)
-    xmpp.check_login(t.host, t.port, t.domain, t.user, t.password, der)
+    der = probe.verify_pin(t.host, t.port, t.domain, t.pin)
+    session.check_login(t.host, t.port, t.domain, t.user, t.password, der)
     print("login-ok")
 except JvbJoinError as exc:
     print("refused: {}".format(exc))

@@ -35,7 +35,7 @@ def doctor(lab, host, *extra, env_python=None):
     """``(exit code, report, wall seconds)`` of ``jvb-join doctor --json`` on ``host``."""
     argv = ["jvb-join", "doctor", "--json"] + list(extra)
     if env_python:
-        argv = ["python3", "-c", env_python + "\nimport sys\nfrom jvbjoin.cli import main\n"
+        argv = ["python3", "-c", env_python + "\nimport sys\nfrom jvbjoin.cli.main import main\n"
                 "sys.exit(main(['doctor', '--json'] + sys.argv[1:]))"] + list(extra)
     started = time.monotonic()
     rc, out, err = lab.exec(host, argv, check=False, timeout=60)

@@ -15,7 +15,7 @@ from labkit import (DOMAIN, create_token, doctor_check, install_jvb_join, join, 
                     repo_args, sh, snapshot, wait_for)
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
-from jvbjoin import token as token_format  # noqa: E402
+from jvbjoin.formats import token as token_format  # noqa: E402
 
 # The repository faults take a few minutes more: they run in `make test-long` (JVB_LAB_LONG=1).
 long_only = long_scenario()

@@ -11,7 +11,7 @@ import pytest
 
 pytestmark = pytest.mark.lab
 
-from jvbjoin.doctor.bridge import restore_conffile
+from jvbjoin.bridge.checks.facts import restore_conffile
 from labkit import DOMAIN, hand_procedure, jicofo_log, sh, wait_for
 
 BREWERY = "jvbbrewery@internal.auth." + DOMAIN

@@ -212,7 +212,8 @@ def test_leave_with_drain_waits_for_the_conference_then_jicofo_sees_a_shutdown(f
     assert sh(lab, "jvb1", "cat /etc/jitsi/videobridge/jvb.conf")[1] == "\n".join(
         l for l in conf_joined.split("\n") if "jvb-join.conf" not in l)
     assert legacy_joined.replace("#jvb-join# ", "") == sh(lab, "jvb1", legacy)[1]
-    for path in ("/etc/jitsi/videobridge/jvb-join.conf", "/var/lib/jvb-join/bridge.json"):
+    for path in ("/etc/jitsi/videobridge/jvb-join.conf", "/var/lib/jvb-join/bridge.json",
+                 "/etc/sysctl.d/60-jvb-join.conf"):
         assert lab.exec("jvb1", ["test", "-e", path])[0] != 0, path
     rc, out, _ = sh(lab, "jvb1", "ls -R /var/backups/jvb-join")
     assert "jvb-join.conf" in out and "jvb.conf" in out

@@ -230,7 +230,7 @@ print("refused" if re.search(r"type=['\"]error", out) and "forbidden" in out els
 """.format(DOMAIN)
 
 C2S_GUEST = r"""
-from jvbjoin import xmpp
+from jvbjoin.xmpp import session as xmpp
 entered, condition = xmpp.guest_enters_brewery("{0}", 5222, "{0}", "jvbbrewery@internal.auth.{0}")
 print("entered" if entered else "refused " + str(condition))
 """.format(DOMAIN)

@@ -19,7 +19,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from jvbjoin.token import decode, encode  # noqa: E402
+from jvbjoin.formats.token import decode, encode  # noqa: E402
 
 # What the man page tells provisioning tools to run after `apt-get install` of a preseeded jvb-join:
 # it waits for the deferred join and fails if the join failed.

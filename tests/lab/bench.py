@@ -7,10 +7,13 @@ ratios are taken within this one invocation. Prints a table and writes JSON (--j
 """
 
 import argparse
+import io
 import json
 import os
 import statistics
+import subprocess
 import sys
+import tarfile
 import threading
 import time
 
@@ -199,8 +202,13 @@ def main(argv=None):
     ap.add_argument("--fleet", type=int, default=4, help="bridges joining at once in B5")
     ap.add_argument("--json", default=os.path.join(ROOT, "build", "bench.json"), help="where to write the JSON")
     ap.add_argument("--only", default="B1,B2,B3,B4,B5,B6", help="comma-separated figures to run")
+    ap.add_argument("--compare", metavar="REV",
+                    help="B2 and B4 only, of this checkout's HEAD against git revision REV, the two run in "
+                         "turn on the same joined bridge in this one invocation")
     args = ap.parse_args(argv)
     only = set(args.only.split(","))
+    if args.compare:
+        only = {"B2", "B4"}
     lab = Lab()
     lab.down()
     lab.prepare()
@@ -284,6 +292,9 @@ def run_all(lab, args, only, result):
             if hands:
                 result["B1_ratio_join_to_hand"] = round(statistics.median(joins) / statistics.median(hands), 2)
 
+    if args.compare:
+        compare(lab, joined[0][0], joined[0][1], args, result)
+        return
     if "B2" in only:
         host, token = joined[0]
         rows = []
@@ -364,9 +375,66 @@ def run_all(lab, args, only, result):
             result["B5_bridges"] = stats(seconds)
 
 
-def _fmt(value):
+PLACES = {"before": "/opt/jvb-join-before", "after": "/opt/jvb-join-after"}
+
+
+def place_revision(lab, host, rev, place):
+    """The jvbjoin package and bin/jvb-join of git revision ``rev``, unpacked in ``place`` on ``host``
+    and compiled, as the package's postinst compiles the installed one."""
+    data = subprocess.run(["git", "-C", ROOT, "archive", "--format=tar", rev, "jvbjoin", "bin"],
+                          stdout=subprocess.PIPE, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(lab.path(host, place))
+    lab.exec(host, ["python3", "-m", "compileall", "-q", place + "/jvbjoin"], check=True)
+
+
+def compare(lab, host, token, args, result):
+    """B4 (--version, --help) and B2 (the no-op re-run) of this checkout's HEAD ("after") and of
+    revision ``--compare`` ("before"), both unpacked under /opt on one joined bridge and run in turn,
+    so both see the same machine noise and the same path lookups. Ratios are after / before (below
+    1: HEAD is faster)."""
+    for side, rev in (("before", args.compare), ("after", "HEAD")):
+        place_revision(lab, host, rev, PLACES[side])
+    commands = {side: ["python3", place + "/bin/jvb-join"] for side, place in PLACES.items()}
+    env = {side: {"PYTHONPATH": place} for side, place in PLACES.items()}
+    rerun_args = ["--json", "join", "--token-file", "-"] + repo_args(lab, host)
+    times = {(side, what): [] for side in commands for what in ("version", "help", "rerun")}
+    changed = {side: 0 for side in commands}
+    exits = {side: set() for side in commands}
+    runs = max(args.runs, 3)
+    for index in range(runs * 7):
+        for side in (("before", "after") if index % 2 else ("after", "before")):
+            for what, extra in (("version", ["--version"]), ("help", ["--help"])):
+                started = time.perf_counter()
+                lab.exec(host, commands[side] + extra, env=env[side], check=True)
+                times[(side, what)].append(time.perf_counter() - started)
+            if index < runs:
+                started = time.perf_counter()
+                rc, out, err = lab.exec(host, commands[side] + rerun_args, input=token + "\n", env=env[side],
+                                        timeout=600)
+                times[(side, "rerun")].append(time.perf_counter() - started)
+                # 2: joined, degraded (in the lab's containers the kernel settings cannot be set)
+                if rc not in (0, 2):
+                    raise RuntimeError("{} re-run failed ({}): {}".format(side, rc, (out + err)[-2000:]))
+                changed[side] = max(changed[side], json.loads(out).get("changed") or 0)
+                exits[side].add(rc)
+    result["compare_revision"] = args.compare
+    for (side, what), values in times.items():
+        # milliseconds matter here: a start-up is about 10 ms
+        result["compare_{}_{}_ms".format(what, side)] = {
+            key: round(statistics.median(values) * 1000 if key == "median" else func(values) * 1000, 2)
+            for key, func in (("median", None), ("min", min), ("max", max))}
+        result["compare_{}_{}_ms".format(what, side)]["runs"] = len(values)
+    for what in ("version", "help", "rerun"):
+        result["compare_ratio_{}".format(what)] = round(
+            statistics.median(times[("after", what)]) / statistics.median(times[("before", what)]), 3)
+    result["compare_rerun_changed"] = changed
+    result["compare_rerun_exit"] = {side: sorted(codes) for side, codes in exits.items()}
+
+
+def _fmt(value, unit="s"):
     if isinstance(value, dict) and "median" in value:
-        return "{median:.2f} s (min {min:.2f}, max {max:.2f}, n={runs})".format(**value) \
+        return ("{median:.2f} " + unit + " (min {min:.2f}, max {max:.2f}, n={runs})").format(**value) \
             if "runs" in value else "{median:.4f} s (min {min:.4f}, max {max:.4f})".format(**value)
     return str(value)
 
@@ -379,7 +447,7 @@ def print_table(result):
             for sub in sorted(value):
                 print("{:<{w}}  {}".format("{}.{}".format(key, sub), _fmt(value[sub]), w=width + 10))
         else:
-            print("{:<{w}}  {}".format(key, _fmt(value), w=width + 10))
+            print("{:<{w}}  {}".format(key, _fmt(value, "ms" if key.endswith("_ms") else "s"), w=width + 10))
 
 
 if __name__ == "__main__":

@@ -22,13 +22,17 @@ import stat
 
 import pytest
 
-from jvbjoin import files, join as join_module
-from jvbjoin.engine import Step
+from jvbjoin.system import files
+from jvbjoin.bridge import join as join_module
+from jvbjoin.engine.core import Step
 from jvbjoin.errors import StepError, TokenError
-from jvbjoin.join import JoinOptions
-from jvbjoin.steps import account, bridge_config, logging_level, sysctl, service, trust
-from jvbjoin.steps.account import AccountPassword, ForgetPendingPassword
+from jvbjoin.bridge.join import JoinOptions
+from jvbjoin.bridge import model
+from jvbjoin.bridge.steps import config as bridge_config, logging_level, sysctl, service, trust
+from jvbjoin.bridge.steps.account import AccountPassword, ForgetPendingPassword
 from jvbjoin.steps.packages import JitsiSource
+
+from helpers import make_token
 
 TOKEN_PASSWORD = "the-token-password-0123456789"
 
@@ -67,20 +71,6 @@ CERT_DER = bytes.fromhex(
 BRIDGE_INPUTS = ("etc/jitsi/videobridge/jvb.conf", "etc/jitsi/videobridge/jvb-join.conf",
                  "etc/jitsi/videobridge/sip-communicator.properties",
                  "etc/jitsi/videobridge/logging.properties", "usr/local/share/ca-certificates")
-
-
-class Token:
-    id = "t0k3n1d"
-    host = "meet.example.com"
-    port = 5222
-    domain = "auth.meet.example.com"
-    meet = "meet.example.com"
-    muc = "jvbbrewery@internal.auth.meet.example.com"
-    user = "jvb-t0k3n1d"
-    password = TOKEN_PASSWORD
-    pin = "sha256:" + "0" * 64
-    exp = 4102444800
-    jvb = None
 
 
 class Killer:
@@ -214,12 +204,13 @@ def _events_of(killer, monkeypatch):
 
 def run_join(root, killer, monkeypatch):
     """The real join() with the outside world faked; returns the report (raises on failure)."""
-    from jvbjoin import systemd, xmpp
-    from jvbjoin.paths import Paths
+    from jvbjoin.system import systemd
+    from jvbjoin.xmpp import session
+    from jvbjoin.system.paths import Paths
 
     server, unit, change_password, check_login, fake_systemd = make_fakes(root, killer)
-    monkeypatch.setattr(xmpp, "change_password", change_password)
-    monkeypatch.setattr(xmpp, "check_login", check_login)
+    monkeypatch.setattr(session, "change_password", change_password)
+    monkeypatch.setattr(session, "check_login", check_login)
     monkeypatch.setattr(systemd, "Systemd", fake_systemd)
     monkeypatch.setattr(trust, "run", lambda *a, **k: None)
     monkeypatch.setattr(sysctl, "run", lambda *a, **k: type("R", (), {"ok": True})())
@@ -248,14 +239,14 @@ def run_join(root, killer, monkeypatch):
         return [Boundary(s) for s in inner]
 
     def preflight(ctx):
-        ctx.facts["server_cert_der"] = CERT_DER
+        ctx.run.server_cert_der = CERT_DER
 
     def verify(ctx, report):
         # The bridge is in the brewery when it runs the config on disk with the account's password.
         state = _read_json(unit)
         if not state["active"] or state["started_with"] != bridge_inputs_hash(root):
             raise join_module.VerifyError("the bridge does not run the configuration on disk")
-        check_login(None, None, None, None, account.current_password(ctx.paths), None)
+        check_login(None, None, None, None, model.current_password(ctx.paths), None)
         report.verified = True
 
     monkeypatch.setattr(join_module, "join_steps", steps)
@@ -263,7 +254,8 @@ def run_join(root, killer, monkeypatch):
     monkeypatch.setattr(join_module, "verify_in_brewery", verify)
     monkeypatch.setattr(service, "baseline", lambda unit=None: fake_systemd().unit_state(unit))
     _events_of(killer, monkeypatch)
-    return join_module.join(Token(), JoinOptions(), Paths(root), lambda message: None)
+    return join_module.join(make_token(id="t0k3n1d", password=TOKEN_PASSWORD), JoinOptions(), Paths(root),
+                            lambda message: None)
 
 
 def in_child(root, kill_at, monkeypatch):
@@ -319,7 +311,7 @@ def host_folders(root):
 
 def normalized(root):
     """host_files with the random parts (bridge password, nickname, times, backup run ids) masked."""
-    password = account.current_password(files_paths(root))
+    password = model.current_password(files_paths(root))
     nick = json.loads(files.read_text(os.path.join(root, "var/lib/jvb-join/nickname")) or "{}").get("nickname")
     out = {}
     for rel, (data, mode) in host_files(root).items():
@@ -338,7 +330,7 @@ def normalized(root):
 
 
 def files_paths(root):
-    from jvbjoin.paths import Paths
+    from jvbjoin.system.paths import Paths
     return Paths(root)
 
 
@@ -356,7 +348,7 @@ def assert_not_torn(root, before, reference):
 
 
 def normalized_one(root, rel, data):
-    password = account.current_password(files_paths(root))
+    password = model.current_password(files_paths(root))
     nick = json.loads(files.read_text(os.path.join(root, "var/lib/jvb-join/nickname")) or "{}").get("nickname")
     for value, mask in ((password, b"PASSWORD"), (nick, b"NICKNAME")):
         if value:
@@ -371,7 +363,7 @@ def assert_converged(root, reference, initial):
         "; ".join("{}: {!r} != {!r}".format(rel, now.get(rel), reference.get(rel))[:300] for rel in differ))
     assert not [rel for rel in host_files(root) if files.TEMP_PREFIX in rel], "temporary files left"
     # The account's password on the server is the one in the bridge's config: the bridge can log in.
-    assert _read_json(os.path.join(root, "fake-server.json"))["password"] == account.current_password(files_paths(root))
+    assert _read_json(os.path.join(root, "fake-server.json"))["password"] == model.current_password(files_paths(root))
     # Every backup is byte for byte the file as it was before jvb-join first touched it.
     for rel, (data, _) in host_files(root).items():
         if rel.startswith("var/backups/jvb-join/"):

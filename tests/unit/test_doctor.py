@@ -8,90 +8,18 @@ import time
 
 import pytest
 
-from jvbjoin import pin
-from jvbjoin.doctor import bridge, core, detect_role, diagnose, link, render, server
-from jvbjoin.doctor import host as host_checks
+from jvbjoin.bridge.checks import base as bridge, link
+from jvbjoin.doctor import core
+from jvbjoin.doctor.facts import detect_role
+from jvbjoin.doctor.runner import diagnose
+from jvbjoin.cli import doctor_output as render
+from jvbjoin.server.checks import services as server
+from jvbjoin.bridge.checks import host as host_checks
 from jvbjoin.doctor import facts as F
 from jvbjoin.doctor.core import Check, Facts, fail, ok, run_checks, warn
 from jvbjoin.errors import TokenError, UnreachableError, UsageError
 
-from test_bridge_config import PACKAGE_JVB_CONF
-from test_pin import make_cert
-
-DOMAIN = "meet.example.com"
-AUTH = "auth." + DOMAIN
-MUC = "jvbbrewery@internal.auth." + DOMAIN
-MACHINE = "0123456789abcdef0123456789abcdef"
-NICK = "jvb-host-0a1b2c3d"
-UNIT_OK = {"ActiveState": "active", "SubState": "running", "LoadState": "loaded", "NRestarts": 0,
-           "ActiveEnterTimestamp": int((time.time() - 3600) * 1e6), "UnitFileState": "enabled"}
-METRICS_OK = {"jitsi_jvb_muc_clients_connected": 1.0, "jitsi_jvb_mucs_joined": 1.0, "jitsi_jvb_conferences": 2.0}
-
-
-def write(paths, path, text, mode=0o644):
-    full = paths(path)
-    os.makedirs(os.path.dirname(full), exist_ok=True)
-    with open(full, "wb" if isinstance(text, bytes) else "w") as handle:
-        handle.write(text)
-    os.chmod(full, mode)
-
-
-FRAGMENT = """videobridge.apis.xmpp-client.configs.shard {{
-  HOSTNAME = "{host}"
-  PORT = 5222
-  DOMAIN = "{auth}"
-  USERNAME = "jvb-abc"
-  PASSWORD = "s3cret-password"
-  MUC_JIDS = "{muc}"
-  MUC_NICKNAME = "{nick}"
-  DISABLE_CERTIFICATE_VERIFICATION = false
-}}
-"""
-
-# The package's own client block turns verification off: the fragment's keys must win over it.
-JVB_CONF = PACKAGE_JVB_CONF + 'include "jvb-join.conf"  # added by jvb-join; remove with \'jvb-join leave\'\n'
-
-
-@pytest.fixture(scope="module")
-def cert():
-    der, pem, _ = make_cert(AUTH, key_type="ec")
-    return der, pem.decode() if isinstance(pem, bytes) else pem
-
-
-@pytest.fixture
-def host(paths, cert):
-    """A joined bridge as jvb-join leaves it."""
-    der, pem = cert
-    state = {"server": DOMAIN, "port": 5222, "domain": AUTH, "meet": DOMAIN, "muc": MUC, "user": "jvb-abc",
-             "pin": pin.spki_pin(der), "token_id": "abc", "password_changed": True}
-    write(paths, "/var/lib/jvb-join/bridge.json", json.dumps(state), 0o600)
-    write(paths, "/var/lib/jvb-join/nickname", json.dumps({"nickname": NICK, "machine_id": MACHINE}))
-    write(paths, "/etc/machine-id", MACHINE + "\n")
-    write(paths, "/etc/jitsi/videobridge/jvb.conf", JVB_CONF)
-    write(paths, "/etc/jitsi/videobridge/jvb-join.conf", FRAGMENT.format(host=DOMAIN, auth=AUTH, muc=MUC, nick=NICK), 0o640)
-    write(paths, "/etc/jitsi/videobridge/logging.properties",
-          "handlers= java.util.logging.ConsoleHandler\n.level=INFO\n")
-    write(paths, "/usr/local/share/ca-certificates/jvb-join-{}.crt".format(AUTH), pem)
-    write(paths, "/etc/ssl/certs/ca-certificates.crt", pem)
-    write(paths, "/etc/ssl/certs/java/cacerts", b"\xfe\xed\xfe\xed...." + der + b"....")
-    write(paths, "/etc/ufw/ufw.conf", "ENABLED=yes\n")
-    write(paths, "/etc/ufw/user.rules",
-          "### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=6a766220\n"
-          "### tuple ### allow udp 10000 0.0.0.0/0 any 0.0.0.0/0 in comment=6a766220\n")
-    write(paths, "/proc/net/tcp", "  sl  local_address rem_address   st\n"
-                                  "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000\n")
-    return paths
-
-
-def facts_for(paths, unit=None, metrics=None, health=(True, ""), cert_der=None):
-    facts = Facts(paths)
-    facts.put("unit:" + bridge.UNIT, dict(UNIT_OK, **(unit or {})))
-    facts.put("metrics", dict(METRICS_OK) if metrics is None else metrics)
-    facts.put("health", health)
-    if cert_der is not None:
-        facts.put("server-cert", cert_der)
-    return facts
-
+from helpers import AUTH, DOMAIN, FRAGMENT, JVB_CONF, MACHINE, MUC, NICK, facts_for, make_cert, write_file
 
 # --- the runner ----------------------------------------------------------------------------------
 
@@ -150,9 +78,9 @@ def test_unknown_ignore_id_is_a_usage_error_listing_the_ids(host):
 
 def test_role_is_detected_from_what_jvb_join_left(paths):
     assert detect_role(paths) is None
-    write(paths, "/var/lib/jvb-join/server/tokens.json", "[]")
+    write_file(paths, "/var/lib/jvb-join/server/tokens.json", "[]")
     assert detect_role(paths) == "server"
-    write(paths, "/var/lib/jvb-join/bridge.json", "{}")
+    write_file(paths, "/var/lib/jvb-join/bridge.json", "{}")
     assert detect_role(paths) == "bridge"
 
 
@@ -181,7 +109,7 @@ def test_service_stopped_and_restart_loop(host):
 
 
 def test_legacy_block_wins_over_jvb_conf(host):
-    write(host, "/etc/jitsi/videobridge/sip-communicator.properties", "".join(
+    write_file(host, "/etc/jitsi/videobridge/sip-communicator.properties", "".join(
         "org.jitsi.videobridge.xmpp.user.shard.{}=x\n".format(k)
         for k in ("HOSTNAME", "DOMAIN", "USERNAME", "PASSWORD", "MUC_JIDS", "MUC_NICKNAME")))
     result = bridge.check_xmpp_config(facts_for(host))
@@ -189,14 +117,14 @@ def test_legacy_block_wins_over_jvb_conf(host):
 
 
 def test_a_commented_out_legacy_block_does_not_count(host):
-    write(host, "/etc/jitsi/videobridge/sip-communicator.properties", "".join(
+    write_file(host, "/etc/jitsi/videobridge/sip-communicator.properties", "".join(
         "#jvb-join# org.jitsi.videobridge.xmpp.user.shard.{}=x\n".format(k)
         for k in ("HOSTNAME", "DOMAIN", "USERNAME", "PASSWORD", "MUC_JIDS", "MUC_NICKNAME")))
     assert bridge.check_xmpp_config(facts_for(host)).status == "ok"
 
 
 def test_hostname_localhost_is_named(host):
-    write(host, "/etc/jitsi/videobridge/jvb-join.conf", FRAGMENT.format(host="localhost", auth=AUTH, muc=MUC, nick=NICK))
+    write_file(host, "/etc/jitsi/videobridge/jvb-join.conf", FRAGMENT.format(host="localhost", auth=AUTH, muc=MUC, nick=NICK))
     result = bridge.check_xmpp_config(facts_for(host))
     assert result.status == "fail" and "HOSTNAME is 'localhost'" in result.detail
 
@@ -209,7 +137,7 @@ def test_a_key_after_the_include_line_wins(host):
 
 
 def test_missing_include_line(host):
-    write(host, "/etc/jitsi/videobridge/jvb.conf", JVB_CONF.replace('include "jvb-join.conf"', "#"))
+    write_file(host, "/etc/jitsi/videobridge/jvb.conf", JVB_CONF.replace('include "jvb-join.conf"', "#"))
     result = bridge.check_xmpp_config(facts_for(host))
     assert result.status == "fail" and "does not include" in result.detail
 
@@ -218,26 +146,26 @@ def test_verification_disabled_anywhere_fails(host):
     with open(host("/etc/jitsi/videobridge/jvb.conf"), "a") as handle:
         handle.write("videobridge.apis.xmpp-client.configs.shard.DISABLE_CERTIFICATE_VERIFICATION = true\n")
     assert bridge.check_cert_verification(facts_for(host)).status == "fail"
-    write(host, "/etc/jitsi/videobridge/jvb.conf", JVB_CONF)
-    write(host, "/etc/jitsi/videobridge/sip-communicator.properties",
+    write_file(host, "/etc/jitsi/videobridge/jvb.conf", JVB_CONF)
+    write_file(host, "/etc/jitsi/videobridge/sip-communicator.properties",
           "org.jitsi.videobridge.xmpp.user.shard.DISABLE_CERTIFICATE_VERIFICATION=true\n")
     assert bridge.check_cert_verification(facts_for(host)).status == "fail"
-    write(host, "/etc/jitsi/videobridge/sip-communicator.properties",
+    write_file(host, "/etc/jitsi/videobridge/sip-communicator.properties",
           "#jvb-join# org.jitsi.videobridge.xmpp.user.shard.DISABLE_CERTIFICATE_VERIFICATION=true\n")
     assert bridge.check_cert_verification(facts_for(host)).status == "ok"
     # Java properties: a space or a colon ends the key as well as '='
     for line in ("org.jitsi.videobridge.xmpp.user.shard.DISABLE_CERTIFICATE_VERIFICATION true\n",
                  "org.jitsi.videobridge.xmpp.user.shard.DISABLE_CERTIFICATE_VERIFICATION : true\n"):
-        write(host, "/etc/jitsi/videobridge/sip-communicator.properties", line)
+        write_file(host, "/etc/jitsi/videobridge/sip-communicator.properties", line)
         assert bridge.check_cert_verification(facts_for(host)).status == "fail", line
 
 
 def test_cloned_host_and_changed_nickname(host):
-    write(host, "/etc/machine-id", "f" * 32 + "\n")
+    write_file(host, "/etc/machine-id", "f" * 32 + "\n")
     result = bridge.check_nickname(facts_for(host))
     assert result.status == "fail" and "cloned" in result.detail
-    write(host, "/etc/machine-id", MACHINE + "\n")
-    write(host, "/etc/jitsi/videobridge/jvb-join.conf", FRAGMENT.format(host=DOMAIN, auth=AUTH, muc=MUC, nick="other"))
+    write_file(host, "/etc/machine-id", MACHINE + "\n")
+    write_file(host, "/etc/jitsi/videobridge/jvb-join.conf", FRAGMENT.format(host=DOMAIN, auth=AUTH, muc=MUC, nick="other"))
     assert bridge.check_nickname(facts_for(host)).status == "fail"
 
 
@@ -249,11 +177,11 @@ def test_replaced_server_certificate_fails_the_pin(host):
 
 
 def test_unreachable_server_is_a_failure_with_the_port(host, monkeypatch):
-    from jvbjoin import xmpp
+    from jvbjoin.xmpp import probe
 
     def refuse(*args, **kwargs):
-        raise xmpp._unreachable(DOMAIN, 5222, "the connection timed out")
-    monkeypatch.setattr(xmpp, "fetch_server_certificate", refuse)
+        raise probe.unreachable(DOMAIN, 5222, "the connection timed out")
+    monkeypatch.setattr(probe, "fetch_server_certificate", refuse)
     results = {r.id: r for r in run_checks(
         [c for c in bridge.checks() if c.id in ("server-reachable", "server-certificate")], facts_for(host))}
     assert results["server-reachable"].status == "fail" and "5222" in results["server-reachable"].detail
@@ -262,28 +190,28 @@ def test_unreachable_server_is_a_failure_with_the_port(host, monkeypatch):
 
 def test_trust_stores(host):
     os.remove(host("/etc/ssl/certs/java/cacerts"))
-    write(host, "/etc/ssl/certs/java/cacerts", b"\xfe\xed\xfe\xed nothing")
+    write_file(host, "/etc/ssl/certs/java/cacerts", b"\xfe\xed\xfe\xed nothing")
     assert "Java" in link.check_trust_store(facts_for(host)).detail
     os.remove(host("/usr/local/share/ca-certificates/jvb-join-{}.crt".format(AUTH)))
     assert link.check_trust_store(facts_for(host)).status == "fail"
 
 
 def test_login_is_not_tried_while_the_bridge_is_logged_in(host, monkeypatch):
-    from jvbjoin import xmpp
+    from jvbjoin.xmpp import session
     calls = []
-    monkeypatch.setattr(xmpp, "check_login", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(session, "check_login", lambda *a, **k: calls.append(a))
     assert link.check_account_login(facts_for(host)).status == "ok"
     assert calls == []
 
 
 def test_a_refused_login_names_the_account(host, cert, monkeypatch):
-    from jvbjoin import xmpp
+    from jvbjoin.xmpp import session
     seen = {}
 
     def refuse(server, port, domain, user, password, der, timeout):
         seen.update(user=user, password=password)
         raise TokenError("refused")
-    monkeypatch.setattr(xmpp, "check_login", refuse)
+    monkeypatch.setattr(session, "check_login", refuse)
     facts = facts_for(host, metrics={"jitsi_jvb_muc_clients_connected": 0.0}, cert_der=cert[0])
     result = link.check_account_login(facts)
     assert result.status == "fail" and "jvb-abc@" + AUTH in result.detail
@@ -305,45 +233,37 @@ def test_brewery_uses_the_muc_gauge_not_only_health(host):
 
 
 def test_rest_on_all_addresses_fails(host):
-    write(host, "/proc/net/tcp", "  sl  local_address rem_address   st\n"
+    write_file(host, "/proc/net/tcp", "  sl  local_address rem_address   st\n"
                                  "   0: 00000000:1F90 00000000:0000 0A 00000000:00000000\n")
     result = host_checks.check_rest_loopback(facts_for(host))
     assert result.status == "fail" and "0.0.0.0:8080" in result.detail
 
 
-def test_ipv6_listeners_are_read():
-    text = ("  sl  local_address                         remote_address                        st\n"
-            "   0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A\n"
-            "   1: 00000000000000000000000000000000:1466 00000000000000000000000000000000:0000 0A\n")
-    from jvbjoin.sockets import parse_proc_net
-    assert parse_proc_net(text, True) == [("::1", 8080), ("::", 5222)]
-
-
 def test_firewall_without_media_port_or_disabled(host):
-    write(host, "/etc/ufw/user.rules", "### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in\n")
+    write_file(host, "/etc/ufw/user.rules", "### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in\n")
     result = host_checks.check_firewall(facts_for(host))
     assert result.status == "fail" and "10000/udp" in result.detail and "ufw allow 10000/udp" in result.remedy
-    write(host, "/etc/ufw/ufw.conf", "ENABLED=no\n")
+    write_file(host, "/etc/ufw/ufw.conf", "ENABLED=no\n")
     assert "ufw enable" in host_checks.check_firewall(facts_for(host)).remedy
 
 
 def test_verbose_logging_warns(host):
-    write(host, "/etc/jitsi/videobridge/logging.properties",
+    write_file(host, "/etc/jitsi/videobridge/logging.properties",
           "handlers= java.util.logging.ConsoleHandler, java.util.logging.FileHandler\n.level=ALL\n")
     result = bridge.check_logging(facts_for(host))
     assert result.status == "warn" and "FileHandler" in result.detail and "ALL" in result.detail
     # the same file with ':' and ' ' separators, which Java reads alike (and the join edits alike)
-    write(host, "/etc/jitsi/videobridge/logging.properties",
+    write_file(host, "/etc/jitsi/videobridge/logging.properties",
           "handlers: java.util.logging.ConsoleHandler, java.util.logging.FileHandler\n.level FINE\n")
     result = bridge.check_logging(facts_for(host))
     assert result.status == "warn" and "FileHandler" in result.detail and "FINE" in result.detail
 
 
 def test_kernel_settings_are_skipped_in_a_container_and_checked_outside(host):
-    write(host, "/etc/sysctl.d/20-jvb-udp-buffers.conf", "net.core.rmem_max=10485760\n")
-    write(host, "/etc/sysctl.d/60-jvb-join.conf", "vm.swappiness = 1\n")
-    write(host, "/proc/sys/net/core/rmem_max", "212992\n")
-    write(host, "/proc/sys/vm/swappiness", "60\n")
+    write_file(host, "/etc/sysctl.d/20-jvb-udp-buffers.conf", "net.core.rmem_max=10485760\n")
+    write_file(host, "/etc/sysctl.d/60-jvb-join.conf", "vm.swappiness = 1\n")
+    write_file(host, "/proc/sys/net/core/rmem_max", "212992\n")
+    write_file(host, "/proc/sys/vm/swappiness", "60\n")
     facts = facts_for(host)
     facts.put("container", True)
     assert host_checks.check_udp_buffers(facts).status == "skipped"
@@ -367,9 +287,9 @@ def test_clock_is_skipped_when_the_server_does_not_answer(host, monkeypatch):
 
 
 def test_package_versions(host, monkeypatch):
-    write(host, "/var/lib/dpkg/status", "Package: jitsi-videobridge2\nStatus: install ok installed\n"
+    write_file(host, "/var/lib/dpkg/status", "Package: jitsi-videobridge2\nStatus: install ok installed\n"
                                         "Version: 2.3-312-ga29d97d13-1\n\n")
-    from jvbjoin import bridge_api
+    from jvbjoin.bridge import api as bridge_api
     monkeypatch.setattr(bridge_api.BridgeAPI, "version", lambda self: {"version": "2.3.312-ga29d97d13"})
     assert bridge.check_package(facts_for(host)).status == "ok"
     monkeypatch.setattr(bridge_api.BridgeAPI, "version", lambda self: {"version": "2.3.200-gaaaaaaaa"})
@@ -379,11 +299,11 @@ def test_package_versions(host, monkeypatch):
 
 
 def test_package_against_the_fleets_version(host):
-    write(host, "/var/lib/dpkg/status", "Package: jitsi-videobridge2\nStatus: install ok installed\n"
+    write_file(host, "/var/lib/dpkg/status", "Package: jitsi-videobridge2\nStatus: install ok installed\n"
                                         "Version: 2.3-300-gbbbbbbbb-1\n\n")
     state = json.loads(open(host("/var/lib/jvb-join/bridge.json")).read())
     state["jvb"] = "2.3-312-ga29d97d13-1"
-    write(host, "/var/lib/jvb-join/bridge.json", json.dumps(state), 0o600)
+    write_file(host, "/var/lib/jvb-join/bridge.json", json.dumps(state), 0o600)
     result = bridge.check_package(facts_for(host))
     assert result.status == "warn" and "apt-get install jitsi-videobridge2=2.3-312-ga29d97d13-1" == result.remedy
 
@@ -402,9 +322,9 @@ HAND_PROPERTIES = ("org.jitsi.videobridge.xmpp.user.shard.HOSTNAME=meet.example.
 
 
 def test_a_bridge_made_by_hand_is_said_once_with_what_its_own_config_says(paths):
-    from jvbjoin import doctor
-    write(paths, "/etc/jitsi/videobridge/sip-communicator.properties", HAND_PROPERTIES)
-    write(paths, "/etc/jitsi/videobridge/jvb.conf", "videobridge {}\n")
+    from jvbjoin.doctor import runner as doctor
+    write_file(paths, "/etc/jitsi/videobridge/sip-communicator.properties", HAND_PROPERTIES)
+    write_file(paths, "/etc/jitsi/videobridge/jvb.conf", "videobridge {}\n")
     facts = facts_for(paths)
     results = {c.id: c.func(facts) for c in bridge.checks()
                if c.id in ("xmpp-config", "nickname", "server-reachable", "server-certificate", "trust-store",
@@ -417,7 +337,7 @@ def test_a_bridge_made_by_hand_is_said_once_with_what_its_own_config_says(paths)
 
 
 def test_a_clone_held_back_on_purpose_is_told_to_join_with_its_own_token(host):
-    write(host, "/etc/machine-id", "f" * 32 + "\n")
+    write_file(host, "/etc/machine-id", "f" * 32 + "\n")
     result = bridge.check_service(facts_for(host, unit={"ActiveState": "inactive", "SubState": "dead"}))
     assert result.status == "fail" and "copy of a joined bridge" in result.detail
     assert "systemctl start" not in result.remedy and "token create" in result.remedy
@@ -425,24 +345,8 @@ def test_a_clone_held_back_on_purpose_is_told_to_join_with_its_own_token(host):
 
 # --- server checks ----------------------------------------------------------------------------------
 
-@pytest.fixture
-def jms(paths, cert):
-    der, pem = cert
-    write(paths, "/etc/prosody/conf.avail/{}.cfg.lua".format(DOMAIN),
-          'Component "internal.auth.{}" "muc"\n'.format(DOMAIN))
-    write(paths, "/etc/prosody/certs/auth.{}.crt".format(DOMAIN), pem)
-    write(paths, "/var/lib/jvb-join/server/auth-pin", pin.spki_pin(der) + "\n")
-    write(paths, "/etc/jitsi/jicofo/jicofo.conf",
-          'jicofo {\n  bridge: {\n    brewery-jid: "JvbBrewery@internal.auth.%s"\n  }\n}\n' % DOMAIN)
-    write(paths, "/etc/ufw/ufw.conf", "ENABLED=yes\n")
-    write(paths, "/etc/ufw/user.rules",
-          "### tuple ### allow tcp 443 0.0.0.0/0 any 0.0.0.0/0 in\n"
-          "### tuple ### allow tcp 5222 0.0.0.0/0 any 198.51.100.7 in comment=6a7662\n")
-    return paths
-
-
 def store(paths, records):
-    write(paths, "/var/lib/jvb-join/server/tokens.json", json.dumps(records), 0o600)
+    write_file(paths, "/var/lib/jvb-join/server/tokens.json", json.dumps(records), 0o600)
 
 
 def record(token_id, created, exp, **extra):
@@ -453,7 +357,7 @@ def record(token_id, created, exp, **extra):
 
 
 def account(paths, token_id, key="aa"):
-    write(paths, "/var/lib/prosody/auth%2emeet%2eexample%2ecom/accounts/jvb%2d{}.dat".format(token_id),
+    write_file(paths, "/var/lib/prosody/auth%2emeet%2eexample%2ecom/accounts/jvb%2d{}.dat".format(token_id),
           'return {\n\t["stored_key"] = "%s";\n};\n' % key)
 
 
@@ -522,21 +426,21 @@ def test_server_firewall_names_the_closed_5222_rule(jms):
 
 
 def test_replaced_auth_certificate(jms, monkeypatch):
-    from jvbjoin import xmpp
+    from jvbjoin.xmpp import probe
     other, other_pem, _ = make_cert(AUTH, key_type="ec")
 
     def down(*a, **k):
         raise OSError("prosody down")
-    monkeypatch.setattr(xmpp, "fetch_server_certificate", down)
+    monkeypatch.setattr(probe, "fetch_server_certificate", down)
     assert server.check_auth_certificate(Facts(jms)).status == "ok"
-    write(jms, "/etc/prosody/certs/auth.{}.crt".format(DOMAIN), other_pem.decode() if isinstance(other_pem, bytes) else other_pem)
+    write_file(jms, "/etc/prosody/certs/auth.{}.crt".format(DOMAIN), other_pem.decode() if isinstance(other_pem, bytes) else other_pem)
     result = server.check_auth_certificate(Facts(jms))
     assert result.status == "fail" and "not the one tokens were made for" in result.detail
 
 
 def test_brewery_jid_of_jicofo(jms):
     assert server.check_brewery_muc(Facts(jms)).status == "ok"
-    write(jms, "/etc/jitsi/jicofo/jicofo.conf", "jicofo {}\n")
+    write_file(jms, "/etc/jitsi/jicofo/jicofo.conf", "jicofo {}\n")
     assert server.check_brewery_muc(Facts(jms)).status == "fail"
 
 
@@ -575,35 +479,42 @@ def test_every_check_id_is_unique_and_requires_only_earlier_checks():
 # --- status -------------------------------------------------------------------------------------------
 
 def test_status_reads_when_the_bridge_joined_the_brewery(host):
-    write(host, "/var/log/jitsi/jvb.log",
+    write_file(host, "/var/log/jitsi/jvb.log",
           "JVB 2026-11-21 02:39:49.848 INFO: [30] MucClient$MucWrapper.join#776: Joined MUC: {}\n"
           "JVB 2026-11-21 03:00:00.000 INFO: [30] MucClient$MucWrapper.join#776: Joined MUC: {}\n".format(MUC, MUC))
-    from jvbjoin import status
+    from jvbjoin.bridge import status
+    from jvbjoin.cli.output import status_table
     assert status.joined_since(host, MUC) == "2026-11-21 03:00:00"
-    text = status.render_text({"role": "bridge", "server": DOMAIN + ":5222", "meet": DOMAIN, "account": "a@b",
-                               "nickname": NICK, "service": "active/running", "in_brewery": True,
-                               "in_brewery_since": "2026-11-21 03:00:00", "conferences": 2, "participants": 5,
-                               "drain": False, "graceful_shutdown": False})
+    text = status_table({"role": "bridge", "server": DOMAIN + ":5222", "meet": DOMAIN, "account": "a@b",
+                         "nickname": NICK, "service": "active/running", "in_brewery": True,
+                         "in_brewery_since": "2026-11-21 03:00:00", "conferences": 2, "participants": 5,
+                         "drain": False, "graceful_shutdown": False})
     assert "yes, since 2026-11-21 03:00:00" in text and "participants  5" in text and "drain         no" in text
 
 
 @pytest.mark.parametrize("code", [0, 1, 2])
 def test_the_cli_exits_with_the_code_doctor_hands_back(monkeypatch, capsys, code):
-    import jvbjoin.doctor
-    from jvbjoin import cli
+    import jvbjoin.doctor.runner
+    from jvbjoin.cli import main as cli
     seen = {}
+    result = ok("in step")
+    result.id, result.group, result.seconds = "clock", "host", 0.5
+    results = [result]
 
-    def fake(opts, ignore=(), role=None):
-        seen.update(json=opts.as_json, verbose=opts.verbose, ignore=ignore, role=role)
-        return code
-    monkeypatch.setattr(jvbjoin.doctor, "command", fake)
+    def fake(paths, role=None, ignore=()):
+        seen.update(ignore=ignore, role=role)
+        return jvbjoin.doctor.runner.Diagnosis("bridge", "jvb-x of meet", results, code, 1.0)
+    monkeypatch.setattr(jvbjoin.doctor.runner, "examine", fake)
     assert cli.main(["doctor", "--json", "-v", "--ignore", "clock", "--role", "bridge"]) == code
-    assert seen == {"json": True, "verbose": 1, "ignore": ("clock",), "role": "bridge"}
+    assert seen == {"ignore": ("clock",), "role": "bridge"}
+    assert json.loads(capsys.readouterr().out)["exit_code"] == code  # --json of doctor
+    assert cli.main(["doctor", "-v"]) == code
+    assert "(0.50 s)" in capsys.readouterr().out  # -v of doctor: each check's time
 
 
 def test_java_on_the_units_path(paths):
     assert bridge.check_java(Facts(paths)).status == "fail"
-    write(paths, "/usr/lib/jvm/java-17/bin/java", "#!/bin/sh\n", 0o755)
+    write_file(paths, "/usr/lib/jvm/java-17/bin/java", "#!/bin/sh\n", 0o755)
     os.makedirs(paths("/usr/bin"), exist_ok=True)
     os.symlink(paths("/usr/lib/jvm/java-17/bin/java"), paths("/usr/bin/java"))
     assert bridge.check_java(Facts(paths)).status == "ok"
@@ -613,15 +524,15 @@ def test_java_on_the_units_path(paths):
 
 
 def test_websockets_turned_on_by_hand_are_read_whoever_wrote_them(host):
-    from jvbjoin.doctor import websockets
-    write(host, "/etc/jitsi/videobridge/jvb.conf", JVB_CONF + "videobridge.http-servers.public.port = 9090\n"
+    from jvbjoin.bridge.checks import websockets
+    write_file(host, "/etc/jitsi/videobridge/jvb.conf", JVB_CONF + "videobridge.http-servers.public.port = 9090\n"
                                                                "videobridge.websockets.enabled = true\n")
-    write(host, "/proc/net/tcp", "  sl  local_address rem_address   st\n"
+    write_file(host, "/proc/net/tcp", "  sl  local_address rem_address   st\n"
                                  "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000\n"
                                  "   1: 00000000:2382 00000000:0000 0A 00000000:00000000\n")
     cut = websockets.check_bridge_websockets(facts_for(host))
     assert cut.status == "fail" and "ufw keeps the server" in cut.detail and "9090" in cut.remedy
-    write(host, "/etc/ufw/user.rules", open(host("/etc/ufw/user.rules")).read() +
+    write_file(host, "/etc/ufw/user.rules", open(host("/etc/ufw/user.rules")).read() +
           "### tuple ### allow tcp 9090 0.0.0.0/0 any 198.51.100.2 in comment=6a7662\n")
     result = websockets.check_bridge_websockets(facts_for(host))
     assert result.status == "ok" and "9090" in result.detail

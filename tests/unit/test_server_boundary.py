@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from jvbjoin.engine import Context, Journal
+from jvbjoin.engine.core import Context, Journal
 from jvbjoin.server import boundary
 
 CONF = 'jicofo {\n  xmpp: { client: { client-proxy: focus.meet.example.com } }\n}\n'

@@ -8,26 +8,14 @@ import urllib.error
 
 import pytest
 
-from jvbjoin import cli
-from jvbjoin.server import bridges, jicofo, tokens
+from jvbjoin.cli import main as cli
+from jvbjoin.cli.output import bridges_table
+from jvbjoin.server import bridges, jicofo, model, tokens
+
+from helpers import bridge_state, debug_doc
 
 DOMAIN = "meet.example.com"
 ROOM = "jvbbrewery@internal.auth.{}".format(DOMAIN)
-
-
-def bridge_state(**over):
-    # Bridge.kt debugState, as jicofo 1.0-1196 writes it
-    state = {"drain": False, "endpoints": 0, "endpoint-restart-requests": 0, "graceful-shutdown": False,
-             "healthy": True, "operational": True, "overloaded": False, "region": "null", "relay-id": "null",
-             "release": "null", "shutting-down": False, "stress": 0.05, "version": "2.3.312-ga29d97d13"}
-    state.update(over)
-    return state
-
-
-def debug_doc(**table):
-    return {"focus_manager": {}, "bridge_selector": {"strategy": "SingleBridgeSelectionStrategy",
-                                                      "bridge": {"{}/{}".format(ROOM, k): v for k, v in table.items()}},
-            "jibri_detector": "null", "sip_jibri_detector": "null", "jigasi_detector": "null"}
 
 
 def test_parse_bridges_reads_the_real_keys_and_nulls():
@@ -109,7 +97,7 @@ def server(paths, monkeypatch):
     ]
     records.append({"id": "dddd4444", "name": "left", "user": "jvb-dddd4444", "domain": "auth." + DOMAIN,
                     "created": 1, "exp": 2, "joined": 5})  # its bridge left: no account any more
-    tokens.TokenStore(paths).save(records)
+    model.TokenStore(paths).save(records)
     # prosody's accounts of the two joined tokens (only the SCRAM stored_key is read)
     folder = paths("/var/lib/prosody", "auth%2emeet%2eexample%2ecom", "accounts")
     os.makedirs(folder)
@@ -134,9 +122,9 @@ def test_fleet_names_the_token_behind_each_bridge(server, monkeypatch):
     # the second token's account is not in the brewery; the revoked and left ones are not listed
     assert [t["token"] for t in doc["not_connected"]] == ["bbbb2222"]
     # the nickname is remembered for `token list`
-    stored = {r["id"]: r for r in tokens.TokenStore(paths).load()}
+    stored = {r["id"]: r for r in model.TokenStore(paths).load()}
     assert stored["aaaa1111"]["nickname"] == "nick1" and "nickname" not in stored["bbbb2222"]
-    text = bridges.render_text(doc)
+    text = bridges_table(doc)
     assert "nick1" in text and "aaaa1111 (first)" in text and "Token accounts not in the brewery:" in text
     json.dumps(doc)
 
@@ -154,12 +142,12 @@ def test_fleet_marks_an_occupant_that_is_not_a_fleet_account(server, monkeypatch
     assert by_nick["rogue"]["state"] == "not-a-fleet-account"
     assert by_nick["stale"]["state"] == "not-a-fleet-account" and by_nick["stale"]["token"] is None
     assert by_nick["nick1"]["state"] == "ok"
-    assert "not-a-fleet-account" in bridges.render_text(bridges.fleet(paths, now=10))
+    assert "not-a-fleet-account" in bridges_table(bridges.fleet(paths, now=10))
 
 
 def test_fleet_without_prosody_answers_falls_back_to_remembered_nicknames(server, monkeypatch):
     paths = server
-    store = tokens.TokenStore(paths)
+    store = model.TokenStore(paths)
     records = store.load()
     records[1]["nickname"] = "nick2"
     store.save(records)
@@ -171,8 +159,8 @@ def test_fleet_without_prosody_answers_falls_back_to_remembered_nicknames(server
 
 def test_bridges_on_a_host_that_is_not_a_server(paths, monkeypatch, capsys):
     monkeypatch.setattr(tokens.os, "geteuid", lambda: 0)
-    import jvbjoin.paths
-    monkeypatch.setattr(jvbjoin.paths, "Paths", lambda root="/": paths)
+    import jvbjoin.system.paths
+    monkeypatch.setattr(jvbjoin.system.paths, "Paths", lambda root="/": paths)
     code = cli.main(["bridges"])
     _, err = capsys.readouterr()
     assert code == 1 and "not a Jitsi Meet server" in err and "server install" in err
@@ -184,7 +172,7 @@ def test_expire_notices_a_bridge_that_left_and_closes_what_its_token_opened(serv
     an unused token past expiry loses its account and rule the same way."""
     paths = server
     from jvbjoin.server import rights
-    store = tokens.TokenStore(paths)
+    store = model.TokenStore(paths)
     records = store.load()
     for r, source in zip(records, ("198.51.100.7/32", "198.51.100.8/32", None, "198.51.100.9/32")):
         if source:
@@ -229,7 +217,7 @@ def _token_world(paths, monkeypatch, in_brewery):
     with open(paths("/etc/prosody/conf.avail/{}.cfg.lua".format(DOMAIN)), "w") as f:
         f.write('Component "internal.auth.{}" "muc"\n'.format(DOMAIN))
     monkeypatch.setattr(tokens.os, "geteuid", lambda: 0)
-    tokens.TokenStore(paths).save([{"id": "tok12345", "name": "", "user": "jvb-tok12345", "domain": "auth." + DOMAIN,
+    model.TokenStore(paths).save([{"id": "tok12345", "name": "", "user": "jvb-tok12345", "domain": "auth." + DOMAIN,
                                     "meet": DOMAIN, "created": 1, "exp": 100}])
     deleted = []
     monkeypatch.setattr(tokens, "delete_account", deleted.append)
@@ -252,10 +240,10 @@ def test_a_token_is_joined_once_its_account_is_seen_in_the_brewery_and_stays_pas
     deleted = _token_world(paths, monkeypatch, lambda: seen["now"])
     _stored_key(paths, "b1")  # the bridge's own password
     assert tokens.expire(paths, now=50) == []
-    assert tokens.TokenStore(paths).load()[0]["joined"] == 50
+    assert model.TokenStore(paths).load()[0]["joined"] == 50
     seen["now"] = set()  # the bridge restarts, past the token's expiry: its account stays
     assert tokens.expire(paths, now=200) == [] and deleted == []
-    assert tokens.token_state(tokens.TokenStore(paths).load()[0], paths, now=200) == "joined"
+    assert model.token_state(model.TokenStore(paths).load()[0], paths, now=200) == "joined"
 
 
 def test_a_rolled_back_join_ends_at_expiry_even_after_a_glimpse_of_the_brewery(paths, monkeypatch):
@@ -266,8 +254,8 @@ def test_a_rolled_back_join_ends_at_expiry_even_after_a_glimpse_of_the_brewery(p
     seen["now"] = set()
     _stored_key(paths, "c2")  # the rollback set the token's password again: another stored key
     assert tokens.expire(paths, now=60) == []
-    record = tokens.TokenStore(paths).load()[0]
-    assert "joined" not in record and tokens.token_state(record, paths, now=60) == "unused"
+    record = model.TokenStore(paths).load()[0]
+    assert "joined" not in record and model.token_state(record, paths, now=60) == "unused"
     assert tokens.expire(paths, now=101) == ["tok12345"]
     assert deleted == ["jvb-tok12345@auth." + DOMAIN]
 

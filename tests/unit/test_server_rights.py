@@ -44,7 +44,7 @@ def test_fragment_adds_live_token_accounts_to_both_lists(paths, monkeypatch):
     before = package_config(paths)
     calls = []
     from jvbjoin.server import prosody
-    from jvbjoin.run import Result
+    from jvbjoin.system.run import Result
     monkeypatch.setattr(rights, "run", lambda argv, **kw: calls.append(argv))
     # the running prosody has the brewery module loaded
     monkeypatch.setattr(prosody, "run", lambda argv, **kw: calls.append(argv) or Result(
@@ -119,7 +119,7 @@ def test_the_module_is_loaded_in_place_only_when_prosody_knows_its_folder(monkey
 
 
 def test_plugin_paths_are_read_from_the_shell_answer(monkeypatch):
-    from jvbjoin.run import Result
+    from jvbjoin.system.run import Result
     from jvbjoin.server import prosody
     answer = ("| jvb-join-plugin-paths\t/usr/share/jitsi-meet/prosody-plugins/;/usr/share/jvb-join/prosody-plugins/;"
               "/usr/lib/prosody/modules\n| Result: listed\n")
@@ -131,7 +131,7 @@ def test_plugin_paths_are_read_from_the_shell_answer(monkeypatch):
 
 
 def test_prosody_store_names_and_a_throwaway_guests_files_forgotten(tmp_path):
-    from jvbjoin.paths import Paths
+    from jvbjoin.system.paths import Paths
     from jvbjoin.server import prosody
     assert prosody.store_name("auth.meet-1.example.com") == "auth%2emeet%2d1%2eexample%2ecom"
     assert prosody.store_name("jvb_a") == "jvb%5fa"

@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-from jvbjoin import pin, xmpp
+from jvbjoin.formats import pin
+from jvbjoin.xmpp import probe, session
 from jvbjoin.errors import EXIT_DATAERR, EXIT_TEMPFAIL, PinMismatchError, UnreachableError
 
-from test_pin import make_cert
+from helpers import make_cert
 
 DOMAIN = "auth.meet.lab.test"
 STREAM_REPLY = ("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
@@ -101,21 +102,21 @@ def server(tmp_path, request):
 
 
 def test_fetch_returns_the_certificate_and_speaks_starttls(server):
-    der = xmpp.fetch_server_certificate("127.0.0.1", server.port, DOMAIN, timeout=5)
+    der = probe.fetch_server_certificate("127.0.0.1", server.port, DOMAIN, timeout=5)
     assert der == server.der
     assert b"to='auth.meet.lab.test'" in server.seen[0]
     assert b"urn:ietf:params:xml:ns:xmpp-tls" in server.seen[1]
 
 
 def test_right_pin_passes(server):
-    der = xmpp.verify_pin("127.0.0.1", server.port, DOMAIN, pin.spki_pin(server.der), timeout=5)
+    der = probe.verify_pin("127.0.0.1", server.port, DOMAIN, pin.spki_pin(server.der), timeout=5)
     assert der == server.der
 
 
 def test_wrong_pin_is_exit_65_with_both_fingerprints(server):
     wrong = "sha256:" + "1" * 64
     with pytest.raises(PinMismatchError) as e:
-        xmpp.verify_pin("127.0.0.1", server.port, DOMAIN, wrong, timeout=5)
+        probe.verify_pin("127.0.0.1", server.port, DOMAIN, wrong, timeout=5)
     assert e.value.exit_code == EXIT_DATAERR
     assert wrong in e.value.message
     assert pin.spki_pin(server.der) in e.value.message
@@ -125,23 +126,23 @@ def test_wrong_pin_is_exit_65_with_both_fingerprints(server):
 @pytest.mark.parametrize("server", ["plain"], indirect=True)
 def test_server_without_starttls_is_refused(server):
     with pytest.raises(PinMismatchError) as e:
-        xmpp.fetch_server_certificate("127.0.0.1", server.port, DOMAIN, timeout=5)
-    assert isinstance(e.value, xmpp.NoTLSError)
+        probe.fetch_server_certificate("127.0.0.1", server.port, DOMAIN, timeout=5)
+    assert isinstance(e.value, probe.NoTLSError)
     assert "offers no TLS" in e.value.message
     assert e.value.exit_code == EXIT_DATAERR
 
 
 @pytest.mark.parametrize("server", ["failure"], indirect=True)
 def test_server_refusing_starttls_is_refused(server):
-    with pytest.raises(xmpp.NoTLSError):
-        xmpp.fetch_server_certificate("127.0.0.1", server.port, DOMAIN, timeout=5)
+    with pytest.raises(probe.NoTLSError):
+        probe.fetch_server_certificate("127.0.0.1", server.port, DOMAIN, timeout=5)
 
 
 @pytest.mark.parametrize("server", ["silent"], indirect=True)
 def test_silent_server_times_out_as_temporary(server):
     start = time.monotonic()
     with pytest.raises(UnreachableError) as e:
-        xmpp.fetch_server_certificate("127.0.0.1", server.port, DOMAIN, timeout=0.5)
+        probe.fetch_server_certificate("127.0.0.1", server.port, DOMAIN, timeout=0.5)
     assert time.monotonic() - start < 3
     assert e.value.exit_code == EXIT_TEMPFAIL
 
@@ -152,7 +153,7 @@ def test_nothing_listening_is_exit_75_quickly():
         port = s.getsockname()[1]
     start = time.monotonic()
     with pytest.raises(UnreachableError) as e:
-        xmpp.verify_pin("127.0.0.1", port, DOMAIN, "sha256:" + "0" * 64, timeout=5)
+        probe.verify_pin("127.0.0.1", port, DOMAIN, "sha256:" + "0" * 64, timeout=5)
     assert time.monotonic() - start < 2
     assert e.value.exit_code == EXIT_TEMPFAIL
     assert "127.0.0.1:{}".format(port) in e.value.message
@@ -176,7 +177,7 @@ def test_not_xmpp_is_reported(tmp_path):
     t.start()
     try:
         with pytest.raises(UnreachableError) as e:
-            xmpp.fetch_server_certificate("127.0.0.1", port, DOMAIN, timeout=3)
+            probe.fetch_server_certificate("127.0.0.1", port, DOMAIN, timeout=3)
         assert "did not answer as expected" in e.value.message
     finally:
         t.join(2)
@@ -186,7 +187,7 @@ def test_not_xmpp_is_reported(tmp_path):
 def test_pinned_context_trusts_exactly_the_pin(server):
     # No name check: the chain must end in the pinned certificate itself (the session also compares
     # the DER), and slixmpp would check the name against the connect address, not the XMPP domain.
-    context = xmpp.pinned_context(server.der, DOMAIN)
+    context = probe.pinned_context(server.der, DOMAIN)
     assert context.verify_mode == ssl.CERT_REQUIRED and not context.check_hostname
     assert len(context.get_ca_certs()) == 1
 
@@ -197,7 +198,7 @@ def test_slixmpp_debug_records_are_filtered():
     root = logging.getLogger()
     root.addHandler(handler)
     try:
-        xmpp._quiet_slixmpp()
+        session._quiet_slixmpp()
         assert logging.getLogger("slixmpp").getEffectiveLevel() >= logging.INFO
         record = logging.LogRecord("slixmpp.xmlstream", logging.DEBUG, "", 0, "SEND: <password>x</password>", None, None)
         assert not handler.filter(record)
@@ -211,7 +212,7 @@ def test_login_refuses_a_server_whose_certificate_is_not_the_pinned_one(server):
     other, _, _ = make_cert(DOMAIN)
     start = time.monotonic()
     with pytest.raises(PinMismatchError):
-        xmpp.check_login("127.0.0.1", server.port, DOMAIN, "jvb-x", "not-a-real-password", other, timeout=10)
+        session.check_login("127.0.0.1", server.port, DOMAIN, "jvb-x", "not-a-real-password", other, timeout=10)
     assert time.monotonic() - start < 5
     # Nothing but the stream header and <starttls/> reached the server in clear text.
     assert not any(b"not-a-real-password" in chunk or b"<auth" in chunk for chunk in server.seen)
@@ -224,7 +225,7 @@ def test_login_to_a_closed_port_is_temporary_and_quick():
     der, _, _ = make_cert(DOMAIN)
     start = time.monotonic()
     with pytest.raises(UnreachableError) as e:
-        xmpp.check_login("127.0.0.1", port, DOMAIN, "jvb-x", "secret-x", der, timeout=5)
+        session.check_login("127.0.0.1", port, DOMAIN, "jvb-x", "secret-x", der, timeout=5)
     assert time.monotonic() - start < 5
     assert e.value.exit_code == EXIT_TEMPFAIL
     assert "secret-x" not in e.value.message

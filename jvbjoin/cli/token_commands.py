@@ -1,0 +1,75 @@
+"""`jvb-join token`: join tokens for new bridges, made and revoked on the server."""
+
+import click
+
+from jvbjoin.cli.output import emit, say
+
+
+@click.group()
+def token():
+    """Join tokens for new bridges (on the Jitsi Meet server)."""
+
+
+@token.command("create")
+@click.option("--ttl", default="24h", show_default=True, help="How long the token stays usable (e.g. 30m, 24h, 7d).")
+@click.option("--name", help="A name for the bridge this token is for.")
+@click.option("--host", help="The address bridges connect to (default: the meet domain).")
+@click.option("--port", type=click.IntRange(1, 65535), default=5222, show_default=True, help="prosody's client port.")
+@click.option("--jvb-version", metavar="VERSION", help="jitsi-videobridge2 version the bridge must install.")
+@click.option("--allow-from", metavar="CIDR|any", help="Where the bridge may connect from (opens 5222 for it).")
+@click.option("--print-join-command", is_flag=True, help="Print the whole 'jvb-join <token>' line.")
+@click.option("--colibri-ws", metavar="ADDRESS",
+              help="Legacy colibri websockets: the bridge gets its own server-id, and nginx here a route to "
+                   "ADDRESS:9090 (the bridge's IP address as this server reaches it). Off by default.")
+@click.pass_obj
+def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_join_command, colibri_ws=None):
+    """Make a bridge account and print its join token."""
+    from jvbjoin.system.paths import Paths
+    from jvbjoin.server import tokens
+    from jvbjoin.formats.token import encode
+
+    record, joined = tokens.create(Paths("/"), tokens.parse_ttl(ttl), name, host, port, jvb_version,
+                                   allow_from=allow_from, colibri_ws=colibri_ws)
+    text = encode(joined)
+    if not allow_from and tokens.ufw_active():
+        say("note: ufw is active here; if the bridge cannot reach port {0} yet, allow it with "
+            "'jvb-join token create --allow-from ADDRESS' or 'ufw allow from ADDRESS to any port {0} "
+            "proto tcp'.".format(tokens.XMPP_PORT), err=True)
+    emit(opts, {"id": record["id"], "name": record["name"], "expires": record["exp"],
+                "colibri_ws": record.get("colibri_ws"), "token": text, "join_command": "jvb-join " + text},
+         "jvb-join " + text if print_join_command else text, sort_keys=False)
+
+
+@token.command("list")
+@click.pass_obj
+def token_list(opts):
+    """Tokens and bridge accounts with their state."""
+    from jvbjoin.system.paths import Paths
+    from jvbjoin.server import tokens
+    from jvbjoin.cli.output import token_table
+
+    items = tokens.list_tokens(Paths("/"))
+    emit(opts, items, lambda: token_table(items), sort_keys=False)
+
+
+@token.command("revoke")
+@click.argument("token_id", metavar="ID")
+@click.pass_obj
+def token_revoke(opts, token_id):
+    """Revoke a token and take its bridge out of the brewery."""
+    from jvbjoin.system.paths import Paths
+    from jvbjoin.server import tokens
+
+    record = tokens.revoke(Paths("/"), token_id)
+    say("revoked {} (account {}@{} deleted, its sessions closed)".format(
+        record["id"], record["user"], record["domain"]))
+
+
+@token.command("expire", hidden=True)
+def token_expire():
+    """Remove the accounts of unused tokens past their expiry (run by jvb-join-expire.timer)."""
+    from jvbjoin.system.paths import Paths
+    from jvbjoin.server import tokens
+
+    for token_id in tokens.expire(Paths("/")):
+        say("expired {}".format(token_id))
