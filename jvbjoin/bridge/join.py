@@ -18,7 +18,7 @@ from jvbjoin.bridge.steps import config as bridge_config, service, websockets
 from jvbjoin.bridge.model import read_state
 from jvbjoin.bridge.steps.account import AccountPassword, ForgetPendingPassword
 from jvbjoin.bridge.steps.logging_level import LoggingLevel
-from jvbjoin.bridge.steps.service import BridgeService, ServiceWatch, log_tail
+from jvbjoin.bridge.steps.service import BridgeService, HoldFirstStart, ServiceWatch, log_tail
 from jvbjoin.bridge.steps.sysctl import Sysctl
 from jvbjoin.bridge.steps.trust import ServerTrust
 from jvbjoin.bridge.steps.websockets import WebsocketPort
@@ -163,7 +163,8 @@ def bridge_versions(token):
 
 # The classes of the join's steps, in order (join_steps makes them). What `leave` undoes is read
 # from their inverses.
-STEP_TYPES = (DebconfPreseed, JitsiSource, JavaRuntime, ServerTrust, Packages, AccountPassword) + \
+STEP_TYPES = (DebconfPreseed, JitsiSource, JavaRuntime, ServerTrust, HoldFirstStart, Packages,
+              AccountPassword) + \
     bridge_config.STEP_TYPES + (ForgetPendingPassword, LoggingLevel, Sysctl, WebsocketPort, Firewall, BridgeService)
 
 
@@ -181,6 +182,8 @@ def join_steps(ctx):
         # certificate already in the system store, instead of being made and then updated by a
         # second Java run of update-ca-certificates' hook.
         ServerTrust(),
+        # the package's install would start the bridge with its default settings
+        HoldFirstStart(),
         Packages(["jitsi-videobridge2"], versions, opts.lock_timeout),
         AccountPassword(),
     ] + bridge_config.steps(ctx) + [
@@ -265,6 +268,8 @@ def join(token, opts, paths, progress):
     for folder in paths.written_folders:
         files.clean_stale_temps(folder)
     files.clean_stale_temps_under(paths.backups)
+    if not opts.dry_run:
+        service.release_stale_hold(paths, progress)
     before = None if opts.dry_run else service.baseline()
     engine = Engine(join_steps(ctx), ctx, verify=None if opts.dry_run else verify_in_brewery,
                     preflight=preflight, after_rollback=lambda c: service.restore_service(c, before))

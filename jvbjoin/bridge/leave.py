@@ -18,7 +18,7 @@ from jvbjoin.xmpp import probe, session
 from jvbjoin.bridge import api as bridge_api, join
 from jvbjoin.bridge.model import current_password, read_state
 from jvbjoin.bridge.steps.config import has_include
-from jvbjoin.bridge.steps.service import BRIDGE_UNIT
+from jvbjoin.bridge.steps.service import BRIDGE_UNIT, release_stale_hold
 from jvbjoin.system.systemd import is_enabled, is_running, state_of, with_systemd
 
 # After a shutdown request the bridge stays SHUTTING_DOWN for videobridge.shutdown.shutting-down-delay
@@ -261,6 +261,8 @@ def preflight(ctx):
 def leave(opts, paths, progress):
     """Run a whole leave; returns the engine's report and the folder of the backups."""
     backups = files.Backups(paths.backups, paths.root)
+    if not opts.dry_run:
+        release_stale_hold(paths, progress)
     ctx = Context(paths, LeaveRun(opts, backups, bridge_api.BridgeAPI()), progress)
     engine = Engine(leave_steps(), ctx, preflight=preflight)
     report = engine.run("leave", dry_run=opts.dry_run)

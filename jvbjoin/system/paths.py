@@ -69,6 +69,12 @@ class Paths:
         return self("/var/lib/jvb-join/restart-pending")
 
     @property
+    def bridge_start_hold(self):
+        """Says that the runtime mask of jitsi-videobridge2 is jvb-join's (see bridge.steps.service);
+        under /run like the mask, so both are gone after a reboot."""
+        return self("/run/jvb-join/bridge-start-hold")
+
+    @property
     def server_state(self):
         return self("/var/lib/jvb-join/server")
 
@@ -174,7 +180,8 @@ class Paths:
     def written_folders(self):
         """Every folder jvb-join writes a file into (atomically, through a temporary file there)."""
         folders = [self.state, self.joined_as, self.server_state, self.etc, self.apt_sources_dir, self.jvb_dir,
-                   self.local_ca_dir, self("/etc/ufw")]
+                   self.local_ca_dir, self("/etc/ufw"),
+                   os.path.dirname(self.bridge_start_hold)]
         folders += [os.path.dirname(path) for path in (self.ufw_default, self.sysctl_file,
                                                          self.jitsi_keyring, self.adoptium_keyring)]
         return sorted(set(folders))

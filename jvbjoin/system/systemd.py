@@ -180,6 +180,25 @@ class Systemd:
             await self._manager.call_reload()
         self._wrap(go(), "disable " + " ".join(names), names[0] if names else "")
 
+    def mask_runtime(self, names):
+        """Masks the units until the next boot (a link to /dev/null under /run/systemd/system): no
+        start of them runs, and `systemctl is-enabled` says masked-runtime."""
+        names = list(names)
+
+        async def go():
+            await self._manager.call_mask_unit_files(names, True, False)
+            await self._manager.call_reload()
+        self._wrap(go(), "mask " + " ".join(names) + " until the next boot", names[0] if names else "")
+
+    def unmask_runtime(self, names):
+        """Takes back :meth:`mask_runtime` (a no-op for a unit with no runtime mask)."""
+        names = list(names)
+
+        async def go():
+            await self._manager.call_unmask_unit_files(names, True)
+            await self._manager.call_reload()
+        self._wrap(go(), "unmask " + " ".join(names), names[0] if names else "")
+
     def _wrap(self, coro, what, name):
         try:
             return self._run(coro)

@@ -35,6 +35,32 @@ SNAPSHOT = ("find /etc /var/lib/dpkg /var/cache/debconf /usr/share/keyrings /usr
             "ufw status verbose; systemctl list-unit-files --state=enabled --no-legend")
 
 
+def prosody_log(lab):
+    return lab.exec("jms", ["cat", "/var/log/prosody/prosody.log"], check=False)[1]
+
+
+def assert_one_start_and_no_failed_login(lab, host, prosody_lines):
+    """A fresh join started the bridge once, with jvb-join's settings: the package's install did not
+    start it first with its own (localhost, a password no server knows), and the server logged no
+    failed login while the bridge joined. No hold is left behind."""
+    journal = sh(lab, host, "journalctl -u jitsi-videobridge2 -o cat --no-pager")[1]
+    starts = [line for line in journal.splitlines() if line.startswith("Started ")]
+    assert len(starts) == 1, journal
+    rc, out, _ = lab.exec(host, ["sh", "-c", "ls /run/systemd/system/jitsi-videobridge2.service "
+                                 "/run/jvb-join/bridge-start-hold 2>/dev/null; systemctl is-enabled jitsi-videobridge2"],
+                          check=False)
+    assert out.strip() == "enabled", out
+    failed = [line for line in prosody_lines.splitlines() if "fail" in line.lower() and "auth" in line.lower()]
+    assert not failed, failed
+    # Prosody 0.12 logs a failed SASL login only at debug level: the bridge's own log is the witness
+    # of every login it tried (the package's settings would fail against localhost or the server).
+    jvb_log = sh(lab, host, "cat /var/log/jitsi/jvb.log")[1]
+    assert "Failed to connect/login" not in jvb_log, jvb_log[-3000:]
+    assert jvb_log.count("Starting jitsi-videobridge version") == 1, jvb_log[-3000:]
+    print("{}: {} start of jitsi-videobridge2, no failed login in jvb.log nor in {} prosody log lines".format(
+        host, len(starts), len(prosody_lines.splitlines())))
+
+
 def test_dry_run_changes_nothing(server):
     lab = server
     lab.up("jvb3")
@@ -58,11 +84,13 @@ def test_two_bridges_join_with_verified_tls_and_a_rerun_changes_nothing(server):
     lab.up("jvb1", "jvb2")
     first = create_token(lab, "first", "jvb1")
     TOKENS["first"] = first["token"]
+    prosody_before = len(prosody_log(lab))
     rc, out, err, seconds = join(lab, "jvb1", first["token"])
     assert rc in (0, 2), out + err
     report = json.loads(out)
     assert report["verified"] is True
     print("join took {:.1f} s".format(seconds))
+    assert_one_start_and_no_failed_login(lab, "jvb1", prosody_log(lab)[prosody_before:])
     nick1 = nickname(lab, "jvb1")
     wait_for(lambda: "Added brewery instance: jvbbrewery@internal.auth.{}/{}".format(DOMAIN, nick1) in jicofo_log(lab),
              30, "jicofo to add jvb1")

@@ -117,6 +117,9 @@ def test_join_killed_at_random_moments_converges_on_the_next_run(server):
         assert [p for p in no_torn_files(lab, host) if p not in empty_before] == []
         assert sh(lab, host, "dpkg --audit; test ! -e /var/lib/jvb-join/restart-pending && echo no-pending")[1] \
             .strip() == "no-pending"
+        # No hold on the bridge's start is left: no runtime mask, no marker, the unit enabled.
+        assert sh(lab, host, "ls /run/systemd/system/jitsi-videobridge2.service /run/jvb-join/bridge-start-hold "
+                  "2>/dev/null || true; systemctl is-enabled jitsi-videobridge2")[1].strip() == "enabled"
         # Converged means a further run has nothing left to do.
         rc, out, err = lab.exec(host, join_argv(lab, host), input=token + "\n", timeout=1200)
         assert rc in (0, 2) and json.loads(out)["changed"] == 0, out + err

@@ -35,6 +35,14 @@ class FakeManager:
         self.calls.append(("EnableUnitFiles", tuple(names), runtime, force))
         return [True, []]
 
+    async def call_mask_unit_files(self, names, runtime, force):
+        self.calls.append(("MaskUnitFiles", tuple(names), runtime, force))
+        return []
+
+    async def call_unmask_unit_files(self, names, runtime):
+        self.calls.append(("UnmaskUnitFiles", tuple(names), runtime))
+        return []
+
     async def call_disable_unit_files(self, names, runtime):
         self.calls.append(("DisableUnitFiles", tuple(names), runtime))
         return []
@@ -170,6 +178,17 @@ def test_enable_then_reload_and_disable():
     calls = [c for c in bus.manager.calls if c != "Subscribe"]
     assert calls == [("EnableUnitFiles", ("a.service",), False, True), "Reload",
                      ("DisableUnitFiles", ("a.service",), False), "Reload"]
+
+
+def test_a_runtime_mask_and_its_unmask_are_runtime_only_and_reload():
+    bus = FakeBus()
+    with sd.Systemd(bus=bus) as systemd:
+        systemd.mask_runtime(["a.service"])
+        systemd.unmask_runtime(["a.service"])
+    calls = [c for c in bus.manager.calls if c != "Subscribe"]
+    # runtime=True: under /run/systemd/system, gone at the next boot; no force over an admin's file
+    assert calls == [("MaskUnitFiles", ("a.service",), True, False), "Reload",
+                     ("UnmaskUnitFiles", ("a.service",), True), "Reload"]
 
 
 def test_unit_state_has_the_documented_keys():

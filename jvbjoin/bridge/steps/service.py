@@ -9,6 +9,7 @@ brewery, which proves more than a quiet window and ends as soon as the bridge is
 """
 
 import contextlib
+import os
 import time
 
 from jvbjoin.system import files, systemd
@@ -17,6 +18,63 @@ from jvbjoin.errors import StepError
 from jvbjoin.system.systemd import Watch, is_running, state_of, with_systemd
 
 BRIDGE_UNIT = "jitsi-videobridge2.service"
+
+
+class HoldFirstStart(Step):
+    """On a host without the bridge package: no start of the bridge before jvb-join's settings are
+    written, so that its first start is the only one and logs in with the bridge's own account.
+
+    The package's maintainer script starts the unit at the end of its configure through
+    deb-systemd-invoke, which starts only a unit that `systemctl is-enabled` calls enabled. A
+    runtime mask (a link to /dev/null under /run/systemd/system) makes it say masked-runtime, so
+    that start is skipped; the service step lifts the mask just before it starts the bridge.
+    Nothing under /etc is touched (no policy-rc.d). The mask lives under /run: a reboot drops it,
+    and so does the next run of jvb-join after a killed one (release_stale_hold), told by a marker
+    beside it (also under /run) that the mask is jvb-join's and not an admin's.
+    """
+
+    name = "hold-start"
+    title = "bridge's first start"
+    no_inverse = "a mask until the next boot, lifted by the same run's service step"
+
+    def __init__(self, unit=BRIDGE_UNIT):
+        self.unit = unit
+
+    def check(self, ctx):
+        with systemd.Systemd() as units:
+            state = units.unit_state(self.unit)
+        if state.get("LoadState") != "not-found":
+            return []
+        return [Change("service", self.unit, "hold the package's start of {} until jvb-join's settings "
+                       "are written".format(self.unit))]
+
+    def apply(self, ctx, changes, journal):
+        marker = ctx.paths.bridge_start_hold
+        journal.record("lift the hold on {}".format(self.unit), lambda: release_hold(ctx.paths, self.unit))
+        os.makedirs(os.path.dirname(marker), 0o755, exist_ok=True)
+        files.write_atomic(marker, self.unit + "\n", 0o644)
+        with systemd.Systemd() as units:
+            units.mask_runtime([self.unit])
+
+
+def release_hold(paths, unit=BRIDGE_UNIT, units=None):
+    """Lifts HoldFirstStart's mask when the marker says it is there; True if there was one. The
+    marker goes last: a kill in between leaves it for the next run, which lifts the mask again."""
+    if not os.path.exists(paths.bridge_start_hold):
+        return False
+    if units is None:
+        with_systemd(lambda s: s.unmask_runtime([unit]))
+    else:
+        units.unmask_runtime([unit])
+    files.remove(paths.bridge_start_hold)
+    return True
+
+
+def release_stale_hold(paths, progress, unit=BRIDGE_UNIT):
+    """Before a run: a hold a killed run left (the marker is there) is lifted."""
+    if os.path.exists(paths.bridge_start_hold):
+        progress("lifting the hold on {} that a stopped run left".format(unit))
+        release_hold(paths, unit)
 
 
 class BridgeService(Step):
@@ -36,7 +94,8 @@ class BridgeService(Step):
     def check(self, ctx):
         state = self._state(ctx)
         changes = []
-        if state.get("LoadState") == "not-found":
+        if state.get("LoadState") == "not-found" or (state.get("LoadState") == "masked"
+                                                     and os.path.exists(ctx.paths.bridge_start_hold)):
             return [Change("service", self.unit, "enable and start {} once it is installed".format(self.unit))]
         if state.get("UnitFileState") not in ("enabled", "enabled-runtime", "static", "alias"):
             changes.append(Change("service", self.unit, "enable {}".format(self.unit), data="enable"))
@@ -50,6 +109,8 @@ class BridgeService(Step):
     def apply(self, ctx, changes, journal):
         actions = {c.data for c in changes}
         with systemd.Systemd() as units:
+            # every setting of jvb-join is written now: the bridge may start, once
+            release_hold(ctx.paths, self.unit, units)
             if "enable" in actions or None in actions:
                 journal.record("disable {}".format(self.unit), lambda: with_systemd(lambda s: s.disable([self.unit])))
                 units.enable([self.unit])

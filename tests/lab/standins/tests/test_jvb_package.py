@@ -75,6 +75,20 @@ def test_postinst_closes_the_folder_only_and_leaves_the_files_as_written():
     assert "umask 0" not in postinst
 
 
+def test_postinst_starts_the_bridge_only_through_deb_systemd_invoke():
+    # dh_installsystemd's snippet: the start goes through deb-systemd-invoke, which skips a unit that
+    # `systemctl is-enabled` does not call enabled, such as one masked under /run; the only
+    # systemctl calls are the stop before the work and the daemon-reload
+    postinst = read("DEBIAN", "postinst")
+    calls = [line.strip() for line in postinst.splitlines()
+             if "systemctl " in line and not line.strip().startswith("#")]
+    assert calls == ["systemctl stop jitsi-videobridge2.service >/dev/null 2>&1 || true",
+                     "systemctl --system daemon-reload >/dev/null || true"]
+    assert "deb-systemd-invoke $_dh_action 'jitsi-videobridge2.service' >/dev/null || true" in postinst
+    assert postinst.index("systemctl stop") < postinst.index("deb-systemd-invoke")
+    assert "deb-systemd-helper unmask 'jitsi-videobridge2.service'" in postinst
+
+
 class _Bridge(http.server.BaseHTTPRequestHandler):
     shutdown_status = 404
 
