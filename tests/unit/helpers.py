@@ -279,3 +279,18 @@ def turn_ctx(paths, turnserver=JITSI_TURNSERVER_CONF):
     ctx = Context(paths, turn.TurnRun(turn.TurnOptions(), files.Backups(paths.backups, paths.root),
                                       TurnSettings(domain="meet.example.com", host="turn.example.com"), SECRET))
     return ctx
+
+
+# --- time ---------------------------------------------------------------------------------------------
+
+class Clock:
+    """A monotonic clock for a test: ``sleep`` moves it on at once."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds

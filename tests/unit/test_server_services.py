@@ -6,7 +6,7 @@ import os
 from jvbjoin.engine.core import Context
 from jvbjoin.server import jicofo, services
 
-from helpers import bridge_state, debug_doc
+from helpers import Clock, bridge_state, debug_doc
 
 
 
@@ -107,17 +107,6 @@ def test_the_daemon_state_comes_from_jicofo_itself_not_its_unit(paths, monkeypat
     jicofo_process(paths, 4321)
     state = jicofo.daemon_state(paths)
     assert state.state == jicofo.NOT_ANSWERING and state.pid == 4321
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 def test_waiting_for_jicofo_stops_once_it_answers_or_stays_dead(paths, monkeypatch):

@@ -10,6 +10,8 @@ import pytest
 from jvbjoin.system import apt
 from jvbjoin.errors import EXIT_FAILED, EXIT_TEMPFAIL, CommandError, JvbJoinError, LockTimeoutError
 
+from helpers import Clock
+
 
 @pytest.fixture
 def dpkg(paths):
@@ -24,17 +26,6 @@ def hold(path):
     fd = os.open(path, os.O_RDWR)
     fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     return fd
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 def test_a_held_lock_names_its_holder(dpkg):
