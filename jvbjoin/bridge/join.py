@@ -85,6 +85,8 @@ class JoinRun(Run):
         #: the bridge service was restarted by this run, and the watch over it since
         self.bridge_restarted = False
         self.bridge_watch = None
+        #: the bridge unit's state as the run began (None: a dry run, or systemd could not be asked)
+        self.unit_before = None
 
 
 def supported_release(ctx, role, allow_unsupported):
@@ -270,7 +272,7 @@ def join(token, opts, paths, progress):
     files.clean_stale_temps_under(paths.backups)
     if not opts.dry_run:
         service.release_stale_hold(paths, progress)
-    before = None if opts.dry_run else service.baseline()
+    ctx.run.unit_before = None if opts.dry_run else service.baseline()
     engine = Engine(join_steps(ctx), ctx, verify=None if opts.dry_run else verify_in_brewery,
-                    preflight=preflight, after_rollback=lambda c: service.restore_service(c, before))
+                    preflight=preflight, after_rollback=lambda c: service.restore_service(c, c.run.unit_before))
     return engine.run("join", dry_run=opts.dry_run)

@@ -5,6 +5,8 @@ import os
 from jvbjoin.engine.core import Context, Journal
 from jvbjoin.bridge.steps import service
 
+from helpers import join_ctx
+
 
 class FakeSystemd:
     state = {"LoadState": "loaded", "UnitFileState": "enabled", "ActiveState": "active"}
@@ -94,10 +96,10 @@ def use(monkeypatch, fake):
 def test_a_host_without_the_bridge_package_holds_its_start_under_run_with_a_marker(paths, monkeypatch):
     fake = use(monkeypatch, HoldingSystemd([]))
     step, journal = service.HoldFirstStart(), Journal()
-    changes = step.check(Context(paths))
+    changes = step.check(join_ctx(paths))
     assert [c.summary for c in changes] == [
         "hold the package's start of jitsi-videobridge2.service until jvb-join's settings are written"]
-    step.apply(Context(paths), changes, journal)
+    step.apply(join_ctx(paths), changes, journal)
     assert fake.log == [("mask", ("jitsi-videobridge2.service",))]
     assert paths.bridge_start_hold.startswith(paths("/run/"))
     with open(paths.bridge_start_hold) as handle:
@@ -110,12 +112,24 @@ def test_a_host_without_the_bridge_package_holds_its_start_under_run_with_a_mark
 
 def test_an_installed_bridge_is_not_held(paths, monkeypatch):
     use(monkeypatch, HoldingSystemd([], installed=True, active=True))
-    assert service.HoldFirstStart().check(Context(paths)) == []
+    assert service.HoldFirstStart().check(join_ctx(paths)) == []
+
+
+def test_the_unit_state_read_as_the_join_began_is_used_without_asking_systemd_again(paths, monkeypatch):
+    def no_second_connection():
+        raise AssertionError("systemd asked again")
+    from jvbjoin.system import systemd
+    monkeypatch.setattr(systemd, "Systemd", no_second_connection)
+    ctx = join_ctx(paths)
+    ctx.run.unit_before = {"LoadState": "loaded", "ActiveState": "active"}
+    assert service.HoldFirstStart().check(ctx) == []
+    ctx.run.unit_before = {"LoadState": "not-found"}
+    assert len(service.HoldFirstStart().check(ctx)) == 1
 
 
 def test_the_service_step_lifts_the_hold_then_starts_the_bridge_once(paths, monkeypatch):
     fake = use(monkeypatch, HoldingSystemd([]))
-    ctx = Context(paths)
+    ctx = join_ctx(paths)
     hold = service.HoldFirstStart()
     hold.apply(ctx, hold.check(ctx), Journal())
     fake.installed = True  # the package came, and its start was skipped
@@ -137,7 +151,7 @@ def test_a_mask_that_is_not_jvb_join_s_is_left_alone(paths, monkeypatch):
 
 def test_a_hold_a_killed_run_left_is_lifted_by_the_next_run(paths, monkeypatch):
     fake = use(monkeypatch, HoldingSystemd([]))
-    ctx = Context(paths)
+    ctx = join_ctx(paths)
     hold = service.HoldFirstStart()
     hold.apply(ctx, hold.check(ctx), Journal())  # ... and the run is killed here
     said = []

@@ -41,8 +41,11 @@ class HoldFirstStart(Step):
         self.unit = unit
 
     def check(self, ctx):
-        with systemd.Systemd() as units:
-            state = units.unit_state(self.unit)
+        # read as the join began: no step before this one installs the bridge's package
+        state = ctx.run.unit_before
+        if state is None:
+            with systemd.Systemd() as units:
+                state = units.unit_state(self.unit)
         if state.get("LoadState") != "not-found":
             return []
         return [Change("service", self.unit, "hold the package's start of {} until jvb-join's settings "
