@@ -5,8 +5,7 @@ import sys
 
 import click
 
-from jvbjoin import __version__
-from jvbjoin.errors import EXIT_DEGRADED, NotBuiltError
+from jvbjoin.errors import EXIT_DEGRADED
 
 
 class Options:
@@ -17,10 +16,6 @@ class Options:
         self.yes = yes
         self.verbose = verbose
         self.token_text = None  # set by `firstboot`, which read the token from its file already
-
-
-def not_built(what):
-    raise NotBuiltError("'jvb-join {}' is not available in jvb-join {} yet.".format(what, __version__))
 
 
 def repo_options(func):
