@@ -76,13 +76,13 @@ def firstboot(ctx):
 
     paths = Paths("/")
     options = unattended.first_boot_options(paths)
-    text = unattended.take_token_file(paths)
-    if text is None:
+    held = [unattended.take_token_file(paths)]  # cleared once the join is over: nothing keeps the token
+    if held[0] is None:
         say("jvb-join firstboot: no {}, nothing to do.".format(paths.firstboot_token))
         return
 
     def join_once():
-        ctx.obj.token_text = text
+        ctx.obj.token_text = held[0]
         try:
             ctx.invoke(join, **options)
         except click.exceptions.Exit as done:  # joined, degraded (2): the report above says how
@@ -98,7 +98,9 @@ def firstboot(ctx):
         say("jvb-join firstboot: the join failed and the host is as it was; the token file was deleted "
             "(it is never kept). Join with 'jvb-join --token-file FILE' once the cause below is fixed.", err=True)
         raise
-    del text
+    finally:
+        held.clear()
+        ctx.obj.token_text = None
     say("jvb-join firstboot: this host joined{}; the token file was deleted.".format(
         " (degraded, see above)" if code else ""))
     exit_with(code)
