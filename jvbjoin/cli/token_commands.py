@@ -12,7 +12,7 @@ def token():
 
 @token.command("create")
 @click.option("--ttl", default="24h", show_default=True, help="How long the token stays usable (e.g. 30m, 24h, 7d).")
-@click.option("--name", help="A name for the bridge this token is for.")
+@click.option("--name", help="A name for the bridge this token is for (with --count: NAME-01, NAME-02, ...).")
 @click.option("--host", help="The address bridges connect to (default: the meet domain).")
 @click.option("--port", type=click.IntRange(1, 65535), default=5222, show_default=True, help="prosody's client port.")
 @click.option("--jvb-version", metavar="VERSION", help="jitsi-videobridge2 version the bridge must install.")
@@ -21,23 +21,49 @@ def token():
 @click.option("--colibri-ws", metavar="ADDRESS",
               help="Legacy colibri websockets: the bridge gets its own server-id, and nginx here a route to "
                    "ADDRESS:9090 (the bridge's IP address as this server reaches it). Off by default.")
+@click.option("--count", type=click.IntRange(1, None), metavar="N",
+              help="Make N tokens at once (one prosody reload for all), one per line.")
+@click.option("--output", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write the tokens to FILE (a new file, mode 0600) instead of printing them.")
 @click.pass_obj
-def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_join_command, colibri_ws=None):
+def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_join_command, colibri_ws=None,
+                 count=None, output=None):
     """Make a bridge account and print its join token."""
     from jvbjoin.system.paths import Paths
     from jvbjoin.server import tokens
     from jvbjoin.formats.token import encode
+    from jvbjoin.errors import UsageError
 
-    record, joined = tokens.create(Paths("/"), tokens.parse_ttl(ttl), name, host, port, jvb_version,
-                                   allow_from=allow_from, colibri_ws=colibri_ws)
-    text = encode(joined)
+    if count and colibri_ws:
+        raise UsageError("--colibri-ws names one bridge's address; it cannot go with --count.",
+                         "Make the tokens of websocket bridges one at a time.")
+    if output:
+        tokens.check_output(output)
+    if count:
+        made = tokens.create_batch(Paths("/"), count, tokens.parse_ttl(ttl), name, host, port, jvb_version,
+                                   allow_from=allow_from)
+    else:
+        made = [tokens.create(Paths("/"), tokens.parse_ttl(ttl), name, host, port, jvb_version,
+                              allow_from=allow_from, colibri_ws=colibri_ws)]
+    lines = [("jvb-join " if print_join_command else "") + encode(joined) for _, joined in made]
     if not allow_from and tokens.ufw_active():
         say("note: ufw is active here; if the bridge cannot reach port {0} yet, allow it with "
             "'jvb-join token create --allow-from ADDRESS' or 'ufw allow from ADDRESS to any port {0} "
             "proto tcp'.".format(tokens.XMPP_PORT), err=True)
-    emit(opts, {"id": record["id"], "name": record["name"], "expires": record["exp"],
-                "colibri_ws": record.get("colibri_ws"), "token": text, "join_command": "jvb-join " + text},
-         "jvb-join " + text if print_join_command else text, sort_keys=False)
+    if output:
+        tokens.write_output(output, lines)
+    items = [{"id": record["id"], "name": record["name"], "expires": record["exp"],
+              "colibri_ws": record.get("colibri_ws")} for record, _ in made]
+    if not output:
+        for item, (_, joined) in zip(items, made):
+            item.update(token=encode(joined), join_command="jvb-join " + encode(joined))
+    if output:
+        emit(opts, {"output": output, "tokens": items},
+             "{} token(s) written to {} (mode 0600)".format(len(items), output), sort_keys=False)
+    elif count:
+        emit(opts, items, "\n".join(lines), sort_keys=False)
+    else:
+        emit(opts, items[0], lines[0], sort_keys=False)
 
 
 @token.command("list")

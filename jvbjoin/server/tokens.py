@@ -45,6 +45,21 @@ def add_account(jid, password):
     run(["prosodyctl", "adduser", jid], input="{0}\n{0}\n".format(password), secrets=[password], timeout=60)
 
 
+def add_accounts(paths, accounts):
+    """Create many accounts: through the running prosody's admin shell, one session for all of them,
+    the passwords on its stdin (the admin socket is root's); any the shell did not create (prosody
+    stopped, an older prosody) with ``prosodyctl adduser`` one by one."""
+    if not accounts:
+        return
+    script = "".join('user:create("{}", "{}")\n'.format(jid, password) for jid, password in accounts)
+    run(["prosodyctl", "shell"], input=script, secrets=[p for _, p in accounts], check=False,
+        timeout=60 + len(accounts))
+    for jid, password in accounts:
+        user, _, host = jid.partition("@")
+        if account_verifier(paths, host, user) is None:
+            add_account(jid, password)
+
+
 def _shell(command):
     """A command for the running prosody through its admin socket (mod_admin_shell, prosody 0.12+)."""
     return run(["prosodyctl", "shell", command], check=False, timeout=60)
@@ -127,6 +142,32 @@ def require_root():
                            "Run it again with sudo.")
 
 
+def _start(paths):
+    """What every token command starts from: root, the domain, the auth certificate's pin, the store."""
+    require_root()
+    domain = server_domain(paths)
+    pin = spki_pin(auth_certificate(paths, domain))
+    store = TokenStore(paths)
+    return domain, pin, store, store.load()
+
+
+def _new_record(domain, pin, token_id, now, ttl_seconds, name, host, port, allow_from):
+    return {"id": token_id, "name": name or "", "user": "jvb-{}".format(token_id), "domain": "auth." + domain,
+            "meet": domain, "created": now, "exp": now + int(ttl_seconds), "host": host or domain, "port": port,
+            "pin": pin, "allow_from": allow_from}
+
+
+def _token(record, password, jvb_version, websockets=None):
+    fields = dict(v=1, id=record["id"], host=record["host"], port=record["port"], domain=record["domain"],
+                  muc="jvbbrewery@internal.{}".format(record["domain"]), user=record["user"],
+                  password=password, pin=record["pin"], exp=record["exp"], meet=record["meet"])
+    if jvb_version:
+        fields["jvb"] = jvb_version
+    if websockets:
+        fields.update(ws=websockets["id"], wsfrom=websockets["from"])
+    return JoinToken(**fields)
+
+
 def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None, now=None, allow_from=None,
            colibri_ws=None):
     """Make an account and return ``(record, token)``. The token holds the only copy of its password.
@@ -134,15 +175,10 @@ def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None
     ``colibri_ws``: the bridge's address as this server reaches it; the bridge then gets its own
     websocket server-id and nginx a route to it (server/colibri_ws.py)."""
 
-    require_root()
+    domain, pin, store, records = _start(paths)
     now = int(time.time() if now is None else now)
-    domain = server_domain(paths)
-    pin = spki_pin(auth_certificate(paths, domain))
-    store = TokenStore(paths)
-    records = store.load()
     token_id = new_token_id({r["id"] for r in records})
-    user = "jvb-{}".format(token_id)
-    auth = "auth.{}".format(domain)
+    record = _new_record(domain, pin, token_id, now, ttl_seconds, name, host, port, None)
     password = secrets.token_urlsafe(24)
     websockets = None
     if colibri_ws:
@@ -151,12 +187,10 @@ def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None
         websockets = {"id": ws.server_id_for(name, token_id, records), "address": address,
                       "from": ws.server_source(address)}
     if allow_from:
-        allow_from = normalize_source(allow_from)
+        record["allow_from"] = allow_from = normalize_source(allow_from)
         open_client_port(allow_from)
-    add_account("{}@{}".format(user, auth), password)
-    record = {"id": token_id, "name": name or "", "user": user, "domain": auth, "meet": domain,
-              "created": now, "exp": now + int(ttl_seconds), "host": host or domain, "port": port,
-              "pin": pin, "verifier": account_verifier(paths, auth, user), "allow_from": allow_from}
+    add_account(jid_of(record), password)
+    record["verifier"] = account_verifier(paths, record["domain"], record["user"])
     if websockets:
         record["colibri_ws"] = websockets
     records.append(record)
@@ -167,21 +201,68 @@ def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None
             sync_routes(paths, records, now)
         except Exception:
             # No token without its route: the account, the record and its port rule go again.
-            delete_account("{}@{}".format(user, auth))
+            delete_account(jid_of(record))
             others = [r for r in records if r["id"] != token_id]
             store.save(others)
             rights.sync(paths, domain, others)
             if allow_from:
                 close_client_port(allow_from, others)
             raise
-    fields = dict(v=1, id=token_id, host=host or domain, port=port, domain=auth,
-                  muc="jvbbrewery@internal.auth.{}".format(domain), user=user, password=password,
-                  pin=pin, exp=now + int(ttl_seconds), meet=domain)
-    if jvb_version:
-        fields["jvb"] = jvb_version
-    if websockets:
-        fields.update(ws=websockets["id"], wsfrom=websockets["from"])
-    return record, JoinToken(**fields)
+    return record, _token(record, password, jvb_version, websockets)
+
+
+MAX_BATCH = 1000
+
+
+def batch_names(name, count):
+    """The names of a batch's tokens: NAME-01, NAME-02, ... (zero-padded to sort), or none."""
+    width = len(str(count))
+    return ["{}-{:0{}d}".format(name, i, width) if name else "" for i in range(1, count + 1)]
+
+
+def create_batch(paths, count, ttl_seconds, name=None, host=None, port=5222, jvb_version=None, now=None,
+                 allow_from=None):
+    """Make ``count`` accounts at once and return ``[(record, token), ...]``: the accounts go to the
+    running prosody in one admin shell session, the store is written once, and prosody reloads its
+    rights once for the whole batch."""
+    if not 1 <= count <= MAX_BATCH:
+        raise UsageError("--count takes 1 to {}, not {}.".format(MAX_BATCH, count))
+    domain, pin, store, records = _start(paths)
+    now = int(time.time() if now is None else now)
+    if allow_from:
+        allow_from = normalize_source(allow_from)
+        open_client_port(allow_from)
+    taken = {r["id"] for r in records}
+    made = []
+    for label in batch_names(name, count):
+        token_id = new_token_id(taken)
+        taken.add(token_id)
+        made.append((_new_record(domain, pin, token_id, now, ttl_seconds, label, host, port, allow_from),
+                     secrets.token_urlsafe(24)))
+    add_accounts(paths, [(jid_of(r), password) for r, password in made])
+    for record, _ in made:
+        record["verifier"] = account_verifier(paths, record["domain"], record["user"])
+    records.extend(r for r, _ in made)
+    store.save(records)
+    rights.sync(paths, domain, records)
+    return [(record, _token(record, password, jvb_version)) for record, password in made]
+
+
+def check_output(path):
+    """A tokens file is made new: one already there may hold tokens still to be used."""
+    if os.path.lexists(path):
+        raise UsageError("{} already exists; the tokens go to a new file.".format(path),
+                         "Choose another name, or remove that file once its tokens are used.")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError("There is no folder {} for {}.".format(folder, path))
+
+
+def write_output(path, lines):
+    """The tokens, one per line, in a new file only root reads (created 0600, never wider)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write("".join(line + "\n" for line in lines))
 
 
 def list_tokens(paths, now=None):
