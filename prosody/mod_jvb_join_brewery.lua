@@ -8,10 +8,17 @@
 -- account, the package's jvb account and the accounts of live jvb-join tokens), whatever transport
 -- (c2s, BOSH, websocket) or virtual host the session came from.
 --
--- The list is read from the configuration at every join, so 'prosodyctl reload' is enough for a new
--- or revoked token to take effect; after a reload, and when the module loads, an occupant whose
--- account is no longer listed is removed from the room. Other rooms of the component (jigasi's,
--- jibri's) are not touched.
+-- The list is read from the configuration when the module loads and at every reload, so
+-- 'prosodyctl reload' is enough for a new or revoked token to take effect; after a reload, and when
+-- the module loads, an occupant whose account is no longer listed is removed from the room. Other
+-- rooms of the component (jigasi's, jibri's) are not touched.
+--
+-- It also keeps the bridges' presence between jicofo and each bridge. Every bridge sends its stats
+-- presence every few seconds, and the packaged room sends each one to every occupant: with N bridges
+-- that is N*N stanzas for prosody to write and for the bridges to read, which no bridge uses. In the
+-- brewery room a presence from one bridge account to another (every listed account that is not in
+-- jvb_join_brewery_observers) is not sent; jicofo (an observer) still gets every presence, and each
+-- bridge its own, including the presences a second session of its own account sees on joining.
 
 local jid_bare = require "util.jid".bare;
 local jid_node = require "util.jid".node;
@@ -19,9 +26,60 @@ local st = require "util.stanza";
 
 local room_name = module:get_option_string("jvb_join_brewery_room", "jvbbrewery");
 
-local function allowed()
-	return module:get_option_set("jvb_join_brewery_occupants", {});
+local allowed_set, observer_set;
+
+local function read_options()
+	allowed_set = module:get_option_set("jvb_join_brewery_occupants", {});
+	observer_set = module:get_option_set("jvb_join_brewery_observers", {});
 end
+read_options();
+
+local function allowed()
+	return allowed_set;
+end
+
+-- Without observers (a file written before they were listed) nothing is filtered: jicofo must
+-- never lose the bridges' presence.
+local function is_bridge(bare)
+	return not observer_set:empty() and allowed_set:contains(bare) and not observer_set:contains(bare);
+end
+
+-- route_stanza of the brewery room only: a bridge's presence to another bridge is dropped.
+local function filter_route(room)
+	if rawget(room, "route_stanza") then
+		return;
+	end
+	local route = room.route_stanza;
+	room.route_stanza = function (self, stanza)
+		if stanza.name == "presence" then
+			local to = jid_bare(stanza.attr.to);
+			if to and is_bridge(to) then
+				local sender = self:get_occupant_by_nick(stanza.attr.from);
+				if sender and sender.bare_jid ~= to and is_bridge(sender.bare_jid) then
+					return;
+				end
+			end
+		end
+		return route(self, stanza);
+	end
+end
+
+local function brewery_room()
+	local muc = prosody.hosts[module.host] and prosody.hosts[module.host].modules.muc;
+	return muc and muc.get_room_from_jid(room_name .. "@" .. module.host);
+end
+
+module:hook("muc-room-created", function (event)
+	if jid_node(event.room.jid) == room_name then
+		filter_route(event.room);
+	end
+end);
+
+module:hook("muc-occupant-pre-join", function (event)
+	if jid_node(event.room.jid) == room_name then
+		filter_route(event.room);
+	end
+end, 200);
 
 module:hook("muc-occupant-pre-join", function (event)
 	local room, stanza = event.room, event.stanza;
@@ -40,11 +98,11 @@ end, 100);
 -- Occupants that are no longer allowed (their token was revoked, or they got in before the brewery
 -- was closed) leave the room.
 local function enforce()
-	local muc = prosody.hosts[module.host] and prosody.hosts[module.host].modules.muc;
-	local room = muc and muc.get_room_from_jid(room_name .. "@" .. module.host);
+	local room = brewery_room();
 	if not room then
 		return;
 	end
+	filter_route(room);
 	local members = allowed();
 	local out = {};
 	for nick, occupant in room:each_occupant() do
@@ -58,8 +116,18 @@ local function enforce()
 	end
 end
 
-module:hook_global("config-reloaded", enforce);
+module:hook_global("config-reloaded", function ()
+	read_options();
+	enforce();
+end);
 module:hook("module-loaded", function (event)
 	if event.module == "muc" then enforce(); end
 end);
 enforce();
+
+function module.unload()
+	local room = brewery_room();
+	if room then
+		room.route_stanza = nil;
+	end
+end

@@ -49,6 +49,22 @@ def shell(command, timeout=60):
     return run(PROSODYCTL + ["shell", command], check=False, timeout=timeout)
 
 
+PROMPT = "prosody> "
+
+
+def shell_script(commands, timeout=60):
+    """Run several admin shell commands in one ``prosodyctl shell`` (one process, one connection):
+    the answer of each, in order, or None when the shell could not run them all (prosody not
+    running, no admin socket)."""
+    result = run(PROSODYCTL + ["shell"], input="".join(c + "\n" for c in commands), check=False, timeout=timeout)
+    if not result.ok:
+        return None
+    answers = result.stdout.split(PROMPT)[1:]
+    if len(answers) < len(commands):
+        return None
+    return answers[:len(commands)]
+
+
 def brewery_jid(meet_domain):
     return "jvbbrewery@internal.auth.{}".format(meet_domain)
 

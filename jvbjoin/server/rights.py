@@ -19,7 +19,9 @@ guests of the public meet domain included. jvb-join's prosody module ``mod_jvb_j
 (shipped in PLUGIN_DIR) is enabled on the internal component beside the package's modules, and
 ``jvb_join_brewery_occupants`` lists who may enter: the component's admins as the package sets them
 (jicofo's focus account and the shared jvb account) and the live token accounts. The module reads
-the list at every join, so a reload is enough when a token comes or goes.
+the list when it loads and at every reload, so a reload is enough when a token comes or goes.
+``jvb_join_brewery_observers`` names the occupants that are not bridges (jicofo's account): only they
+get the bridges' presence, so the room does not send every bridge's stats to every other bridge.
 """
 
 import re
@@ -39,6 +41,8 @@ HEADER = ("-- Managed by jvb-join: the rights jitsi-meet-prosody gives the share
 PLUGIN_DIR = "/usr/share/jvb-join/prosody-plugins/"
 MODULE = "jvb_join_brewery"
 ALLOW_OPTION = "jvb_join_brewery_occupants"
+OBSERVERS_OPTION = "jvb_join_brewery_observers"
+SHARED_BRIDGE_USER = "jvb"  # jitsi-meet-prosody's shared bridge account, jvb@auth.DOMAIN
 
 
 def _strings(block):
@@ -99,7 +103,14 @@ def render(domain, unlimited, admins, accounts, plugin_paths=(), modules=()):
     return (text + '\nComponent "internal.auth.{}" "muc"\n'.format(domain) +
             "    modules_enabled = {}\n".format(_lua_list([m for m in modules if m != MODULE] + [MODULE])) +
             "    admins = {}\n".format(_lua_list(members)) +
-            "    {} = {}\n".format(ALLOW_OPTION, _lua_list(members)))
+            "    {} = {}\n".format(ALLOW_OPTION, _lua_list(members)) +
+            "    {} = {}\n".format(OBSERVERS_OPTION, _lua_list(observers(admins))))
+
+
+def observers(admins):
+    """The brewery's occupants that are not bridges (jicofo's account): the component's admins other
+    than the shared bridge account. They get every bridge's presence; bridges do not get each other's."""
+    return [a for a in admins if a.partition("@")[0] != SHARED_BRIDGE_USER]
 
 
 def fragment_text(paths, domain, records):
@@ -121,9 +132,26 @@ def sync(paths, domain, records):
     changed = files.write_atomic(paths(FRAGMENT), fragment_text(paths, domain, records), 0o644, 0, 0)
     changed = ensure_include(paths) or changed
     if changed:
+        apply(domain)
+    return changed
+
+
+def apply(domain):
+    """Make the running prosody use the file as it now is, in one admin shell session: reload the
+    config, then the modules that read its options when they load (the rate limits' exceptions, and
+    jvb-join's brewery module, which also brings a newer copy of the module into use), and see that
+    the brewery module is loaded. When the shell cannot do that, one step at a time (see
+    reload_prosody and load_brewery_module)."""
+    answers = prosody.shell_script([
+        "config:reload()",
+        "module:reload('limits_exception', 'auth.{}')".format(domain),
+        "module:reload('{}', 'internal.auth.{}')".format(MODULE, domain),
+        "module:list('internal.auth.{}')".format(domain)])
+    if answers is None or "OK" not in answers[0]:
         reload_prosody(domain)
         load_brewery_module(domain)
-    return changed
+    elif not re.search(r"\b{}\b".format(MODULE), answers[3]):
+        load_brewery_module(domain)
 
 
 def allowed_in_brewery(paths):

@@ -55,6 +55,7 @@ Component "{internal}" "muc"
     muc_room_locking = false
     modules_enabled = {{ "muc_hide_all"; "ping"; "jvb_join_brewery" }}
     jvb_join_brewery_occupants = {{ "focus@{auth}" }}
+    jvb_join_brewery_observers = {{ "focus@{auth}" }}
 """
 
 
@@ -180,3 +181,35 @@ def test_hidden_rooms_answer_disco_info_only_to_their_occupants(server, admin):
             assert _guest_disco_info(server, "nosuchroom@" + INTERNAL) == "item-not-found"
     finally:
         _allow(server, ["focus@" + AUTH])
+
+
+def test_a_bridges_presence_reaches_jicofo_and_its_own_account_but_not_the_other_bridges(server, admin):
+    """The room sends a bridge's stats presence to the observers (jicofo) and to its own account's
+    sessions (the join's check logs in as the bridge and looks for its nickname), not to the other
+    bridges: with N bridges that would be N*N stanzas every presence interval."""
+    from test_prosody import _stay_in_room
+    accounts = {name: ("jvb-{}@{}".format(name, AUTH), secrets.token_urlsafe(18)) for name in ("aaaa1111", "bbbb2222")}
+    accounts["focus"] = ("focus@" + AUTH, secrets.token_urlsafe(18))
+    for jid, password in accounts.values():
+        _adduser(server, jid, password)
+    _allow(server, [jid for jid, _ in accounts.values()])
+    der = probe.verify_pin("127.0.0.1", server["port"], AUTH, _pin(server["certs"][AUTH]))
+    bridge, password = accounts["aaaa1111"]
+    ready, stop = threading.Event(), threading.Event()
+    t = threading.Thread(target=_stay_in_room, args=(server["port"], bridge + "/bridge", password, der, BREWERY,
+                                                     "nick-a", ready, stop), daemon=True)
+    t.start()
+    try:
+        assert ready.wait(15), "a listed account did not get into the brewery"
+
+        def seen_by(name):
+            jid, secret = accounts[name]
+            return session.brewery_occupants("127.0.0.1", server["port"], AUTH, jid.partition("@")[0], secret,
+                                             BREWERY, der, timeout=10)
+        assert "nick-a" in seen_by("focus")
+        assert "nick-a" in seen_by("aaaa1111")
+        assert "nick-a" not in seen_by("bbbb2222")
+        assert prosody_admin.brewery_accounts(MEET) == {bridge}  # it is in the room all the same
+    finally:
+        stop.set()
+        t.join(10)

@@ -148,3 +148,42 @@ def test_prosody_store_names_and_a_throwaway_guests_files_forgotten(tmp_path):
     left = sorted(os.listdir(os.path.join(str(tmp_path), "var/lib/prosody/meet%2eexample%2ecom/pep")))
     assert left == ["jvb.dat"]
     assert prosody.forget_user_data(paths, "other.example.com", guest) == []
+
+
+def shell_answer(*answers):
+    """What `prosodyctl shell` prints for commands on its stdin: a banner, then a prompt before each answer."""
+    return "Welcome to the Prosody administration console.\n" + "".join(
+        "prosody> " + a + "\n" for a in answers) + "prosody> \n"
+
+
+def test_a_change_reaches_prosody_in_one_shell_session(paths, monkeypatch):
+    """Config reload, both modules' reload and the check that the brewery module runs: one process,
+    not one per command (token create pays this once per token, a batch once)."""
+    package_config(paths)
+    from jvbjoin.server import prosody
+    from jvbjoin.system.run import Result
+    calls = []
+    loaded = "| internal.auth.{}:\n|     muc\n|     {}\n".format(DOMAIN, rights.MODULE)
+    monkeypatch.setattr(prosody, "run", lambda argv, **kw: calls.append((argv, kw.get("input"))) or Result(
+        argv, 0, shell_answer("| OK: Config reloaded", "| OK: Module reloaded on 1 host",
+                              "| OK: Module reloaded on 1 host", loaded), ""))
+    monkeypatch.setattr(rights, "run", lambda argv, **kw: calls.append((argv, None)))
+    assert rights.sync(paths, DOMAIN, [record("aaaa1111")]) is True
+    assert len(calls) == 1 and calls[0][0] == ["prosodyctl", "shell"]
+    script = calls[0][1].splitlines()
+    assert script[0] == "config:reload()" and "jvb_join_brewery" in script[2] and script[3].startswith("module:list")
+    # the module is not loaded: it is loaded (module:load, prosody knows the plugin folder)
+    calls.clear()
+    monkeypatch.setattr(prosody, "run", lambda argv, **kw: calls.append((argv, kw.get("input"))) or Result(
+        argv, 0, shell_answer("| OK: Config reloaded", "| OK", "! Module not loaded", "| internal.auth.x:\n|  muc\n"),
+        ""))
+    monkeypatch.setattr(rights, "load_brewery_module", lambda domain: calls.append(("load", domain)))
+    assert rights.sync(paths, DOMAIN, [record("bbbb2222")]) is True
+    assert calls[-1] == ("load", DOMAIN)
+
+
+def test_jicofo_is_the_brewerys_observer_and_bridges_are_not():
+    """Only the observers get the bridges' presence; the shared jvb account is a bridge, so it is not one."""
+    text = rights.render(DOMAIN, [], ["focus@auth." + DOMAIN, "jvb@auth." + DOMAIN], ["jvb-aaaa1111@auth." + DOMAIN])
+    assert 'jvb_join_brewery_observers = {{ "focus@auth.{}" }}'.format(DOMAIN) in text
+    assert rights.observers(["jvb@auth." + DOMAIN]) == []  # no observer: the module filters nothing
