@@ -21,22 +21,26 @@ def token():
 @click.option("--colibri-ws", metavar="ADDRESS",
               help="Legacy colibri websockets: the bridge gets its own server-id, and nginx here a route to "
                    "ADDRESS:9090 (the bridge's IP address as this server reaches it). Off by default.")
+@click.option("--region", metavar="REGION",
+              help="The bridge's relay region (a short name such as eu or us-east): jicofo places each "
+                   "conference near its participants and joins regions by bridge-to-bridge relays.")
 @click.pass_obj
-def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_join_command, colibri_ws=None):
+def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_join_command, colibri_ws=None,
+                 region=None):
     """Make a bridge account and print its join token."""
     from jvbjoin.system.paths import Paths
     from jvbjoin.server import tokens
     from jvbjoin.formats.token import encode
 
     record, joined = tokens.create(Paths("/"), tokens.parse_ttl(ttl), name, host, port, jvb_version,
-                                   allow_from=allow_from, colibri_ws=colibri_ws)
+                                   allow_from=allow_from, colibri_ws=colibri_ws, region=region)
     text = encode(joined)
     if not allow_from and tokens.ufw_active():
         say("note: ufw is active here; if the bridge cannot reach port {0} yet, allow it with "
             "'jvb-join token create --allow-from ADDRESS' or 'ufw allow from ADDRESS to any port {0} "
             "proto tcp'.".format(tokens.XMPP_PORT), err=True)
     emit(opts, {"id": record["id"], "name": record["name"], "expires": record["exp"],
-                "colibri_ws": record.get("colibri_ws"), "token": text, "join_command": "jvb-join " + text},
+                "colibri_ws": record.get("colibri_ws"), "region": record.get("region"), "token": text, "join_command": "jvb-join " + text},
          "jvb-join " + text if print_join_command else text, sort_keys=False)
 
 

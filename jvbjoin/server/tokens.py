@@ -16,7 +16,7 @@ import time
 
 from jvbjoin.errors import JvbJoinError, UsageError
 from jvbjoin.formats.pin import spki_pin
-from jvbjoin.formats.token import JoinToken
+from jvbjoin.formats.token import REGION_RULE, JoinToken, valid_region
 from jvbjoin.system import ufw
 from jvbjoin.system.run import run
 from jvbjoin.server import colibri_ws as ws, prosody, rights
@@ -127,13 +127,22 @@ def require_root():
                            "Run it again with sudo.")
 
 
+def check_region(region, option="--region"):
+    """``region`` if it is a relay region name (or None); a usage error otherwise."""
+    if region is not None and not valid_region(region):
+        raise UsageError("{} must be {}, not {!r}.".format(option, REGION_RULE, region))
+    return region
+
+
 def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None, now=None, allow_from=None,
-           colibri_ws=None):
+           colibri_ws=None, region=None):
     """Make an account and return ``(record, token)``. The token holds the only copy of its password.
 
     ``colibri_ws``: the bridge's address as this server reaches it; the bridge then gets its own
-    websocket server-id and nginx a route to it (server/colibri_ws.py)."""
+    websocket server-id and nginx a route to it (server/colibri_ws.py). ``region``: the bridge's
+    relay region, carried by the token into its relay settings."""
 
+    check_region(region)
     require_root()
     now = int(time.time() if now is None else now)
     domain = server_domain(paths)
@@ -159,6 +168,8 @@ def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None
               "pin": pin, "verifier": account_verifier(paths, auth, user), "allow_from": allow_from}
     if websockets:
         record["colibri_ws"] = websockets
+    if region:
+        record["region"] = region
     records.append(record)
     store.save(records)
     rights.sync(paths, domain, records)
@@ -181,6 +192,8 @@ def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None
         fields["jvb"] = jvb_version
     if websockets:
         fields.update(ws=websockets["id"], wsfrom=websockets["from"])
+    if region:
+        fields["region"] = region
     return record, JoinToken(**fields)
 
 
