@@ -72,8 +72,22 @@ def render_fragment(token, password, nickname, extras=None):
     quoted["websocket_id"] = hocon.quote(extras.websocket_id) if extras.websocket_id else None
     quoted["websocket_domain"] = hocon.quote(extras.websocket_domain) if extras.websocket_id else None
     quoted["websocket_port"] = WEBSOCKET_PORT
-    quoted["region"] = hocon.quote(extras.region) if extras.region else None
+    quoted["relay"] = relay_text(extras.region, nickname) if extras.region else None
     return env.get_template("jvb-join.conf.j2").render(**quoted)
+
+
+def relay_text(region, relay_id):
+    """The bridge's relay settings: jicofo puts each conference on bridges near its participants and
+    joins bridges of different regions by relays, bridge to bridge over the media port. The bridge
+    reads the older ``videobridge.octo`` keys before ``videobridge.relay`` (RelayConfig), so both
+    get the same values: an octo setting left in jvb.conf cannot override these."""
+    region, relay_id = hocon.quote(region), hocon.quote(relay_id)
+    lines = ["# Relays in region {}: bridges of other regions are reached over the media port.".format(region),
+             "# The bridge reads videobridge.octo before videobridge.relay: both hold the same values."]
+    for block in ("relay", "octo"):
+        lines += ["videobridge.{} {{".format(block), "  enabled = true", "  region = {}".format(region),
+                  "  relay-id = {}".format(relay_id), "}"]
+    return "\n".join(lines) + "\n"
 
 
 _PASSWORD_VALUE = re.compile(rb"^([ \t]*PASSWORD[ \t]*[=:][ \t]*).*$", re.MULTILINE)
