@@ -15,6 +15,7 @@ relay block in a file of its own, included at the end of its jvb.conf, with its 
 """
 
 import json
+import time
 
 from jvbjoin.system import files
 from jvbjoin.formats import javaprops
@@ -140,15 +141,30 @@ class JicofoRegions(FileStep):
                 "Remove those keys from {} (a key after the include line wins), then run again.".format(
                     jicofo.JICOFO_CONF))
         restart()
-        ensure_jicofo_answers(ctx.paths, ctx.progress)
-        try:
-            strategy = jicofo.read_debug(jicofo.rest_url(ctx.paths)).get("bridge_selector", {}).get("strategy")
-        except JvbJoinError:
-            strategy = None  # /debug turned off by the admin: the files were checked above
+        strategy = self.restarted_strategy(ctx)
+        if strategy is None:  # /debug turned off by the admin: the files were checked above
             ctx.add_degraded("jicofo's /debug does not answer: its bridge selection was not confirmed")
-        if strategy is not None and strategy != STRATEGY:
+        elif strategy != STRATEGY:
             raise StepError("jicofo restarted with strategy {}, not {}".format(strategy, STRATEGY),
                             "See /var/log/jitsi/jicofo.log and {}.".format(JICOFO_LEGACY))
+
+    #: how long the restarted jicofo has to show the strategy in /debug
+    wait = 60.0
+
+    def restarted_strategy(self, ctx, clock=time.monotonic, sleep=time.sleep):
+        """The strategy jicofo's /debug shows once the restarted daemon answers. jicofo's SysV stop
+        only signals: the old daemon answers for a moment after the restart, with the old strategy."""
+        deadline = clock() + self.wait
+        while True:
+            ensure_jicofo_answers(ctx.paths, ctx.progress)
+            try:
+                doc = jicofo.read_debug(jicofo.rest_url(ctx.paths))
+            except JvbJoinError:
+                doc = None
+            strategy = (doc or {}).get("bridge_selector", {}).get("strategy") if doc else None
+            if strategy == STRATEGY or clock() >= deadline:
+                return strategy
+            sleep(1.0)
 
 
 class LocalBridgeRelay(FileStep):

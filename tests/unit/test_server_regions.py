@@ -102,8 +102,10 @@ def test_a_config_that_does_not_parse_is_refused_before_the_restart(paths, monke
 def test_jicofo_restarted_with_another_strategy_is_rolled_back(paths, monkeypatch):
     Jicofo(monkeypatch, strategy="SingleBridgeSelectionStrategy")
     ctx = server(paths)
+    step = regions.JicofoRegions("eu")
+    step.wait = 0.0
     with pytest.raises(StepError) as caught:
-        as_the_engine_runs(regions.JicofoRegions("eu"), ctx)
+        as_the_engine_runs(step, ctx)
     assert "SingleBridgeSelectionStrategy" in caught.value.message
     assert read(paths(JICOFO_CONF)) == CONF
 
@@ -169,3 +171,13 @@ def test_the_fragment_is_what_jicofo_reads(paths):
     assert "jicofo.bridge.selection-strategy = RegionBasedBridgeSelectionStrategy\n" in text
     assert 'jicofo.local-region = "us-east"\n' in text and "jicofo.octo.enabled = true\n" in text
     assert json.loads(json.dumps(regions.wanted_keys("us-east")))["jicofo.local-region"] == "us-east"
+
+
+def test_the_old_daemon_answering_for_a_moment_after_the_restart_is_waited_out(paths, monkeypatch):
+    answers = iter(["SingleBridgeSelectionStrategy", "SingleBridgeSelectionStrategy", regions.STRATEGY])
+    monkeypatch.setattr(regions, "ensure_jicofo_answers", lambda paths, progress: None)
+    monkeypatch.setattr(regions.jicofo, "read_debug", lambda url: {"bridge_selector": {"strategy": next(answers)}})
+    slept = []
+    step = regions.JicofoRegions("eu")
+    assert step.restarted_strategy(Context(paths), clock=lambda: 0.0, sleep=slept.append) == regions.STRATEGY
+    assert slept == [1.0, 1.0]
