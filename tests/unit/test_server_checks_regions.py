@@ -31,10 +31,14 @@ def test_skipped_while_regions_are_off(paths, monkeypatch):
     assert result.status == "skipped"
 
 
-def test_a_token_with_a_region_turns_the_check_on(paths, monkeypatch):
+def test_a_token_with_a_region_turns_the_check_on_and_jicofo_must_select_by_region(paths, monkeypatch):
     facts = facts_with(paths, monkeypatch, regions_on=False, a=relay("eu", "a"))
     model.TokenStore(paths).save([{"id": "aaaa1111", "region": "eu", "exp": 2 ** 40, "created": 0,
                                    "user": "jvb-aaaa1111", "domain": "auth.x"}])
+    result = check.check_server_regions(facts)
+    assert result.status == "warn" and "jicofo does not select bridges by region" in result.detail
+    assert "server install --domain DOMAIN --region REGION" in result.remedy
+    write(paths(JICOFO_FRAGMENT), "jicofo.octo.enabled = true\n")
     assert check.check_server_regions(facts).status == "ok"
 
 

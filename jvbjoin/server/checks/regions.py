@@ -62,6 +62,9 @@ def check_server_regions(facts):
     details = ["{}: region {}, relay id {}, version {}".format(
         b["nickname"], b["region"] or "-", b["relay_id"] or "-", b["version"] or "-") for b in bridges]
     problems = fleet_problems(bridges)
+    if files.read_text(paths(JICOFO_FRAGMENT)) is None:
+        problems.insert(0, ("tokens carry regions but jicofo does not select bridges by region",
+                            "jvb-join server install --domain DOMAIN --region REGION   (this server's region)"))
     if problems:
         return warn("; ".join(p for p, _ in problems), " / ".join(sorted(set(r for _, r in problems))), details)
     if not bridges:
