@@ -40,7 +40,8 @@ def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_joi
             "'jvb-join token create --allow-from ADDRESS' or 'ufw allow from ADDRESS to any port {0} "
             "proto tcp'.".format(tokens.XMPP_PORT), err=True)
     emit(opts, {"id": record["id"], "name": record["name"], "expires": record["exp"],
-                "colibri_ws": record.get("colibri_ws"), "region": record.get("region"), "token": text, "join_command": "jvb-join " + text},
+                "colibri_ws": record.get("colibri_ws"), "token": text, "join_command": "jvb-join " + text,
+                "region": record.get("region")},
          "jvb-join " + text if print_join_command else text, sort_keys=False)
 
 
