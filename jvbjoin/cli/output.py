@@ -151,13 +151,15 @@ def bridges_table(doc):
     if not doc["bridges"]:
         lines.append("jicofo sees no bridge in {}.".format(doc["brewery"]))
     else:
-        rows = [("NICKNAME", "TOKEN", "ACCOUNT", "ADDRESS", "VERSION", "STRESS", "STATE")]
+        # regions and relay ids only where some bridge has them (server install / token create --region)
+        relays = any(b.get("region") or b.get("relay_id") for b in doc["bridges"])
+        rows = [("NICKNAME", "TOKEN", "ACCOUNT", "ADDRESS", "VERSION", "STRESS", "STATE")
+                + (("REGION", "RELAY ID") if relays else ())]
         for b in doc["bridges"]:
             token = b["token"] and "{} ({})".format(b["token"], b["token_name"] or "-") or b["token_name"] or "-"
             stress = "-" if b["stress"] is None else "{:.2f}".format(b["stress"])
-            state = b["state"] + ("" if not b["region"] else " region={}".format(b["region"]))
             rows.append((b["nickname"], token, b["account"] or "?", b["address"] or "-", b["version"] or "-",
-                         stress, state))
+                         stress, b["state"]) + ((b.get("region") or "-", b.get("relay_id") or "-") if relays else ()))
         # columns as wide as their widest value (nicknames of the shared account are UUIDs)
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:

@@ -21,13 +21,16 @@ def token():
 @click.option("--colibri-ws", metavar="ADDRESS",
               help="Legacy colibri websockets: the bridge gets its own server-id, and nginx here a route to "
                    "ADDRESS:9090 (the bridge's IP address as this server reaches it). Off by default.")
+@click.option("--region", metavar="REGION",
+              help="The bridge's relay region (a short name such as eu or us-east): jicofo places each "
+                   "conference near its participants and joins regions by bridge-to-bridge relays.")
 @click.option("--count", type=click.IntRange(1, None), metavar="N",
               help="Make N tokens at once (one prosody reload for all), one per line.")
 @click.option("--output", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the tokens to FILE (a new file, mode 0600) instead of printing them.")
 @click.pass_obj
 def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_join_command, colibri_ws=None,
-                 count=None, output=None):
+                 region=None, count=None, output=None):
     """Make a bridge account and print its join token."""
     from jvbjoin.system.paths import Paths
     from jvbjoin.server import tokens
@@ -41,10 +44,10 @@ def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_joi
         tokens.check_output(output)
     if count:
         made = tokens.create_batch(Paths("/"), count, tokens.parse_ttl(ttl), name, host, port, jvb_version,
-                                   allow_from=allow_from)
+                                   allow_from=allow_from, region=region)
     else:
         made = [tokens.create(Paths("/"), tokens.parse_ttl(ttl), name, host, port, jvb_version,
-                              allow_from=allow_from, colibri_ws=colibri_ws)]
+                              allow_from=allow_from, colibri_ws=colibri_ws, region=region)]
     lines = [("jvb-join " if print_join_command else "") + encode(joined) for _, joined in made]
     if not allow_from and tokens.ufw_active():
         say("note: ufw is active here; if the bridge cannot reach port {0} yet, allow it with "
@@ -53,7 +56,7 @@ def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_joi
     if output:
         tokens.write_output(output, lines)
     items = [{"id": record["id"], "name": record["name"], "expires": record["exp"],
-              "colibri_ws": record.get("colibri_ws")} for record, _ in made]
+              "colibri_ws": record.get("colibri_ws"), "region": record.get("region")} for record, _ in made]
     if not output:
         for item, (_, joined) in zip(items, made):
             item.update(token=encode(joined), join_command="jvb-join " + encode(joined))

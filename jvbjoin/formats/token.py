@@ -29,11 +29,13 @@ MAX_PASSWORD_LENGTH = 256
 MAX_EXP = 253402300799
 
 FIELDS = ("v", "id", "host", "port", "domain", "muc", "user", "password", "pin", "exp", "meet", "jvb", "ws",
-          "wsfrom")
+          "wsfrom", "region")
 # ws and wsfrom (token create --colibri-ws): the bridge's colibri websocket server-id, and the
 # server's address that alone may reach the bridge's websocket port. Both or neither.
-OPTIONAL = frozenset(["jvb", "ws", "wsfrom"])
-PUBLIC_FIELDS = ("id", "host", "port", "domain", "muc", "meet", "exp", "pin", "jvb", "ws", "wsfrom")
+# region (token create --region): the bridge's relay region. A token without it is read as before;
+# a reader older than the field refuses a token that has it ("unknown key"), never drops it.
+OPTIONAL = frozenset(["jvb", "ws", "wsfrom", "region"])
+PUBLIC_FIELDS = ("id", "host", "port", "domain", "muc", "meet", "exp", "pin", "jvb", "ws", "wsfrom", "region")
 # The package's default server-id: every bridge has it, so it routes nothing to one bridge.
 DEFAULT_SERVER_ID = "default-id"
 
@@ -44,6 +46,8 @@ _PIN = re.compile(r"sha256:[0-9a-f]{64}\Z")
 # A Debian version: optional epoch, upstream starting with a digit, optional revision.
 _DEBIAN_VERSION = re.compile(r"(?:[0-9]{1,9}:)?[0-9][A-Za-z0-9.+~-]{0,98}\Z")
 _SERVER_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?\Z")
+# A relay region: a short lowercase name such as eu, us-east or ap-south-1.
+_REGION = re.compile(r"[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?\Z")
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*\Z")
 _CHECKSUM = re.compile(r"[0-9a-f]{%d}\Z" % CHECKSUM_LENGTH)
 _OTHER_VERSION = re.compile(r"jvbj([0-9]{1,6})\.")
@@ -92,22 +96,17 @@ def valid_bare_jid(text):
     return valid_localpart(local) and valid_dns_name(domain)
 
 
+_KINDS = ((bool, "true/false"), (int, "a number"), (float, "a decimal number"), (str, "text"),
+          ((list, tuple), "a list"), (dict, "an object"))
+
+
 def _kind(value):
     """What a JSON value is, in words, for messages that must not show the value itself."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int):
-        return "a number"
-    if isinstance(value, float):
-        return "a decimal number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
+    for types, word in _KINDS:
+        if isinstance(value, types):
+            return word
     return "a {}".format(type(value).__name__)
 
 
@@ -190,6 +189,18 @@ def _check_fields(f):
         _need_text("wsfrom", f["wsfrom"])
         if not valid_ip_literal(f["wsfrom"]):
             raise TokenError("The token's wsfrom must be the server's IP address.")
+    if f["region"] is not None:
+        _need_text("region", f["region"])
+        if not valid_region(f["region"]):
+            raise TokenError("The token's region must be " + REGION_RULE + ".")
+
+
+REGION_RULE = "1 to 32 lowercase letters, digits and inner '-', starting with a letter (e.g. eu, us-east)"
+
+
+def valid_region(text):
+    """A relay region for a bridge and jicofo (compared by jicofo as a plain string)."""
+    return isinstance(text, str) and _REGION.match(text) is not None
 
 
 def valid_server_id(text):
@@ -204,9 +215,9 @@ class JoinToken(object):
     __slots__ = FIELDS
 
     def __init__(self, v=VERSION, id=None, host=None, port=DEFAULT_PORT, domain=None, muc=None, user=None,
-                 password=None, pin=None, exp=None, meet=None, jvb=None, ws=None, wsfrom=None):
-        values = dict(v=v, id=id, host=host, port=port, domain=domain, muc=muc, user=user,
-                      password=password, pin=pin, exp=exp, meet=meet, jvb=jvb, ws=ws, wsfrom=wsfrom)
+                 password=None, pin=None, exp=None, meet=None, jvb=None, ws=None, wsfrom=None, region=None):
+        values = dict(v=v, id=id, host=host, port=port, domain=domain, muc=muc, user=user, password=password,
+                      pin=pin, exp=exp, meet=meet, jvb=jvb, ws=ws, wsfrom=wsfrom, region=region)
         _check_fields(values)
         for name in FIELDS:
             object.__setattr__(self, name, values[name])
@@ -222,9 +233,6 @@ class JoinToken(object):
 
     def __eq__(self, other):
         return isinstance(other, JoinToken) and self._values() == other._values()
-
-    def __ne__(self, other):
-        return not self == other
 
     def __hash__(self):
         return hash(self._values())

@@ -26,7 +26,9 @@ from jvbjoin.bridge.join import supported_release
 from jvbjoin.server.boundary import ClosedBrewery, JicofoRestLocal
 from jvbjoin.server.letsencrypt import LetsEncryptCertificate
 from jvbjoin.server.model import auth_cert_path
+from jvbjoin.server.regions import region_steps
 from jvbjoin.server.services import ExpiryTimer, LocalBridge, ensure_jicofo_answers, recorded_choice
+from jvbjoin.server.tokens import check_region
 
 CERT_CHOICES = {
     "self-signed": "Generate a new self-signed certificate",
@@ -51,7 +53,7 @@ class ServerOptions:
                  local_bridge=None, dry_run=False, jitsi_repo_url=None, jitsi_repo_suite=None,
                  jitsi_repo_components=None, jitsi_repo_key=None, lock_timeout=300, firewall=True,
                  no_ssh=False, allow_unsupported_release=False, acme_directory=None, acme_ca_file=None,
-                 firewall_cut_ok=False, confirm=None):
+                 firewall_cut_ok=False, confirm=None, region=None):
         self.domain = domain
         self.cert = cert
         self.cert_file = cert_file
@@ -73,6 +75,7 @@ class ServerOptions:
         self.firewall_cut_ok = firewall_cut_ok
         # asks the operator a yes/no question on a terminal; None when no one is there to ask
         self.confirm = confirm
+        self.region = region  # this server's relay region (regions/relays on), or None: left as it is
 
     def as_dict(self):
         return {k: v for k, v in vars(self).items() if k != "confirm"}
@@ -89,6 +92,7 @@ class ServerRun(Run):
 def validate(opts):
     if not valid_dns_name(opts.domain):
         raise UsageError("--domain must be a DNS name such as meet.example.com, not {!r}.".format(opts.domain))
+    check_region(opts.region)
     if opts.cert == "own":
         if not (opts.cert_file and opts.key_file):
             raise UsageError("--cert own needs --cert-file and --key-file.")
@@ -178,6 +182,7 @@ def server_steps(ctx):
         ports = [(str(port), proto) for port, proto in server_ports(local_bridge)]
         steps.append(firewall.Firewall(ports=ports))
     steps.append(LocalBridge(local_bridge, explicit))
+    steps += region_steps(opts.region, local_bridge)
     steps.append(ExpiryTimer())
     if opts.cert == "letsencrypt":
         certbot = Packages(["certbot"], lock_timeout=opts.lock_timeout, name="certbot",

@@ -16,7 +16,7 @@ import time
 
 from jvbjoin.errors import JvbJoinError, UsageError
 from jvbjoin.formats.pin import spki_pin
-from jvbjoin.formats.token import JoinToken
+from jvbjoin.formats.token import REGION_RULE, JoinToken, valid_region
 from jvbjoin.system import ufw
 from jvbjoin.system.run import run
 from jvbjoin.server import colibri_ws as ws, prosody, rights
@@ -142,6 +142,13 @@ def require_root():
                            "Run it again with sudo.")
 
 
+def check_region(region, option="--region"):
+    """``region`` if it is a relay region name (or None); a usage error otherwise."""
+    if region is not None and not valid_region(region):
+        raise UsageError("{} must be {}, not {!r}.".format(option, REGION_RULE, region))
+    return region
+
+
 def _start(paths):
     """What every token command starts from: root, the domain, the auth certificate's pin, the store."""
     require_root()
@@ -151,10 +158,13 @@ def _start(paths):
     return domain, pin, store, store.load()
 
 
-def _new_record(domain, pin, token_id, now, ttl_seconds, name, host, port, allow_from):
-    return {"id": token_id, "name": name or "", "user": "jvb-{}".format(token_id), "domain": "auth." + domain,
-            "meet": domain, "created": now, "exp": now + int(ttl_seconds), "host": host or domain, "port": port,
-            "pin": pin, "allow_from": allow_from}
+def _new_record(domain, pin, token_id, now, ttl_seconds, name, host, port, allow_from, region=None):
+    record = {"id": token_id, "name": name or "", "user": "jvb-{}".format(token_id), "domain": "auth." + domain,
+              "meet": domain, "created": now, "exp": now + int(ttl_seconds), "host": host or domain, "port": port,
+              "pin": pin, "allow_from": allow_from}
+    if region:
+        record["region"] = region
+    return record
 
 
 def _token(record, password, jvb_version, websockets=None):
@@ -165,20 +175,24 @@ def _token(record, password, jvb_version, websockets=None):
         fields["jvb"] = jvb_version
     if websockets:
         fields.update(ws=websockets["id"], wsfrom=websockets["from"])
+    if record.get("region"):
+        fields["region"] = record["region"]
     return JoinToken(**fields)
 
 
 def create(paths, ttl_seconds, name=None, host=None, port=5222, jvb_version=None, now=None, allow_from=None,
-           colibri_ws=None):
+           colibri_ws=None, region=None):
     """Make an account and return ``(record, token)``. The token holds the only copy of its password.
 
     ``colibri_ws``: the bridge's address as this server reaches it; the bridge then gets its own
-    websocket server-id and nginx a route to it (server/colibri_ws.py)."""
+    websocket server-id and nginx a route to it (server/colibri_ws.py). ``region``: the bridge's
+    relay region, carried by the token into its relay settings."""
 
+    check_region(region)
     domain, pin, store, records = _start(paths)
     now = int(time.time() if now is None else now)
     token_id = new_token_id({r["id"] for r in records})
-    record = _new_record(domain, pin, token_id, now, ttl_seconds, name, host, port, None)
+    record = _new_record(domain, pin, token_id, now, ttl_seconds, name, host, port, None, region)
     password = secrets.token_urlsafe(24)
     websockets = None
     if colibri_ws:
@@ -221,12 +235,13 @@ def batch_names(name, count):
 
 
 def create_batch(paths, count, ttl_seconds, name=None, host=None, port=5222, jvb_version=None, now=None,
-                 allow_from=None):
+                 allow_from=None, region=None):
     """Make ``count`` accounts at once and return ``[(record, token), ...]``: the accounts go to the
     running prosody in one admin shell session, the store is written once, and prosody reloads its
     rights once for the whole batch."""
     if not 1 <= count <= MAX_BATCH:
         raise UsageError("--count takes 1 to {}, not {}.".format(MAX_BATCH, count))
+    check_region(region)
     domain, pin, store, records = _start(paths)
     now = int(time.time() if now is None else now)
     if allow_from:
@@ -237,7 +252,7 @@ def create_batch(paths, count, ttl_seconds, name=None, host=None, port=5222, jvb
     for label in batch_names(name, count):
         token_id = new_token_id(taken)
         taken.add(token_id)
-        made.append((_new_record(domain, pin, token_id, now, ttl_seconds, label, host, port, allow_from),
+        made.append((_new_record(domain, pin, token_id, now, ttl_seconds, label, host, port, allow_from, region),
                      secrets.token_urlsafe(24)))
     add_accounts(paths, [(jid_of(r), password) for r, password in made])
     for record, _ in made:

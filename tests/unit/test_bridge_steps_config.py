@@ -346,3 +346,65 @@ def test_whole_sequence_through_the_engine(paths):
     assert "bridge" in ctx.changed
     again = config_ctx(paths)
     assert all(not changes for _, changes in Engine(bridge_config.steps(again), again).plan())
+
+
+# --- relays (token create --region) ------------------------------------------------------------
+
+def relay_ctx(paths, region="eu"):
+    ctx = config_ctx(paths)
+    ctx.run.token = make_token(region=region)
+    return ctx
+
+
+def relay_values(conf_path):
+    """What the bridge reads for its relay settings (RelayConfig): each key from the older
+    videobridge.octo first, then videobridge.relay."""
+    tree = hocon_cli_get(conf_path, "videobridge")
+    octo, relay = tree.get("octo", {}), tree.get("relay", {})
+    return {key: octo.get(key, relay.get(key)) for key in ("enabled", "region", "relay-id")}
+
+
+@pytest.mark.real_programs
+def test_region_gives_the_relay_block_and_an_old_octo_setting_does_not_win(paths, tmp_path):
+    ctx = relay_ctx(paths)
+    write(paths.machine_id, "m1\n")
+    write(paths.jvb_conf, PACKAGE_JVB_CONF + 'videobridge.octo { enabled = false, region = "old", '
+                          'relay-id = "old-id", bind-address = "10.0.0.1" }\n')
+    for step in bridge_config.steps(ctx):
+        run_step(step, ctx)
+    nick = nickname.bridge_nickname(config_ctx(paths))
+    merged = read(paths.jvb_conf).replace(INCLUDE_LINE, read(paths.jvb_fragment))
+    path = tmp_path / "merged.conf"
+    path.write_text(merged, encoding="utf-8")
+    assert relay_values(str(path)) == {"enabled": True, "region": "eu", "relay-id": nick}
+    assert BridgeFragment().check(relay_ctx(paths)) == []  # a second run changes nothing
+
+
+def test_no_region_no_relay_block(paths):
+    text = bridge_config.render_fragment(make_token(), "pw", "jvb-h-00000000")
+    assert "relay" not in text and "octo" not in text
+    text = bridge_config.render_fragment(make_token(region="us-east"), "pw", "jvb-h-00000000",
+                                         bridge_config.BridgeExtras(region="us-east"))
+    assert 'region = "us-east"' in text and 'relay-id = "jvb-h-00000000"' in text
+
+
+def test_relay_id_is_shown_as_the_nickname_pattern_in_the_plan(paths):
+    write(paths.machine_id, "m1\n")
+    os.makedirs(paths.jvb_dir)
+    ctx = relay_ctx(paths)
+    proposed = nickname.bridge_nickname(ctx)
+    diff = BridgeFragment().check(ctx)[0].diff
+    assert '+  region = "eu"\n' in diff
+    assert '+  relay-id = "{}<8 random hex digits, made at the join>"\n'.format(proposed[:-8]) in diff
+
+
+def test_legacy_region_property_that_would_win_is_refused(paths):
+    write(paths.machine_id, "m1\n")
+    os.makedirs(paths.jvb_dir)
+    write(paths.jvb_legacy_properties, "org.jitsi.videobridge.REGION=us\n")
+    with pytest.raises(StepError) as caught:
+        BridgeFragment().check(relay_ctx(paths, "eu"))
+    assert "org.jitsi.videobridge.REGION=us" in caught.value.message
+    assert "Remove the org.jitsi.videobridge.REGION line" in caught.value.remedy
+    assert BridgeFragment().check(relay_ctx(paths, "us"))  # the same region: joins
+    assert BridgeFragment().check(config_ctx(paths))  # no region asked: the admin's line is left

@@ -130,7 +130,7 @@ def test_token_is_immutable_and_redacted():
     assert "password=" in repr(token)
     assert token.redacted()["password"] != PASSWORD and token.redacted()["user"] == "jvb-abc12345"
     public = token.public_fields()
-    assert sorted(public) == sorted(["id", "host", "port", "domain", "muc", "meet", "exp", "pin", "jvb", "ws", "wsfrom"])
+    assert sorted(public) == sorted(["id", "host", "port", "domain", "muc", "meet", "exp", "pin", "jvb", "ws", "wsfrom", "region"])
     assert PASSWORD not in json.dumps(public)
     with pytest.raises(TypeError):
         __import__("pickle").dumps(token)
@@ -397,6 +397,33 @@ def test_jvb_not_a_debian_version(jvb):
 @pytest.mark.parametrize("jvb", ["2.3-312-ga29d97d13-1", "1:2.0-1", "2.1+git~1", "8"])
 def test_jvb_debian_versions(jvb):
     assert decode(encode(make(jvb=jvb)), now=NOW).jvb == jvb
+
+
+@pytest.mark.parametrize("region", ["eu", "us-east", "ap-south-1", "a" * 32])
+def test_region_round_trip(region):
+    assert decode(encode(make(region=region)), now=NOW).region == region
+    assert make(region=region).public_fields()["region"] == region
+
+
+def test_token_without_region_is_the_same_text_as_before_the_field():
+    # an older token (no region key) decodes, and a token without a region carries no region key,
+    # so that a jvb-join older than the field reads it too
+    text = encode(make())
+    assert decode(text, now=NOW).region is None
+    body = text.split(".")[1]
+    assert "region" not in base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("utf-8")
+    assert len(encode(make(region="us-east"))) - len(text) < 30
+
+
+@pytest.mark.parametrize("region", ["", "EU", "eu west", "eu_west", "-eu", "eu-", "1eu", "a" * 33, "eu\n",
+                                    "eu.west", 'eu"', "\u00e9u"])
+def test_region_refused(region):
+    refused(frame_json(fields(region=region)), "region must be 1 to 32 lowercase letters")
+
+
+def test_region_must_be_text():
+    refused(frame_json(fields(region=7)), "region must be text, not a number")
+    refused(frame_json(fields(region=None)), "region must be text, not null")
 
 
 def test_large_inputs_inside_the_limit_are_fast():

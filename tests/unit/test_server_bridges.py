@@ -270,3 +270,19 @@ def test_no_account_is_removed_while_prosody_cannot_say_who_is_in_the_brewery(pa
     deleted = _token_world(paths, monkeypatch, lambda: None)
     _stored_key(paths, "d1")
     assert tokens.expire(paths, now=101) == [] and deleted == []
+
+
+def test_fleet_shows_region_and_relay_id_per_bridge(server, monkeypatch):
+    paths = server
+    monkeypatch.setattr(jicofo, "bridges", lambda p: ("http://127.0.0.1:8888", jicofo.parse_bridges(debug_doc(
+        nick1=bridge_state(region="eu", **{"relay-id": "nick1"}), local=bridge_state()))))
+    monkeypatch.setattr(bridges, "occupants", lambda d: {})
+    doc = bridges.fleet(paths, now=10)
+    by_nick = {b["nickname"]: b for b in doc["bridges"]}
+    assert (by_nick["nick1"]["region"], by_nick["nick1"]["relay_id"]) == ("eu", "nick1")
+    assert (by_nick["local"]["region"], by_nick["local"]["relay_id"]) == (None, None)
+    lines = bridges_table(doc).splitlines()
+    assert lines[0].split()[-3:] == ["REGION", "RELAY", "ID"]
+    assert [line.split()[-2:] for line in lines[1:3]] == [["-", "-"], ["eu", "nick1"]]
+    no_regions = dict(doc, bridges=[by_nick["local"]])
+    assert "REGION" not in bridges_table(no_regions)

@@ -133,3 +133,22 @@ def test_cli_count_writes_the_tokens_to_a_new_file_and_prints_none(server, monke
     assert cli.main(["token", "create", "--count", "2", "--colibri-ws", "198.51.100.7"]) != 0
     _, err = capsys.readouterr()
     assert "--colibri-ws" in err and len(model.TokenStore(paths).load()) == 3
+
+@pytest.mark.parametrize("region", ["EU", "eu west", "", "-x", "x" * 33])
+def test_bad_region_is_refused_before_anything_is_made(paths, region):
+    with pytest.raises(UsageError) as caught:
+        tokens.create(paths, 3600, region=region)
+    assert "--region must be 1 to 32 lowercase letters" in caught.value.message
+
+
+@pytest.mark.parametrize("region", [None, "eu", "us-east", "ap-south-1"])
+def test_good_region(region):
+    assert tokens.check_region(region) == region
+
+
+def test_a_batch_carries_its_region_in_every_token(server):
+    paths, _ = server
+    made = tokens.create_batch(paths, 2, 60, region="eu")
+    assert [t.region for _, t in made] == ["eu", "eu"] and [r["region"] for r, _ in made] == ["eu", "eu"]
+    with pytest.raises(UsageError):
+        tokens.create_batch(paths, 2, 60, region="EU")

@@ -43,13 +43,16 @@ def owner(gid=0):
 class BridgeExtras:
     """What a join may add to the fragment beyond the XMPP client and the private REST API: static
     NAT mappings ``[(local, public)]``, the STUN servers (``None``: the package's list stays;
-    ``[]``: no STUN) and the colibri websocket server-id and advertised domain (``None``: off)."""
+    ``[]``: no STUN), the colibri websocket server-id and advertised domain (``None``: off) and the
+    relay region (``None``: no relays; the relay id is the bridge's nickname)."""
 
-    def __init__(self, static_mappings=(), stun_servers=None, websocket_id=None, websocket_domain=None):
+    def __init__(self, static_mappings=(), stun_servers=None, websocket_id=None, websocket_domain=None,
+                 region=None):
         self.static_mappings = list(static_mappings)
         self.stun_servers = None if stun_servers is None else list(stun_servers)
         self.websocket_id = websocket_id
         self.websocket_domain = websocket_domain
+        self.region = region
 
 
 def render_fragment(token, password, nickname, extras=None):
@@ -69,7 +72,22 @@ def render_fragment(token, password, nickname, extras=None):
     quoted["websocket_id"] = hocon.quote(extras.websocket_id) if extras.websocket_id else None
     quoted["websocket_domain"] = hocon.quote(extras.websocket_domain) if extras.websocket_id else None
     quoted["websocket_port"] = WEBSOCKET_PORT
+    quoted["relay"] = relay_text(extras.region, nickname) if extras.region else None
     return env.get_template("jvb-join.conf.j2").render(**quoted)
+
+
+def relay_text(region, relay_id):
+    """The bridge's relay settings: jicofo puts each conference on bridges near its participants and
+    joins bridges of different regions by relays, bridge to bridge over the media port. The bridge
+    reads the older ``videobridge.octo`` keys before ``videobridge.relay`` (RelayConfig), so both
+    get the same values: an octo setting left in jvb.conf cannot override these."""
+    region, relay_id = hocon.quote(region), hocon.quote(relay_id)
+    lines = ["# Relays in region {}: bridges of other regions are reached over the media port.".format(region),
+             "# The bridge reads videobridge.octo before videobridge.relay: both hold the same values."]
+    for block in ("relay", "octo"):
+        lines += ["videobridge.{} {{".format(block), "  enabled = true", "  region = {}".format(region),
+                  "  relay-id = {}".format(relay_id), "}"]
+    return "\n".join(lines) + "\n"
 
 
 _PASSWORD_VALUE = re.compile(rb"^([ \t]*PASSWORD[ \t]*[=:][ \t]*).*$", re.MULTILINE)
@@ -99,7 +117,7 @@ def bridge_extras(ctx):
     ws = getattr(token, "ws", None)
     # Clients reach the bridge's websocket through the meet domain's nginx on 443.
     return BridgeExtras(mappings, opts.stun_servers, ws,
-                        "{}:443".format(token.meet) if ws else None)
+                        "{}:443".format(token.meet) if ws else None, getattr(token, "region", None))
 
 
 # The public HTTP server's port for colibri websockets, as the package's jvb.conf had it (§2.1).
@@ -125,6 +143,22 @@ def legacy_overrides(ctx, extras):
     for key in found:
         ctx.add_degraded("{} sets {}, which the bridge reads before jvb.conf: remove it there for "
                          "jvb-join's setting to apply".format(ctx.paths.jvb_legacy_properties, key))
+    legacy_region(ctx.paths.jvb_legacy_properties, values, extras.region)
+
+
+# The bridge's region as the legacy properties give it: read before any jvb.conf key (RelayConfig).
+LEGACY_REGION = "org.jitsi.videobridge.REGION"
+
+
+def legacy_region(path, values, region):
+    """Refuse a join whose region a legacy property would silently replace."""
+    legacy = (values.get(LEGACY_REGION) or "").strip()
+    if region and legacy and legacy != region:
+        raise StepError("{} sets {}={}, which the bridge reads before jvb.conf: this bridge would "
+                        "announce region {} instead of the token's {}".format(path, LEGACY_REGION, legacy,
+                                                                              legacy, region),
+                        "Remove the {} line from {} (or create a token with --region {}), then run "
+                        "again.".format(LEGACY_REGION, path, legacy))
 
 
 class RemoveFragment(FileStep):

@@ -17,7 +17,7 @@ from jvbjoin.doctor.core import Check, fail, ok, warn
 from jvbjoin.doctor import facts as F
 from jvbjoin.bridge.checks.host import check_disk_space, check_options_file
 from jvbjoin.server import jicofo, model, prosody, prosody_check
-from jvbjoin.server.checks import boundary, web, websockets
+from jvbjoin.server.checks import boundary, regions, web, websockets
 from jvbjoin.server.checks.facts import domain, domain_or, unit_check
 from jvbjoin.server.checks.turn import check_turn
 
@@ -307,6 +307,8 @@ def checks():
               requires=("prosody", "jicofo", "brewery-muc")),
         Check("tokens", "tokens", GROUP_BRIDGES, check_tokens),
         Check("local-bridge", "local bridge", GROUP_BRIDGES, check_local_bridge),
+        Check("server-regions", "regions and relays", GROUP_BRIDGES, regions.check_server_regions,
+              requires=("jicofo",)),
         Check("firewall", "firewall", GROUP_HOST, check_firewall),
         Check("disk-space", "disk space", GROUP_HOST, check_disk_space),
         Check("options-file", "options file", GROUP_HOST, check_options_file),

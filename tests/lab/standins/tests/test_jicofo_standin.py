@@ -197,7 +197,22 @@ def test_read_hocon_tree_uses_the_file_path_only():
         return subprocess.CompletedProcess(argv, 0, stdout=json.dumps({"bridge": {}}).encode(), stderr=b"")
 
     assert model.read_hocon_tree("/etc/jitsi/jicofo/jicofo.conf", runner=runner) == {"bridge": {}}
-    assert seen["argv"] == ["hocon", "-f", "/etc/jitsi/jicofo/jicofo.conf", "-j", "get", "jicofo"]
+    assert seen["argv"] == ["ruby", "-e", model.RUBY_READ, "/etc/jitsi/jicofo/jicofo.conf"]
+
+
+def test_read_hocon_tree_follows_includes_as_jicofo_does(tmp_path):
+    # Typesafe config follows `include` relative to the including file; a later key wins
+    (tmp_path / "jicofo.conf").write_text('jicofo {\n  octo { enabled = false }\n  bridge { brewery-jid = "b@x" }\n}\n'
+                                          'include "extra.conf"\n')
+    (tmp_path / "extra.conf").write_text('jicofo.octo.enabled = true\njicofo.local-region = "eu"\n')
+    tree = model.read_hocon_tree(str(tmp_path / "jicofo.conf"))
+    assert tree == {"octo": {"enabled": True}, "local-region": "eu", "bridge": {"brewery-jid": "b@x"}}
+    (tmp_path / "bad.conf").write_text("jicofo { x\n")
+    with pytest.raises(model.ConfigError) as caught:
+        model.read_hocon_tree(str(tmp_path / "bad.conf"))
+    assert "bad.conf: 2" in str(caught.value)
+    with pytest.raises(model.ConfigError):
+        model.read_hocon_tree(str(tmp_path / "missing.conf"))
 
 
 def test_read_hocon_tree_error_is_a_config_error():
@@ -206,3 +221,102 @@ def test_read_hocon_tree_error_is_a_config_error():
 
     with pytest.raises(model.ConfigError):
         model.read_hocon_tree("/nope", runner=runner)
+
+
+# --- bridge selection (jicofo_selector) ---------------------------------------------------------
+
+import jicofo_selector as selection  # noqa: E402
+
+V1, V2 = "2.3.312-ga29d97d13", "2.3.300-gaaaaaaaa"
+
+
+def bridge_of(nick, region=None, relay=True, stress="0.1", version=V1, **flags):
+    b = model.Bridge("%s/%s" % (ROOM, nick))
+    b.stats = {"stress_level": stress, "version": version}
+    if region:
+        b.stats["region"] = region
+    if relay:
+        b.stats["relay_id"] = nick
+    for key, value in flags.items():
+        b.stats[key] = "true" if value else "false"
+    return b
+
+
+REGIONS = {"bridge.selection-strategy": "RegionBasedBridgeSelectionStrategy", "octo.enabled": True,
+           "local-region": "eu"}
+
+
+def placed(selector, bridges, regions):
+    doc = selector.place(bridges, regions)
+    return [p["bridge"].split("/")[1] if p["bridge"] else None for p in doc["participants"]], doc
+
+
+def test_region_based_puts_each_participant_near_and_joins_the_regions_by_a_relay():
+    bridges = [bridge_of("eu1", "eu", stress="0.2"), bridge_of("eu2", "eu", stress="0.1"),
+               bridge_of("us1", "us")]
+    where, doc = placed(selection.Selector(REGIONS), bridges, ["eu", "us", "eu", "us"])
+    assert where == ["eu2", "us1", "eu2", "us1"]  # the least loaded in the region, then kept
+    assert doc["relays"] == [[ROOM + "/eu2", ROOM + "/us1"]]
+    assert doc["strategy"] == "RegionBasedBridgeSelectionStrategy"
+
+
+def test_without_octo_or_a_relay_id_the_conference_stays_on_its_first_bridge():
+    bridges = [bridge_of("eu1", "eu"), bridge_of("us1", "us")]
+    no_octo = dict(REGIONS, **{"octo.enabled": False})
+    assert placed(selection.Selector(no_octo), bridges, ["eu", "us"])[0] == ["eu1", "eu1"]
+    no_relay = [bridge_of("eu1", "eu", relay=False), bridge_of("us1", "us")]
+    assert placed(selection.Selector(REGIONS), no_relay, ["eu", "us"])[0] == ["eu1", "eu1"]
+
+
+def test_bridges_of_another_version_are_not_mixed_into_a_conference():
+    bridges = [bridge_of("eu1", "eu"), bridge_of("us1", "us", version=V2)]
+    where, doc = placed(selection.Selector(REGIONS), bridges, ["eu", "us"])
+    assert where == ["eu1", "eu1"] and doc["relays"] == []
+    mixed = dict(REGIONS, **{"octo.allow-mixed-versions": True})
+    assert placed(selection.Selector(mixed), bridges, ["eu", "us"])[0] == ["eu1", "us1"]
+
+
+def test_a_region_without_bridges_goes_to_the_local_region_and_the_first_pick_prefers_it_in_its_group():
+    bridges = [bridge_of("eu1", "eu"), bridge_of("us1", "us", stress="0.0")]
+    assert placed(selection.Selector(REGIONS), bridges, ["ap", None])[0] == ["eu1", "eu1"]
+    grouped = dict(REGIONS, **{"bridge.region-groups": [["eu", "us"]]})
+    # the first participant is from us, but eu (local) is in its group: the local region first
+    assert placed(selection.Selector(grouped), bridges, ["us"])[0] == ["eu1"]
+    assert placed(selection.Selector(REGIONS), bridges, ["us"])[0] == ["us1"]
+
+
+def test_overloaded_draining_and_shutting_down_bridges_are_passed_over():
+    bridges = [bridge_of("eu1", "eu", stress="0.9"), bridge_of("eu2", "eu", stress="0.5"),
+               bridge_of("eu3", "eu", stress="0.0", drain=True), bridge_of("eu4", "eu", shutting_down=True)]
+    assert placed(selection.Selector(REGIONS), bridges, ["eu"])[0] == ["eu2"]
+
+
+def test_single_strategy_never_uses_two_bridges():
+    bridges = [bridge_of("eu1", "eu"), bridge_of("us1", "us")]
+    single = dict(REGIONS, **{"bridge.selection-strategy": "SingleBridgeSelectionStrategy"})
+    assert placed(selection.Selector(single), bridges, ["us", "eu"])[0] == ["us1", "us1"]
+
+
+@pytest.mark.parametrize("name, simple", [
+    ("RegionBasedBridgeSelectionStrategy", "RegionBasedBridgeSelectionStrategy"),
+    ("org.jitsi.jicofo.bridge.SingleBridgeSelectionStrategy", "SingleBridgeSelectionStrategy")])
+def test_strategy_names(name, simple):
+    assert selection.strategy_name(name) == simple
+
+
+@pytest.mark.parametrize("name", ["RegionBased", "regionbasedbridgeselectionstrategy", "x.RegionBasedBridgeSelectionStrategy"])
+def test_an_unknown_strategy_stops_jicofo(name):
+    with pytest.raises(selection.UnknownStrategy):
+        selection.strategy_name(name)
+
+
+def test_selection_settings_and_the_legacy_properties_that_win():
+    s = model.settings_from_tree({"octo": {"enabled": "true"}, "local-region": "eu",
+                                  "bridge": {"selection-strategy": "RegionBasedBridgeSelectionStrategy"}})
+    assert (s["octo.enabled"], s["local-region"], s["bridge.selection-strategy"]) == (
+        True, "eu", "RegionBasedBridgeSelectionStrategy")
+    d = model.settings_from_tree({})
+    assert (d["octo.enabled"], d["local-region"], d["bridge.selection-strategy"]) == (
+        False, None, "SingleBridgeSelectionStrategy")
+    legacy = "org.jitsi.jicofo.BridgeSelector.BRIDGE_SELECTION_STRATEGY=SplitBridgeSelectionStrategy\n"
+    assert model.apply_legacy_selection(s, legacy)["bridge.selection-strategy"] == "SplitBridgeSelectionStrategy"

@@ -395,3 +395,36 @@ def test_the_servlet_answers_as_the_real_one():
     assert answer(ws, "/about/health", True)[0] == 404
     page = jvbconfig.jetty_error_page(403, "authentication failed", "/colibri-ws/<x>")
     assert "HTTP ERROR 403 authentication failed" in page and "&lt;x&gt;" in page
+
+
+# -- relays (RelayConfig, VideobridgeStatisticsShim) -------------------------------------------
+
+@needs_hocon
+def test_relays_off_by_default_and_no_region_or_relay_id_in_the_stats(tmp_path):
+    settings = jvbconfig.load_settings(make_tree(tmp_path, POSTINST_CONF))
+    assert settings.relay == {"enabled": False, "region": None, "relay_id": None}
+    stats = dict(jvbconfig.stats_dict({}))
+    assert "region" not in stats and "relay_id" not in stats
+
+
+@needs_hocon
+def test_the_older_octo_keys_and_the_legacy_region_are_read_first(tmp_path):
+    conf = POSTINST_CONF + 'videobridge.relay { enabled = true, region = "eu", relay-id = "a" }\n'
+    assert jvbconfig.load_settings(make_tree(tmp_path, conf)).relay == {
+        "enabled": True, "region": "eu", "relay_id": "a"}
+    octo = conf + 'videobridge.octo { enabled = false, region = "old", relay-id = "old-id" }\n'
+    assert jvbconfig.load_settings(make_tree(tmp_path / "b", octo)).relay == {
+        "enabled": False, "region": "old", "relay_id": "old-id"}
+    legacy = jvbconfig.load_settings(make_tree(tmp_path / "c", conf, "org.jitsi.videobridge.REGION=us\n"))
+    assert legacy.relay["region"] == "us"
+    bind = POSTINST_CONF + 'videobridge.relay.enabled = true\nvideobridge.octo.bind-address = "10.0.0.5"\n'
+    assert jvbconfig.load_settings(make_tree(tmp_path / "d", bind)).relay["relay_id"] == "10.0.0.5"
+    with pytest.raises(jvbconfig.ConfigError):
+        jvbconfig.load_settings(make_tree(tmp_path / "e", POSTINST_CONF + "videobridge.relay.enabled = true\n"))
+
+
+def test_stats_carry_the_relay_id_while_enabled_and_the_region_whenever_set():
+    stats = dict(jvbconfig.stats_dict({"region": "eu", "relay_id": "jvb-1"}))
+    assert stats["region"] == "eu" and stats["relay_id"] == "jvb-1"
+    stats = dict(jvbconfig.stats_dict({"region": "eu", "relay_id": None}))
+    assert stats["region"] == "eu" and "relay_id" not in stats

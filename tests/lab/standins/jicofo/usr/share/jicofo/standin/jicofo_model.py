@@ -96,35 +96,79 @@ def settings_from_tree(jicofo_tree):
                 "bridge.brewery-jid"):
         value = _lookup(tree, key)
         s[key] = None if value is None else str(value)
+    # bridge selection (jicofo-selector BridgeConfig, jicofo-common OctoConfig and JicofoConfig)
+    strategy = _lookup(tree, "bridge.selection-strategy")
+    s["bridge.selection-strategy"] = "SingleBridgeSelectionStrategy" if strategy is None else str(strategy)
+    region = _lookup(tree, "local-region")
+    s["local-region"] = None if region is None else str(region)
+    s["bridge.region-groups"] = _lookup(tree, "bridge.region-groups") or []
+    for key in ("octo.enabled", "octo.allow-mixed-versions"):
+        s[key] = _as_bool(_lookup(tree, key) or False)
     # the login domain: "domain", else the xmpp-domain (XmppClientConnectionConfig)
     if not s["xmpp.client.domain"]:
         s["xmpp.client.domain"] = s["xmpp.client.xmpp-domain"]
     return s
 
 
-def read_hocon_tree(config_file, runner=None):
-    """Read `jicofo` from a HOCON file with ruby-hocon's CLI (a jicofo Depends, section 5.2).
+# jicofo reads its config.file with Typesafe config, which follows includes (relative to the including
+# file) and resolves substitutions. ruby-hocon's library (a jicofo Depends, section 5.2) is its port and
+# does the same; its `hocon -f FILE get` command does not follow includes, so it is not used here.
+# ruby-hocon 1.3.1 resolves includes with File.exists?, which Ruby 3.2 (Debian 13) removed: aliased.
+RUBY_READ = r'''
+class << File
+  alias_method :exists?, :exist? unless File.respond_to?(:exists?)
+end
+require "hocon"
+require "hocon/config_factory"
+require "hocon/config_render_options"
+abort("#{ARGV[0]}: No such file") unless File.exist?(ARGV[0])
+conf = Hocon::ConfigFactory.parse_file(ARGV[0]).resolve
+puts conf.has_path?("jicofo") ? conf.get_value("jicofo").render(Hocon::ConfigRenderOptions.concise) : "{}"
+'''
 
-    The path goes on the command line, never a secret.
-    """
+
+def read_hocon_tree(config_file, runner=None):
+    """The `jicofo` tree of a HOCON file, includes followed. The path goes on the command line,
+    never a secret."""
     runner = runner or subprocess.run
-    proc = runner(["hocon", "-f", config_file, "-j", "get", "jicofo"],
+    proc = runner(["ruby", "-e", RUBY_READ, config_file],
                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace") if isinstance(proc.stderr, bytes) else proc.stderr
-        raise ConfigError("cannot read %s: %s" % (config_file, (err or "").strip()))
+        lines = [l for l in (err or "").splitlines() if l.strip()]
+        first = lines[0] if lines else "error"
+        if "': " in first:  # drop the Ruby backtrace location
+            first = first.split("': ", 1)[1]
+        raise ConfigError("cannot read %s: %s" % (config_file, first.strip()))
     out = proc.stdout.decode("utf-8") if isinstance(proc.stdout, bytes) else proc.stdout
     return json.loads(out) if out.strip() else {}
 
 
 def legacy_bridge_muc(properties_text):
     """org.jitsi.jicofo.BRIDGE_MUC of a legacy sip-communicator.properties, if set (2.2)."""
+    return legacy_property(properties_text, "org.jitsi.jicofo.BRIDGE_MUC")
+
+
+# Legacy properties jicofo reads before jicofo.conf (BridgeConfig.selectionStrategy, JicofoConfig.localRegion).
+LEGACY_SELECTION = (("org.jitsi.jicofo.BridgeSelector.BRIDGE_SELECTION_STRATEGY", "bridge.selection-strategy"),
+                    ("org.jitsi.jicofo.BridgeSelector.LOCAL_REGION", "local-region"))
+
+
+def apply_legacy_selection(settings, properties_text):
+    for prop, key in LEGACY_SELECTION:
+        value = legacy_property(properties_text, prop)
+        if value is not None:
+            settings[key] = value
+    return settings
+
+
+def legacy_property(properties_text, name):
     for line in properties_text.splitlines():
         line = line.strip()
         if line.startswith("#") or "=" not in line:
             continue
         key, value = line.split("=", 1)
-        if key.strip() == "org.jitsi.jicofo.BRIDGE_MUC" and value.strip():
+        if key.strip() == name and value.strip():
             return value.strip()
     return None
 

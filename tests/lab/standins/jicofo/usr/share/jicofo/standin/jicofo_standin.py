@@ -19,9 +19,11 @@ import time
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from socketserver import ThreadingMixIn
+from urllib.parse import parse_qs
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jicofo_model as model  # noqa: E402
+import jicofo_selector as selection  # noqa: E402
 
 VERSION = "1.0-1196"
 FOCUS_NICK = "focus"
@@ -65,6 +67,7 @@ class Handler(BaseHTTPRequestHandler):
     brewery = None
     state = None
     settings = {}
+    selector = None
     server_version = "Jetty(stand-in)"
     sys_version = ""
 
@@ -91,12 +94,22 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/debug" and self.settings.get("rest.debug.enabled", True):
             # JicofoServices.getDebugState: the real top-level keys; no conferences, jibri,
             # jigasi or moderation are modelled, so those parts are empty (3.4, 7.3)
-            selector = (self.brewery.debug_state() if self.brewery
-                        else {"strategy": "SingleBridgeSelectionStrategy", "bridge": {}})
+            strategy = self.selector.strategy
+            selector = (self.brewery.debug_state(strategy) if self.brewery
+                        else {"strategy": strategy, "bridge": {}})
             doc = {"focus_manager": {}, "bridge_selector": selector, "jibri_detector": "null",
                    "sip_jibri_detector": "null", "jigasi_detector": "null", "av_moderation": {},
                    "conference_iq_handler": {}}
             self._send(200, json.dumps(doc), "application/json")
+        elif path == "/debug/select" and self.settings.get("rest.debug.enabled", True):
+            # stand-in only: the bridges the selector gives a conference whose participants, from
+            # the regions in ?participants=eu,us,eu (empty: no region), join in that order
+            query = parse_qs(self.path.split("?", 1)[1] if "?" in self.path else "")
+            regions = [r or None for r in ",".join(query.get("participants", [])).split(",")]
+            bridges = list(self.brewery.bridges.values()) if self.brewery else []
+            with (self.brewery.lock if self.brewery else threading.Lock()):
+                doc = self.selector.place(bridges, regions)
+            self._send(200, json.dumps(doc, indent=2, sort_keys=True) + "\n", "application/json")
         elif path == "/debug/bridges":
             # stand-in only: the bridge list as the brewery shows it
             doc = {"brewery": self.brewery.room_jid if self.brewery else None,
@@ -118,7 +131,8 @@ class RestServer(ThreadingMixIn, HTTPServer):
     allow_reuse_address = True
 
 
-def start_rest(settings, brewery, state):
+def start_rest(settings, brewery, state, selector):
+    Handler.selector = selector
     Handler.brewery = brewery
     Handler.state = state
     Handler.settings = settings
@@ -314,14 +328,20 @@ def main(argv):
         return 1
     home = props.get("net.java.sip.communicator.SC_HOME_DIR_LOCATION", "/etc/jitsi")
     name = props.get("net.java.sip.communicator.SC_HOME_DIR_NAME", "jicofo")
-    brewery_jid = settings["bridge.brewery-jid"]
-    if not brewery_jid:
-        legacy = os.path.join(home, name, "sip-communicator.properties")
-        try:
-            with open(legacy) as f:
-                brewery_jid = model.legacy_bridge_muc(f.read())
-        except OSError:
-            brewery_jid = None
+    try:
+        with open(os.path.join(home, name, "sip-communicator.properties")) as f:
+            legacy = f.read()
+    except OSError:
+        legacy = ""
+    # the legacy brewery only without one in jicofo.conf (as before); the legacy selection keys first
+    brewery_jid = settings["bridge.brewery-jid"] or model.legacy_bridge_muc(legacy)
+    model.apply_legacy_selection(settings, legacy)
+    try:
+        settings["bridge.selection-strategy"] = selection.strategy_name(settings["bridge.selection-strategy"])
+    except selection.UnknownStrategy as e:
+        log("SEVERE", MAIN_THREAD, (), "Main.main#78", "Failed to start jicofo: %s" % e)
+        return 1
+    selector = selection.Selector(settings)
     state = State()
     brewery = None
     if brewery_jid:
@@ -332,7 +352,7 @@ def main(argv):
         log("WARNING", MAIN_THREAD, (), "JicofoServices.<init>#120",
             "No bridge brewery configured (jicofo.bridge.brewery-jid).")
     log("INFO", MAIN_THREAD, (), "BridgeSelector.<init>#78",
-        "Using org.jitsi.jicofo.bridge.SingleBridgeSelectionStrategy")
+        "Using %s%s" % (selection.PACKAGE, selector.strategy))
     rest = None
     if settings["rest.enabled"]:
         # The JVM and jicofo's services take a moment before ktor binds its port; a daemon that
@@ -342,7 +362,7 @@ def main(argv):
         log("INFO", MAIN_THREAD, (), "Application.start#86", "Starting ktor on port %d, host %s" % (
             settings["rest.port"], settings["rest.host"]))
         try:
-            rest = start_rest(settings, brewery, state)
+            rest = start_rest(settings, brewery, state, selector)
         except OSError as e:
             log("SEVERE", MAIN_THREAD, (), "Main.main#78",
                 "Failed to start jicofo: java.net.BindException: %s" % (e.strerror or e))

@@ -128,6 +128,8 @@ class Bridge(object):
                 "muc_clients_connected": sum(1 for c in self.clients if c.connected),
                 "mucs_configured": sum(len(c.config.muc_jids) for c in self.clients),
                 "mucs_joined": sum(len(c.joined) for c in self.clients),
+                "region": self.settings.relay["region"],
+                "relay_id": self.settings.relay["relay_id"] if self.settings.relay["enabled"] else None,
             })
         return state
 

@@ -342,6 +342,32 @@ class Settings(object):
         self.static_mappings = static_mappings(conf, lp)
         self.public_port, self.public_host = public_server(conf, lp)
         self.websockets = websockets(conf, lp)
+        self.relay = relay(conf, lp)
+
+
+def relay(conf, legacy_props):
+    """RelayConfig (jvb, 2026): each value from the first source that has it. enabled: octo.enabled,
+    then relay.enabled; region: the legacy org.jitsi.videobridge.REGION, then octo.region, then
+    relay.region; relay-id: octo.relay-id, relay.relay-id, then octo.bind-address. An enabled relay
+    with no relay-id anywhere is refused (the real bridge fails when it first reads it)."""
+    def first(*paths):
+        for path in paths:
+            value = get_path(conf, "videobridge." + path)
+            if value is not None:
+                return value
+        return None
+
+    enabled = first("octo.enabled", "relay.enabled")
+    region = legacy_props.get("org.jitsi.videobridge.REGION")
+    if region is None:
+        region = first("octo.region", "relay.region")
+    relay_id = first("octo.relay-id", "relay.relay-id", "octo.bind-address")
+    out = {"enabled": _bool(enabled) if enabled is not None else False,
+           "region": None if region is None else _as_str(region),
+           "relay_id": None if relay_id is None else _as_str(relay_id)}
+    if out["enabled"] and not out["relay_id"]:
+        raise ConfigError("No value found for videobridge.relay.relay-id (relays are enabled)")
+    return out
 
 
 def public_server(conf, legacy_props):
@@ -538,6 +564,11 @@ def stats_dict(state, now=None):
         ("mucs_configured", int(state.get("mucs_configured", 0))),
         ("mucs_joined", int(state.get("mucs_joined", 0))),
     ]
+    # VideobridgeStatisticsShim: relay_id while relays are enabled, region whenever one is set
+    if state.get("relay_id"):
+        stats.append(("relay_id", state["relay_id"]))
+    if state.get("region"):
+        stats.append(("region", state["region"]))
     return [(k, ("true" if v else "false") if isinstance(v, bool) else str(v)) for k, v in stats]
 
 

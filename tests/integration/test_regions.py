@@ -1,0 +1,84 @@
+"""Regions with relays, in the lab: a server made with 'server install --region eu', two bridges
+joined with tokens of '--region eu' and one with '--region us'. jicofo reads jvb-join's include and
+selects by region; each bridge announces its region and its nickname as relay id, which
+'jvb-join --json bridges' shows; the jicofo stand-in puts a conference of both regions on one
+bridge per region joined by a relay; doctor's server-regions check is clean; a re-run of the server
+install and of a join changes nothing."""
+
+import json
+import urllib.parse
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+from labkit import DOMAIN, doctor_check, join, managed_hashes, nickname, repo_args, wait_for
+
+REGIONS = {"jvb1": "eu", "jvb2": "eu", "jvb3": "us"}
+
+_GET = """import sys, urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:8888" + sys.argv[1], timeout=10).read().decode())"""
+
+
+def jicofo_get(lab, path):
+    return json.loads(lab.exec("jms", ["python3", "-c", _GET, path], check=True, timeout=60)[1])
+
+
+def region_token(lab, host):
+    rc, out, err = lab.exec("jms", ["jvb-join", "--json", "token", "create", "--name", host, "--host", DOMAIN,
+                                    "--allow-from", lab.ip(host), "--region", REGIONS[host]], check=False)
+    assert rc == 0, out + err
+    return json.loads(out)
+
+
+def fleet(lab):
+    return json.loads(lab.exec("jms", ["jvb-join", "--json", "bridges"], check=True, timeout=120)[1])["bridges"]
+
+
+def test_bridges_of_two_regions_show_their_regions_and_relay_ids_and_reruns_change_nothing(server):
+    lab = server
+    install = ["jvb-join", "--json", "server", "install", "--domain", DOMAIN, "--region", "eu"] + repo_args(lab, "jms")
+    rc, out, err = lab.exec("jms", install, timeout=1200)
+    assert rc == 0, out + err
+    changed = {s["step"] for s in json.loads(out)["steps"] if s["status"] == "changed"}
+    assert {"jicofo-regions", "local-bridge-relay"} <= changed, changed
+    rc, out, err = lab.exec("jms", install, timeout=1200)
+    assert rc == 0 and json.loads(out)["changed"] == 0, out + err
+    assert jicofo_get(lab, "/debug")["bridge_selector"]["strategy"] == "RegionBasedBridgeSelectionStrategy"
+
+    lab.up("jvb1", "jvb2", "jvb3")
+    tokens = {}
+    for host in REGIONS:
+        tokens[host] = region_token(lab, host)
+        assert tokens[host]["region"] == REGIONS[host]
+        rc, out, err, seconds = join(lab, host, tokens[host]["token"])
+        assert rc in (0, 2), out + err
+        print("{} joined in {:.1f} s".format(host, seconds))
+    nicks = {host: nickname(lab, host) for host in REGIONS}
+
+    def all_seen():
+        seen = {b["nickname"]: b for b in fleet(lab)}
+        return seen if all(n in seen and seen[n]["region"] for n in nicks.values()) else None
+    seen = wait_for(all_seen, 60, "the three bridges with their regions in 'jvb-join bridges'")
+    for host, nick in nicks.items():
+        assert (seen[nick]["region"], seen[nick]["relay_id"]) == (REGIONS[host], nick), seen[nick]
+        assert seen[nick]["token"] == tokens[host]["id"]
+    local = [b for n, b in seen.items() if n not in nicks.values()]
+    assert len(local) == 1 and local[0]["region"] == "eu" and local[0]["relay_id"] == local[0]["nickname"]
+
+    # jicofo's choice for a conference of an eu and a us participant: one bridge per region, one relay
+    placed = jicofo_get(lab, "/debug/select?" + urllib.parse.urlencode({"participants": "eu,us,eu"}))
+    where = [p["bridge"].rpartition("/")[2] for p in placed["participants"]]
+    regions = {b["nickname"]: b["region"] for b in seen.values()}
+    assert [regions[n] for n in where] == ["eu", "us", "eu"] and where[0] == where[2], placed
+    assert where[1] == nicks["jvb3"] and len(placed["relays"]) == 1, placed
+
+    result = doctor_check(lab, "jms", "server-regions")
+    assert result["status"] == "ok", result
+
+    # A re-run of a join with its token changes nothing.
+    before = managed_hashes(lab, "jvb3")
+    rc, out, err, _ = join(lab, "jvb3", tokens["jvb3"]["token"])
+    assert rc in (0, 2), out + err
+    assert json.loads(out)["changed"] == 0
+    assert managed_hashes(lab, "jvb3") == before
