@@ -15,7 +15,7 @@
 --
 -- It also keeps the bridges' presence between jicofo and each bridge. Every bridge sends its stats
 -- presence every few seconds, and the packaged room sends each one to every occupant: with N bridges
--- that is N*N stanzas for prosody to write and for the bridges to read, which no bridge uses. In the
+-- that is N*N stanzas for prosody to build and write and for the bridges to read, which no bridge uses. In the
 -- brewery room a presence from one bridge account to another (every listed account that is not in
 -- jvb_join_brewery_observers) is not sent; jicofo (an observer) still gets every presence, and each
 -- bridge its own, including the presences a second session of its own account sees on joining.
@@ -44,23 +44,82 @@ local function is_bridge(bare)
 	return not observer_set:empty() and allowed_set:contains(bare) and not observer_set:contains(bare);
 end
 
--- route_stanza of the brewery room only: a bridge's presence to another bridge is dropped.
+-- The room's own code sends an occupant's presence by walking every occupant (each one copied) and
+-- routing a stanza to each: with N bridges each presence of a bridge costs N copies even when the
+-- stanzas are dropped. In the brewery room, the walk that publishes a bridge's presence sees only
+-- the observers and the bridge's own account, and the list a joining bridge gets holds only the
+-- observers and its own account.
+local function occupant_of(room, nick)
+	local occupants = rawget(room, "_occupants");
+	if occupants then
+		return occupants[nick];
+	end
+	return room:get_occupant_by_nick(nick);
+end
+
+local function walk_only(room, keep)
+	return function ()
+		local occupants, nick, raw = room._occupants, nil, nil;
+		return function ()
+			repeat
+				nick, raw = next(occupants, nick);
+			until nick == nil or keep(raw);
+			if nick ~= nil then
+				return nick, room:get_occupant_by_nick(nick);
+			end
+		end;
+	end;
+end
+
+local pack = table.pack or function (...) return { n = select("#", ...), ... }; end
+local unpack = table.unpack or unpack;
+
+local function with_walk(room, keep, method, ...)
+	local before = rawget(room, "each_occupant");
+	room.each_occupant = walk_only(room, keep);
+	local result = pack(pcall(method, room, ...));
+	room.each_occupant = before;
+	if not result[1] then
+		error(result[2], 0);
+	end
+	return unpack(result, 2, result.n);
+end
+
 local function filter_route(room)
-	if rawget(room, "route_stanza") then
+	if rawget(room, "route_stanza") or not rawget(room, "_occupants") then
 		return;
 	end
-	local route = room.route_stanza;
+	local route, publicise, send_list = room.route_stanza, room.publicise_occupant_status, room.send_occupant_list;
 	room.route_stanza = function (self, stanza)
 		if stanza.name == "presence" then
 			local to = jid_bare(stanza.attr.to);
 			if to and is_bridge(to) then
-				local sender = self:get_occupant_by_nick(stanza.attr.from);
+				local sender = occupant_of(self, stanza.attr.from);
 				if sender and sender.bare_jid ~= to and is_bridge(sender.bare_jid) then
 					return;
 				end
 			end
 		end
 		return route(self, stanza);
+	end
+	room.publicise_occupant_status = function (self, occupant, x, nick, actor, reason, prev_role, force_unavailable,
+	                                           recipient)
+		if recipient or not is_bridge(occupant.bare_jid) then
+			return publicise(self, occupant, x, nick, actor, reason, prev_role, force_unavailable, recipient);
+		end
+		local own = occupant.bare_jid;
+		return with_walk(self, function (raw)
+			return raw.bare_jid == own or not is_bridge(raw.bare_jid);
+		end, publicise, occupant, x, nick, actor, reason, prev_role, force_unavailable, recipient);
+	end
+	room.send_occupant_list = function (self, to, filter)
+		local own = jid_bare(to);
+		if not is_bridge(own) then
+			return send_list(self, to, filter);
+		end
+		return with_walk(self, function (raw)
+			return raw.bare_jid == own or not is_bridge(raw.bare_jid);
+		end, send_list, to, filter);
 	end
 end
 
@@ -128,6 +187,6 @@ enforce();
 function module.unload()
 	local room = brewery_room();
 	if room then
-		room.route_stanza = nil;
+		room.route_stanza, room.publicise_occupant_status, room.send_occupant_list = nil, nil, nil;
 	end
 end
