@@ -2,7 +2,8 @@
 
 B1 join against the scripted hand procedure and the floor (apt/dpkg alone plus the bridge's own
 start-to-presence time), B2 the no-op re-run, B3 doctor, B4 start-up, B5 a fleet joining at once,
-B6 server install and token create. Every figure is the median of --runs runs with min and max;
+B6 server install and token create, B7 the fleet against one server (tests/lab/bench_fleet.py).
+Every figure is the median of --runs runs with min and max;
 ratios are taken within this one invocation. Prints a table and writes JSON (--json).
 """
 
@@ -22,6 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
+import bench_fleet  # noqa: E402
 from harness import Lab  # noqa: E402
 from labkit import (DOMAIN, HAND_PROCEDURE, create_token, hand_procedure, install_jvb_join, nickname, repo_args,
                     sh)  # noqa: E402
@@ -201,7 +203,9 @@ def main(argv=None):
     ap.add_argument("--runs", type=int, default=3, help="runs per figure (median, min, max); at least 3")
     ap.add_argument("--fleet", type=int, default=4, help="bridges joining at once in B5")
     ap.add_argument("--json", default=os.path.join(ROOT, "build", "bench.json"), help="where to write the JSON")
-    ap.add_argument("--only", default="B1,B2,B3,B4,B5,B6", help="comma-separated figures to run")
+    ap.add_argument("--only", default="B1,B2,B3,B4,B5,B6,B7", help="comma-separated figures to run")
+    ap.add_argument("--fleet-sizes", default="50,200,500",
+                    help="B7: the numbers of simulated bridges, smallest first")
     ap.add_argument("--compare", metavar="REV",
                     help="B2 and B4 only, of this checkout's HEAD against git revision REV, the two run in "
                          "turn on the same joined bridge in this one invocation")
@@ -374,6 +378,9 @@ def run_all(lab, args, only, result):
                 seconds.append(time.monotonic() - started)
             result["B5_bridges"] = stats(seconds)
 
+    if "B7" in only:
+        bench_fleet.run(lab, [int(n) for n in args.fleet_sizes.split(",")], result, install_jvb_join)
+
 
 PLACES = {"before": "/opt/jvb-join-before", "after": "/opt/jvb-join-after"}
 
@@ -439,15 +446,22 @@ def _fmt(value, unit="s"):
     return str(value)
 
 
-def print_table(result):
-    width = max(len(k) for k in result)
-    for key in sorted(result):
+def flat(result, prefix=""):
+    """(dotted key, value) for every figure, nested groups (B4_startup, B7 and its sizes) opened."""
+    for key in sorted(result, key=lambda k: (not k[:1].isdigit(), int(k) if k.isdigit() else 0, k)):
         value = result[key]
         if isinstance(value, dict) and "median" not in value:
-            for sub in sorted(value):
-                print("{:<{w}}  {}".format("{}.{}".format(key, sub), _fmt(value[sub]), w=width + 10))
+            yield from flat(value, prefix + key + ".")
         else:
-            print("{:<{w}}  {}".format(key, _fmt(value, "ms" if key.endswith("_ms") else "s"), w=width + 10))
+            yield prefix + key, value
+
+
+def print_table(result):
+    rows = list(flat(result))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        unit = "ms" if key.endswith("_ms") else "s"
+        print("{:<{w}}  {}".format(key, _fmt(value, unit), w=width))
 
 
 if __name__ == "__main__":
