@@ -17,7 +17,9 @@ def token():
 @click.option("--port", type=click.IntRange(1, 65535), default=5222, show_default=True, help="prosody's client port.")
 @click.option("--jvb-version", metavar="VERSION", help="jitsi-videobridge2 version the bridge must install.")
 @click.option("--allow-from", metavar="CIDR|any", help="Where the bridge may connect from (opens 5222 for it).")
-@click.option("--print-join-command", is_flag=True, help="Print the whole 'jvb-join <token>' line.")
+@click.option("--print-join-command", is_flag=True,
+              help="Print one line that, run as root on a bare bridge host, installs jvb-join from this "
+                   "server's repository and joins with the token.")
 @click.option("--colibri-ws", metavar="ADDRESS",
               help="Legacy colibri websockets: the bridge gets its own server-id, and nginx here a route to "
                    "ADDRESS:9090 (the bridge's IP address as this server reaches it). Off by default.")
@@ -27,17 +29,28 @@ def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_joi
     from jvbjoin.system.paths import Paths
     from jvbjoin.server import tokens
     from jvbjoin.formats.token import encode
+    from jvbjoin.server import repo
 
-    record, joined = tokens.create(Paths("/"), tokens.parse_ttl(ttl), name, host, port, jvb_version,
+    paths = Paths("/")
+    record, joined = tokens.create(paths, tokens.parse_ttl(ttl), name, host, port, jvb_version,
                                    allow_from=allow_from, colibri_ws=colibri_ws)
     text = encode(joined)
+    if repo.published_here(paths) and repo.stale(paths):
+        say("jvb-join was upgraded here: republishing the bridges' repository", err=True)
+        repo.refresh(paths, lambda line: say("  " + line, err=True))
+    line = repo.join_command(paths, record["host"], text)
+    if line is None:
+        line = "jvb-join " + text
+        if print_join_command:
+            say("note: this server publishes no repository for bridges (nginx only; 'jvb-join server "
+                "install' makes it): install jvb-join on the bridge first.", err=True)
     if not allow_from and tokens.ufw_active():
         say("note: ufw is active here; if the bridge cannot reach port {0} yet, allow it with "
             "'jvb-join token create --allow-from ADDRESS' or 'ufw allow from ADDRESS to any port {0} "
             "proto tcp'.".format(tokens.XMPP_PORT), err=True)
     emit(opts, {"id": record["id"], "name": record["name"], "expires": record["exp"],
-                "colibri_ws": record.get("colibri_ws"), "token": text, "join_command": "jvb-join " + text},
-         "jvb-join " + text if print_join_command else text, sort_keys=False)
+                "colibri_ws": record.get("colibri_ws"), "token": text, "join_command": line},
+         line if print_join_command else text, sort_keys=False)
 
 
 @token.command("list")

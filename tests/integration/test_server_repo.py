@@ -1,0 +1,166 @@
+"""The bridges' repository a server publishes (jvbjoin.server.repo), checked by real gpg and apt:
+apt takes it as signed, refuses it re-signed by another key, and refuses a modified package; a second
+publish of the same versions changes nothing; an upgrade republishes.
+
+No lab and no network: fake .debs, a dpkg status and apt's cache in a temporary root."""
+
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+
+import pytest
+
+from jvbjoin.engine.core import Journal
+from jvbjoin.system.paths import Paths
+from jvbjoin.server import repo
+
+pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ("gpg", "gpgv", "dpkg-deb", "apt-get")),
+                                reason="needs gpg, gpgv, dpkg-deb and apt-get")
+
+
+def fake_deb(folder, package, version):
+    tree = os.path.join(folder, package + version)
+    shutil.rmtree(tree, ignore_errors=True)
+    os.makedirs(os.path.join(tree, "DEBIAN"))
+    os.makedirs(os.path.join(tree, "usr/share/doc", package))
+    with open(os.path.join(tree, "usr/share/doc", package, "README"), "w") as f:
+        f.write("%s %s\n" % (package, version))
+    with open(os.path.join(tree, "DEBIAN", "control"), "w") as f:
+        f.write("Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: t <t@example.org>\n"
+                "Description: stand-in\n" % (package, version))
+    sums = subprocess.run(["md5sum", "usr/share/doc/%s/README" % package], cwd=tree, check=True,
+                          stdout=subprocess.PIPE).stdout
+    with open(os.path.join(tree, "DEBIAN", "md5sums"), "wb") as f:
+        f.write(sums)
+    deb = os.path.join(folder, "%s_%s_all.deb" % (package, version))
+    subprocess.run(["dpkg-deb", "--build", "--root-owner-group", tree, deb], check=True, stdout=subprocess.DEVNULL)
+    return deb, sums
+
+
+def install(paths, versions, debs_dir):
+    """A dpkg status with these versions installed, their md5sums, and their .debs in apt's cache."""
+    status = []
+    cache = paths(repo.APT_CACHE)
+    os.makedirs(cache, exist_ok=True)
+    os.makedirs(paths("/var/lib/dpkg/info"), exist_ok=True)
+    for package, version in versions.items():
+        deb, sums = fake_deb(debs_dir, package, version)
+        shutil.copy(deb, cache)
+        with open(paths("/var/lib/dpkg/info/%s.md5sums" % package), "wb") as f:
+            f.write(sums)
+        status.append("Package: %s\nStatus: install ok installed\nVersion: %s\n" % (package, version))
+    with open(paths.dpkg_status, "w") as f:
+        f.write("\n".join(status))
+
+
+@pytest.fixture
+def server():
+    top = tempfile.mkdtemp(prefix="jsr.", dir="/tmp")
+    os.chmod(top, 0o755)
+    paths = Paths(os.path.join(top, "root"))
+    debs = os.path.join(top, "debs")
+    os.makedirs(debs)
+    yield paths, debs, top
+    subprocess.run(["gpgconf", "--kill", "all"], env=dict(os.environ, GNUPGHOME=repo.key_home(paths)), check=False)
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def apt(top, url, *args):
+    """apt-get with its own lists and cache, the published key and a source for url."""
+    work = os.path.join(top, "apt")
+    shutil.rmtree(work, ignore_errors=True)
+    for d in ("lists/partial", "cache/archives/partial", "parts", "dl"):
+        os.makedirs(os.path.join(work, d))
+    open(os.path.join(work, "status"), "w").close()
+    with open(os.path.join(work, "sources.list"), "w") as f:
+        f.write("deb [signed-by=%s/jvb-join.asc] %s stable main\n" % (work, url))
+    shutil.copy(os.path.join(url[len("file://"):] + "-key", "jvb-join.asc"), work)
+    for dirpath, dirnames, filenames in os.walk(top):
+        os.chmod(dirpath, 0o777 if dirpath.startswith(work) else 0o755)
+    opts = ["-o", "Dir::Etc::SourceList=%s/sources.list" % work, "-o", "Dir::Etc::SourceParts=%s/parts" % work,
+            "-o", "Dir::Etc::PreferencesParts=%s/parts" % work, "-o", "Dir::State::Lists=%s/lists" % work,
+            "-o", "Dir::State::status=%s/status" % work, "-o", "Dir::Cache=%s/cache" % work,
+            "-o", "Debug::NoLocking=1", "-o", "APT::Sandbox::User=root", "-q"]
+    update = subprocess.run(["apt-get"] + opts + ["update"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            universal_newlines=True)
+    if update.returncode != 0 or "W: " in update.stdout:
+        return update
+    return subprocess.run(["apt-get"] + opts + list(args), cwd=os.path.join(work, "dl"), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True)
+
+
+def served(paths, top):
+    """A copy of the published tree as a bridge would see it, and its key as the join line checks it."""
+    copy = os.path.join(top, "served")
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(repo.repo_dir(paths), copy)
+    os.makedirs(copy + "-key", exist_ok=True)
+    shutil.copy(os.path.join(copy, "jvb-join.asc"), copy + "-key")
+    return copy
+
+
+def test_published_signed_refused_when_resigned_or_modified_and_republished_on_upgrade(server):
+    paths, debs, top = server
+    install(paths, {"jvb-join": "1.2-1", "python3-dbus-next": "0.2.3-3"}, debs)
+    repo.publish(paths, Journal(), lambda line: None)
+    repo.clean_work(paths)
+    assert not repo.stale(paths)
+    # the key stays on the server, 0700 and 0600; the published tree holds no secret
+    home = repo.key_home(paths)
+    assert stat.S_IMODE(os.stat(home).st_mode) == 0o700
+    for dirpath, dirnames, filenames in os.walk(home):
+        for name in filenames:
+            if os.path.isfile(os.path.join(dirpath, name)):
+                assert stat.S_IMODE(os.stat(os.path.join(dirpath, name)).st_mode) == 0o600
+    published = [os.path.join(d, n) for d, _, ns in os.walk(repo.repo_dir(paths)) for n in ns]
+    assert all(b"PRIVATE KEY" not in open(p, "rb").read() for p in published)
+    assert sorted(os.path.relpath(p, repo.repo_dir(paths)) for p in published if "/binary-" not in p) == [
+        "dists/stable/InRelease", "dists/stable/Release", "dists/stable/Release.gpg", "jvb-join.asc",
+        "pool/main/jvb-join_1.2-1_all.deb", "pool/main/python3-dbus-next_0.2.3-3_all.deb"]
+    copy = served(paths, top)
+    ok = apt(top, "file://" + copy, "download", "jvb-join", "python3-dbus-next")
+    assert ok.returncode == 0, ok.stdout
+    assert sorted(os.listdir(os.path.join(top, "apt", "dl"))) == [
+        "jvb-join_1.2-1_all.deb", "python3-dbus-next_0.2.3-3_all.deb"]
+
+    # a modified package: apt refuses it by its hash in the signed index
+    with open(os.path.join(copy, "pool/main/jvb-join_1.2-1_all.deb"), "ab") as f:
+        f.write(b"\0")
+    bad = apt(top, "file://" + copy, "download", "jvb-join")
+    assert bad.returncode != 0 and ("Hash Sum mismatch" in bad.stdout or "Size mismatch" in bad.stdout), bad.stdout
+    assert not os.listdir(os.path.join(top, "apt", "dl"))
+
+    # the same repository re-signed by another key: apt refuses the index
+    copy = served(paths, top)
+    other = os.path.join(top, "other")
+    os.makedirs(other, mode=0o700)
+    env = dict(os.environ, GNUPGHOME=other)
+    gpg = ["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", ""]
+    subprocess.run(gpg + ["--quick-gen-key", "Other <o@example.org>", "ed25519", "sign", "never"], env=env,
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    suite = os.path.join(copy, "dists/stable")
+    os.unlink(os.path.join(suite, "InRelease"))
+    os.unlink(os.path.join(suite, "Release.gpg"))
+    subprocess.run(gpg + ["--clearsign", "--output", os.path.join(suite, "InRelease"), os.path.join(suite, "Release")],
+                   env=env, check=True)
+    subprocess.run(gpg + ["--detach-sign", "--armor", "--output", os.path.join(suite, "Release.gpg"),
+                          os.path.join(suite, "Release")], env=env, check=True)
+    subprocess.run(["gpgconf", "--kill", "all"], env=env, check=False)
+    bad = apt(top, "file://" + copy, "download", "jvb-join")
+    assert bad.returncode != 0 or "W: " in bad.stdout, bad.stdout
+    assert "NO_PUBKEY" in bad.stdout or "not signed" in bad.stdout, bad.stdout
+    assert not os.listdir(os.path.join(top, "apt", "dl"))
+
+    # a second publish of the same versions is not needed; an upgrade republishes, with the same key
+    key = hashlib.sha256(open(repo.public_key_path(paths), "rb").read()).hexdigest()
+    install(paths, {"jvb-join": "1.3-1", "python3-dbus-next": "0.2.3-3"}, debs)
+    assert repo.stale(paths)
+    report = repo.refresh(paths, lambda line: None)
+    assert [r.step.name for r in report.results if r.changes] == ["bridge-repository"]
+    assert repo.published_versions(paths) == {"jvb-join": "1.3-1", "python3-dbus-next": "0.2.3-3"}
+    assert repo.key_sha256(paths) == key
+    assert not [n for n in os.listdir(os.path.dirname(repo.repo_dir(paths))) if n.startswith(".publish")]
+    assert not repo.refresh(paths, lambda line: None).changed
