@@ -5,6 +5,7 @@ publish of the same versions changes nothing; an upgrade republishes.
 No lab and no network: fake .debs, a dpkg status and apt's cache in a temporary root."""
 
 import hashlib
+import json
 import os
 import shutil
 import stat
@@ -164,3 +165,100 @@ def test_published_signed_refused_when_resigned_or_modified_and_republished_on_u
     assert repo.key_sha256(paths) == key
     assert not [n for n in os.listdir(os.path.dirname(repo.repo_dir(paths))) if n.startswith(".publish")]
     assert not repo.refresh(paths, lambda line: None).changed
+
+
+# --- in the lab: a bare bridge host installs jvb-join from the server and joins -------------------------
+
+RESIGN = """set -eu
+home=$(mktemp -d) && chmod 700 "$home"
+export GNUPGHOME="$home"
+gpg --batch --pinentry-mode loopback --passphrase '' --quick-gen-key 'Not the server <x@example.org>' ed25519 sign never 2>/dev/null
+cd /var/www/jvb-join/debian/dists/stable
+rm -f InRelease Release.gpg
+gpg --batch --clearsign --output InRelease Release
+gpg --batch --detach-sign --armor --output Release.gpg Release
+{publish_key}
+gpgconf --kill all; rm -rf "$home"
+"""
+
+
+def bare_host(lab, host):
+    """A fresh bookworm host with only the Debian mirror: the lab's jvb-join source and key removed,
+    and the lab's Jitsi mirror given in /etc/jvb-join/options (download.jitsi.org is out of reach)."""
+    from labkit import sh
+    lab.up(host)
+    source = sh(lab, host, "cat /etc/apt/sources.list.d/jvb-join.sources")[1]
+    key = source.split("Signed-By:", 1)[1].split()[0]
+    _, url, _ = lab.exec(host, ["cat", "/root/lab/jitsi-repo.url"], check=True)
+    sh(lab, host, "rm -f /etc/apt/sources.list.d/jvb-join.sources {} && rm -rf /var/lib/apt/lists/* && "
+                  "install -d -m 0755 /etc/jvb-join && printf 'jitsi-repo-url = %s\\njitsi-repo-key = "
+                  "/root/lab/jitsi-repo.gpg\\n' {} > /etc/jvb-join/options && apt-get update -q >/dev/null".format(
+                      key, url.strip()))
+    rc, out, _ = lab.exec(host, ["apt-cache", "policy", "jvb-join"], check=False)
+    assert "Candidate" not in out and lab.exec(host, ["dpkg", "-s", "jvb-join"], check=False)[0] != 0, out
+    assert sh(lab, host, "ls /etc/apt/sources.list.d")[1].split() == ["lab-debian.sources"]
+
+
+def refused(lab, host, line, why):
+    """The line fails on host, installs nothing, and says why; its source and key are then removed."""
+    from labkit import sh
+    before = sh(lab, host, "dpkg-query -W -f '${Package} ${Status}\\n'")[1]
+    rc, out, err = lab.exec(host, ["sh", "-c", line], check=False, timeout=600)
+    assert rc != 0, out + err
+    assert why in out + err, out + err
+    assert sh(lab, host, "dpkg-query -W -f '${Package} ${Status}\\n'")[1] == before
+    assert lab.exec(host, ["dpkg", "-s", "jvb-join"], check=False)[0] != 0
+    sh(lab, host, "rm -f /etc/apt/sources.list.d/jvb-join.sources /etc/apt/keyrings/jvb-join.asc")
+    return out + err
+
+
+@pytest.mark.lab
+def test_a_bare_bridge_installs_jvb_join_from_the_server_with_the_printed_line_and_joins(server):
+    from labkit import DOMAIN, fetch, jicofo_log, nickname, repo_args, sh, wait_for
+    lab = server
+    # what server install published: the version it runs, behind nginx on port 80, the key kept 0600
+    version = sh(lab, "jms", "dpkg-query -W -f '${Version}' jvb-join")[1]
+    packages = sh(lab, "jms", "cat /var/www/jvb-join/debian/dists/stable/main/binary-amd64/Packages")[1]
+    assert "Package: jvb-join\nVersion: {}\n".format(version) in packages
+    assert "Package: python3-dbus-next\n" in packages
+    assert sh(lab, "jms", "stat -c '%a' /var/lib/jvb-join/server/repo-key")[1].strip() == "700"
+    assert set(sh(lab, "jms", "find /var/lib/jvb-join/server/repo-key -type f -exec stat -c '%a' {} +")[1]
+               .split()) == {"600"}
+    inrelease = sh(lab, "jms", "sha256sum /var/www/jvb-join/debian/dists/stable/InRelease")[1]
+    rc, out, err = lab.exec("jms", ["jvb-join", "--json", "server", "install", "--domain", DOMAIN]
+                            + repo_args(lab, "jms"), timeout=600)
+    assert rc == 0 and json.loads(out)["changed"] == 0, out + err
+    assert sh(lab, "jms", "sha256sum /var/www/jvb-join/debian/dists/stable/InRelease")[1] == inrelease
+
+    bare_host(lab, "jvbr1")
+    base = "http://{}/jvb-join/debian/".format(DOMAIN)
+    assert fetch(lab, "jvbr1", base + "jvb-join.asc")["status"] == 200
+    assert fetch(lab, "jvbr1", base)["status"] == 403  # no listing of the folder
+    assert fetch(lab, "jvbr1", "http://{}/jvb-join/".format(DOMAIN))["status"] == 301  # nothing else served
+    rc, line, err = lab.exec("jms", ["jvb-join", "token", "create", "--name", "from-server", "--host", DOMAIN,
+                                     "--allow-from", lab.ip("jvbr1"), "--print-join-command"], check=False)
+    assert rc == 0, line + err
+    line = line.strip()
+    assert "\n" not in line
+    token = line.rsplit("printf '%s\\n' ", 1)[1].split(" | ", 1)[0]
+    print("join line ({} characters): {}".format(len(line), line.replace(token, "<token>")))
+    rc, out, err = lab.exec("jvbr1", ["sh", "-c", line], timeout=1500)
+    assert rc == 0, (out + err)[-4000:]
+    nick = nickname(lab, "jvbr1")
+    wait_for(lambda: "Added brewery instance: jvbbrewery@internal.auth.{}/{}".format(DOMAIN, nick) in jicofo_log(lab),
+             60, "jicofo to add the bridge installed from the server")
+    assert sh(lab, "jvbr1", "dpkg-query -W -f '${Version}' jvb-join")[1] == version
+    assert sh(lab, "jvbr1", "apt-cache policy jvb-join | grep -c 'jvb-join/debian'")[1].strip() != "0"
+
+    # the same line against a repository re-signed with another key, then with that key published
+    # too, then against a modified package: refused, nothing installed
+    bare_host(lab, "jvbr2")
+    sh(lab, "jms", "rm -rf /root/good && cp -a /var/www/jvb-join/debian /root/good")
+    sh(lab, "jms", RESIGN.format(publish_key=""))
+    refused(lab, "jvbr2", line, "NO_PUBKEY")
+    sh(lab, "jms", RESIGN.format(publish_key="gpg --armor --export > /var/www/jvb-join/debian/jvb-join.asc"))
+    refused(lab, "jvbr2", line, "Hash Sum mismatch")
+    sh(lab, "jms", "rm -rf /var/www/jvb-join/debian && cp -a /root/good /var/www/jvb-join/debian && "
+                   "printf x >> /var/www/jvb-join/debian/pool/main/jvb-join_*_all.deb")
+    refused(lab, "jvbr2", line, "mismatch")
+    sh(lab, "jms", "rm -rf /var/www/jvb-join/debian && mv /root/good /var/www/jvb-join/debian")
