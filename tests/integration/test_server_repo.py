@@ -58,7 +58,7 @@ def install(paths, versions, debs_dir):
 
 
 @pytest.fixture
-def server():
+def tree():
     top = tempfile.mkdtemp(prefix="jsr.", dir="/tmp")
     os.chmod(top, 0o755)
     paths = Paths(os.path.join(top, "root"))
@@ -103,8 +103,8 @@ def served(paths, top):
     return copy
 
 
-def test_published_signed_refused_when_resigned_or_modified_and_republished_on_upgrade(server):
-    paths, debs, top = server
+def test_published_signed_refused_when_resigned_or_modified_and_republished_on_upgrade(tree):
+    paths, debs, top = tree
     install(paths, {"jvb-join": "1.2-1", "python3-dbus-next": "0.2.3-3"}, debs)
     repo.publish(paths, Journal(), lambda line: None)
     repo.clean_work(paths)
