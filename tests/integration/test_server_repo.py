@@ -214,7 +214,7 @@ def refused(lab, host, line, why):
 
 @pytest.mark.lab
 def test_a_bare_bridge_installs_jvb_join_from_the_server_with_the_printed_line_and_joins(server):
-    from labkit import DOMAIN, fetch, jicofo_log, nickname, repo_args, sh, wait_for
+    from labkit import DOMAIN, doctor_check, fetch, jicofo_log, nickname, repo_args, sh, wait_for
     lab = server
     # what server install published: the version it runs, behind nginx on port 80, the key kept 0600
     version = sh(lab, "jms", "dpkg-query -W -f '${Version}' jvb-join")[1]
@@ -243,12 +243,16 @@ def test_a_bare_bridge_installs_jvb_join_from_the_server_with_the_printed_line_a
     token = line.rsplit("printf '%s\\n' ", 1)[1].split(" | ", 1)[0]
     print("join line ({} characters): {}".format(len(line), line.replace(token, "<token>")))
     rc, out, err = lab.exec("jvbr1", ["sh", "-c", line], timeout=1500)
-    assert rc == 0, (out + err)[-4000:]
+    assert rc in (0, 2), (out + err)[-4000:]  # 2: done, degraded (a container's read-only sysctls)
     nick = nickname(lab, "jvbr1")
     wait_for(lambda: "Added brewery instance: jvbbrewery@internal.auth.{}/{}".format(DOMAIN, nick) in jicofo_log(lab),
              60, "jicofo to add the bridge installed from the server")
     assert sh(lab, "jvbr1", "dpkg-query -W -f '${Version}' jvb-join")[1] == version
     assert sh(lab, "jvbr1", "apt-cache policy jvb-join | grep -c 'jvb-join/debian'")[1].strip() != "0"
+    # the bridge told the server its version: the server's doctor finds the fleet on one version
+    check = doctor_check(lab, "jms", "bridge-versions")
+    assert check["status"] == "ok", check
+    assert any(d.endswith(": jvb-join " + version) for d in check["details"]), check
 
     # the same line against a repository re-signed with another key, then with that key published
     # too, then against a modified package: refused, nothing installed
