@@ -268,3 +268,22 @@ def test_a_bare_bridge_installs_jvb_join_from_the_server_with_the_printed_line_a
                    "conv=notrunc status=none")
     refused(lab, "jvbr2", line, "Hash Sum mismatch")
     sh(lab, "jms", "rm -rf /var/www/jvb-join/debian && mv /root/good /var/www/jvb-join/debian")
+
+    # an upgrade of the server's jvb-join republishes (the package's postinst); doctor then names the
+    # bridge left behind, and 'apt-get upgrade' on the bridge takes the new version, which it reports
+    newer = version + "+up1"
+    sh(lab, "jms", "rm -rf /root/up && dpkg-deb -R $(ls /var/www/jvb-join/debian/pool/main/jvb-join_*_all.deb) "
+                   "/root/up && sed -i 's/^Version: .*/Version: {0}/' /root/up/DEBIAN/control && "
+                   "dpkg-deb -b --root-owner-group /root/up /var/cache/apt/archives/jvb-join_{0}_all.deb >/dev/null && "
+                   "apt-get install -y -q /var/cache/apt/archives/jvb-join_{0}_all.deb >/dev/null".format(newer))
+    wait_for(lambda: "Package: jvb-join\nVersion: {}\n".format(newer) in sh(
+        lab, "jms", "cat /var/www/jvb-join/debian/dists/stable/main/binary-amd64/Packages")[1], 120,
+        "the server to republish its repository after the upgrade")
+    assert sh(lab, "jms", "sha256sum /var/www/jvb-join/debian/jvb-join.asc")[1].split()[0] == \
+        line.split("SHA256:", 1)[1].split()[0]  # the same key: bridges keep trusting it
+    check = doctor_check(lab, "jms", "bridge-versions")
+    assert check["status"] == "warn" and "runs {}".format(version) in check["detail"], check
+    sh(lab, "jvbr1", "apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get upgrade -y -q >/dev/null")
+    assert sh(lab, "jvbr1", "dpkg-query -W -f '${Version}' jvb-join")[1] == newer
+    wait_for(lambda: doctor_check(lab, "jms", "bridge-versions")["status"] == "ok", 120,
+             "the upgraded bridge to report its version")
