@@ -90,7 +90,8 @@ def join_line(url, key_sha256, token):
                                                  key_sha256),
         "printf '{}' > {}".format(source, SOURCE_IN_HOST),
         "apt-get update",
-        "DEBIAN_FRONTEND=noninteractive apt-get install -y jvb-join",
+        # without a terminal apt-get gives up at once on a dpkg lock held (first boot's upgrades)
+        "DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=600 jvb-join",
         "printf '%s\\n' {} | jvb-join join -".format(shlex.quote(token)),
     ]
     return " && ".join(steps)

@@ -41,7 +41,8 @@ def test_the_join_line_is_one_line_that_checks_the_key_and_keeps_the_token_off_c
                         "/etc/apt/keyrings/jvb-join.asc SHA256:" + "ab" * 32)
     # the token only reaches the shell's printf builtin, piped to 'jvb-join join -'
     assert [s for s in steps if token in s] == ["printf '%s\\n' {} | jvb-join join -".format(token)]
-    assert steps.index("apt-get update") < steps.index("DEBIAN_FRONTEND=noninteractive apt-get install -y jvb-join")
+    assert steps.index("apt-get update") < steps.index(
+        "DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=600 jvb-join")
 
 
 def test_the_join_line_writes_the_deb822_source_sh_would_write(tmp_path):
