@@ -72,6 +72,8 @@ class RepositorySite(FileStep):
         site = site_path(ctx.paths, self.domain)
         text = files.read_text(site)
         if text is None:
+            if ctx.run.dry_run:  # the Jitsi packages, not installed yet, make the site
+                return [WantedFile(ctx.paths(LOCATION_FILE), location_text(), 0o644)]
             raise StepError("{} does not exist.".format(site),
                             "The bridges' repository is served by the nginx site of jitsi-meet-web-config.")
         return [WantedFile(ctx.paths(LOCATION_FILE), location_text(), 0o644), WantedFile(site, add_include(text))]

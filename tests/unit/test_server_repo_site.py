@@ -78,3 +78,11 @@ def test_a_second_run_changes_nothing_and_a_refused_config_is_put_back(paths, ng
         run_site(paths)
     assert files.read_text(site) == before and not os.path.exists(paths(repo_site.LOCATION_FILE))
     assert reloads == ["reload"]
+
+
+def test_a_dry_run_before_the_jitsi_packages_plans_the_location_without_the_site(paths):
+    ctx = Context(paths, Run(dry_run=True), lambda line: None)
+    changes = repo_site.RepositorySite(DOMAIN).check(ctx)
+    assert [c.target for c in changes] == [paths(repo_site.LOCATION_FILE)]
+    with pytest.raises(StepError):
+        repo_site.RepositorySite(DOMAIN).check(Context(paths, Run(), lambda line: None))
