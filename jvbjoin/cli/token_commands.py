@@ -30,14 +30,19 @@ def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_joi
     from jvbjoin.server import tokens
     from jvbjoin.formats.token import encode
     from jvbjoin.server import repo
+    from jvbjoin.errors import JvbJoinError
 
     paths = Paths("/")
+    if repo.published_here(paths) and repo.stale(paths):
+        say("jvb-join was upgraded here: republishing the bridges' repository", err=True)
+        try:
+            repo.refresh(paths, lambda line: say("  " + line, err=True))
+        except JvbJoinError as exc:  # the repository as it was still installs a working jvb-join
+            say("warning: {} {} Bridges get the version published before.".format(exc.message, exc.remedy or ""),
+                err=True)
     record, joined = tokens.create(paths, tokens.parse_ttl(ttl), name, host, port, jvb_version,
                                    allow_from=allow_from, colibri_ws=colibri_ws)
     text = encode(joined)
-    if repo.published_here(paths) and repo.stale(paths):
-        say("jvb-join was upgraded here: republishing the bridges' repository", err=True)
-        repo.refresh(paths, lambda line: say("  " + line, err=True))
     line = repo.join_command(paths, record["host"], text)
     if line is None:
         line = "jvb-join " + text

@@ -292,3 +292,22 @@ def test_token_create_prints_the_install_line_and_republishes_a_repository_left_
     monkeypatch.setattr(repo, "key_sha256", lambda paths: None)
     code, out, err = run_cli(capsys, "token", "create", "--print-join-command")
     assert out.strip() == "jvb-join TOKEN" and "publishes no repository" in err
+
+
+def test_a_republish_that_fails_does_not_stop_token_create(capsys, monkeypatch):
+    from jvbjoin.errors import StepError
+    from jvbjoin.server import repo, tokens
+    monkeypatch.setattr(tokens, "create", lambda *a, **k: ({"id": "i", "name": "", "exp": 1, "host": "h"}, object()))
+    monkeypatch.setattr("jvbjoin.formats.token.encode", lambda joined: "TOKEN")
+    monkeypatch.setattr(tokens, "ufw_active", lambda: False)
+    monkeypatch.setattr(repo, "published_here", lambda paths: True)
+    monkeypatch.setattr(repo, "stale", lambda paths: True)
+
+    def fails(paths, progress):
+        raise StepError("No .deb of jvb-join 1.3-1 to publish.", "Put it in /var/cache/apt/archives.")
+    monkeypatch.setattr(repo, "refresh", fails)
+    monkeypatch.setattr(repo, "key_sha256", lambda paths: "ab" * 32)
+    monkeypatch.setattr(repo, "published_versions", lambda paths: {"jvb-join": "1.2-1"})
+    code, out, err = run_cli(capsys, "token", "create", "--print-join-command")
+    assert not code and "No .deb of jvb-join 1.3-1" in err and "published before" in err
+    assert out.strip().endswith("| jvb-join join -")
