@@ -67,6 +67,19 @@ def join(opts, token, token_file, dry_run, verify_timeout, lock_timeout, jitsi_r
     return finish(report)
 
 
+@click.command("report-version", hidden=True)
+def report_version():
+    """Tell the server which jvb-join this bridge runs now (run by the package after an upgrade)."""
+    from jvbjoin.system.paths import Paths
+    from jvbjoin.system import apt
+    from jvbjoin.bridge.steps import account
+
+    paths = Paths("/")
+    apt.wait_for_lock(paths, 3600, lambda line: say(line, err=True))  # the upgrade is finished
+    if not account.report_installed_version(paths):
+        say("jvb-join report-version: not reported (not joined, or the server does not keep it).", err=True)
+
+
 @click.command(hidden=True)
 @click.pass_context
 def firstboot(ctx):

@@ -9,7 +9,7 @@ import sys
 import click
 
 from jvbjoin import __version__
-from jvbjoin.cli.bridge_commands import firstboot, join, leave, status
+from jvbjoin.cli.bridge_commands import firstboot, join, leave, report_version, status
 from jvbjoin.cli.common import Options
 from jvbjoin.cli.doctor_command import doctor
 from jvbjoin.cli import GLOBAL_FLAGS, global_flags_first
@@ -115,6 +115,7 @@ def _setup_logging(verbose):
 
 cli.add_command(join)
 cli.add_command(firstboot)
+cli.add_command(report_version)
 cli.add_command(server)
 cli.add_command(token)
 cli.add_command(bridges)

@@ -53,6 +53,29 @@ def server_install(opts, domain, cert, cert_file, key_file, email, web, local_br
     return finish(report)
 
 
+@server.command("publish")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option("--lock-timeout", default=300.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for another apt/dpkg run to finish.")
+@click.pass_obj
+def server_publish(opts, dry_run, lock_timeout):
+    """Republish the bridges' package repository with the jvb-join installed here (the package does it
+    after an upgrade; so does the next 'token create')."""
+    from jvbjoin.system.paths import Paths
+    from jvbjoin.cli.output import Progress, emit_report
+    from jvbjoin.errors import UsageError
+    from jvbjoin.server import repo, tokens
+
+    tokens.require_root()
+    paths = Paths("/")
+    if not repo.published_here(paths):
+        raise UsageError("This server publishes no package repository for its bridges yet.",
+                         "Run 'jvb-join server install --domain D' (with nginx) first.")
+    report = repo.refresh(paths, Progress.for_output(opts.as_json), dry_run=dry_run, lock_timeout=lock_timeout)
+    emit_report(opts, report, show_diffs=dry_run)
+    return finish(report)
+
+
 @server.command("tune")
 @click.option("--domain", help="The meet domain (default: the only one on this server).")
 @click.option("--start-audio-only/--no-start-audio-only", default=None,

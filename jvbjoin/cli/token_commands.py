@@ -17,7 +17,9 @@ def token():
 @click.option("--port", type=click.IntRange(1, 65535), default=5222, show_default=True, help="prosody's client port.")
 @click.option("--jvb-version", metavar="VERSION", help="jitsi-videobridge2 version the bridge must install.")
 @click.option("--allow-from", metavar="CIDR|any", help="Where the bridge may connect from (opens 5222 for it).")
-@click.option("--print-join-command", is_flag=True, help="Print the whole 'jvb-join <token>' line.")
+@click.option("--print-join-command", is_flag=True,
+              help="Print one line that, run as root on a bare bridge host, installs jvb-join from this "
+                   "server's repository and joins with the token.")
 @click.option("--colibri-ws", metavar="ADDRESS",
               help="Legacy colibri websockets: the bridge gets its own server-id, and nginx here a route to "
                    "ADDRESS:9090 (the bridge's IP address as this server reaches it). Off by default.")
@@ -35,20 +37,36 @@ def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_joi
     from jvbjoin.system.paths import Paths
     from jvbjoin.server import tokens
     from jvbjoin.formats.token import encode
-    from jvbjoin.errors import UsageError
+    from jvbjoin.server import repo
+    from jvbjoin.errors import JvbJoinError, UsageError
 
     if count and colibri_ws:
         raise UsageError("--colibri-ws names one bridge's address; it cannot go with --count.",
                          "Make the tokens of websocket bridges one at a time.")
     if output:
         tokens.check_output(output)
+    paths = Paths("/")
+    if repo.published_here(paths) and repo.stale(paths):
+        say("jvb-join was upgraded here: republishing the bridges' repository", err=True)
+        try:
+            repo.refresh(paths, lambda line: say("  " + line, err=True))
+        except JvbJoinError as exc:  # the repository as it was still installs a working jvb-join
+            say("warning: {} {} Bridges get the version published before.".format(exc.message, exc.remedy or ""),
+                err=True)
     if count:
-        made = tokens.create_batch(Paths("/"), count, tokens.parse_ttl(ttl), name, host, port, jvb_version,
+        made = tokens.create_batch(paths, count, tokens.parse_ttl(ttl), name, host, port, jvb_version,
                                    allow_from=allow_from, region=region)
     else:
-        made = [tokens.create(Paths("/"), tokens.parse_ttl(ttl), name, host, port, jvb_version,
+        made = [tokens.create(paths, tokens.parse_ttl(ttl), name, host, port, jvb_version,
                               allow_from=allow_from, colibri_ws=colibri_ws, region=region)]
-    lines = [("jvb-join " if print_join_command else "") + encode(joined) for _, joined in made]
+    texts = [encode(joined) for _, joined in made]
+    commands = [repo.join_command(paths, record["host"], text) for (record, _), text in zip(made, texts)]
+    if None in commands:
+        commands = ["jvb-join " + text for text in texts]
+        if print_join_command:
+            say("note: this server publishes no repository for bridges (nginx only; 'jvb-join server "
+                "install' makes it): install jvb-join on the bridge first.", err=True)
+    lines = commands if print_join_command else texts
     if not allow_from and tokens.ufw_active():
         say("note: ufw is active here; if the bridge cannot reach port {0} yet, allow it with "
             "'jvb-join token create --allow-from ADDRESS' or 'ufw allow from ADDRESS to any port {0} "
@@ -58,8 +76,8 @@ def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_joi
     items = [{"id": record["id"], "name": record["name"], "expires": record["exp"],
               "colibri_ws": record.get("colibri_ws"), "region": record.get("region")} for record, _ in made]
     if not output:
-        for item, (_, joined) in zip(items, made):
-            item.update(token=encode(joined), join_command="jvb-join " + encode(joined))
+        for item, text, command in zip(items, texts, commands):
+            item.update(token=text, join_command=command)
     if output:
         emit(opts, {"output": output, "tokens": items},
              "{} token(s) written to {} (mode 0600)".format(len(items), output), sort_keys=False)

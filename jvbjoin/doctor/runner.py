@@ -14,6 +14,7 @@ from jvbjoin.doctor.core import Facts, exit_code, run_checks
 from jvbjoin.doctor.facts import detect_role
 from jvbjoin.bridge.checks import base as bridge_checks
 from jvbjoin.bridge.checks import facts as bridge_facts
+from jvbjoin.server.checks import fleet
 from jvbjoin.server.checks import services as server_checks
 from jvbjoin.server.checks.facts import domain
 
@@ -21,7 +22,11 @@ ROLES = ("bridge", "server")
 
 
 def checks_for(role):
-    return (bridge_checks if role == "bridge" else server_checks).checks()
+    if role == "bridge":
+        return bridge_checks.checks()
+    checks = server_checks.checks()
+    at = [c.id for c in checks].index("local-bridge") + 1  # with the other checks of the bridges
+    return checks[:at] + fleet.checks() + checks[at:]
 
 
 def subject(role, facts):

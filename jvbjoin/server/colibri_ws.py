@@ -70,8 +70,13 @@ def _code(line):
 
 
 def _https_server(lines):
+    return server_block(lines, 443)
+
+
+def server_block(lines, port):
     """``(first regex location index or None, closing brace index)`` of the first ``server``
-    block that listens on 443, or None."""
+    block that listens on ``port``, or None."""
+    listen = re.compile(r"(^|[\s:\]]){}(\s|;|$)".format(port))
     depth = 0
     start = listens = first_regex = None
     for index, line in enumerate(lines):
@@ -80,7 +85,7 @@ def _https_server(lines):
         if depth == 0 and words[:1] == ["server"] and "{" in code:
             start, listens, first_regex = index, False, None
         elif start is not None and depth == 1 and words[:1] == ["listen"] and \
-                re.search(r"(^|[\s:\]])443(\s|;|$)", code):
+                listen.search(code):
             listens = True
         elif start is not None and depth == 1 and words[:1] == ["location"] and len(words) > 1 and \
                 words[1].startswith("~") and first_regex is None:

@@ -27,6 +27,8 @@ from jvbjoin.server.boundary import ClosedBrewery, JicofoRestLocal
 from jvbjoin.server.letsencrypt import LetsEncryptCertificate
 from jvbjoin.server.model import auth_cert_path
 from jvbjoin.server.regions import region_steps
+from jvbjoin.server.repo import Repository, clean_work
+from jvbjoin.server.repo_site import RepositorySite
 from jvbjoin.server.services import ExpiryTimer, LocalBridge, ensure_jicofo_answers, recorded_choice
 from jvbjoin.server.tokens import check_region
 
@@ -184,6 +186,10 @@ def server_steps(ctx):
     steps.append(LocalBridge(local_bridge, explicit))
     steps += region_steps(opts.region, local_bridge)
     steps.append(ExpiryTimer())
+    if opts.web == "nginx":
+        steps += [Packages(["gpg", "gpg-agent"], lock_timeout=opts.lock_timeout, name="gpg",
+                           title="gpg (signs the bridges' repository)"),
+                  Repository(), RepositorySite(opts.domain)]
     if opts.cert == "letsencrypt":
         certbot = Packages(["certbot"], lock_timeout=opts.lock_timeout, name="certbot",
                            title="certbot (ACME client)")
@@ -289,4 +295,7 @@ def install(opts, paths, progress):
         check_firewall_cut(c, opts)
 
     engine = Engine(server_steps(ctx), ctx, verify=None if opts.dry_run else verify_server, preflight=preflight)
-    return engine.run("server install", dry_run=opts.dry_run)
+    try:
+        return engine.run("server install", dry_run=opts.dry_run)
+    finally:
+        clean_work(paths)

@@ -128,3 +128,19 @@ def brewery_accounts(meet_domain):
     """The accounts now in the brewery room (bare JIDs); see :func:`brewery_occupants`."""
     occupants = brewery_occupants(meet_domain)
     return None if occupants is None else {o["account"] for o in occupants.values()}
+
+
+BRIDGE_NS = "urn:jvb-join:bridge:0"
+
+
+def bridge_version(paths, host, user):
+    """The jvb-join version a bridge reported into its account's private XML storage (mod_private,
+    prosody's file storage), or None when it reported none or prosody keeps its data elsewhere."""
+    try:
+        with open(store_file(paths, host, "private", user), encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    at = text.find(BRIDGE_NS)
+    match = re.search(r'\["version"\]\s*=\s*"([^"\\]*)"', text[at:]) if at >= 0 else None
+    return match.group(1) if match else None

@@ -219,6 +219,33 @@ def remove_account(host, port, domain, user, password, cadata_der, timeout=30):
     return _session(host, port, domain, user, password, cadata_der, timeout, work)
 
 
+# The bridge's jvb-join version, kept in its account's private XML storage (XEP-0049, prosody's
+# mod_private), where the server's doctor reads it.
+BRIDGE_NS = "urn:jvb-join:bridge:0"
+
+
+def store_bridge_version(host, port, domain, user, password, cadata_der, version, timeout=20):
+    """Log in as user@domain and keep ``version`` in the account's private storage; False when the
+    server does not keep private XML (the join does not depend on it)."""
+
+    async def work(client):
+        from slixmpp.exceptions import IqError, IqTimeout
+        iq = client.Iq()
+        iq["type"] = "set"
+        query = ET.Element("{jabber:iq:private}query")
+        # prosody's mod_private stores an element only when it has a child (an empty one deletes)
+        bridge = ET.SubElement(query, "{" + BRIDGE_NS + "}bridge")
+        ET.SubElement(bridge, "{" + BRIDGE_NS + "}jvb-join", version=version)
+        iq.append(query)
+        try:
+            await iq.send(timeout=max(5, timeout / 2))
+        except (IqError, IqTimeout):
+            return False
+        return True
+
+    return _session(host, port, domain, user, password, cadata_der, timeout, work)
+
+
 def check_login(host, port, domain, user, password, cadata_der, timeout=20):
     """True if user@domain logs in with `password` over pinned TLS; raises otherwise (TokenError if refused)."""
 

@@ -97,3 +97,21 @@ def test_a_clone_never_hands_back_the_account_of_the_host_it_was_copied_from(pat
     ctx = make_ctx(paths, make_token())
     AccountPassword().check(ctx)
     assert ctx.run.previous_account is None
+
+
+def test_the_bridge_reports_its_installed_jvb_join_and_a_server_that_will_not_keep_it_is_no_failure(paths, monkeypatch):
+    from jvbjoin.bridge.steps import account
+    from jvbjoin.errors import UnreachableError
+    from helpers import write_file
+    token = make_token()
+    calls = []
+    monkeypatch.setattr(session, "store_bridge_version", lambda *a: calls.append(a) or True)
+    assert account.report_version(paths, token, "new-pass", b"cert") is False  # not installed by dpkg: nothing
+    write_file(paths, "/var/lib/dpkg/status", "Package: jvb-join\nStatus: install ok installed\nVersion: 1.2-1\n")
+    assert account.report_version(paths, token, "new-pass", b"cert") is True
+    assert calls == [(DOMAIN, 5222, "auth." + DOMAIN, "jvb-abc12345", "new-pass", b"cert", "1.2-1")]
+
+    def unreachable(*a):
+        raise UnreachableError("no answer")
+    monkeypatch.setattr(session, "store_bridge_version", unreachable)
+    assert account.report_version(paths, token, "new-pass", b"cert") is False

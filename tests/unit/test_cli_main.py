@@ -264,3 +264,50 @@ def test_a_library_warning_goes_to_the_log_not_the_screen(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stderr == "" and result.stdout == ""
+
+
+def test_token_create_prints_the_install_line_and_republishes_a_repository_left_behind(capsys, monkeypatch):
+    from jvbjoin.server import repo, tokens
+    record = {"id": "abc12345", "name": "b", "exp": 1, "host": "meet.example.com"}
+    monkeypatch.setattr(tokens, "create", lambda *a, **k: (record, object()))
+    monkeypatch.setattr("jvbjoin.formats.token.encode", lambda joined: "TOKEN")
+    monkeypatch.setattr(tokens, "ufw_active", lambda: False)
+    state = {"stale": True, "published": True}
+    refreshed = []
+    monkeypatch.setattr(repo, "published_here", lambda paths: state["published"])
+    monkeypatch.setattr(repo, "stale", lambda paths: state["stale"])
+    monkeypatch.setattr(repo, "refresh", lambda paths, progress: refreshed.append(True))
+    monkeypatch.setattr(repo, "key_sha256", lambda paths: "ab" * 32)
+    monkeypatch.setattr(repo, "published_versions", lambda paths: {"jvb-join": "1.2-1"})
+    code, out, err = run_cli(capsys, "token", "create", "--print-join-command")
+    assert code is None or code == 0, err
+    assert refreshed == [True] and "republishing" in err
+    line = out.strip()
+    assert line.startswith("mkdir -p /etc/apt/keyrings && /usr/lib/apt/apt-helper download-file "
+                           "http://meet.example.com/jvb-join/debian/jvb-join.asc")
+    assert line.endswith("printf '%s\\n' TOKEN | jvb-join join -") and "\n" not in line
+    # without --print-join-command: the token alone; a server that publishes nothing: the plain command
+    state.update(stale=False)
+    assert run_cli(capsys, "token", "create")[1].strip() == "TOKEN" and refreshed == [True]
+    monkeypatch.setattr(repo, "key_sha256", lambda paths: None)
+    code, out, err = run_cli(capsys, "token", "create", "--print-join-command")
+    assert out.strip() == "jvb-join TOKEN" and "publishes no repository" in err
+
+
+def test_a_republish_that_fails_does_not_stop_token_create(capsys, monkeypatch):
+    from jvbjoin.errors import StepError
+    from jvbjoin.server import repo, tokens
+    monkeypatch.setattr(tokens, "create", lambda *a, **k: ({"id": "i", "name": "", "exp": 1, "host": "h"}, object()))
+    monkeypatch.setattr("jvbjoin.formats.token.encode", lambda joined: "TOKEN")
+    monkeypatch.setattr(tokens, "ufw_active", lambda: False)
+    monkeypatch.setattr(repo, "published_here", lambda paths: True)
+    monkeypatch.setattr(repo, "stale", lambda paths: True)
+
+    def fails(paths, progress):
+        raise StepError("No .deb of jvb-join 1.3-1 to publish.", "Put it in /var/cache/apt/archives.")
+    monkeypatch.setattr(repo, "refresh", fails)
+    monkeypatch.setattr(repo, "key_sha256", lambda paths: "ab" * 32)
+    monkeypatch.setattr(repo, "published_versions", lambda paths: {"jvb-join": "1.2-1"})
+    code, out, err = run_cli(capsys, "token", "create", "--print-join-command")
+    assert not code and "No .deb of jvb-join 1.3-1" in err and "published before" in err
+    assert out.strip().endswith("| jvb-join join -")

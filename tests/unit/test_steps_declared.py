@@ -63,7 +63,7 @@ def test_every_step_has_an_id_and_a_title_and_ids_are_unique_within_a_command(pa
 def test_server_install_names_its_package_steps_by_what_they_install(paths):
     steps = dict(server_commands(paths))["server install"]
     assert [step.name for step in steps if type(step).__name__ == "Packages"] == [
-        "web-server", "jitsi-packages", "certbot"]
+        "web-server", "jitsi-packages", "gpg", "certbot"]
     coturn = turn.turn_steps(Context(paths, turn.TurnRun(turn.TurnOptions(), None, TurnSettings(
         domain="meet.example.com", host="turn.example.com"), "s")))[0]
     assert (coturn.name, coturn.title, coturn.restarts) == ("coturn-package", "coturn (TURN server)", None)

@@ -12,15 +12,19 @@ re-run with the same token finishes the change (or finds it done) with that pass
 fragment holds it, :class:`ForgetPendingPassword` drops that copy again.
 """
 
+import logging
 import secrets
 import time
 
-from jvbjoin.system import files
+from jvbjoin.system import apt, files
 from jvbjoin.engine.core import Change, Step
-from jvbjoin.errors import TokenError
+from jvbjoin.errors import JvbJoinError, TokenError
 from jvbjoin.steps.base import FileStep, WantedFile
-from jvbjoin.xmpp import session
+from jvbjoin.xmpp import probe, session
 from jvbjoin.bridge.model import current_password, joined_on_this_machine, parse_state, read_state, write_state
+
+log = logging.getLogger(__name__)
+
 
 def new_password():
     # 32 characters from the URL-safe alphabet: nothing HOCON, properties or XML would mangle.
@@ -105,6 +109,44 @@ class AccountPassword(Step):
         done.append(True)
         write_state(ctx.paths, dict(state, password_changed=True, pending_password=new,
                                     joined_at=int(time.time())))
+        report_version(ctx.paths, token, new, cert)
+
+
+def report_version(paths, token, password, cert):
+    """Tell the server which jvb-join this bridge runs (its doctor lists bridges that differ from
+    its own); a server that does not keep it only loses that line of its doctor."""
+    version = apt.installed_packages(paths).get("jvb-join")
+    if not version:
+        return False
+    try:
+        return session.store_bridge_version(token.host, token.port, token.domain, token.user, password, cert,
+                                            version)
+    except (JvbJoinError, OSError) as exc:
+        log.info("could not report jvb-join %s to the server: %s", version, exc)
+        return False
+
+
+def report_installed_version(paths):
+    """After an upgrade: report again with the joined account (its password is in jvb-join's
+    fragment; the server's certificate is checked against the pin kept at the join)."""
+    state = read_state(paths)
+    password = current_password(paths)
+    if not (state.get("password_changed") and password and all(state.get(k) for k in ("server", "domain", "user"))):
+        return False
+    try:
+        cert = probe.verify_pin(state["server"], state.get("port") or 5222, state["domain"], state.get("pin"))
+    except (JvbJoinError, OSError) as exc:
+        log.info("could not reach the server to report the version: %s", exc)
+        return False
+    joined = _Joined(state["server"], state.get("port") or 5222, state["domain"], state["user"])
+    return report_version(paths, joined, password, cert)
+
+
+class _Joined:
+    """Where the joined account lives, shaped as a token for report_version."""
+
+    def __init__(self, host, port, domain, user):
+        self.host, self.port, self.domain, self.user = host, port, domain, user
 
 
 class ForgetPendingPassword(Step):
