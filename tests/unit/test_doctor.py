@@ -15,7 +15,6 @@ from jvbjoin.doctor.runner import diagnose
 from jvbjoin.cli import doctor_output as render
 from jvbjoin.server.checks import services as server
 from jvbjoin.bridge.checks import host as host_checks
-from jvbjoin.doctor import facts as F
 from jvbjoin.doctor.core import Check, Facts, fail, ok, run_checks, warn
 from jvbjoin.errors import TokenError, UnreachableError, UsageError
 
