@@ -29,11 +29,10 @@ from jvbjoin.engine.core import Context, Engine
 from jvbjoin.engine.run import Run
 from jvbjoin.errors import JvbJoinError, StepError, UsageError
 from jvbjoin.formats.token import valid_server_id
-from jvbjoin.system import systemd
-from jvbjoin.system.run import run
-from jvbjoin.steps.base import FileStep, WantedFile
+from jvbjoin.steps.base import WantedFile
 from jvbjoin.bridge.nat import route_source
 from jvbjoin.server.model import server_domain, token_state
+from jvbjoin.server.nginx import NginxFiles
 
 PORT = 9090
 ROUTES_DIR = "/etc/nginx/jvb-join-colibri-ws"
@@ -158,7 +157,10 @@ def wanted_routes(paths, records, now=None):
     return out
 
 
-class Routes(FileStep):
+class Routes(NginxFiles):
+    what = "the colibri websocket routes"
+    rerun = "jvb-join server colibri-ws"
+
     """The route files, the site's include line, ``nginx -t``, then a reload."""
 
     name = "colibri-ws"
@@ -191,30 +193,11 @@ class Routes(FileStep):
             out.append(WantedFile(site, new))
         return out
 
-    def apply(self, ctx, changes, journal):
-        running = systemd.is_running(systemd.state_of("nginx.service"))
-        reloaded = []
+    def before_reload(self, ctx):
+        return nginx_workers(ctx.paths)
 
-        def reload_back():
-            if reloaded:
-                systemd.with_systemd(lambda s: s.reload_or_restart("nginx.service"))
-        # Recorded first, so it runs last: once nginx was reloaded with the new files, it reloads
-        # the files as they were put back (and is left alone when it never saw the new ones).
-        journal.record("reload nginx", reload_back)
-        super().apply(ctx, changes, journal)
-        result = run(["nginx", "-t"], check=False, timeout=60)
-        if not result.ok:
-            output = (result.stderr or result.stdout).strip().splitlines()
-            raise StepError("nginx -t refused the configuration with the colibri websocket routes: {}".format(
-                " / ".join(output[-3:])),
-                "The files were put back as they were and nginx was not reloaded; fix what nginx -t says "
-                "(nginx -t), then run 'jvb-join server colibri-ws' again.")
-        if running:
-            ctx.progress("reloading nginx")
-            before = nginx_workers(ctx.paths)
-            reloaded.append(True)
-            systemd.with_systemd(lambda s: s.reload_or_restart("nginx.service"))
-            wait_for_new_workers(ctx.paths, before)
+    def after_reload(self, ctx, before):
+        wait_for_new_workers(ctx.paths, before)
 
 
 def nginx_workers(paths):

@@ -11,10 +11,10 @@ packages by the key's signature, and a fresh host does not trust a self-signed c
 import re
 
 from jvbjoin.errors import StepError
-from jvbjoin.system import files, systemd
-from jvbjoin.system.run import run
-from jvbjoin.steps.base import FileStep, WantedFile
+from jvbjoin.system import files
+from jvbjoin.steps.base import WantedFile
 from jvbjoin.server.colibri_ws import server_block, site_path
+from jvbjoin.server.nginx import NginxFiles
 from jvbjoin.server.repo import URL_PATH, WEB_ROOT
 
 LOCATION_FILE = "/etc/nginx/jvb-join-repo.conf"
@@ -58,10 +58,11 @@ def served(paths, domain):
         re.search(r"location \^~ " + re.escape(URL_PATH), files.read_text(paths(LOCATION_FILE)) or "") is not None
 
 
-class RepositorySite(FileStep):
+class RepositorySite(NginxFiles):
     """The location file and the site's include line, ``nginx -t``, then a reload."""
 
     name = "bridge-repository-web"
+    what = "the bridges' repository"
     title = "nginx location of the bridges' repository"
     no_inverse = "the repository stays published"
 
@@ -77,24 +78,3 @@ class RepositorySite(FileStep):
             raise StepError("{} does not exist.".format(site),
                             "The bridges' repository is served by the nginx site of jitsi-meet-web-config.")
         return [WantedFile(ctx.paths(LOCATION_FILE), location_text(), 0o644), WantedFile(site, add_include(text))]
-
-    def apply(self, ctx, changes, journal):
-        running = systemd.is_running(systemd.state_of("nginx.service"))
-        reloaded = []
-
-        def reload_back():
-            if reloaded:
-                systemd.with_systemd(lambda s: s.reload_or_restart("nginx.service"))
-        journal.record("reload nginx", reload_back)
-        super().apply(ctx, changes, journal)
-        result = run(["nginx", "-t"], check=False, timeout=60)
-        if not result.ok:
-            output = (result.stderr or result.stdout).strip().splitlines()
-            raise StepError("nginx -t refused the configuration with the bridges' repository: {}".format(
-                " / ".join(output[-3:])),
-                "The files were put back as they were and nginx was not reloaded; fix what nginx -t says, "
-                "then run 'jvb-join server install' again.")
-        if running:
-            ctx.progress("reloading nginx")
-            reloaded.append(True)
-            systemd.with_systemd(lambda s: s.reload_or_restart("nginx.service"))

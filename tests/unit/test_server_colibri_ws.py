@@ -9,7 +9,7 @@ import pytest
 from jvbjoin.formats import token as tok
 from jvbjoin.errors import StepError, TokenError, UsageError
 from jvbjoin.system.run import Result
-from jvbjoin.server import colibri_ws
+from jvbjoin.server import colibri_ws, nginx
 from jvbjoin.server.colibri_ws import INCLUDE_LINE, add_include, remove_include
 from jvbjoin.bridge.steps.config import BridgeExtras, render_fragment
 from jvbjoin.bridge.steps.websockets import COMMENT, websocket_rules
@@ -130,7 +130,7 @@ def server(paths, monkeypatch):
     def fake_run(argv, **kw):
         calls.append(argv)
         return answers[" ".join(argv)]
-    monkeypatch.setattr(colibri_ws, "run", fake_run)
+    monkeypatch.setattr(nginx, "run", fake_run)
     import jvbjoin.system.systemd as systemd
     monkeypatch.setattr(systemd, "state_of", lambda name: {"ActiveState": "inactive"})
     return paths, site, calls, answers

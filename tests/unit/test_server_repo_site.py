@@ -10,7 +10,7 @@ from jvbjoin.engine.run import Run
 from jvbjoin.errors import StepError
 from jvbjoin.system import files, systemd
 from jvbjoin.system.run import Result
-from jvbjoin.server import repo_site
+from jvbjoin.server import nginx as nginx_files, repo_site
 from jvbjoin.server.colibri_ws import site_path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,7 +51,7 @@ def nginx(paths, monkeypatch):
     with open(site, "w") as f:
         f.write(site_text())
     answers = {"nginx -t": Result(["nginx", "-t"], 0, "", "syntax is ok")}
-    monkeypatch.setattr(repo_site, "run", lambda argv, **kw: answers[" ".join(argv)])
+    monkeypatch.setattr(nginx_files, "run", lambda argv, **kw: answers[" ".join(argv)])
     monkeypatch.setattr(systemd, "state_of", lambda name: {"ActiveState": "active", "SubState": "running"})
     reloads = []
     monkeypatch.setattr(systemd, "with_systemd", lambda action: reloads.append("reload"))
