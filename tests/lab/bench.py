@@ -440,6 +440,8 @@ def compare(lab, host, token, args, result):
 
 
 def _fmt(value, unit="s"):
+    if isinstance(value, dict) and "median" in value and "min" not in value:  # B7's phases: median, max, n
+        return "{median:.2f} {u} (max {max:.2f}, n={n})".format(u=unit, **value)
     if isinstance(value, dict) and "median" in value:
         return ("{median:.2f} " + unit + " (min {min:.2f}, max {max:.2f}, n={runs})").format(**value) \
             if "runs" in value else "{median:.4f} s (min {min:.4f}, max {max:.4f})".format(**value)

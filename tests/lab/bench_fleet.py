@@ -139,7 +139,8 @@ def stage(lab, size, allow_from, timeout):
     """One fleet size: batch, all N log in at once, server cost, fleet commands, single create."""
     name = "b7-{}".format(size)
     out = {}
-    out["batch_seconds"], ids, path = batch(lab, size, allow_from, name)
+    seconds, ids, path = batch(lab, size, allow_from, name)
+    out["batch_seconds"] = round(seconds, 3)
     prosody0, _ = process_usage(lab, "prosody")
     jicofo0, _ = process_usage(lab, "jicofo")
     started_wall = time.time()
