@@ -85,6 +85,12 @@ local function with_walk(room, keep, method, ...)
 	return unpack(result, 2, result.n);
 end
 
+local function own_and_observers(own)
+	return function (raw)
+		return raw.bare_jid == own or not is_bridge(raw.bare_jid);
+	end;
+end
+
 local function filter_route(room)
 	if rawget(room, "route_stanza") or not rawget(room, "_occupants") then
 		return;
@@ -102,24 +108,20 @@ local function filter_route(room)
 		end
 		return route(self, stanza);
 	end
-	room.publicise_occupant_status = function (self, occupant, x, nick, actor, reason, prev_role, force_unavailable,
-	                                           recipient)
-		if recipient or not is_bridge(occupant.bare_jid) then
-			return publicise(self, occupant, x, nick, actor, reason, prev_role, force_unavailable, recipient);
+	-- Through varargs: the methods' parameters differ between prosody releases. A presence for one
+	-- recipient (0.12's eighth parameter) walks no one and passes unchanged.
+	room.publicise_occupant_status = function (self, occupant, ...)
+		if select(7, ...) ~= nil or not is_bridge(occupant.bare_jid) then
+			return publicise(self, occupant, ...);
 		end
-		local own = occupant.bare_jid;
-		return with_walk(self, function (raw)
-			return raw.bare_jid == own or not is_bridge(raw.bare_jid);
-		end, publicise, occupant, x, nick, actor, reason, prev_role, force_unavailable, recipient);
+		return with_walk(self, own_and_observers(occupant.bare_jid), publicise, occupant, ...);
 	end
-	room.send_occupant_list = function (self, to, filter)
+	room.send_occupant_list = function (self, to, ...)
 		local own = jid_bare(to);
 		if not is_bridge(own) then
-			return send_list(self, to, filter);
+			return send_list(self, to, ...);
 		end
-		return with_walk(self, function (raw)
-			return raw.bare_jid == own or not is_bridge(raw.bare_jid);
-		end, send_list, to, filter);
+		return with_walk(self, own_and_observers(own), send_list, to, ...);
 	end
 end
 

@@ -103,8 +103,9 @@ def test_login_refuses_a_certificate_that_is_not_the_pinned_one(prosody, tmp_pat
         session.check_login("127.0.0.1", prosody["port"], DOMAIN, user, password, other, timeout=20)
 
 
-def _stay_in_room(port, jid, password, der, room, nick, ready, stop):
-    """A client that joins `room` as `nick` and stays until `stop` is set (run in a thread)."""
+def _stay_in_room(port, jid, password, der, room, nick, ready, stop, seen=None):
+    """A client that joins `room` as `nick` and stays until `stop` is set (run in a thread); the
+    nicknames of the presences it gets go to the list `seen`, when one is given."""
     import asyncio
     import xml.etree.ElementTree as ET
     import slixmpp
@@ -126,6 +127,8 @@ def _stay_in_room(port, jid, password, der, room, nick, ready, stop):
         pres.send()
 
     def on_presence(pres):
+        if seen is not None:
+            seen.append(pres["from"].resource)
         if pres["from"].resource == nick:
             ready.set()
 
