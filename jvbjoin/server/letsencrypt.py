@@ -44,13 +44,21 @@ def deploy_hook(domain, web):
                 crt=shlex.quote(crt), key=shlex.quote(key), unit=unit)
 
 
+def renewal_values(text):
+    """``{key: value}`` of a certbot renewal config (configobj: ``key = value`` lines in sections)."""
+    out = {}
+    for line in (text or "").splitlines():
+        if line.strip().startswith(("#", "[")):
+            continue
+        key, sep, value = line.partition("=")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
 def renewal_server(paths, domain):
     """The ACME directory certbot's renewal config for ``domain`` names, or None."""
-    for line in (files.read_text(renewal_conf(paths, domain)) or "").splitlines():
-        name, sep, value = line.partition("=")
-        if sep and name.strip() == "server":
-            return value.strip()
-    return None
+    return renewal_values(files.read_text(renewal_conf(paths, domain))).get("server")
 
 
 class LetsEncryptCertificate(Step):

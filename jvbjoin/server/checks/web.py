@@ -18,7 +18,7 @@ from jvbjoin.doctor.core import fail, ok, skipped, warn
 from jvbjoin.doctor import facts as F
 from jvbjoin.server import tune
 from jvbjoin.server.checks.facts import domain
-from jvbjoin.server.letsencrypt import deploy_hook, live_dir, renewal_conf, site_files
+from jvbjoin.server.letsencrypt import deploy_hook, live_dir, renewal_conf, renewal_values, site_files
 from jvbjoin.server.tune import marked_key, marked_settings
 
 # --- the Jitsi site in the web server ---------------------------------------------------------------
@@ -112,18 +112,6 @@ def check_tune(facts):
 # --- Let's Encrypt -----------------------------------------------------------------------------------
 
 FAIL_DAYS, WARN_DAYS = 14, 30
-
-
-def renewal_values(text):
-    """``{key: value}`` of a certbot renewal config (configobj: ``key = value`` lines in sections)."""
-    out = {}
-    for line in (text or "").splitlines():
-        if line.strip().startswith(("#", "[")):
-            continue
-        key, sep, value = line.partition("=")
-        if sep:
-            out[key.strip()] = value.strip()
-    return out
 
 
 def deploy_hooks(paths, values):
