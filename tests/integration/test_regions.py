@@ -5,6 +5,7 @@ selects by region; each bridge announces its region and its nickname as relay id
 bridge per region joined by a relay; doctor's server-regions check is clean; a re-run of the server
 install and of a join changes nothing."""
 
+import concurrent.futures
 import json
 import urllib.parse
 
@@ -51,7 +52,11 @@ def test_bridges_of_two_regions_show_their_regions_and_relay_ids_and_reruns_chan
     for host in REGIONS:
         tokens[host] = region_token(lab, host)
         assert tokens[host]["region"] == REGIONS[host]
-        rc, out, err, seconds = join(lab, host, tokens[host]["token"])
+    # the three join at once, as a fleet does
+    with concurrent.futures.ThreadPoolExecutor(len(REGIONS)) as pool:
+        joins = {host: pool.submit(join, lab, host, tokens[host]["token"]) for host in REGIONS}
+    for host, done in joins.items():
+        rc, out, err, seconds = done.result()
         assert rc in (0, 2), out + err
         print("{} joined in {:.1f} s".format(host, seconds))
     nicks = {host: nickname(lab, host) for host in REGIONS}
