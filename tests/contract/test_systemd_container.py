@@ -117,6 +117,21 @@ def _enter(pid, argv, timeout, input=None):
                           capture_output=True, text=True, timeout=timeout, input=input)
 
 
+def _container_init(nspawn_pid):
+    """The container's systemd: the child of systemd-nspawn that runs systemd. nspawn's first child
+    only sets the container up, forks the init and exits; taking it for the init would leave the
+    tests a process that is gone a moment later."""
+    children = subprocess.run(["pgrep", "-P", str(nspawn_pid)], capture_output=True, text=True).stdout.split()
+    for child in children:
+        try:
+            with open("/proc/{}/comm".format(child)) as handle:
+                if handle.read().strip() == "systemd":
+                    return int(child)
+        except OSError:
+            continue
+    return None
+
+
 @pytest.fixture(scope="module")
 def container(tmp_path_factory):
     reason = _skip_reason()
@@ -137,15 +152,17 @@ def container(tmp_path_factory):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and init is None:
             assert proc.poll() is None, open(str(work / "nspawn.log")).read()
-            children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
-            init = int(children[0]) if children else None
+            init = _container_init(proc.pid)
             time.sleep(0.5)
         assert init, "the container's systemd did not start"
+        state = ""
         while time.monotonic() < deadline:
             state = _enter(init, ["systemctl", "is-system-running"], 10).stdout.strip()
             if state in ("running", "degraded"):
                 break
             time.sleep(1)
+        assert state in ("running", "degraded"), "the container did not boot ({!r}): {}".format(
+            state, open(str(work / "nspawn.log")).read()[-2000:])
         yield init
     finally:
         proc.send_signal(signal.SIGTERM)  # nspawn powers the container off
