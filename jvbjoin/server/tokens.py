@@ -48,16 +48,22 @@ def add_account(jid, password):
 def add_accounts(paths, accounts):
     """Create many accounts: through the running prosody's admin shell, one session for all of them,
     the passwords on its stdin (the admin socket is root's); any the shell did not create (prosody
-    stopped, an older prosody) with ``prosodyctl adduser`` one by one."""
+    stopped, an older prosody) with ``prosodyctl adduser`` one by one. Returns each account's stored
+    key (see account_verifier), as read once it exists."""
     if not accounts:
-        return
+        return {}
     script = "".join('user:create("{}", "{}")\n'.format(jid, password) for jid, password in accounts)
     run(["prosodyctl", "shell"], input=script, secrets=[p for _, p in accounts], check=False,
         timeout=60 + len(accounts))
+    verifiers = {}
     for jid, password in accounts:
         user, _, host = jid.partition("@")
-        if account_verifier(paths, host, user) is None:
+        verifier = account_verifier(paths, host, user)
+        if verifier is None:
             add_account(jid, password)
+            verifier = account_verifier(paths, host, user)
+        verifiers[jid] = verifier
+    return verifiers
 
 
 def _shell(command):
@@ -254,9 +260,9 @@ def create_batch(paths, count, ttl_seconds, name=None, host=None, port=5222, jvb
         taken.add(token_id)
         made.append((_new_record(domain, pin, token_id, now, ttl_seconds, label, host, port, allow_from, region),
                      secrets.token_urlsafe(24)))
-    add_accounts(paths, [(jid_of(r), password) for r, password in made])
+    verifiers = add_accounts(paths, [(jid_of(r), password) for r, password in made])
     for record, _ in made:
-        record["verifier"] = account_verifier(paths, record["domain"], record["user"])
+        record["verifier"] = verifiers[jid_of(record)]
     records.extend(r for r, _ in made)
     store.save(records)
     rights.sync(paths, domain, records)
