@@ -5,8 +5,10 @@ logging in at once, the server's CPU time and memory, and the fleet commands at 
 Run by tests/lab/bench.py on a lab whose jms has had `jvb-join server install`.
 """
 
+import collections
 import json
 import os
+import re
 import statistics
 import time
 
@@ -64,21 +66,21 @@ def process_usage(lab, user):
     return cpu, rss
 
 
+BREWERY_EVENT = re.compile(r"(Added|Removed) brewery instance: jvbbrewery@internal\.auth\.meet\.lab\.test/sim-(\w+)\n")
+
+
 def in_brewery(lab, ids):
     """How many of the simulated bridges ``ids`` jicofo has now in its brewery (its log: added minus
-    removed, per nickname)."""
+    removed, per nickname; the log read in one pass, polled while N bridges log in)."""
     try:
         with open(lab.path("jms", JICOFO_LOG), errors="replace") as handle:
             text = handle.read()
     except OSError:
         return 0
-    present = 0
-    for token_id in ids:
-        nick = "/sim-{}\n".format(token_id)
-        added = text.count("Added brewery instance: jvbbrewery@internal.auth." + "meet.lab.test" + nick)
-        removed = text.count("Removed brewery instance: jvbbrewery@internal.auth." + "meet.lab.test" + nick)
-        present += added > removed
-    return present
+    balance = collections.Counter()
+    for event, token_id in BREWERY_EVENT.findall(text):
+        balance[token_id] += 1 if event == "Added" else -1
+    return sum(1 for token_id in ids if balance[token_id] > 0)
 
 
 def batch(lab, size, allow_from, name):
