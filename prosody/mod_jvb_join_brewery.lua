@@ -34,10 +34,6 @@ local function read_options()
 end
 read_options();
 
-local function allowed()
-	return allowed_set;
-end
-
 -- Without observers (a file written before they were listed) nothing is filtered: jicofo must
 -- never lose the bridges' presence.
 local function is_bridge(bare)
@@ -148,7 +144,7 @@ module:hook("muc-occupant-pre-join", function (event)
 		return;
 	end
 	local who = jid_bare(stanza.attr.from);
-	if allowed():contains(who) then
+	if allowed_set:contains(who) then
 		return;
 	end
 	module:log("warn", "Refused %s entry to the brewery %s: not an account of the fleet", tostring(who), room.jid);
@@ -164,7 +160,7 @@ local function enforce()
 		return;
 	end
 	filter_route(room);
-	local members = allowed();
+	local members = allowed_set;
 	local out = {};
 	for nick, occupant in room:each_occupant() do
 		if not members:contains(occupant.bare_jid) then

@@ -35,9 +35,8 @@ def token_create(opts, ttl, name, host, port, jvb_version, allow_from, print_joi
                  region=None, count=None, output=None):
     """Make a bridge account and print its join token."""
     from jvbjoin.system.paths import Paths
-    from jvbjoin.server import tokens
+    from jvbjoin.server import repo, tokens
     from jvbjoin.formats.token import encode
-    from jvbjoin.server import repo
     from jvbjoin.errors import JvbJoinError, UsageError
 
     if count and colibri_ws:
