@@ -10,7 +10,7 @@ all: test
 ## test: everything CI runs: Python 3.7 syntax check, unit tests, lab tests on Debian 12, and the
 ## contract tests (real prosody on loopback, real systemd in the lab's base image, built by the lab tests)
 test: vermin lint
-	$(PYTEST) -q tests/unit tests/lab/standins/tests tests/integration tests/contract
+	$(PYTEST) -q --durations=30 tests/unit tests/lab/standins/tests tests/integration tests/contract
 
 ## test-unit: the fast tier only (no root, no network, no real programs)
 test-unit:

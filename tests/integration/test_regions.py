@@ -13,7 +13,7 @@ import pytest
 
 pytestmark = pytest.mark.lab
 
-from labkit import DOMAIN, doctor_check, join, managed_hashes, nickname, repo_args, wait_for
+from labkit import DOMAIN, doctor_check, install_jvb_join, join, managed_hashes, nickname, repo_args, wait_for
 
 REGIONS = {"jvb1": "eu", "jvb2": "eu", "jvb3": "us"}
 
@@ -36,17 +36,23 @@ def fleet(lab):
     return json.loads(lab.exec("jms", ["jvb-join", "--json", "bridges"], check=True, timeout=120)[1])["bridges"]
 
 
-def test_bridges_of_two_regions_show_their_regions_and_relay_ids_and_reruns_change_nothing(server):
-    lab = server
+class Fleet:
+    """The module's fleet: the server (installed with --region eu), the three bridges' tokens and
+    nicknames, and what the first server install changed."""
+
+    def __init__(self, lab, first_install, tokens, nicks):
+        self.lab, self.first_install, self.tokens, self.nicks = lab, first_install, tokens, nicks
+
+
+@pytest.fixture(scope="module")
+def fleet_of_regions(lab):
+    """A server made by 'server install --region eu' and three bridges joined at once with tokens of
+    their regions (the scenarios of this module share them: a second server install costs a minute)."""
+    lab.up("jms")
+    install_jvb_join(lab, "jms")
     install = ["jvb-join", "--json", "server", "install", "--domain", DOMAIN, "--region", "eu"] + repo_args(lab, "jms")
     rc, out, err = lab.exec("jms", install, timeout=1200)
     assert rc == 0, out + err
-    changed = {s["step"] for s in json.loads(out)["steps"] if s["status"] == "changed"}
-    assert {"jicofo-regions", "local-bridge-relay"} <= changed, changed
-    rc, out, err = lab.exec("jms", install, timeout=1200)
-    assert rc == 0 and json.loads(out)["changed"] == 0, out + err
-    assert jicofo_get(lab, "/debug")["bridge_selector"]["strategy"] == "RegionBasedBridgeSelectionStrategy"
-
     lab.up("jvb1", "jvb2", "jvb3")
     tokens = {}
     for host in REGIONS:
@@ -56,10 +62,21 @@ def test_bridges_of_two_regions_show_their_regions_and_relay_ids_and_reruns_chan
     with concurrent.futures.ThreadPoolExecutor(len(REGIONS)) as pool:
         joins = {host: pool.submit(join, lab, host, tokens[host]["token"]) for host in REGIONS}
     for host, done in joins.items():
-        rc, out, err, seconds = done.result()
-        assert rc in (0, 2), out + err
+        rc, out_join, err_join, seconds = done.result()
+        assert rc in (0, 2), out_join + err_join
         print("{} joined in {:.1f} s".format(host, seconds))
-    nicks = {host: nickname(lab, host) for host in REGIONS}
+    yield Fleet(lab, json.loads(out), tokens, {host: nickname(lab, host) for host in REGIONS})
+    lab.down()
+
+
+def test_bridges_of_two_regions_show_their_regions_and_relay_ids_and_reruns_change_nothing(fleet_of_regions):
+    lab, tokens, nicks = fleet_of_regions.lab, fleet_of_regions.tokens, fleet_of_regions.nicks
+    changed = {s["step"] for s in fleet_of_regions.first_install["steps"] if s["status"] == "changed"}
+    assert {"jicofo-regions", "local-bridge-relay"} <= changed, changed
+    install = ["jvb-join", "--json", "server", "install", "--domain", DOMAIN, "--region", "eu"] + repo_args(lab, "jms")
+    rc, out, err = lab.exec("jms", install, timeout=1200)
+    assert rc == 0 and json.loads(out)["changed"] == 0, out + err
+    assert jicofo_get(lab, "/debug")["bridge_selector"]["strategy"] == "RegionBasedBridgeSelectionStrategy"
 
     def all_seen():
         seen = {b["nickname"]: b for b in fleet(lab)}
