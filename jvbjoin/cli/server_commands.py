@@ -30,13 +30,16 @@ def server():
 @click.option("--region", metavar="REGION",
               help="This server's region (a short name such as eu or us-east): jicofo selects bridges by "
                    "region and joins regions by relays; the server's own bridge gets it too.")
+@click.option("--no-regions", is_flag=True,
+              help="Turn regions and relays off again: jicofo and the server's own bridge lose the "
+                   "settings --region gave them.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @repo_options
 @click.pass_obj
 def server_install(opts, domain, cert, cert_file, key_file, email, web, local_bridge, dry_run,
                    jitsi_repo_url, jitsi_repo_suite, jitsi_repo_components, jitsi_repo_key, lock_timeout,
                    no_firewall, no_ssh, allow_unsupported_release, acme_directory=None, acme_ca_file=None,
-                   firewall_cut_ok=False, region=None):
+                   firewall_cut_ok=False, region=None, no_regions=False):
     """Install the Jitsi Meet server package set, ready for external bridges."""
     from jvbjoin.system.paths import Paths
     from jvbjoin.cli.output import Progress, emit_report
@@ -47,7 +50,8 @@ def server_install(opts, domain, cert, cert_file, key_file, email, web, local_br
                             lock_timeout, not no_firewall, no_ssh, allow_unsupported_release,
                             acme_directory=acme_directory,
                             acme_ca_file=os.path.abspath(acme_ca_file) if acme_ca_file else None,
-                            firewall_cut_ok=firewall_cut_ok, confirm=asker(opts), region=region)
+                            firewall_cut_ok=firewall_cut_ok, confirm=asker(opts), region=region,
+                            no_regions=no_regions)
     report = install(options, Paths("/"), Progress.for_output(opts.as_json))
     emit_report(opts, report, show_diffs=dry_run)
     return finish(report)

@@ -55,7 +55,7 @@ class ServerOptions:
                  local_bridge=None, dry_run=False, jitsi_repo_url=None, jitsi_repo_suite=None,
                  jitsi_repo_components=None, jitsi_repo_key=None, lock_timeout=300, firewall=True,
                  no_ssh=False, allow_unsupported_release=False, acme_directory=None, acme_ca_file=None,
-                 firewall_cut_ok=False, confirm=None, region=None):
+                 firewall_cut_ok=False, confirm=None, region=None, no_regions=False):
         self.domain = domain
         self.cert = cert
         self.cert_file = cert_file
@@ -78,6 +78,7 @@ class ServerOptions:
         # asks the operator a yes/no question on a terminal; None when no one is there to ask
         self.confirm = confirm
         self.region = region  # this server's relay region (regions/relays on), or None: left as it is
+        self.no_regions = no_regions  # take regions and relays out again
 
     def as_dict(self):
         return {k: v for k, v in vars(self).items() if k != "confirm"}
@@ -95,6 +96,8 @@ def validate(opts):
     if not valid_dns_name(opts.domain):
         raise UsageError("--domain must be a DNS name such as meet.example.com, not {!r}.".format(opts.domain))
     check_region(opts.region)
+    if opts.region and opts.no_regions:
+        raise UsageError("--region and --no-regions contradict each other: give one.")
     if opts.cert == "own":
         if not (opts.cert_file and opts.key_file):
             raise UsageError("--cert own needs --cert-file and --key-file.")
@@ -184,7 +187,7 @@ def server_steps(ctx):
         ports = [(str(port), proto) for port, proto in server_ports(local_bridge)]
         steps.append(firewall.Firewall(ports=ports))
     steps.append(LocalBridge(local_bridge, explicit))
-    steps += region_steps(opts.region, local_bridge)
+    steps += region_steps(opts.region, local_bridge, opts.no_regions)
     steps.append(ExpiryTimer())
     if opts.web == "nginx":
         steps += [Packages(["gpg", "gpg-agent"], lock_timeout=opts.lock_timeout, name="gpg",

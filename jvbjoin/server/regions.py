@@ -76,6 +76,12 @@ def with_line(text, line):
     return text + ("" if not text or text.endswith("\n") else "\n") + line + "\n"
 
 
+def without_line(text, line):
+    """``text`` without the lines that are exactly ``line``; every other byte as it was."""
+    kept = [existing for existing in javaprops.split_lines(text) if existing.rstrip("\r\n") != line]
+    return "".join(kept)
+
+
 def read_jicofo_keys(path):
     """The three keys as jicofo will read them from ``path``; StepError when it does not parse.
     None when ruby-hocon is not there to ask (jicofo's /debug is still asked after the restart)."""
@@ -104,22 +110,28 @@ def refuse_legacy_overrides(paths, region):
 
 
 class JicofoRegions(FileStep):
-    """jicofo: region-based selection, relays and the server's region, in jvb-join's own file."""
+    """jicofo: region-based selection, relays and the server's region, in jvb-join's own file;
+    with no region (``--no-regions``) that file and its include line taken out again."""
 
     name = "jicofo-regions"
-    title = "jicofo: regions and relays"
 
     def __init__(self, region):
         self.region = region
+        self.title = "jicofo: regions and relays" if region else "jicofo: regions and relays off"
 
     def wanted(self, ctx):
         main = files.read_text(ctx.paths(jicofo.JICOFO_CONF))
         if main is None:
             return []
+        if not self.region:
+            return [WantedFile(ctx.paths(JICOFO_FRAGMENT), None),
+                    WantedFile(ctx.paths(jicofo.JICOFO_CONF), without_line(main, JICOFO_INCLUDE))]
         return [WantedFile(ctx.paths(JICOFO_FRAGMENT), jicofo_fragment(self.region), 0o644, 0, 0),
                 WantedFile(ctx.paths(jicofo.JICOFO_CONF), with_line(main, JICOFO_INCLUDE))]
 
     def check(self, ctx):
+        if not self.region:
+            return super().check(ctx)
         refuse_legacy_overrides(ctx.paths, self.region)
         if files.read_text(ctx.paths(jicofo.JICOFO_CONF)) is None:
             return [Change("file", ctx.paths(JICOFO_FRAGMENT), "jicofo: region {}, relays (after jicofo is "
@@ -133,6 +145,13 @@ class JicofoRegions(FileStep):
         restart = lambda: run(["systemctl", "try-restart", "jicofo"], check=False, timeout=120)  # noqa: E731
         journal.record("restart jicofo with its earlier configuration", restart)
         super().apply(ctx, changes, journal)
+        if not self.region:
+            restart()
+            if self.restarted_strategy(ctx) == STRATEGY:
+                raise StepError("jicofo still selects bridges by region after jvb-join's file was taken out",
+                                "Look for jicofo.bridge.selection-strategy in {} and {}.".format(
+                                    jicofo.JICOFO_CONF, JICOFO_LEGACY))
+            return
         found = read_jicofo_keys(ctx.paths(jicofo.JICOFO_CONF))
         if found is not None and found != wanted_keys(self.region):
             wrong = sorted(k for k, v in wanted_keys(self.region).items() if found.get(k) != v)
@@ -152,8 +171,9 @@ class JicofoRegions(FileStep):
     wait = 60.0
 
     def restarted_strategy(self, ctx, clock=time.monotonic, sleep=time.sleep):
-        """The strategy jicofo's /debug shows once the restarted daemon answers. jicofo's SysV stop
-        only signals: the old daemon answers for a moment after the restart, with the old strategy."""
+        """The strategy jicofo's /debug shows once the restarted daemon answers (region-based with
+        regions on, any other with them off). jicofo's SysV stop only signals: the old daemon
+        answers for a moment after the restart, with the old strategy."""
         deadline = clock() + self.wait
         while True:
             ensure_jicofo_answers(ctx.paths, ctx.progress)
@@ -162,22 +182,26 @@ class JicofoRegions(FileStep):
             except JvbJoinError:
                 doc = None
             strategy = (doc or {}).get("bridge_selector", {}).get("strategy") if doc else None
-            if strategy == STRATEGY or clock() >= deadline:
+            if (strategy == STRATEGY) == bool(self.region) or clock() >= deadline:
                 return strategy
             sleep(1.0)
 
 
 class LocalBridgeRelay(FileStep):
-    """The server's own bridge: the relay block with the server's region, its nickname as relay id."""
+    """The server's own bridge: the relay block with the server's region, its nickname as relay id;
+    with no region (``--no-regions``) that block and its include line taken out again."""
 
     name = "local-bridge-relay"
-    title = "the server's own bridge: relays"
 
     def __init__(self, region):
         self.region = region
+        self.title = "the server's own bridge: relays" if region else "the server's own bridge: relays off"
 
     def wanted(self, ctx):
         conf = files.read_text(ctx.paths.jvb_conf)
+        if conf is not None and not self.region:
+            return [WantedFile(ctx.paths(BRIDGE_FRAGMENT), None),
+                    WantedFile(ctx.paths.jvb_conf, without_line(conf, BRIDGE_INCLUDE))]
         nickname = local_nickname(ctx.paths)
         if conf is None or not nickname:
             return []
@@ -185,6 +209,8 @@ class LocalBridgeRelay(FileStep):
                 WantedFile(ctx.paths.jvb_conf, with_line(conf, BRIDGE_INCLUDE))]
 
     def check(self, ctx):
+        if not self.region:
+            return super().check(ctx)
         legacy = javaprops.parse(files.read_text(ctx.paths.jvb_legacy_properties) or "")
         legacy_region(ctx.paths.jvb_legacy_properties, legacy, self.region)
         if files.read_text(ctx.paths.jvb_conf) is None:
@@ -205,8 +231,13 @@ class LocalBridgeRelay(FileStep):
         restart()
 
 
-def region_steps(region, local_bridge):
-    """The steps of ``server install --region``: none without the option (what an earlier run set stays)."""
+def region_steps(region, local_bridge, off=False):
+    """The steps of ``server install --region`` (or ``--no-regions``, ``off``): none without either
+    option (what an earlier run set stays). Turning regions off takes jvb-join's files out of jicofo
+    and of the server's own bridge; bridges joined with a region keep announcing it, which jicofo
+    then ignores."""
+    if off:
+        return [JicofoRegions(None), LocalBridgeRelay(None)]
     if not region:
         return []
     return [JicofoRegions(region)] + ([LocalBridgeRelay(region)] if local_bridge else [])

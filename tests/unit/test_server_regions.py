@@ -182,3 +182,54 @@ def test_the_old_daemon_answering_for_a_moment_after_the_restart_is_waited_out(p
     step = regions.JicofoRegions("eu")
     assert step.restarted_strategy(Context(paths), clock=lambda: 0.0, sleep=slept.append) == regions.STRATEGY
     assert slept == [1.0, 1.0]
+
+
+@pytest.mark.real_programs
+def test_no_regions_takes_out_jvb_joins_file_and_line_only_and_a_second_run_changes_nothing(paths, monkeypatch):
+    fake = Jicofo(monkeypatch)
+    admin = CONF + "# the admin's own line after ours\n"
+    ctx = server(paths, admin)
+    as_the_engine_runs(regions.JicofoRegions("eu"), ctx)
+    assert regions.JICOFO_INCLUDE in read(paths(JICOFO_CONF))
+    fake.strategy = "SingleBridgeSelectionStrategy"
+    off = regions.JicofoRegions(None)
+    assert off.title.endswith("off")
+    as_the_engine_runs(off, ctx)
+    assert read(paths(JICOFO_CONF)) == admin and not os.path.exists(paths(regions.JICOFO_FRAGMENT))
+    assert fake.calls[-1] == ["systemctl", "try-restart", "jicofo"]
+    assert regions.JicofoRegions(None).check(ctx) == []
+
+
+@pytest.mark.real_programs
+def test_no_regions_fails_and_puts_the_files_back_when_jicofo_still_selects_by_region(paths, monkeypatch):
+    fake = Jicofo(monkeypatch)  # jicofo keeps answering with the region-based strategy
+    ctx = server(paths, CONF + regions.JICOFO_INCLUDE + "\n")
+    write(paths(regions.JICOFO_FRAGMENT), regions.jicofo_fragment("eu"))
+    step = regions.JicofoRegions(None)
+    step.wait = 0.0
+    with pytest.raises(StepError) as failed:
+        as_the_engine_runs(step, ctx)
+    assert "still selects bridges by region" in failed.value.message
+    assert read(paths(JICOFO_CONF)) == CONF + regions.JICOFO_INCLUDE + "\n"
+    assert read(paths(regions.JICOFO_FRAGMENT)) == regions.jicofo_fragment("eu")
+    assert fake.calls == [["systemctl", "try-restart", "jicofo"]] * 2  # off, then back as it was
+
+
+def test_no_regions_takes_the_relay_block_out_of_the_servers_own_bridge(paths, monkeypatch):
+    restarts = []
+    monkeypatch.setattr(regions, "run", lambda argv, **kw: restarts.append(argv))
+    conf = 'videobridge { apis.xmpp-client.configs { shard { MUC_NICKNAME = 6a1f0c3e-aaaa } } }\n'
+    write(paths.jvb_conf, conf)
+    ctx = Context(paths)
+    run_step(regions.LocalBridgeRelay("eu"), ctx)
+    run_step(regions.LocalBridgeRelay(None), ctx)
+    assert read(paths.jvb_conf) == conf and not os.path.exists(paths(regions.BRIDGE_FRAGMENT))
+    assert len(restarts) == 2 and regions.LocalBridgeRelay(None).check(ctx) == []
+
+
+def test_server_install_no_regions_steps_and_its_contradiction_with_region(paths):
+    opts = install.ServerOptions("meet.example.com", local_bridge=False, no_regions=True)
+    kinds = [type(s) for s in install.server_steps(Context(paths, install.ServerRun(opts)))]
+    assert regions.JicofoRegions in kinds and regions.LocalBridgeRelay in kinds  # an earlier local bridge's block too
+    with pytest.raises(UsageError):
+        install.validate(install.ServerOptions("meet.example.com", region="eu", no_regions=True))
