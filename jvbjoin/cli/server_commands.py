@@ -30,6 +30,10 @@ def server():
 @click.option("--region", metavar="REGION",
               help="This server's region (a short name such as eu or us-east): jicofo selects bridges by "
                    "region and joins regions by relays; the server's own bridge gets it too.")
+@click.option("--region-group", "region_groups", metavar="R1,R2[,...]", multiple=True,
+              help="Regions near each other, for jicofo (repeat for more groups): a participant's bridge "
+                   "is looked for in its group before other regions. Given once, these replace the "
+                   "groups of earlier runs; without it they stay. Needs --region.")
 @click.option("--no-regions", is_flag=True,
               help="Turn regions and relays off again: jicofo and the server's own bridge lose the "
                    "settings --region gave them.")
@@ -39,7 +43,7 @@ def server():
 def server_install(opts, domain, cert, cert_file, key_file, email, web, local_bridge, dry_run,
                    jitsi_repo_url, jitsi_repo_suite, jitsi_repo_components, jitsi_repo_key, lock_timeout,
                    no_firewall, no_ssh, allow_unsupported_release, acme_directory=None, acme_ca_file=None,
-                   firewall_cut_ok=False, region=None, no_regions=False):
+                   firewall_cut_ok=False, region=None, no_regions=False, region_groups=()):
     """Install the Jitsi Meet server package set, ready for external bridges."""
     from jvbjoin.system.paths import Paths
     from jvbjoin.cli.output import Progress, emit_report
@@ -51,7 +55,9 @@ def server_install(opts, domain, cert, cert_file, key_file, email, web, local_br
                             acme_directory=acme_directory,
                             acme_ca_file=os.path.abspath(acme_ca_file) if acme_ca_file else None,
                             firewall_cut_ok=firewall_cut_ok, confirm=asker(opts), region=region,
-                            no_regions=no_regions)
+                            no_regions=no_regions,
+                            region_groups=[[r.strip() for r in g.split(",") if r.strip()] for g in region_groups]
+                            if region_groups else None)
     report = install(options, Paths("/"), Progress.for_output(opts.as_json))
     emit_report(opts, report, show_diffs=dry_run)
     return finish(report)

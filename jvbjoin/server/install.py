@@ -55,7 +55,8 @@ class ServerOptions:
                  local_bridge=None, dry_run=False, jitsi_repo_url=None, jitsi_repo_suite=None,
                  jitsi_repo_components=None, jitsi_repo_key=None, lock_timeout=300, firewall=True,
                  no_ssh=False, allow_unsupported_release=False, acme_directory=None, acme_ca_file=None,
-                 firewall_cut_ok=False, confirm=None, region=None, no_regions=False):
+                 firewall_cut_ok=False, confirm=None, region=None, no_regions=False,
+                 region_groups=None):
         self.domain = domain
         self.cert = cert
         self.cert_file = cert_file
@@ -79,6 +80,7 @@ class ServerOptions:
         self.confirm = confirm
         self.region = region  # this server's relay region (regions/relays on), or None: left as it is
         self.no_regions = no_regions  # take regions and relays out again
+        self.region_groups = region_groups  # [[region, ...], ...] for jicofo, or None: as they are
 
     def as_dict(self):
         return {k: v for k, v in vars(self).items() if k != "confirm"}
@@ -98,6 +100,13 @@ def validate(opts):
     check_region(opts.region)
     if opts.region and opts.no_regions:
         raise UsageError("--region and --no-regions contradict each other: give one.")
+    if opts.region_groups is not None and not opts.region:
+        raise UsageError("--region-group needs --region (this server's own region) in the same run.")
+    for group in opts.region_groups or ():
+        for region in group:
+            check_region(region, "each region of --region-group")
+        if len(group) < 2:
+            raise UsageError("--region-group names two or more regions, such as eu-west,eu-central.")
     if opts.cert == "own":
         if not (opts.cert_file and opts.key_file):
             raise UsageError("--cert own needs --cert-file and --key-file.")
@@ -187,7 +196,7 @@ def server_steps(ctx):
         ports = [(str(port), proto) for port, proto in server_ports(local_bridge)]
         steps.append(firewall.Firewall(ports=ports))
     steps.append(LocalBridge(local_bridge, explicit))
-    steps += region_steps(opts.region, local_bridge, opts.no_regions)
+    steps += region_steps(opts.region, local_bridge, opts.no_regions, opts.region_groups)
     steps.append(ExpiryTimer())
     if opts.web == "nginx":
         steps += [Packages(["gpg", "gpg-agent"], lock_timeout=opts.lock_timeout, name="gpg",

@@ -15,6 +15,7 @@ relay block in a file of its own, included at the end of its jvb.conf, with its 
 """
 
 import json
+import re
 import time
 
 from jvbjoin.system import files
@@ -49,24 +50,47 @@ require "hocon/config_factory"
 require "json"
 conf = Hocon::ConfigFactory.parse_file(ARGV[0]).resolve
 out = {}
-["jicofo.octo.enabled", "jicofo.bridge.selection-strategy", "jicofo.local-region"].each do |key|
+["jicofo.octo.enabled", "jicofo.bridge.selection-strategy", "jicofo.local-region",
+ "jicofo.bridge.region-groups"].each do |key|
   out[key] = conf.has_path?(key) ? conf.get_value(key).unwrapped : nil
 end
 puts JSON.generate(out)
 '''
 
 
-def jicofo_fragment(region):
-    return ("# Written by jvb-join (server install --region); jicofo.conf includes it on its last line.\n"
+def jicofo_fragment(region, groups=()):
+    text = ("# Written by jvb-join (server install --region); jicofo.conf includes it on its last line.\n"
             "# jicofo places each conference on bridges in its participants' region, this server's\n"
             "# region when they have none, and joins bridges of different regions by relays.\n"
             "jicofo.octo.enabled = true\n"
             "jicofo.bridge.selection-strategy = {}\n"
             "jicofo.local-region = {}\n").format(STRATEGY, json.dumps(region))
+    if groups:
+        text += ("# Regions near each other (--region-group): a participant's group comes before other regions.\n"
+                 "jicofo.bridge.region-groups = {}\n").format(json.dumps([list(g) for g in groups]))
+    return text
 
 
-def wanted_keys(region):
-    return {"jicofo.octo.enabled": True, "jicofo.bridge.selection-strategy": STRATEGY, "jicofo.local-region": region}
+def fragment_groups(text):
+    """The region groups of jvb-join's own fragment (``[]`` without them): kept when a later run
+    gives --region without --region-group."""
+    match = re.search(r"^jicofo\.bridge\.region-groups = (.*)$", text or "", re.MULTILINE)
+    if not match:
+        return []
+    try:
+        groups = json.loads(match.group(1))
+    except ValueError:
+        return []
+    return [list(g) for g in groups if isinstance(g, list)] if isinstance(groups, list) else []
+
+
+def wanted_keys(region, groups=()):
+    """What jicofo must read after jvb-join's include; region groups only when jvb-join sets them
+    (without them, the admin's own, if any, stay theirs)."""
+    keys = {"jicofo.octo.enabled": True, "jicofo.bridge.selection-strategy": STRATEGY, "jicofo.local-region": region}
+    if groups:
+        keys["jicofo.bridge.region-groups"] = [list(g) for g in groups]
+    return keys
 
 
 def with_line(text, line):
@@ -115,9 +139,16 @@ class JicofoRegions(FileStep):
 
     name = "jicofo-regions"
 
-    def __init__(self, region):
+    def __init__(self, region, groups=None):
         self.region = region
+        #: the region groups (--region-group), or None: those of jvb-join's fragment stay
+        self.groups = groups
         self.title = "jicofo: regions and relays" if region else "jicofo: regions and relays off"
+
+    def wanted_groups(self, ctx):
+        if self.groups is not None:
+            return self.groups
+        return fragment_groups(files.read_text(ctx.paths(JICOFO_FRAGMENT)))
 
     def wanted(self, ctx):
         main = files.read_text(ctx.paths(jicofo.JICOFO_CONF))
@@ -126,7 +157,8 @@ class JicofoRegions(FileStep):
         if not self.region:
             return [WantedFile(ctx.paths(JICOFO_FRAGMENT), None),
                     WantedFile(ctx.paths(jicofo.JICOFO_CONF), without_line(main, JICOFO_INCLUDE))]
-        return [WantedFile(ctx.paths(JICOFO_FRAGMENT), jicofo_fragment(self.region), 0o644, 0, 0),
+        return [WantedFile(ctx.paths(JICOFO_FRAGMENT), jicofo_fragment(self.region, self.wanted_groups(ctx)),
+                           0o644, 0, 0),
                 WantedFile(ctx.paths(jicofo.JICOFO_CONF), with_line(main, JICOFO_INCLUDE))]
 
     def check(self, ctx):
@@ -144,6 +176,7 @@ class JicofoRegions(FileStep):
                             "Check that jicofo is installed (apt-get install --reinstall jicofo), then run again.")
         restart = lambda: run(["systemctl", "try-restart", "jicofo"], check=False, timeout=120)  # noqa: E731
         journal.record("restart jicofo with its earlier configuration", restart)
+        wanted = wanted_keys(self.region, self.wanted_groups(ctx))
         super().apply(ctx, changes, journal)
         if not self.region:
             restart()
@@ -153,8 +186,8 @@ class JicofoRegions(FileStep):
                                     jicofo.JICOFO_CONF, JICOFO_LEGACY))
             return
         found = read_jicofo_keys(ctx.paths(jicofo.JICOFO_CONF))
-        if found is not None and found != wanted_keys(self.region):
-            wrong = sorted(k for k, v in wanted_keys(self.region).items() if found.get(k) != v)
+        wrong = sorted(k for k, v in wanted.items() if found is not None and found.get(k) != v)
+        if wrong:
             raise StepError("jicofo would read {} from {} after jvb-join's include, not jvb-join's values".format(
                 ", ".join("{} = {}".format(k, json.dumps(found.get(k))) for k in wrong), jicofo.JICOFO_CONF),
                 "Remove those keys from {} (a key after the include line wins), then run again.".format(
@@ -231,7 +264,7 @@ class LocalBridgeRelay(FileStep):
         restart()
 
 
-def region_steps(region, local_bridge, off=False):
+def region_steps(region, local_bridge, off=False, groups=None):
     """The steps of ``server install --region`` (or ``--no-regions``, ``off``): none without either
     option (what an earlier run set stays). Turning regions off takes jvb-join's files out of jicofo
     and of the server's own bridge; bridges joined with a region keep announcing it, which jicofo
@@ -240,4 +273,4 @@ def region_steps(region, local_bridge, off=False):
         return [JicofoRegions(None), LocalBridgeRelay(None)]
     if not region:
         return []
-    return [JicofoRegions(region)] + ([LocalBridgeRelay(region)] if local_bridge else [])
+    return [JicofoRegions(region, groups)] + ([LocalBridgeRelay(region)] if local_bridge else [])

@@ -62,7 +62,8 @@ def test_regions_file_and_include_then_a_second_run_changes_nothing_and_rollback
     step.apply(ctx, changes, journal)
     assert read(paths(JICOFO_CONF)) == CONF + regions.JICOFO_INCLUDE + "\n"  # the admin's bytes kept
     assert 'jicofo.local-region = "eu"' in read(paths(regions.JICOFO_FRAGMENT))
-    assert regions.read_jicofo_keys(paths(JICOFO_CONF)) == regions.wanted_keys("eu")
+    assert regions.read_jicofo_keys(paths(JICOFO_CONF)) == dict(regions.wanted_keys("eu"),
+                                                                **{"jicofo.bridge.region-groups": None})
     assert fake.calls == [["systemctl", "try-restart", "jicofo"]]
     assert regions.JicofoRegions("eu").check(ctx) == []
     assert len(regions.JicofoRegions("us").check(ctx)) == 1  # another region: the fragment only
@@ -233,3 +234,35 @@ def test_server_install_no_regions_steps_and_its_contradiction_with_region(paths
     assert regions.JicofoRegions in kinds and regions.LocalBridgeRelay in kinds  # an earlier local bridge's block too
     with pytest.raises(UsageError):
         install.validate(install.ServerOptions("meet.example.com", region="eu", no_regions=True))
+
+
+@pytest.mark.real_programs
+def test_region_groups_are_what_jicofo_reads_and_a_later_run_without_them_keeps_them(paths, monkeypatch):
+    fake = Jicofo(monkeypatch)
+    ctx = server(paths)
+    groups = [["eu-west", "eu-central"], ["us-east", "us-west"]]
+    as_the_engine_runs(regions.JicofoRegions("eu-west", groups), ctx)
+    found = regions.read_jicofo_keys(paths(JICOFO_CONF))
+    assert found == regions.wanted_keys("eu-west", groups) and found["jicofo.bridge.region-groups"] == groups
+    assert regions.JicofoRegions("eu-west").check(ctx) == []  # --region alone: the groups stay
+    as_the_engine_runs(regions.JicofoRegions("eu-west", [["eu-west", "uk"]]), ctx)
+    assert regions.read_jicofo_keys(paths(JICOFO_CONF))["jicofo.bridge.region-groups"] == [["eu-west", "uk"]]
+    assert len(fake.calls) == 2
+
+
+@pytest.mark.real_programs
+def test_the_admins_own_region_groups_stay_theirs_when_jvb_join_sets_none(paths, monkeypatch):
+    Jicofo(monkeypatch)
+    ctx = server(paths, CONF + 'jicofo.bridge.region-groups = [["a", "b"]]\n')
+    as_the_engine_runs(regions.JicofoRegions("eu"), ctx)
+    assert regions.read_jicofo_keys(paths(JICOFO_CONF))["jicofo.bridge.region-groups"] == [["a", "b"]]
+
+
+@pytest.mark.parametrize("options", [
+    dict(region_groups=[["eu", "uk"]]),                 # no --region
+    dict(region="eu", region_groups=[["eu"]]),          # a group of one
+    dict(region="eu", region_groups=[["eu", "Asia"]]),  # not a region name
+])
+def test_region_group_options_that_are_refused(options):
+    with pytest.raises(UsageError):
+        install.validate(install.ServerOptions("meet.example.com", **options))
