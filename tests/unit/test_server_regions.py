@@ -138,13 +138,22 @@ def test_before_jicofo_is_installed_the_plan_says_so_and_applying_refuses(paths)
         regions.JicofoRegions("eu").apply(ctx, changes, Journal())
 
 
-def test_the_servers_own_bridge_gets_the_relay_block_with_its_nickname(paths, monkeypatch):
+LOCAL_JVB_CONF = 'videobridge { apis.xmpp-client.configs { shard { MUC_NICKNAME = 6a1f0c3e-aaaa } } }\n'
+
+
+def local_bridge_with_relay(paths, monkeypatch):
+    """The server's own bridge given the relay block; ``(ctx, restarts)``."""
     restarts = []
     monkeypatch.setattr(regions, "run", lambda argv, **kw: restarts.append(argv))
-    conf = 'videobridge { apis.xmpp-client.configs { shard { MUC_NICKNAME = 6a1f0c3e-aaaa } } }\n'
-    write(paths.jvb_conf, conf)
+    write(paths.jvb_conf, LOCAL_JVB_CONF)
     ctx = Context(paths)
     run_step(regions.LocalBridgeRelay("eu"), ctx)
+    return ctx, restarts
+
+
+def test_the_servers_own_bridge_gets_the_relay_block_with_its_nickname(paths, monkeypatch):
+    ctx, restarts = local_bridge_with_relay(paths, monkeypatch)
+    conf = LOCAL_JVB_CONF
     assert read(paths.jvb_conf) == conf + regions.BRIDGE_INCLUDE + "\n"
     relay = read(paths(regions.BRIDGE_FRAGMENT))
     assert 'region = "eu"' in relay and 'relay-id = "6a1f0c3e-aaaa"' in relay
@@ -217,14 +226,9 @@ def test_no_regions_fails_and_puts_the_files_back_when_jicofo_still_selects_by_r
 
 
 def test_no_regions_takes_the_relay_block_out_of_the_servers_own_bridge(paths, monkeypatch):
-    restarts = []
-    monkeypatch.setattr(regions, "run", lambda argv, **kw: restarts.append(argv))
-    conf = 'videobridge { apis.xmpp-client.configs { shard { MUC_NICKNAME = 6a1f0c3e-aaaa } } }\n'
-    write(paths.jvb_conf, conf)
-    ctx = Context(paths)
-    run_step(regions.LocalBridgeRelay("eu"), ctx)
+    ctx, restarts = local_bridge_with_relay(paths, monkeypatch)
     run_step(regions.LocalBridgeRelay(None), ctx)
-    assert read(paths.jvb_conf) == conf and not os.path.exists(paths(regions.BRIDGE_FRAGMENT))
+    assert read(paths.jvb_conf) == LOCAL_JVB_CONF and not os.path.exists(paths(regions.BRIDGE_FRAGMENT))
     assert len(restarts) == 2 and regions.LocalBridgeRelay(None).check(ctx) == []
 
 
