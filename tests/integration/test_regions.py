@@ -104,3 +104,35 @@ def test_bridges_of_two_regions_show_their_regions_and_relay_ids_and_reruns_chan
     assert rc in (0, 2), out + err
     assert json.loads(out)["changed"] == 0
     assert managed_hashes(lab, "jvb3") == before
+
+
+def test_region_groups_then_regions_off_take_out_only_jvb_joins_lines(fleet_of_regions):
+    """Last in this module: it turns regions off. A group puts a participant of a region without
+    bridges on a bridge of its group, not of the server's region; --no-regions then takes jvb-join's
+    files and lines out of jicofo and the server's own bridge, and jicofo selects by region no more."""
+    lab = fleet_of_regions.lab
+    base = ["jvb-join", "--json", "server", "install", "--domain", DOMAIN] + repo_args(lab, "jms")
+
+    def placed(region):
+        doc = jicofo_get(lab, "/debug/select?" + urllib.parse.urlencode({"participants": region}))
+        return doc["participants"][0]["bridge"].rpartition("/")[2]
+    assert placed("ca") != fleet_of_regions.nicks["jvb3"]  # no group: the server's region (eu)
+    rc, out, err = lab.exec("jms", base + ["--region", "eu", "--region-group", "us,ca"], timeout=1200)
+    assert rc == 0, out + err
+    assert [s["step"] for s in json.loads(out)["steps"] if s["status"] == "changed"] == ["jicofo-regions"]
+    assert wait_for(lambda: placed("ca") == fleet_of_regions.nicks["jvb3"], 60, "jicofo to place ca in us's group")
+
+    rc, out, err = lab.exec("jms", base + ["--no-regions"], timeout=1200)
+    assert rc == 0, out + err
+    changed = {s["step"] for s in json.loads(out)["steps"] if s["status"] == "changed"}
+    assert changed == {"jicofo-regions", "local-bridge-relay"}, changed
+    assert jicofo_get(lab, "/debug")["bridge_selector"]["strategy"] != "RegionBasedBridgeSelectionStrategy"
+    for path in ("/etc/jitsi/jicofo/jicofo.conf", "/etc/jitsi/videobridge/jvb.conf"):
+        assert "added by jvb-join: regions" not in lab.exec("jms", ["cat", path], check=True)[1]
+        assert "added by jvb-join: relays" not in lab.exec("jms", ["cat", path], check=True)[1]
+    for path in ("/etc/jitsi/jicofo/jvb-join.conf", "/etc/jitsi/videobridge/jvb-join-relay.conf"):
+        assert lab.exec("jms", ["test", "-e", path])[0] == 1, path
+    # the region tokens are still live: doctor says jicofo does not select by region
+    assert doctor_check(lab, "jms", "server-regions")["status"] == "warn"
+    rc, out, err = lab.exec("jms", base + ["--no-regions"], timeout=1200)
+    assert rc == 0 and json.loads(out)["changed"] == 0, out + err
