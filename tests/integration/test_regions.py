@@ -111,6 +111,7 @@ def test_a_relay_between_regions_connects_and_a_firewall_on_the_media_port_makes
     """A conference of an eu and a us participant, started through the jicofo stand-in, is put on one
     bridge per region, whose relay's ICE connects over the media port; with UDP 10000 from the eu
     bridge dropped on jvb3, a new conference's relay fails and doctor on both bridges names it."""
+    import time  # (this scenario was appended to the module: its imports stay as they were)
     lab, nicks = fleet_of_regions.lab, fleet_of_regions.nicks
     call = """import sys, urllib.request
 req = urllib.request.Request("http://127.0.0.1:8888" + sys.argv[2], method=sys.argv[1])
@@ -160,12 +161,14 @@ print(json.dumps(out))"""
     lab.exec("jvb3", block, check=True)
     second = None
     try:
-        second = start()
+        second, started = start(), time.monotonic()
         assert [p["bridge"].rpartition("/")[2] for p in second["participants"]] == where, second
         wait_for(lambda: state_of(eu_host, second["name"], us_nick).get("iceFailed")
                  and state_of("jvb3", second["name"], eu_nick).get("iceFailed"),
                  40, "the relay between {} and {} failed on both".format(eu_nick, us_nick))
         assert not state_of(eu_host, second["name"], us_nick)["iceConnected"]
+        print("relay {} ({}) - {} (jvb3) failed {:.1f} s after the conference started".format(
+            eu_nick, eu_host, us_nick, time.monotonic() - started))
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             found = dict(zip((eu_host, "jvb3"), pool.map(lambda h: doctor_check(lab, h, "relays"), (eu_host, "jvb3"))))
         for host, peer in ((eu_host, us_nick), ("jvb3", eu_nick)):
