@@ -54,7 +54,8 @@ def check_relays(facts):
     except (hocon.HoconError, OSError):
         return skipped("the bridge's config does not parse (see xmpp-config)")
     if not relays_enabled(conf):
-        return skipped("relays are off (the bridge has no region; 'jvb-join token create --region' sets one)")
+        return skipped("relays are off (no region: 'token create --region' gives a bridge one, "
+                       "'server install --region' the server's own)")
     port = hocon.get(conf, "videobridge.ice.udp.port", MEDIA_PORT)
     try:
         relays = facts.get("relays", lambda: relay_states(BridgeAPI(timeout=2.0)))

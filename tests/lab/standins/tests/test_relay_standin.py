@@ -215,3 +215,20 @@ def test_relays_off_second_creates_and_unknown_relays_are_refused_as_the_bridge_
             await on.colibri.handle(update)
         assert found.value.condition == "bad-request"
     run(scenario())
+
+
+def test_no_new_conference_in_graceful_shutdown_and_an_unknown_endpoint_is_not_found():
+    async def scenario():
+        b = await _bridge()
+        await b.colibri.handle(jc.modify("m", "c@conference.x", create=True))
+        update = jc.modify("m")
+        update.append(jc.ET.Element(jc._q("endpoint"), {"id": "nobody"}))
+        with pytest.raises(colibri.IqError) as found:
+            await b.colibri.handle(update)
+        assert (found.value.condition, found.value.text) == ("item-not-found", "Endpoint not found for ID: nobody")
+        b.graceful_shutdown = True
+        with pytest.raises(colibri.IqError) as found:
+            await b.colibri.handle(jc.modify("m2", "d@conference.x", create=True))
+        assert (found.value.condition, found.value.text) == ("service-unavailable", "In graceful shutdown")
+        assert b.totals["total_conferences_created"] == 1
+    run(scenario())

@@ -2,8 +2,9 @@
 (conference-modify IQs), their endpoints and relays, and the bridge's debug state of them.
 
 Facts (jitsi-videobridge a29d97d13; tests/lab/standins/FIDELITY.md): Videobridge.handleConferenceModifyIq
-and getOrCreateConference (conflict for a second create, not found for a modify of an unknown
-meeting id), Colibri2ConferenceHandler (a relay with relays off: feature-not-implemented "Octo is
+and getOrCreateConference with colibri2/Colibri2Util.kt's errors (conflict for a second create,
+service-unavailable for a create in graceful shutdown, item-not-found for a modify of an unknown
+meeting id or endpoint; the colibri2 <error reason=> extension is not sent), Colibri2ConferenceHandler (a relay with relays off: feature-not-implemented "Octo is
 disabled in configuration."; a second create of a relay: conflict; a create without <transport>
 and an unknown relay: bad-request; a created relay answers with its transport; a conference left
 with no endpoint and no relay expires), Relay.debugState, Conference.getDebugState (SHORT lists a
@@ -62,11 +63,11 @@ class Conferences(object):
         b = self.bridge
         meeting_id = req.get("meeting-id")
         if _true(req, "create"):
-            if b.graceful_shutdown or b.shutting_down:
-                raise IqError("service-unavailable", "In graceful shutdown")
             with b.lock:
                 if meeting_id in self.by_meeting:
-                    raise IqError("conflict", "Conference already exists for meeting ID %s" % meeting_id)
+                    raise IqError("conflict", "Conference already exists for ID: %s" % meeting_id)
+                if b.graceful_shutdown or b.shutting_down:
+                    raise IqError("service-unavailable", "In graceful shutdown")
                 conf = {"id": "%016x" % random.getrandbits(64), "meeting_id": meeting_id, "name": req.get("name"),
                         "participants": 0, "endpoints": [], "relays": {}, "created": int(time.time() * 1000)}
                 self.by_meeting[meeting_id] = conf
@@ -106,7 +107,7 @@ class Conferences(object):
                 conf["endpoints"].append(eid)
                 self.bridge.totals["total_participants"] += 1
             elif eid not in conf["endpoints"]:
-                raise IqError("bad-request", "Unknown endpoint %s" % eid)
+                raise IqError("item-not-found", "Endpoint not found for ID: %s" % eid)
             conf["participants"] = len(conf["endpoints"])
         ET.SubElement(out, "{%s}endpoint" % COLIBRI2, {"id": eid})
 
