@@ -137,31 +137,35 @@ print(json.dumps(out))"""
 
     # which lab host runs each bridge (the server's own bridge is the one jvb-join bridges lists besides)
     by_nick = {nick: host for host, nick in nicks.items()}
-    first = start()
-    where = [p["bridge"].rpartition("/")[2] for p in first["participants"]]
-    assert where[1] == nicks["jvb3"] and where[0] != where[1], first
-    eu_nick, us_nick = where
-    eu_host = by_nick.get(eu_nick, "jms")
-    assert eu_host == "jms" or REGIONS[eu_host] == "eu", first
+    started_names, block = [], None
 
     def state_of(host, conference, peer):
         return relays_on(host).get(conference, {}).get(peer, {})
-    wait_for(lambda: state_of(eu_host, first["name"], us_nick).get("iceConnected")
-             and state_of("jvb3", first["name"], eu_nick).get("iceConnected"),
-             30, "the relay between {} and {} connected on both".format(eu_nick, us_nick))
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        checks = dict(zip((eu_host, "jvb3"), pool.map(lambda h: doctor_check(lab, h, "relays"), (eu_host, "jvb3"))))
-    for host, result in checks.items():
-        assert result["status"] == "ok" and "connected to" in result["detail"], (host, result)
-    jicofo("DELETE", "/debug/conference/" + first["name"])
-    assert first["name"] not in relays_on("jvb3")
 
-    # UDP 10000 from the eu bridge dropped on jvb3, before jvb-join's allow rule
-    block = ["iptables", "-w", "-I", "INPUT", "1", "-s", lab.ip(eu_host), "-p", "udp", "--dport", "10000", "-j", "DROP"]
-    lab.exec("jvb3", block, check=True)
-    second = None
+    def doctor_on(hosts):
+        with concurrent.futures.ThreadPoolExecutor(len(hosts)) as pool:
+            return dict(zip(hosts, pool.map(lambda h: doctor_check(lab, h, "relays"), hosts)))
     try:
+        first = start()
+        started_names.append(first["name"])
+        where = [p["bridge"].rpartition("/")[2] for p in first["participants"]]
+        assert where[1] == nicks["jvb3"] and where[0] != where[1], first
+        eu_nick, us_nick = where
+        eu_host = by_nick.get(eu_nick, "jms")
+        assert eu_host == "jms" or REGIONS[eu_host] == "eu", first
+        wait_for(lambda: state_of(eu_host, first["name"], us_nick).get("iceConnected")
+                 and state_of("jvb3", first["name"], eu_nick).get("iceConnected"),
+                 30, "the relay between {} and {} connected on both".format(eu_nick, us_nick))
+        for host, result in doctor_on((eu_host, "jvb3")).items():
+            assert result["status"] == "ok" and "connected to" in result["detail"], (host, result)
+        jicofo("DELETE", "/debug/conference/" + started_names.pop())
+        assert first["name"] not in relays_on("jvb3")
+
+        # UDP 10000 from the eu bridge dropped on jvb3, before jvb-join's allow rule
+        block = ["-s", lab.ip(eu_host), "-p", "udp", "--dport", "10000", "-j", "DROP"]
+        lab.exec("jvb3", ["iptables", "-w", "-I", "INPUT", "1"] + block, check=True)
         second, started = start(), time.monotonic()
+        started_names.append(second["name"])
         assert [p["bridge"].rpartition("/")[2] for p in second["participants"]] == where, second
         wait_for(lambda: state_of(eu_host, second["name"], us_nick).get("iceFailed")
                  and state_of("jvb3", second["name"], eu_nick).get("iceFailed"),
@@ -169,15 +173,15 @@ print(json.dumps(out))"""
         assert not state_of(eu_host, second["name"], us_nick)["iceConnected"]
         print("relay {} ({}) - {} (jvb3) failed {:.1f} s after the conference started".format(
             eu_nick, eu_host, us_nick, time.monotonic() - started))
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            found = dict(zip((eu_host, "jvb3"), pool.map(lambda h: doctor_check(lab, h, "relays"), (eu_host, "jvb3"))))
+        found = doctor_on((eu_host, "jvb3"))
         for host, peer in ((eu_host, us_nick), ("jvb3", eu_nick)):
             assert found[host]["status"] == "fail", (host, found[host])
             assert "relay to " + peer in found[host]["detail"] and "10000/udp" in found[host]["detail"], found[host]
             assert "port 10000 proto udp" in found[host]["remedy"], found[host]
     finally:
-        lab.exec("jvb3", ["iptables", "-w", "-D", "INPUT"] + block[5:], check=True)
-        if second is not None:
-            jicofo("DELETE", "/debug/conference/" + second["name"])
-    # the fleet as it was: no relay left, doctor's relays check clean again
+        # the fleet as it was for later scenarios: no block, no conference
+        if block is not None:
+            lab.exec("jvb3", ["iptables", "-w", "-D", "INPUT"] + block, check=True)
+        for name in started_names:
+            jicofo("DELETE", "/debug/conference/" + name)
     assert not relays_on(eu_host) and doctor_check(lab, eu_host, "relays")["status"] == "ok"
