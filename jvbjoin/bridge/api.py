@@ -1,7 +1,8 @@
-"""The bridge's private REST API on 127.0.0.1:8080: health, version, metrics, drain, shutdown."""
+"""The bridge's private REST API on 127.0.0.1:8080: health, version, metrics, drain, shutdown, debug state."""
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -73,6 +74,20 @@ class BridgeAPI:
             return None
         value = values.get("jitsi_jvb_participants")
         return None if value is None else int(value)
+
+    def debug_state(self, conference=None, full=False):
+        """The bridge's debug state (GET /debug, SHORT unless ``full``; /debug/<conference id>, FULL
+        unless not ``full``), or None when the debug API is off (videobridge.rest.debug.enabled).
+        Raises OSError when the REST API does not answer, ValueError for an answer that is not JSON."""
+        path = "/debug" if conference is None else "/debug/" + urllib.parse.quote(conference, safe="")
+        if full != (conference is not None):
+            path += "?full=" + ("true" if full else "false")
+        status, body = self._request(path)
+        if status == 404:
+            return None
+        if status != 200:
+            raise OSError("GET {} answered HTTP {}".format(path, status))
+        return json.loads(body)
 
     def drain_state(self):
         status, body = self._request("/colibri/drain")

@@ -12,6 +12,11 @@ from jvbjoin.engine.core import Change, Context, Step
 from jvbjoin.errors import CommandError, FirewallCutError, StepError
 from jvbjoin.system.run import run
 
+# Open to everyone: the clients send their media there. Relays between bridges (regions) need
+# nothing more: the bridge first in a conference checks from a port of its own to the other's
+# 10000/udp, and ufw lets the answers back in as part of that exchange (conntrack). Only where an
+# admin narrowed 10000/udp do the fleet's bridges need a rule for each other (doctor's relays check
+# says so when a relay fails).
 MEDIA_PORT = (10000, "udp")
 SSH_COMMENT = "jvb-join ssh"
 MEDIA_COMMENT = "jvb-join"

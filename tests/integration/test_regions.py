@@ -7,6 +7,7 @@ install and of a join changes nothing."""
 
 import concurrent.futures
 import json
+import time
 import urllib.parse
 
 import pytest
@@ -104,6 +105,86 @@ def test_bridges_of_two_regions_show_their_regions_and_relay_ids_and_reruns_chan
     assert rc in (0, 2), out + err
     assert json.loads(out)["changed"] == 0
     assert managed_hashes(lab, "jvb3") == before
+
+
+def test_a_relay_between_regions_connects_and_a_firewall_on_the_media_port_makes_it_fail_and_doctor_name_it(
+        fleet_of_regions):
+    """A conference of an eu and a us participant, started through the jicofo stand-in, is put on one
+    bridge per region, whose relay's ICE connects over the media port; with UDP 10000 from the eu
+    bridge dropped on jvb3, a new conference's relay fails and doctor on both bridges names it."""
+    lab, nicks = fleet_of_regions.lab, fleet_of_regions.nicks
+    call = """import sys, urllib.request
+req = urllib.request.Request("http://127.0.0.1:8888" + sys.argv[2], method=sys.argv[1])
+print(urllib.request.urlopen(req, timeout=90).read().decode())"""
+    bridge_debug = """import json, sys, urllib.request
+get = lambda p: json.loads(urllib.request.urlopen("http://127.0.0.1:8080" + p, timeout=10).read().decode())
+out = {}
+for cid, conf in get("/debug")["conferences"].items():
+    for rid, relay in get("/debug/" + cid)["conferences"][cid]["relays"].items():
+        out.setdefault(conf.get("name"), {})[rid] = relay["ice_transport"]
+print(json.dumps(out))"""
+
+    def jicofo(method, path):
+        return json.loads(lab.exec("jms", ["python3", "-c", call, method, path], check=True, timeout=120)[1])
+
+    def relays_on(host):
+        return json.loads(lab.exec(host, ["python3", "-c", bridge_debug], check=True, timeout=60)[1])
+
+    def start():
+        doc = jicofo("POST", "/debug/conference?" + urllib.parse.urlencode({"participants": "eu,us"}))
+        assert not doc["errors"] and len(doc["relays"]) == 1, doc
+        return doc
+
+    # which lab host runs each bridge (the server's own bridge is the one jvb-join bridges lists besides)
+    by_nick = {nick: host for host, nick in nicks.items()}
+    started_names, block = [], None
+
+    def state_of(host, conference, peer):
+        return relays_on(host).get(conference, {}).get(peer, {})
+
+    def doctor_on(hosts):
+        with concurrent.futures.ThreadPoolExecutor(len(hosts)) as pool:
+            return dict(zip(hosts, pool.map(lambda h: doctor_check(lab, h, "relays"), hosts)))
+    try:
+        first = start()
+        started_names.append(first["name"])
+        where = [p["bridge"].rpartition("/")[2] for p in first["participants"]]
+        assert where[1] == nicks["jvb3"] and where[0] != where[1], first
+        eu_nick, us_nick = where
+        eu_host = by_nick.get(eu_nick, "jms")
+        assert eu_host == "jms" or REGIONS[eu_host] == "eu", first
+        wait_for(lambda: state_of(eu_host, first["name"], us_nick).get("iceConnected")
+                 and state_of("jvb3", first["name"], eu_nick).get("iceConnected"),
+                 30, "the relay between {} and {} connected on both".format(eu_nick, us_nick))
+        for host, result in doctor_on((eu_host, "jvb3")).items():
+            assert result["status"] == "ok" and "connected to" in result["detail"], (host, result)
+        jicofo("DELETE", "/debug/conference/" + started_names.pop())
+        assert first["name"] not in relays_on("jvb3")
+
+        # UDP 10000 from the eu bridge dropped on jvb3, before jvb-join's allow rule
+        block = ["-s", lab.ip(eu_host), "-p", "udp", "--dport", "10000", "-j", "DROP"]
+        lab.exec("jvb3", ["iptables", "-w", "-I", "INPUT", "1"] + block, check=True)
+        second, started = start(), time.monotonic()
+        started_names.append(second["name"])
+        assert [p["bridge"].rpartition("/")[2] for p in second["participants"]] == where, second
+        wait_for(lambda: state_of(eu_host, second["name"], us_nick).get("iceFailed")
+                 and state_of("jvb3", second["name"], eu_nick).get("iceFailed"),
+                 40, "the relay between {} and {} failed on both".format(eu_nick, us_nick))
+        assert not state_of(eu_host, second["name"], us_nick)["iceConnected"]
+        print("relay {} ({}) - {} (jvb3) failed {:.1f} s after the conference started".format(
+            eu_nick, eu_host, us_nick, time.monotonic() - started))
+        found = doctor_on((eu_host, "jvb3"))
+        for host, peer in ((eu_host, us_nick), ("jvb3", eu_nick)):
+            assert found[host]["status"] == "fail", (host, found[host])
+            assert "relay to " + peer in found[host]["detail"] and "10000/udp" in found[host]["detail"], found[host]
+            assert "port 10000 proto udp" in found[host]["remedy"], found[host]
+    finally:
+        # the fleet as it was for later scenarios: no block, no conference
+        if block is not None:
+            lab.exec("jvb3", ["iptables", "-w", "-D", "INPUT"] + block, check=True)
+        for name in started_names:
+            jicofo("DELETE", "/debug/conference/" + name)
+    assert not relays_on(eu_host) and doctor_check(lab, eu_host, "relays")["status"] == "ok"
 
 
 def test_region_groups_then_regions_off_take_out_only_jvb_joins_lines(fleet_of_regions):

@@ -12,7 +12,7 @@ from jvbjoin.system import apt, files, host
 from jvbjoin.doctor.core import Check, fail, ok, warn
 from jvbjoin.doctor import facts as F
 from jvbjoin.bridge.api import BridgeAPI
-from jvbjoin.bridge.checks import host as host_checks, link, nat, websockets
+from jvbjoin.bridge.checks import host as host_checks, link, nat, relays, websockets
 from jvbjoin.bridge.checks.facts import (PACKAGE, REJOIN, RESTART, UNIT, bridge_conf, effective_client,
                                          hocon_clients, legacy_text, need_state, our_client, own_settings,
                                          restore_conffile, state)
@@ -272,4 +272,6 @@ def checks():
         Check("bridge-stun", "STUN mapping", GROUP_EXTRAS, nat.check_stun, requires=("bridge-nat",), timeout=3.5),
         Check("bridge-websockets", "colibri websockets", GROUP_EXTRAS, websockets.check_bridge_websockets,
               requires=("service",)),
+        Check("relays", "relays to other bridges", GROUP_EXTRAS, relays.check_relays, requires=("service",),
+              timeout=4.5),
     ]

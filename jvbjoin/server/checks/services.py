@@ -16,6 +16,7 @@ from jvbjoin.xmpp import probe
 from jvbjoin.doctor.core import Check, fail, ok, warn
 from jvbjoin.doctor import facts as F
 from jvbjoin.bridge.checks.host import check_disk_space, check_options_file
+from jvbjoin.bridge.checks.relays import check_relays
 from jvbjoin.server import jicofo, model, prosody, prosody_check
 from jvbjoin.server.checks import boundary, regions, web, websockets
 from jvbjoin.server.checks.facts import domain, domain_or, unit_check
@@ -309,6 +310,7 @@ def checks():
         Check("local-bridge", "local bridge", GROUP_BRIDGES, check_local_bridge),
         Check("server-regions", "regions and relays", GROUP_BRIDGES, regions.check_server_regions,
               requires=("jicofo",)),
+        Check("relays", "the local bridge's relays", GROUP_BRIDGES, check_relays, timeout=4.5),
         Check("firewall", "firewall", GROUP_HOST, check_firewall),
         Check("disk-space", "disk space", GROUP_HOST, check_disk_space),
         Check("options-file", "options file", GROUP_HOST, check_options_file),

@@ -22,6 +22,7 @@ from socketserver import ThreadingMixIn
 from urllib.parse import parse_qs
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import jicofo_colibri as colibri  # noqa: E402
 import jicofo_model as model  # noqa: E402
 import jicofo_selector as selection  # noqa: E402
 
@@ -68,6 +69,8 @@ class Handler(BaseHTTPRequestHandler):
     state = None
     settings = {}
     selector = None
+    conferences = None
+    loop = None
     server_version = "Jetty(stand-in)"
     sys_version = ""
 
@@ -110,6 +113,12 @@ class Handler(BaseHTTPRequestHandler):
             with (self.brewery.lock if self.brewery else threading.Lock()):
                 doc = self.selector.place(bridges, regions)
             self._send(200, json.dumps(doc, indent=2, sort_keys=True) + "\n", "application/json")
+        elif path.startswith("/debug/conference/") and self.settings.get("rest.debug.enabled", True):
+            conf = self.conferences.conferences.get(path[len("/debug/conference/"):]) if self.conferences else None
+            if conf is None:
+                self._send(404, "Not Found\n", "text/plain")
+            else:
+                self._send(200, json.dumps(self.conferences.describe(conf), indent=2) + "\n", "application/json")
         elif path == "/debug/bridges":
             # stand-in only: the bridge list as the brewery shows it
             doc = {"brewery": self.brewery.room_jid if self.brewery else None,
@@ -121,6 +130,35 @@ class Handler(BaseHTTPRequestHandler):
             self._send(404, "Not Found\n", "text/plain")
 
     do_HEAD = do_GET
+
+    def _conference(self, make):
+        """Stand-in only: start or end a conference on the bridges (jicofo_colibri), on the XMPP loop."""
+        if self.conferences is None or self.loop is None or not self.settings.get("rest.debug.enabled", True):
+            return self._send(404, "Not Found\n", "text/plain")
+        if not self.state.connected:
+            return self._send(503, "Not connected to XMPP\n", "text/plain")
+        try:
+            doc = asyncio.run_coroutine_threadsafe(make(), self.loop).result(120)
+        except Exception as exc:  # noqa: BLE001 - the caller gets the reason
+            return self._send(500, "%s\n" % exc, "text/plain")
+        if doc is None:
+            return self._send(404, "Not Found\n", "text/plain")
+        self._send(200, json.dumps(doc, indent=2) + "\n", "application/json")
+
+    def do_POST(self):
+        path = self.path.split("?", 1)[0]
+        if path != "/debug/conference":
+            return self._send(404, "Not Found\n", "text/plain")
+        query = parse_qs(self.path.split("?", 1)[1] if "?" in self.path else "")
+        regions = [r or None for r in ",".join(query.get("participants", [])).split(",")]
+        self._conference(lambda: self.conferences.create(regions))
+
+    def do_DELETE(self):
+        path = self.path.split("?", 1)[0]
+        if not path.startswith("/debug/conference/"):
+            return self._send(404, "Not Found\n", "text/plain")
+        name = path[len("/debug/conference/"):]
+        self._conference(lambda: self.conferences.expire(name))
 
     def log_message(self, *args):  # no access log in jicofo.log
         pass
@@ -297,6 +335,18 @@ def make_client(settings, brewery, state, ca_file):
         if not state.stopping:
             client.connect_to(settings["xmpp.client.hostname"], settings["xmpp.client.port"])
 
+    async def send_colibri(to, element):
+        iq = client.make_iq_set(ito=to)
+        iq.append(element)
+        try:
+            answer = await iq.send(timeout=settings["xmpp.client.reply-timeout"])
+        except IqError as exc:
+            raise colibri.ColibriError("%s: %s" % (exc.iq["error"]["condition"], exc.iq["error"]["text"]))
+        except IqTimeout:
+            raise colibri.ColibriError("timeout")
+        return answer.xml.find("{%s}conference-modified" % colibri.COLIBRI2)
+
+    client.send_colibri = send_colibri
     client.add_event_handler("connecting", on_connecting)
     client.add_event_handler("connected", client.on_tcp_connected)
     client.add_event_handler("session_start", on_session_start)
@@ -372,6 +422,11 @@ def main(argv):
         return 1
     client, connect = make_client(settings, brewery, state, ca_file)
     loop = client.loop
+    if brewery:
+        domain = settings["xmpp.client.domain"]
+        domain = domain[len("auth."):] if domain.startswith("auth.") else domain
+        Handler.conferences = colibri.Conferences(selector, brewery, client.send_colibri, domain, log)
+        Handler.loop = loop
 
     exit_status = [0]
 

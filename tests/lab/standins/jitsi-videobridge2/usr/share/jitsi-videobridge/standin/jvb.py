@@ -31,7 +31,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from socketserver import ThreadingMixIn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import colibri  # noqa: E402
 import jvbconfig  # noqa: E402
+import relay  # noqa: E402
 
 HEALTH_NS = "http://jitsi.org/protocol/healthcheck"
 MUC_NS = "http://jabber.org/protocol/muc"
@@ -108,6 +110,7 @@ class Bridge(object):
         self.mapping_harvesters = []
         self.stop_future = None
         self.exit_code = 0
+        self.colibri = colibri.Conferences(self)
 
     # -- state ---------------------------------------------------------------------------------
     def participants(self):
@@ -130,6 +133,8 @@ class Bridge(object):
                 "mucs_joined": sum(len(c.joined) for c in self.clients),
                 "region": self.settings.relay["region"],
                 "relay_id": self.settings.relay["relay_id"] if self.settings.relay["enabled"] else None,
+                "relays": self.colibri.relays_created,
+                "relays_ice_failed": self.colibri.relays_ice_failed,
             })
         return state
 
@@ -461,6 +466,30 @@ class MucClient(object):
         xmpp.add_event_handler("session_start", on_session_start)
         xmpp.add_event_handler("presence", on_presence)
         xmpp.add_event_handler("disconnected", on_disconnected)
+        def on_colibri(iq):
+            request = iq.xml.find("{%s}conference-modify" % colibri.COLIBRI2)
+            if iq["type"] != "set" or request is None:
+                return
+
+            async def answer():
+                try:
+                    found = await self.bridge.colibri.handle(request)
+                except colibri.IqError as exc:
+                    reply = iq.reply(clear=True)
+                    reply["type"] = "error"
+                    reply["error"]["type"] = "cancel"
+                    reply["error"]["condition"] = exc.condition
+                    reply["error"]["text"] = exc.text
+                    reply.send()
+                    return
+                reply = iq.reply(clear=True)
+                reply.append(found)
+                reply.send()
+            asyncio.ensure_future(answer())
+
+        xmpp.register_handler(Callback(
+            "jvb colibri2", MatchXPath("{jabber:client}iq/{%s}conference-modify" % colibri.COLIBRI2),
+            on_colibri))
         xmpp.register_handler(Callback(
             "jvb healthcheck", MatchXPath("{jabber:client}iq/{%s}healthcheck" % HEALTH_NS),
             on_healthcheck))
@@ -599,6 +628,20 @@ class RestHandler(BaseHTTPRequestHandler):
             graceful = str(body["graceful-shutdown"]).lower() == "true"
             b.shutdown_request(graceful)
             return self._send(200)
+        # Videobridge debug state (rest/root/debug/Debug.java): /debug SHORT unless ?full=true, with the
+        # health result; /debug/<conference id> FULL unless ?full=false
+        if path.startswith("/debug") and s.rest["debug"] and method == "GET" and not path.startswith("/debug/lab"):
+            query = self.path.split("?", 1)[1] if "?" in self.path else ""
+            flags = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+            parts = [p for p in path.split("/") if p]
+            if len(parts) == 1:
+                doc = b.colibri.debug_state(full=flags.get("full", "false") == "true")
+                error = b.healthcheck_error()
+                doc["health"] = {"success": error is None, "hardFailure": error is not None,
+                                 "responseCode": 200 if error is None else 500, "message": error}
+                return self._send(200, _json(doc))
+            if len(parts) == 2:
+                return self._send(200, _json(b.colibri.debug_state(parts[1], flags.get("full", "true") == "true")))
         # Lab only: simulate a conference so drain and shutdown can be tested without media.
         if path == "/debug/lab/conference" and s.rest["debug"] and method == "POST":
             body = self._body()
@@ -724,6 +767,9 @@ def main(argv):
     bridge.loop = loop
     bridge.stop_future = loop.create_future()
     bridge.bind_udp()
+    if bridge.udp_socket is not None:
+        # the single port harvester's socket: answers relay checks, drops anything else as before
+        bridge.colibri.single_port = loop.run_until_complete(relay.open_port(loop, bridge.udp_socket))
     bridge.init_mapping_harvesters()
 
     def on_signal(signum):

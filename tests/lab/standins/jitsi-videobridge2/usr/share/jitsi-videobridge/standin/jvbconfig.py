@@ -614,6 +614,9 @@ _METRICS = (
     ("mucs_configured", "gauge", "Number of configured MUCs."),
     ("mucs_joined", "gauge", "Number of joined MUCs."),
     ("conferences_created", "counter", "Number of conferences created."),
+    # VideobridgeMetrics.totalRelays and relaysIceFailed
+    ("relays", "counter", "The total number of relays created."),
+    ("relays_ice_failed", "counter", "Number of relays for which ICE failed to establish."),
 )
 
 
@@ -622,6 +625,8 @@ def metrics_text(state):
     values = dict(stats)
     values["stress"] = stats["stress_level"]
     values["conferences_created"] = stats["total_conferences_created"]
+    values["relays"] = int(state.get("relays", 0))
+    values["relays_ice_failed"] = int(state.get("relays_ice_failed", 0))
     lines = []
     for name, kind, help_text in _METRICS:
         value = values[name]
