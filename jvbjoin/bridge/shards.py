@@ -21,7 +21,7 @@ inverses, then work on that server's files unchanged.
 
 import os
 
-from jvbjoin.errors import JvbJoinError, UsageError
+from jvbjoin.errors import DomainServedError, JvbJoinError, UsageError
 from jvbjoin.system.paths import Paths
 from jvbjoin.bridge.model import read_state
 
@@ -126,7 +126,7 @@ def paths_for_token(paths, token):
         candidate = ServerPaths(paths, domain)
         record = read_state(candidate)
     if record.get("server") and str(record.get("domain", "")).lower() == domain and not same_server(record, token):
-        raise JvbJoinError(
+        raise DomainServedError(
             "This bridge already serves the XMPP domain {} of the server {}:{}; the token is of another "
             "server ({}:{}) with the same domain, which a bridge cannot serve beside it.".format(
                 domain, record.get("server"), record.get("port") or 5222, token.host, token.port),

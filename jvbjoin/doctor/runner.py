@@ -21,9 +21,9 @@ from jvbjoin.server.checks.facts import domain
 ROLES = ("bridge", "server")
 
 
-def checks_for(role):
+def checks_for(role, paths=None):
     if role == "bridge":
-        return bridge_checks.checks()
+        return bridge_checks.checks(paths)
     checks = server_checks.checks()
     at = [c.id for c in checks].index("local-bridge") + 1  # with the other checks of the bridges
     return checks[:at] + fleet.checks() + checks[at:]
@@ -51,7 +51,7 @@ def diagnose(paths, role=None, ignore=()):
         raise JvbJoinError("This host is neither a bridge nor a Jitsi Meet server jvb-join knows about.",
                            "Join it with 'jvb-join <token>', or make it a server with 'jvb-join server install "
                            "--domain D'; or say which it is with --role.")
-    checks = checks_for(role)
+    checks = checks_for(role, paths)
     known = {c.id for c in checks}
     unknown = sorted(set(ignore) - known)
     if unknown:
