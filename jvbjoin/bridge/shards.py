@@ -82,8 +82,9 @@ def further_domains(paths):
 
 
 def server_name(record):
-    """How status, doctor and ``leave --server`` name a server: its XMPP domain."""
-    return record.get("domain") or record.get("server")
+    """How status, doctor and ``leave --server`` name a server: its Jitsi Meet domain, the name
+    'server install --domain' was given (the XMPP domain, auth.DOMAIN, and the host name it too)."""
+    return record.get("meet") or record.get("domain") or record.get("server")
 
 
 def servers(paths):
@@ -152,13 +153,15 @@ def refuse_bridge_wide(paths, token, first):
 
 
 def find(paths, name):
-    """The ``(paths, record)`` of the server ``name`` (its domain, host or host:port); a usage error
-    naming the servers when none or several match."""
+    """The ``(paths, record)`` of the server ``name`` (its meet domain, XMPP domain, host or
+    host:port); a usage error naming the servers when none or several match."""
     wanted = name.strip().lower()
     found = []
     for sub, record in servers(paths):
         host, port = str(record.get("server", "")).lower(), int(record.get("port") or 5222)
-        if wanted in (str(record.get("domain", "")).lower(), host, "{}:{}".format(host, port)):
+        names = (str(record.get("meet", "")).lower(), str(record.get("domain", "")).lower(), host,
+                 "{}:{}".format(host, port))
+        if wanted in names:
             found.append((sub, record))
     if len(found) == 1:
         return found[0]

@@ -104,3 +104,92 @@ def test_bridges_of_two_regions_show_their_regions_and_relay_ids_and_reruns_chan
     assert rc in (0, 2), out + err
     assert json.loads(out)["changed"] == 0
     assert managed_hashes(lab, "jvb3") == before
+
+
+DOMAIN2 = "meet2.lab.test"
+# what a join to a further server writes, beside the files of the first server's join
+# (named by its XMPP domain, auth.meet2.lab.test)
+SECOND = ("/etc/jitsi/videobridge/jvb-join-auth.meet2.lab.test.conf",
+          "/var/lib/jvb-join/servers/auth.meet2.lab.test.json",
+          "/usr/local/share/ca-certificates/jvb-join-auth.meet2.lab.test.crt")
+
+# the token of jms2 with another host: another server of the same XMPP domain, as a bridge sees it
+_OTHER_HOST = """import sys
+from jvbjoin.formats import token
+t = token.decode(sys.stdin.read().strip())
+print(token.encode(t.replace(host="jms2.lab.test")))"""
+
+
+def test_a_bridge_serves_a_second_server_and_leaves_only_it(fleet_of_regions):
+    """jvb3, joined to jms, joins jms2 (meet2.lab.test) with a token of jms2: it is in both
+    breweries, status lists both servers, the first server's files are as they were, a re-run
+    changes nothing, a token of another server of the same domain is refused; 'leave --server
+    meet2.lab.test' takes it out of jms2 only."""
+    lab, nick = fleet_of_regions.lab, fleet_of_regions.nicks["jvb3"]
+
+    def hashes():
+        out = managed_hashes(lab, "jvb3")
+        for path in SECOND:
+            rc, data, _ = lab.exec("jvb3", ["sha256sum", path], check=False)
+            out[path] = data.split()[0] if rc == 0 else None
+        return out
+
+    def in_brewery(host):
+        return nick in {b["nickname"] for b in json.loads(
+            lab.exec(host, ["jvb-join", "--json", "bridges"], check=True, timeout=120)[1])["bridges"]}
+
+    def status():
+        return json.loads(lab.exec("jvb3", ["jvb-join", "--json", "status"], check=True, timeout=60)[1])
+
+    lab.up("jms2")
+    # jvb3 was up before jms2: it learns its names when jms2 comes up
+    assert lab.exec("jvb3", ["getent", "hosts", DOMAIN2], check=False)[0] == 0
+    install_jvb_join(lab, "jms2")
+    install = ["jvb-join", "--json", "server", "install", "--domain", DOMAIN2] + repo_args(lab, "jms2")
+    rc, out, err = lab.exec("jms2", install, timeout=1200)
+    assert rc == 0, out + err
+    rc, out, err = lab.exec("jms2", ["jvb-join", "--json", "token", "create", "--name", "jvb3", "--host", DOMAIN2,
+                                     "--allow-from", lab.ip("jvb3")], check=False)
+    assert rc == 0, out + err
+    token = json.loads(out)["token"]
+    jvb_conf = lab.exec("jvb3", ["cat", "/etc/jitsi/videobridge/jvb.conf"], check=True)[1]
+    before = hashes()
+    rc, out, err, seconds = join(lab, "jvb3", token)
+    assert rc in (0, 2), out + err
+    print("jvb3 joined jms2 in {:.1f} s".format(seconds))
+    after = hashes()
+    first = ("/etc/jitsi/videobridge/jvb-join.conf", "/var/lib/jvb-join/bridge.json", "/var/lib/jvb-join/nickname",
+             "/etc/ufw/user.rules", "/etc/sysctl.d/60-jvb-join.conf")
+    assert {p: after[p] for p in first} == {p: before[p] for p in first}
+    assert all(after[p] for p in SECOND), after
+    # jvb.conf: its lines as they were, then the second server's include line
+    assert lab.exec("jvb3", ["cat", "/etc/jitsi/videobridge/jvb.conf"], check=True)[1] == jvb_conf + \
+        "include \"jvb-join-auth.meet2.lab.test.conf\"  # added by jvb-join; remove with " \
+        "'jvb-join leave --server auth.meet2.lab.test'\n"
+
+    wait_for(lambda: in_brewery("jms2") and in_brewery("jms"), 60, "jvb3 in the breweries of jms and jms2")
+    st = wait_for(lambda: (lambda s: s if all(x["in_brewery"] for x in s["servers"]) else None)(status()), 30,
+                  "both servers in_brewery in jvb3's status")
+    assert [s["server"] for s in st["servers"]] == [DOMAIN, DOMAIN2], st
+    assert st["server"].startswith(DOMAIN) and st["in_brewery"] and st["servers"][1]["nickname"] == nick, st
+
+    # a re-run of the second server's join changes nothing
+    rc, out, err, _ = join(lab, "jvb3", token)
+    assert rc in (0, 2) and json.loads(out)["changed"] == 0, out + err
+    assert hashes() == after
+
+    # another server with a domain jvb3 serves: refused before anything is changed
+    other = lab.exec("jvb3", ["python3", "-c", _OTHER_HOST], input=token + "\n", check=True)[1].strip()
+    rc, out, err, _ = join(lab, "jvb3", other)
+    assert rc == 1 and json.loads(out)["error"]["id"] == "domain-served", out + err
+    assert hashes() == after
+
+    rc, out, err = lab.exec("jvb3", ["jvb-join", "--json", "leave", "--server", DOMAIN2], check=False, timeout=600)
+    assert rc == 0, out + err
+    assert json.loads(out)["still_serving"] == [DOMAIN], out
+    wait_for(lambda: not in_brewery("jms2"), 60, "jvb3 gone from jms2's brewery")
+    assert wait_for(lambda: in_brewery("jms"), 60, "jvb3 still in jms's brewery")
+    st = status()
+    assert [s["server"] for s in st["servers"]] == [DOMAIN] and st["servers"][0]["in_brewery"], st
+    assert lab.exec("jvb3", ["cat", "/etc/jitsi/videobridge/jvb.conf"], check=True)[1] == jvb_conf
+    assert all(hashes()[p] is None for p in SECOND)

@@ -342,3 +342,84 @@ def test_leave_removes_the_sysctl_file_the_join_wrote_and_keeps_a_backup(paths):
     assert not os.path.exists(paths.sysctl_file)
     assert read(ctx.run.backups.saved[paths.sysctl_file]) == written
     assert sysctl.RemoveSysctl().check(ctx) == []  # a second leave: nothing to do
+
+
+# --- a bridge that serves two servers (bridge.shards) ------------------------------------------------
+
+def two_servers(paths):
+    """The first server joined as joined_host leaves it, and a second server joined beside it."""
+    from jvbjoin.bridge import shards
+    from jvbjoin.bridge.steps import shard
+    from helpers import make_token
+    joined_host(paths)
+    write(paths.bridge_state, '{"token_id": "abc", "server": "meet.example.com", "port": 5222, "meet": '
+                              '"meet.example.com", "domain": "auth.meet.example.com", "user": "jvb-abc", "pin": "p", '
+                              '"muc": "m@x", "password_changed": true}\n')
+    before = {path: read(path) for path in (paths.jvb_conf, paths.jvb_fragment, paths.bridge_state)}
+    second = make_token(meet="meet2.example.com", id="def67890")
+    ctx = Context(shards.ServerPaths(paths, second.domain), config_ctx(paths, password="second", token=second).run)
+    for step in (shard.ServerFragment(), shard.ServerInclude()):
+        run_step(step, ctx)
+    write(ctx.paths.bridge_state, '{"token_id": "def67890", "server": "meet2.example.com", "port": 5222, "meet": '
+                                  '"meet2.example.com", "domain": "auth.meet2.example.com", "user": "jvb-def67890", '
+                                  '"pin": "p2", "muc": "m@y", "password_changed": true}\n')
+    write(trust.cert_path(paths, second.domain), "PEM\n")
+    return ctx.paths, before
+
+
+class RestartingSystemd(FakeSystemd):
+    def restart(self, name, timeout=None):
+        FakeSystemd.calls.append("restart")
+
+    def wait_active(self, name, settle=0.0, timeout=None):
+        return dict(FakeSystemd.state)
+
+
+def test_leave_of_one_server_restarts_once_removes_its_account_last_and_keeps_the_other(paths, monkeypatch):
+    from jvbjoin.system import systemd
+    from jvbjoin.bridge import brewery
+    further, before = two_servers(paths)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(systemd, "Systemd", RestartingSystemd)
+    FakeSystemd.state = {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled"}
+    FakeSystemd.calls = []
+    monkeypatch.setattr(leave, "_unit_state", lambda: dict(FakeSystemd.state))
+    monkeypatch.setattr(leave.probe, "verify_pin", lambda *a: b"der")
+    monkeypatch.setattr(trust, "run", lambda argv, **kw: None)
+    monkeypatch.setattr(leave.session, "remove_account",
+                        lambda host, port, domain, user, password, der: FakeSystemd.calls.append((user, password)))
+    waited = []
+    monkeypatch.setattr(brewery, "wait_in", lambda servers, nick, deadline, ctx: waited.append(
+        [s.name for s in servers]) or True)
+    write(paths.nickname_file, '{"nickname": "jvb-x", "machine_id": "m1"}\n')
+    report, _backups = leave.leave(Options(server="meet2.example.com"), paths, lambda line: None)
+    assert FakeSystemd.calls == ["restart", ("jvb-def67890", "second")]
+    assert {path: read(path) for path in before} == before
+    assert not any(os.path.exists(p) for p in (further.jvb_fragment, further.bridge_state,
+                                                 trust.cert_path(paths, "auth.meet2.example.com")))
+    assert (report.left_one, report.kept, waited) == ("meet2.example.com", ["meet.example.com"], [["meet.example.com"]])
+    # now the only server: leave --server is a plain leave
+    assert leave.choose(paths, "meet.example.com") is None
+
+
+def test_the_first_server_cannot_go_while_another_stays_and_an_unknown_one_is_a_usage_error(paths):
+    from jvbjoin.errors import JvbJoinError, UsageError
+    two_servers(paths)
+    with pytest.raises(JvbJoinError) as caught:
+        leave.choose(paths, "meet.example.com")
+    assert "meet2.example.com" in caught.value.message and "--server" in caught.value.remedy
+    with pytest.raises(UsageError):
+        leave.choose(paths, "meet3.example.com")
+    assert leave.choose(paths, "auth.meet2.example.com").name == "meet2.example.com"
+
+
+def test_a_plain_leave_takes_every_server_out_and_removes_the_accounts_last(paths):
+    from jvbjoin.bridge import brewery
+    two_servers(paths)
+    further = [server for server in brewery.served(paths) if server.name == "meet2.example.com"]
+    steps = leave.leave_steps(further)
+    titles = [step.title for step in steps]
+    assert titles[-2:] == ["bridge account on the server", "bridge account on the server (meet2.example.com)"]
+    assert {"jvb-join's record of a further server (meet2.example.com)",
+            "trust of the server certificate (meet2.example.com)"} <= set(titles)
+    assert leave.joined(paths)

@@ -1,6 +1,7 @@
 """Doctor on a bridge that serves several servers (bridge.shards): the checks of the way to the
-server and into its brewery run once per server, each named by the server's domain. The first
-server's keep their ids; a further server's are ``ID@DOMAIN`` (``--ignore brewery@meet2.example.org``).
+server and into its brewery run once per server, each titled with the server's name. The first
+server's keep their ids; a further server's are ``ID@XMPP-DOMAIN``
+(``--ignore brewery@auth.meet2.example.org``).
 """
 
 from jvbjoin.doctor.core import Check
@@ -43,7 +44,7 @@ def per_server(paths, checks):
     domains = shards.further_domains(paths) if paths is not None else []
     if not domains:
         return checks
-    first = read_state(paths).get("domain")
+    first = shards.server_name(read_state(paths))
     by_id = {check.id: check for check in checks}
     out = []
     for check in checks:
@@ -53,16 +54,16 @@ def per_server(paths, checks):
         out.append(check)
         if check.id == PER_SERVER[-1]:
             for domain in domains:
-                out.extend(further(by_id, domain))
+                out.extend(further(by_id, domain, shards.server_name(read_state(shards.ServerPaths(paths, domain)))))
     return out
 
 
-def further(by_id, domain):
-    """The per-server checks for one further server, in order."""
+def further(by_id, domain, name=None):
+    """The per-server checks for one further server (its XMPP domain; ``name`` for the titles), in order."""
     out = []
     for check_id in PER_SERVER:
         check = by_id[check_id]
         requires = tuple("{}@{}".format(dep, domain) if dep in PER_SERVER else dep for dep in check.requires)
-        out.append(Check("{}@{}".format(check_id, domain), "{} ({})".format(check.title, domain), check.group,
+        out.append(Check("{}@{}".format(check_id, domain), "{} ({})".format(check.title, name or domain), check.group,
                          on_server(check.func, domain), requires, check.timeout))
     return out
