@@ -149,8 +149,8 @@ def status(opts, as_json):
 @click.option("--drain", is_flag=True, help="Wait for conferences to end before stopping the bridge.")
 @click.option("--timeout", default="1h", show_default=True, help="How long to wait while draining.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
-@click.option("--server", "server", metavar="DOMAIN",
-              help="Leave only this server (its XMPP domain, as status lists it); the others stay.")
+@click.option("--server", "server", metavar="NAME",
+              help="Leave only this server (its domain, as status lists it); the others stay.")
 @click.pass_obj
 def leave(opts, drain, timeout, dry_run, server=None):
     """Take this bridge out cleanly: drain, stop, remove its account and config, keep a backup."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from jvbjoin.errors import JvbJoinError, UsageError
 from jvbjoin.doctor.core import Facts, exit_code, run_checks
 from jvbjoin.doctor.facts import detect_role
+from jvbjoin.bridge import shards
 from jvbjoin.bridge.checks import base as bridge_checks
 from jvbjoin.bridge.checks import facts as bridge_facts
 from jvbjoin.server.checks import fleet
@@ -38,6 +39,8 @@ def subject(role, facts):
             server = st.get("meet") or st.get("server")
             if not server:  # not joined by jvb-join: what the bridge's own config says
                 server, nick = bridge_facts.own_settings(facts)
+            else:  # a bridge that serves several servers names them all
+                server = ", ".join(shards.server_name(record) for _paths, record in shards.servers(facts.paths))
             return "{} of {}".format(nick or "(no nickname)", server or "(no server)")
         return domain(facts)
     except Exception:

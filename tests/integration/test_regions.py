@@ -156,6 +156,8 @@ def test_a_bridge_serves_a_second_server_and_leaves_only_it(fleet_of_regions):
     before = hashes()
     rc, out, err, seconds = join(lab, "jvb3", token)
     assert rc in (0, 2), out + err
+    # the join proved jvb3 in jms2's brewery and back in jms's after its restart
+    assert not [line for line in json.loads(out)["degraded"] if "brewery" in line], out
     print("jvb3 joined jms2 in {:.1f} s".format(seconds))
     after = hashes()
     first = ("/etc/jitsi/videobridge/jvb-join.conf", "/var/lib/jvb-join/bridge.json", "/var/lib/jvb-join/nickname",
@@ -172,11 +174,19 @@ def test_a_bridge_serves_a_second_server_and_leaves_only_it(fleet_of_regions):
                   "both servers in_brewery in jvb3's status")
     assert [s["server"] for s in st["servers"]] == [DOMAIN, DOMAIN2], st
     assert st["server"].startswith(DOMAIN) and st["in_brewery"] and st["servers"][1]["nickname"] == nick, st
+    # doctor checks the way to each server and its brewery, named by the server
+    checks = {c["id"]: c for c in json.loads(lab.exec("jvb3", ["jvb-join", "doctor", "--json"], check=False,
+                                                       timeout=60)[1])["checks"]}
+    for check_id in ("xmpp-config", "brewery", "account-login", "trust-store", "server-certificate"):
+        for suffix in ("", "@auth." + DOMAIN2):
+            assert checks[check_id + suffix]["status"] == "ok", checks[check_id + suffix]
+    assert DOMAIN2 in checks["brewery@auth." + DOMAIN2]["title"]
 
-    # a re-run of the second server's join changes nothing
-    rc, out, err, _ = join(lab, "jvb3", token)
-    assert rc in (0, 2) and json.loads(out)["changed"] == 0, out + err
-    assert hashes() == after
+    # a re-run of either server's join changes nothing
+    for again in (token, fleet_of_regions.tokens["jvb3"]["token"]):
+        rc, out, err, _ = join(lab, "jvb3", again)
+        assert rc in (0, 2) and json.loads(out)["changed"] == 0, out + err
+        assert hashes() == after
 
     # another server with a domain jvb3 serves: refused before anything is changed
     other = lab.exec("jvb3", ["python3", "-c", _OTHER_HOST], input=token + "\n", check=True)[1].strip()
