@@ -177,9 +177,10 @@ def test_a_bridge_serves_a_second_server_and_leaves_only_it(fleet_of_regions):
     # doctor checks the way to each server and its brewery, named by the server
     checks = {c["id"]: c for c in json.loads(lab.exec("jvb3", ["jvb-join", "doctor", "--json"], check=False,
                                                        timeout=60)[1])["checks"]}
-    for check_id in ("xmpp-config", "brewery", "account-login", "trust-store", "server-certificate"):
-        for suffix in ("", "@auth." + DOMAIN2):
-            assert checks[check_id + suffix]["status"] == "ok", checks[check_id + suffix]
+    ids = ["xmpp-config"] + [check_id + suffix for check_id in ("brewery", "account-login", "trust-store",
+                                                                "server-certificate")
+                             for suffix in ("", "@auth." + DOMAIN2)]
+    assert {i: checks[i]["status"] for i in ids} == {i: "ok" for i in ids}, {i: checks[i] for i in ids}
     assert DOMAIN2 in checks["brewery@auth." + DOMAIN2]["title"]
 
     # a re-run of either server's join changes nothing
