@@ -423,3 +423,27 @@ def test_a_plain_leave_takes_every_server_out_and_removes_the_accounts_last(path
     assert {"jvb-join's record of a further server (meet2.example.com)",
             "trust of the server certificate (meet2.example.com)"} <= set(titles)
     assert leave.joined(paths)
+
+
+def test_a_plain_leave_of_a_bridge_with_two_servers_takes_it_out_of_both(paths, monkeypatch):
+    from jvbjoin.system import systemd
+    further, before = two_servers(paths)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(systemd, "Systemd", FakeSystemd)
+    monkeypatch.setattr(leave, "POLL", 0.01)
+    FakeSystemd.state = {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled"}
+    FakeSystemd.calls = []
+    monkeypatch.setattr(leave, "_unit_state", lambda: dict(FakeSystemd.state))
+    monkeypatch.setattr(leave.bridge_api, "BridgeAPI", lambda: ShutdownAPI([0], accepts_shutdown=True))
+    monkeypatch.setattr(leave.probe, "verify_pin", lambda host, port, domain, pin_: ("der", host))
+    monkeypatch.setattr(trust, "run", lambda argv, **kw: None)
+    monkeypatch.setattr(leave.session, "remove_account", lambda host, port, domain, user, password, der:
+                        FakeSystemd.calls.append((user, password, der)))
+    report, _backups = leave.leave(Options(), paths, lambda line: None)
+    # shut down once, then both accounts removed last, each on its own server with its own password
+    assert FakeSystemd.calls == ["disable", ("jvb-abc", "p4ss", ("der", "meet.example.com")),
+                                 ("jvb-def67890", "second", ("der", "meet2.example.com"))]
+    assert read(paths.jvb_conf) == PACKAGE_JVB_CONF
+    assert not any(os.path.exists(p) for p in (paths.jvb_fragment, paths.bridge_state, further.jvb_fragment,
+                                                 further.bridge_state, trust.cert_path(paths, "auth.meet2.example.com")))
+    assert not leave.joined(paths) and report.left_one is None
