@@ -19,7 +19,10 @@ from jvbjoin.bridge import api as bridge_api, brewery, join, shards
 from jvbjoin.bridge.model import current_password, read_state, stored_nickname
 from jvbjoin.bridge.steps.config import has_include
 from jvbjoin.bridge.steps.service import BRIDGE_UNIT, BridgeService, release_stale_hold, restore_service
-from jvbjoin.bridge.steps.shard import OnServer, further_leave_steps
+from jvbjoin.bridge.steps.promote import PromoteFragment, PromoteRecord
+from jvbjoin.bridge.steps.shard import (DropServerFragment, OnServer, RemoveServerInclude, RemoveServerRecord,
+                                        further_leave_steps)
+from jvbjoin.bridge.steps.trust import RemoveTrust
 from jvbjoin.system.systemd import is_enabled, is_running, state_of, with_systemd
 
 # After a shutdown request the bridge stays SHUTTING_DOWN for videobridge.shutdown.shutting-down-delay
@@ -244,11 +247,18 @@ def leave_steps(further=()):
     return [Drain(), ShutDown()] + [inverse() for inverse in inverses] + files_of_others + [RemoveAccount()] + accounts
 
 
-def one_server_steps(target, verify_timeout):
+def one_server_steps(target, verify_timeout, successor=None):
     """Leave of one server of several: its files, one restart of the bridge (with the clients of the
-    others only), then its account, once the bridge is out of its brewery."""
-    return [Drain()] + [OnServer(step, target) for step in further_leave_steps()] + \
-        [BridgeService(timeout=verify_timeout), OnServer(RemoveAccount(), target)]
+    others only), then its account, once the bridge is out of its brewery. When the server left is
+    the first one (``successor``: the next one), the next server takes its place in jvb-join.conf
+    and bridge.json (steps.promote), and its own files go."""
+    if successor is None:
+        files_of_it = [OnServer(step, target) for step in further_leave_steps()]
+    else:
+        files_of_it = [PromoteFragment(successor), OnServer(RemoveServerInclude(), successor),
+                       OnServer(DropServerFragment(), successor), OnServer(RemoveTrust(), target),
+                       PromoteRecord(successor), OnServer(RemoveServerRecord(), successor)]
+    return [Drain()] + files_of_it + [BridgeService(timeout=verify_timeout), OnServer(RemoveAccount(), target)]
 
 
 def joined(paths):
@@ -258,21 +268,11 @@ def joined(paths):
 
 
 def choose(paths, name):
-    """``leave --server NAME``: the further server to take the bridge out of, or None when NAME is
-    the only server (a plain leave). The first server cannot go while others stay: its fragment
-    holds the bridge's own settings too."""
+    """``leave --server NAME``: the server to take the bridge out of, or None when NAME is the only
+    server (a plain leave)."""
     sub, record = shards.find(paths, name)
     others = [server for server, _record in shards.servers(paths) if server.bridge_state != sub.bridge_state]
-    if not others:
-        return None
-    if not shards.is_further(sub):
-        raise JvbJoinError(
-            "{} is the first server this bridge joined, and its settings file holds the bridge's own settings "
-            "too; the bridge also serves {}.".format(shards.server_name(record), ", ".join(
-                shards.server_name(read_state(server)) for server in others)),
-            "Take the bridge out of the other servers first ('jvb-join leave --server NAME' for each), "
-            "or out of all ('jvb-join leave') and join again with new tokens.")
-    return brewery.Server(sub, record)
+    return brewery.Server(sub, record) if others else None
 
 
 def prepare(ctx, record, password):
@@ -336,7 +336,9 @@ def leave(opts, paths, progress):
     if run.target is not None:
         run.remaining = [server for server in brewery.served(paths)
                          if server.paths.bridge_state != run.target.paths.bridge_state]
-        engine = Engine(one_server_steps(run.target, opts.verify_timeout), ctx, preflight=one_server_preflight,
+        successor = None if shards.is_further(run.target.paths) else run.remaining[0]
+        engine = Engine(one_server_steps(run.target, opts.verify_timeout, successor), ctx,
+                        preflight=one_server_preflight,
                         verify=None if opts.dry_run else still_serving,
                         after_rollback=lambda c: restore_service(c, c.run.unit_before))
     else:

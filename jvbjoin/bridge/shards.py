@@ -14,7 +14,8 @@ upgraded host and a re-run of the first server's join find theirs exactly as the
 
 The bridge reads every entry under ``videobridge.apis.xmpp-client.configs`` and runs one MUC client
 for each (XmppClientConnectionConfig, XmppConnection), so each server's jicofo finds it in its own
-brewery. A further server's paths are the host's paths with that server's record, fragment and
+brewery. When the first server is left while others stay, the next one takes its place in the
+first server's files (steps.promote). A further server's paths are the host's paths with that server's record, fragment and
 state folder in place of the first's: the account and fragment steps of a join, and the leave's
 inverses, then work on that server's files unchanged.
 """

@@ -375,10 +375,11 @@ class RestartingSystemd(FakeSystemd):
         return dict(FakeSystemd.state)
 
 
-def test_leave_of_one_server_restarts_once_removes_its_account_last_and_keeps_the_other(paths, monkeypatch):
+def one_server_leave(paths, monkeypatch, name):
+    """``leave --server name`` on the host of two_servers, with systemd, the servers and the CA
+    stores faked; returns the report, what systemd and the servers were asked, and the wait."""
     from jvbjoin.system import systemd
     from jvbjoin.bridge import brewery
-    further, before = two_servers(paths)
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     monkeypatch.setattr(systemd, "Systemd", RestartingSystemd)
     FakeSystemd.state = {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled"}
@@ -392,8 +393,14 @@ def test_leave_of_one_server_restarts_once_removes_its_account_last_and_keeps_th
     monkeypatch.setattr(brewery, "wait_in", lambda servers, nick, deadline, ctx: waited.append(
         [s.name for s in servers]) or True)
     write(paths.nickname_file, '{"nickname": "jvb-x", "machine_id": "m1"}\n')
-    report, _backups = leave.leave(Options(server="meet2.example.com"), paths, lambda line: None)
-    assert FakeSystemd.calls == ["restart", ("jvb-def67890", "second")]
+    report, _backups = leave.leave(Options(server=name), paths, lambda line: None)
+    return report, FakeSystemd.calls, waited
+
+
+def test_leave_of_one_server_restarts_once_removes_its_account_last_and_keeps_the_other(paths, monkeypatch):
+    further, before = two_servers(paths)
+    report, calls, waited = one_server_leave(paths, monkeypatch, "meet2.example.com")
+    assert calls == ["restart", ("jvb-def67890", "second")]
     assert {path: read(path) for path in before} == before
     assert not any(os.path.exists(p) for p in (further.jvb_fragment, further.bridge_state,
                                                  trust.cert_path(paths, "auth.meet2.example.com")))
@@ -402,15 +409,41 @@ def test_leave_of_one_server_restarts_once_removes_its_account_last_and_keeps_th
     assert leave.choose(paths, "meet.example.com") is None
 
 
-def test_the_first_server_cannot_go_while_another_stays_and_an_unknown_one_is_a_usage_error(paths):
-    from jvbjoin.errors import JvbJoinError, UsageError
+def test_leave_of_the_first_server_puts_the_next_one_in_its_place(paths, monkeypatch):
+    import json
+    from jvbjoin.formats import hocon
+    from jvbjoin.bridge import shards
+    from jvbjoin.bridge.checks.facts import hocon_clients
+    further, before = two_servers(paths)
+    second_record = json.loads(read(further.bridge_state))
+    fragment = read(paths.jvb_fragment)
+    write(trust.cert_path(paths, "auth.meet.example.com"), "PEM\n")
+    report, calls, waited = one_server_leave(paths, monkeypatch, "meet.example.com")
+    assert calls == ["restart", ("jvb-abc", "p4ss")]
+    assert (report.left_one, report.kept, waited) == ("meet.example.com", ["meet2.example.com"], [["meet2.example.com"]])
+    # the host looks as if it had joined the second server first
+    assert read(paths.jvb_conf) == before[paths.jvb_conf]
+    assert json.loads(read(paths.bridge_state)) == second_record
+    [(name, client)] = hocon_clients(hocon.load(paths.jvb_conf)).items()
+    assert name == "shard" and (client["HOSTNAME"], client["USERNAME"], client["PASSWORD"]) == \
+        ("meet2.example.com", "jvb-def67890", "second")
+    # the bridge's own settings in jvb-join.conf are as they were
+    kept = [line for line in fragment.splitlines() if not line.startswith(("  HOSTNAME", "  DOMAIN", "  USERNAME",
+                                                                          "  PASSWORD", "  MUC_JIDS", "  PORT"))]
+    assert [line for line in read(paths.jvb_fragment).splitlines() if line in kept] == kept
+    assert not any(os.path.exists(p) for p in (further.jvb_fragment, further.bridge_state,
+                                                 trust.cert_path(paths, "auth.meet.example.com")))
+    assert os.path.exists(trust.cert_path(paths, "auth.meet2.example.com"))
+    assert [record["meet"] for _paths, record in shards.servers(paths)] == ["meet2.example.com"]
+
+
+def test_an_unknown_server_is_a_usage_error(paths):
+    from jvbjoin.errors import UsageError
     two_servers(paths)
-    with pytest.raises(JvbJoinError) as caught:
-        leave.choose(paths, "meet.example.com")
-    assert "meet2.example.com" in caught.value.message and "--server" in caught.value.remedy
     with pytest.raises(UsageError):
         leave.choose(paths, "meet3.example.com")
     assert leave.choose(paths, "auth.meet2.example.com").name == "meet2.example.com"
+    assert leave.choose(paths, "meet.example.com").name == "meet.example.com"
 
 
 def test_a_plain_leave_takes_every_server_out_and_removes_the_accounts_last(paths):
