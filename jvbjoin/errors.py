@@ -93,6 +93,12 @@ class TokenUsedError(TokenError):
     error_id = "token-used"
 
 
+class DomainServedError(JvbJoinError):
+    """The token is of another server whose XMPP domain this bridge already serves (bridge.shards)."""
+
+    error_id = "domain-served"
+
+
 class PinMismatchError(InputError):
     """The server's TLS certificate does not match the pin in the token."""
 

@@ -13,9 +13,10 @@ from jvbjoin.steps import firewall
 from jvbjoin.steps.firewall import Firewall
 from jvbjoin.steps.java import JavaRuntime
 from jvbjoin.steps.packages import DebconfPreseed, JitsiSource, Packages
-from jvbjoin.bridge import api as bridge_api, model, nat
+from jvbjoin.bridge import api as bridge_api, brewery, model, nat, shards
 from jvbjoin.bridge.steps import config as bridge_config, service, websockets
 from jvbjoin.bridge.model import read_state
+from jvbjoin.bridge.steps.shard import ServerFragment, ServerInclude
 from jvbjoin.bridge.steps.account import AccountPassword, ForgetPendingPassword
 from jvbjoin.bridge.steps.logging_level import LoggingLevel
 from jvbjoin.bridge.steps.service import BridgeService, HoldFirstStart, ServiceWatch, log_tail
@@ -122,6 +123,12 @@ def preflight(ctx):
     ctx.progress("checking the server {}:{} and its certificate".format(token.host, token.port))
     ctx.run.server_cert_der = probe.verify_pin(token.host, token.port, token.domain, token.pin)
     check_token_account(ctx, token)
+    if shards.is_further(paths):
+        # the firewall and the bridge's address settings are the first server's join's
+        if opts.advertise_ip or opts.stun_servers is not None:
+            ctx.add_degraded("--advertise-ip and --stun-server are bridge-wide settings, kept in the first "
+                             "server's join: give them to a re-run of that join")
+        return
     check_firewall_cut(ctx, opts)
     if opts.advertise_ip:
         ctx.run.local_ip = nat.local_address(opts.local_ip, token.host, token.port)
@@ -199,6 +206,14 @@ def join_steps(ctx):
     ]
 
 
+def further_join_steps(ctx):
+    """The steps of a join to a further server (bridge.shards): its trust, its account, its own
+    fragment and include line; then the one restart. The packages, Java, the firewall and the
+    bridge's own settings are the first join's, and stay as they are."""
+    return [ServerTrust(), AccountPassword(), ServerFragment(), ServerInclude(), ForgetPendingPassword(),
+            BridgeService(timeout=ctx.run.options.verify_timeout)]
+
+
 def verify_in_brewery(ctx, report):
     """The bridge is healthy and in the brewery, seen from the server's side too, within the timeout;
     meanwhile the bridge service must stay up (a failure or a restart ends the wait at once)."""
@@ -228,6 +243,7 @@ def verify_in_brewery(ctx, report):
                                                        ctx.run.server_cert_der)
                     if nickname in occupants:
                         ctx.run.verified_nickname = nickname
+                        still_in_the_others(ctx, nickname, deadline)
                         hand_back_previous_account(ctx)
                         return
                     last = "the server does not list {} in {} yet".format(nickname, token.muc)
@@ -239,6 +255,16 @@ def verify_in_brewery(ctx, report):
     raise VerifyError("The bridge did not join the brewery within {:.0f} s: {}.\nLast lines of {}:\n{}".format(
         opts.verify_timeout, last, ctx.paths.jvb_log, log_tail(ctx)),
         "Fix what the log shows, then run jvb-join again with the same token.")
+
+
+def still_in_the_others(ctx, nickname, deadline):
+    """A join to one server restarts a bridge that serves others too: it must be back in their
+    breweries as well (each asked with its own account)."""
+    others = [server for server in brewery.served(ctx.paths) if server.paths.bridge_state != ctx.paths.bridge_state]
+    if others:
+        ctx.progress("checking that the bridge is back in the breweries of {}".format(
+            ", ".join(server.name for server in others)))
+        brewery.wait_in(others, nickname, deadline, ctx)
 
 
 def hand_back_previous_account(ctx):
@@ -266,6 +292,8 @@ def hand_back_previous_account(ctx):
 def join(token, opts, paths, progress):
     """Run a whole join; returns the engine's report. Raises a JvbJoinError after rolling back."""
     run = JoinRun(token, opts, files.Backups(paths.backups, paths.root))
+    # the first server's files, or a further server's (refused: a second server of one domain)
+    paths = shards.paths_for_token(paths, token)
     ctx = Context(paths, run, progress, restart_file=paths.restart_pending)
     for folder in paths.written_folders:
         files.clean_stale_temps(folder)
@@ -273,6 +301,7 @@ def join(token, opts, paths, progress):
     if not opts.dry_run:
         service.release_stale_hold(paths, progress)
     ctx.run.unit_before = None if opts.dry_run else service.baseline()
-    engine = Engine(join_steps(ctx), ctx, verify=None if opts.dry_run else verify_in_brewery,
+    steps = further_join_steps(ctx) if shards.is_further(paths) else join_steps(ctx)
+    engine = Engine(steps, ctx, verify=None if opts.dry_run else verify_in_brewery,
                     preflight=preflight, after_rollback=lambda c: service.restore_service(c, c.run.unit_before))
     return engine.run("join", dry_run=opts.dry_run)

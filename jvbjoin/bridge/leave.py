@@ -15,10 +15,14 @@ from jvbjoin.engine.core import Change, Context, Engine, Step
 from jvbjoin.engine.run import Run
 from jvbjoin.errors import JvbJoinError, StepError, TokenError
 from jvbjoin.xmpp import probe, session
-from jvbjoin.bridge import api as bridge_api, join
-from jvbjoin.bridge.model import current_password, read_state
+from jvbjoin.bridge import api as bridge_api, brewery, join, shards
+from jvbjoin.bridge.model import current_password, read_state, stored_nickname
 from jvbjoin.bridge.steps.config import has_include
-from jvbjoin.bridge.steps.service import BRIDGE_UNIT, release_stale_hold
+from jvbjoin.bridge.steps.service import BRIDGE_UNIT, BridgeService, release_stale_hold, restore_service
+from jvbjoin.bridge.steps.promote import PromoteFragment, PromoteRecord
+from jvbjoin.bridge.steps.shard import (DropServerFragment, OnServer, RemoveServerInclude, RemoveServerRecord,
+                                        further_leave_steps)
+from jvbjoin.bridge.steps.trust import RemoveTrust
 from jvbjoin.system.systemd import is_enabled, is_running, state_of, with_systemd
 
 # After a shutdown request the bridge stays SHUTTING_DOWN for videobridge.shutdown.shutting-down-delay
@@ -28,7 +32,11 @@ POLL = 1.0
 
 
 class LeaveOptions:
-    def __init__(self, drain=False, timeout=3600, dry_run=False, shutdown_wait=SHUTDOWN_WAIT, firewall=True):
+    def __init__(self, drain=False, timeout=3600, dry_run=False, shutdown_wait=SHUTDOWN_WAIT, firewall=True,
+                 server=None, verify_timeout=90.0):
+        #: --server: take the bridge out of that one server only (bridge.shards)
+        self.server = server
+        self.verify_timeout = verify_timeout
         self.drain = drain
         self.timeout = timeout
         self.dry_run = dry_run
@@ -58,6 +66,14 @@ class LeaveRun(Run):
         self.cut = None
         #: how long the bridge took to exit after the shutdown request
         self.shutdown_seconds = None
+        #: the further servers a plain leave takes the bridge out of too (brewery.Server)
+        self.further = []
+        #: with --server: the one server left, and the ones the bridge keeps serving
+        self.target = None
+        self.remaining = []
+        #: the restart of a leave of one server (steps.service.BridgeService)
+        self.bridge_restarted = False
+        self.bridge_watch = None
 
     def measured(self):
         """What the drain and the shutdown measured, for the report (only what happened)."""
@@ -220,18 +236,56 @@ class RemoveAccount(Step):
         ctx.progress("removed the account {} on the server".format(who))
 
 
-def leave_steps():
+def leave_steps(further=()):
     """Drain and shut down, then the inverses of the join's steps (in their ``leave_order``; equal
-    ones in the order of the steps they undo), then the account, which alone cannot be undone."""
+    ones in the order of the steps they undo), then each further server's files (bridge.shards),
+    then the accounts, which alone cannot be undone: the first server's, then the others'."""
     inverses = [step.inverse for step in join.STEP_TYPES if step.inverse is not None]
     inverses.sort(key=lambda inverse: inverse.leave_order)
-    return [Drain(), ShutDown()] + [inverse() for inverse in inverses] + [RemoveAccount()]
+    files_of_others = [OnServer(step, server) for server in further for step in further_leave_steps()]
+    accounts = [OnServer(RemoveAccount(), server) for server in further]
+    return [Drain(), ShutDown()] + [inverse() for inverse in inverses] + files_of_others + [RemoveAccount()] + accounts
+
+
+def one_server_steps(target, verify_timeout, successor=None):
+    """Leave of one server of several: its files, one restart of the bridge (with the clients of the
+    others only), then its account, once the bridge is out of its brewery. When the server left is
+    the first one (``successor``: the next one), the next server takes its place in jvb-join.conf
+    and bridge.json (steps.promote), and its own files go."""
+    if successor is None:
+        files_of_it = [OnServer(step, target) for step in further_leave_steps()]
+    else:
+        files_of_it = [PromoteFragment(successor), OnServer(RemoveServerInclude(), successor),
+                       OnServer(DropServerFragment(), successor), OnServer(RemoveTrust(), target),
+                       PromoteRecord(successor), OnServer(RemoveServerRecord(), successor)]
+    return [Drain()] + files_of_it + [BridgeService(timeout=verify_timeout), OnServer(RemoveAccount(), target)]
 
 
 def joined(paths):
     """Is anything of a join left on this host (record, fragment or include line)?"""
     return bool(os.path.exists(paths.bridge_state) or os.path.exists(paths.jvb_fragment)
-                or has_include(files.read_text(paths.jvb_conf) or ""))
+                or has_include(files.read_text(paths.jvb_conf) or "") or shards.further_domains(paths))
+
+
+def choose(paths, name):
+    """``leave --server NAME``: the server to take the bridge out of, or None when NAME is the only
+    server (a plain leave)."""
+    sub, record = shards.find(paths, name)
+    others = [server for server, _record in shards.servers(paths) if server.bridge_state != sub.bridge_state]
+    return brewery.Server(sub, record) if others else None
+
+
+def prepare(ctx, record, password):
+    """The server's certificate checked against the record's pin when its account is to be removed;
+    a missing password is reported (the account then stays on the server)."""
+    if record.get("user") and password:
+        ctx.progress("checking the server {}:{} and its certificate".format(record["server"], record["port"]))
+        return probe.verify_pin(record["server"], record["port"], record["domain"], record["pin"])
+    if record.get("user"):
+        ctx.add_degraded("the password of {}@{} is gone from this host, so the account stays on the server: "
+                         "remove it there with 'jvb-join token revoke {}'".format(
+                              record["user"], record["domain"], record.get("token_id", "ID")))
+    return None
 
 
 def preflight(ctx):
@@ -248,14 +302,27 @@ def preflight(ctx):
     password = current_password(ctx.paths) or (pending if isinstance(pending, str) else None)
     if password:
         ctx.run.bridge_password = password
-    if record.get("user") and password:
-        ctx.progress("checking the server {}:{} and its certificate".format(record["server"], record["port"]))
-        ctx.run.server_cert_der = probe.verify_pin(record["server"], record["port"], record["domain"],
-                                                  record["pin"])
-    elif record.get("user"):
-        ctx.add_degraded("the password of {}@{} is gone from this host, so the account stays on the server: "
-                         "remove it there with 'jvb-join token revoke {}'".format(
-                              record["user"], record["domain"], record.get("token_id", "ID")))
+    ctx.run.server_cert_der = prepare(ctx, record, password)
+    for server in ctx.run.further:
+        server.cert = prepare(ctx, server.record, server.password)
+
+
+def one_server_preflight(ctx):
+    """Read-only, as a plain leave's, for the one server left."""
+    if os.geteuid() != 0:
+        raise JvbJoinError("jvb-join leave must run as root.", "Run it again with sudo.")
+    ctx.run.unit_before = _unit_state()
+    target = ctx.run.target
+    target.cert = prepare(ctx, target.record, target.password)
+
+
+def still_serving(ctx, report):
+    """After the restart: the bridge is back in the breweries of the servers it still serves."""
+    nickname = stored_nickname(ctx.paths)
+    if nickname and ctx.run.remaining:
+        ctx.progress("checking that the bridge is back in the breweries of {}".format(
+            ", ".join(server.name for server in ctx.run.remaining)))
+        brewery.wait_in(ctx.run.remaining, nickname, time.monotonic() + ctx.run.options.verify_timeout, ctx)
 
 
 def leave(opts, paths, progress):
@@ -263,10 +330,27 @@ def leave(opts, paths, progress):
     backups = files.Backups(paths.backups, paths.root)
     if not opts.dry_run:
         release_stale_hold(paths, progress)
-    ctx = Context(paths, LeaveRun(opts, backups, bridge_api.BridgeAPI()), progress)
-    engine = Engine(leave_steps(), ctx, preflight=preflight)
+    run = LeaveRun(opts, backups, bridge_api.BridgeAPI())
+    ctx = Context(paths, run, progress)
+    run.target = choose(paths, opts.server) if opts.server else None
+    if run.target is not None:
+        run.remaining = [server for server in brewery.served(paths)
+                         if server.paths.bridge_state != run.target.paths.bridge_state]
+        successor = None if shards.is_further(run.target.paths) else run.remaining[0]
+        engine = Engine(one_server_steps(run.target, opts.verify_timeout, successor), ctx,
+                        preflight=one_server_preflight,
+                        verify=None if opts.dry_run else still_serving,
+                        after_rollback=lambda c: restore_service(c, c.run.unit_before))
+    else:
+        run.further = [server for server in brewery.served(paths) if shards.is_further(server.paths)]
+        engine = Engine(leave_steps(run.further), ctx, preflight=preflight)
     report = engine.run("leave", dry_run=opts.dry_run)
     report.measured = ctx.run.measured()
+    # with --server: the server left and those the bridge still serves (None: a plain leave)
+    report.left_one = run.target.name if run.target is not None else None
+    report.kept = [server.name for server in run.remaining]
+    if report.left_one:
+        report.measured.update(server=report.left_one, still_serving=report.kept)
     saved = [path for path in backups.saved.values() if path]
     return report, (backups.folder if saved else None)
 

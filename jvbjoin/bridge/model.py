@@ -67,6 +67,12 @@ def _read(paths):
     return data if isinstance(data, dict) and isinstance(data.get("nickname"), str) else None
 
 
+def stored_nickname(paths):
+    """The nickname this host joined as, or None."""
+    stored = _read(paths)
+    return stored["nickname"] if stored else None
+
+
 def bridge_nickname(ctx, create=False):
     """``jvb-<short hostname>-<8 hex>``; the hex is random, made once per machine-id.
 

@@ -8,6 +8,8 @@ import time
 
 from jvbjoin.system import files
 from jvbjoin.system.systemd import Systemd
+from jvbjoin.errors import JvbJoinError
+from jvbjoin.bridge import brewery
 from jvbjoin.bridge.api import BridgeAPI
 from jvbjoin.bridge.model import read_state
 
@@ -83,4 +85,48 @@ def bridge_status(paths):
         "drain": None if metrics is None else bool(metrics.get("jitsi_jvb_drain", 0)),
         "graceful_shutdown": None if metrics is None else bool(metrics.get("jitsi_jvb_graceful_shutdown", 0)),
     }
+    out["servers"] = servers_status(paths, metrics, nickname)
+    if out["servers"]:
+        # the top-level keys are the first server's, as they were before a bridge had several
+        out["in_brewery"] = out["servers"][0]["in_brewery"]
+        out["in_brewery_since"] = out["servers"][0]["in_brewery_since"]
     return out
+
+
+def servers_status(paths, metrics, nickname):
+    """One entry per server the bridge serves (bridge.shards): which, with which account and
+    brewery, and whether the bridge is in it. The bridge's metrics count the breweries it is in;
+    only when that count leaves a doubt (in some but not all) is each server asked."""
+    served = brewery.served(paths)
+    joined = int((metrics or {}).get("jitsi_jvb_mucs_joined", 0) or 0)
+    configured = int((metrics or {}).get("jitsi_jvb_mucs_configured", 0) or 0)
+    out = []
+    for server in served:
+        record = server.record
+        entry = {
+            "server": server.name,
+            "address": "{}:{}".format(record["server"], server.port),
+            "meet": record.get("meet"),
+            "account": "{}@{}".format(record["user"], record["domain"]) if record.get("user") else None,
+            "brewery": record.get("muc"),
+            "nickname": nickname,
+        }
+        if joined < 1:
+            entry["in_brewery"] = False
+        elif len(served) == 1 or joined >= max(configured, len(served)):
+            entry["in_brewery"] = True
+        else:
+            entry["in_brewery"] = asked_in_brewery(server, nickname, entry)
+        entry["in_brewery_since"] = joined_since(paths, record.get("muc")) if entry["in_brewery"] else None
+        out.append(entry)
+    return out
+
+
+def asked_in_brewery(server, nickname, entry):
+    if not (nickname and server.password):
+        return False
+    try:
+        return nickname in server.occupants(timeout=5)
+    except (JvbJoinError, OSError) as exc:
+        entry["error"] = getattr(exc, "message", str(exc))
+        return False

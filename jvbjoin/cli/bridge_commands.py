@@ -149,8 +149,10 @@ def status(opts, as_json):
 @click.option("--drain", is_flag=True, help="Wait for conferences to end before stopping the bridge.")
 @click.option("--timeout", default="1h", show_default=True, help="How long to wait while draining.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option("--server", "server", metavar="NAME",
+              help="Leave only this server (its domain, as status lists it); the others stay.")
 @click.pass_obj
-def leave(opts, drain, timeout, dry_run):
+def leave(opts, drain, timeout, dry_run, server=None):
     """Take this bridge out cleanly: drain, stop, remove its account and config, keep a backup."""
     from jvbjoin.bridge import leave as leaving
     from jvbjoin.system.paths import Paths
@@ -163,7 +165,7 @@ def leave(opts, drain, timeout, dry_run):
         emit(opts, {"action": "leave", "joined": False, "changed": 0},
              "This host is not joined to a server by jvb-join: nothing to do.", indent=None, sort_keys=False)
         return
-    options = leaving.LeaveOptions(drain=drain, timeout=seconds, dry_run=dry_run)
+    options = leaving.LeaveOptions(drain=drain, timeout=seconds, dry_run=dry_run, server=server)
     report, backup_folder = leaving.leave(options, paths, Progress.for_output(opts.as_json))
 
     def data():
@@ -176,7 +178,10 @@ def leave(opts, drain, timeout, dry_run):
         lines = [report_text(report, show_diffs=dry_run)]
         if backup_folder:
             lines.append("Backups of what was removed or changed: {}".format(backup_folder))
-        if not dry_run:
+        left_one = getattr(report, "left_one", None)
+        if not dry_run and left_one:
+            lines.append("This bridge left {}; it still serves {}.".format(left_one, ", ".join(report.kept)))
+        elif not dry_run:
             lines.append("This host left its server. To join again: jvb-join <new token>.")
         return "\n".join(lines)
 

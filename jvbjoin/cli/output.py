@@ -121,6 +121,15 @@ def status_table(info):
             ("participants", "-" if info["participants"] is None else str(info["participants"])),
             ("drain", _yes_no(info["drain"])),
         ]
+        servers = info.get("servers") or []
+        if len(servers) > 1:
+            # a bridge serving several servers (shards): one line each, the first one first
+            rows.append(("servers", "{} (leave one: jvb-join leave --server NAME)".format(len(servers))))
+            for item in servers:
+                rows.append(("", "{}  {}  {}  in brewery: {}".format(
+                    item["server"], item["address"], item["account"] or "-",
+                    "yes, since {}".format(item["in_brewery_since"]) if item["in_brewery"] and item["in_brewery_since"]
+                    else _yes_no(item["in_brewery"]))))
         if info["graceful_shutdown"]:
             rows.append(("shutdown", "graceful shutdown in progress"))
     else:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from jvbjoin.errors import JvbJoinError, UsageError
 from jvbjoin.doctor.core import Facts, exit_code, run_checks
 from jvbjoin.doctor.facts import detect_role
+from jvbjoin.bridge import shards
 from jvbjoin.bridge.checks import base as bridge_checks
 from jvbjoin.bridge.checks import facts as bridge_facts
 from jvbjoin.server.checks import fleet
@@ -21,9 +22,9 @@ from jvbjoin.server.checks.facts import domain
 ROLES = ("bridge", "server")
 
 
-def checks_for(role):
+def checks_for(role, paths=None):
     if role == "bridge":
-        return bridge_checks.checks()
+        return bridge_checks.checks(paths)
     checks = server_checks.checks()
     at = [c.id for c in checks].index("local-bridge") + 1  # with the other checks of the bridges
     return checks[:at] + fleet.checks() + checks[at:]
@@ -38,6 +39,8 @@ def subject(role, facts):
             server = st.get("meet") or st.get("server")
             if not server:  # not joined by jvb-join: what the bridge's own config says
                 server, nick = bridge_facts.own_settings(facts)
+            else:  # a bridge that serves several servers names them all
+                server = ", ".join(shards.server_name(record) for _paths, record in shards.servers(facts.paths))
             return "{} of {}".format(nick or "(no nickname)", server or "(no server)")
         return domain(facts)
     except Exception:
@@ -51,7 +54,7 @@ def diagnose(paths, role=None, ignore=()):
         raise JvbJoinError("This host is neither a bridge nor a Jitsi Meet server jvb-join knows about.",
                            "Join it with 'jvb-join <token>', or make it a server with 'jvb-join server install "
                            "--domain D'; or say which it is with --role.")
-    checks = checks_for(role)
+    checks = checks_for(role, paths)
     known = {c.id for c in checks}
     unknown = sorted(set(ignore) - known)
     if unknown:

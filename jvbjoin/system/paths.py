@@ -64,6 +64,11 @@ class Paths:
         return self("/var/lib/jvb-join/bridge.json")
 
     @property
+    def bridge_servers(self):
+        """The records of the servers a bridge serves beyond its first (bridge.shards), one file each."""
+        return self("/var/lib/jvb-join/servers")
+
+    @property
     def restart_pending(self):
         """Services whose new config is on disk but which were not restarted yet (a run was stopped)."""
         return self("/var/lib/jvb-join/restart-pending")
@@ -179,7 +184,7 @@ class Paths:
     @property
     def written_folders(self):
         """Every folder jvb-join writes a file into (atomically, through a temporary file there)."""
-        folders = [self.state, self.joined_as, self.server_state, self.etc, self.apt_sources_dir, self.jvb_dir,
+        folders = [self.state, self.bridge_servers, self.joined_as, self.server_state, self.etc, self.apt_sources_dir, self.jvb_dir,
                    self.local_ca_dir, self("/etc/ufw"),
                    os.path.dirname(self.bridge_start_hold)]
         folders += [os.path.dirname(path) for path in (self.ufw_default, self.sysctl_file,

@@ -187,6 +187,106 @@ print(json.dumps(out))"""
     assert not relays_on(eu_host) and doctor_check(lab, eu_host, "relays")["status"] == "ok"
 
 
+DOMAIN2 = "meet2.lab.test"
+# what a join to a further server writes, beside the files of the first server's join
+# (named by its XMPP domain, auth.meet2.lab.test)
+SECOND = ("/etc/jitsi/videobridge/jvb-join-auth.meet2.lab.test.conf",
+          "/var/lib/jvb-join/servers/auth.meet2.lab.test.json",
+          "/usr/local/share/ca-certificates/jvb-join-auth.meet2.lab.test.crt")
+
+# the token of jms2 with another host: another server of the same XMPP domain, as a bridge sees it
+_OTHER_HOST = """import sys
+from jvbjoin.formats import token
+t = token.decode(sys.stdin.read().strip())
+print(token.encode(t.replace(host="jms2.lab.test")))"""
+
+
+def test_a_bridge_serves_a_second_server_and_leaves_only_it(fleet_of_regions):
+    """jvb3, joined to jms, joins jms2 (meet2.lab.test) with a token of jms2: it is in both
+    breweries, status lists both servers, the first server's files are as they were, a re-run
+    changes nothing, a token of another server of the same domain is refused; 'leave --server
+    meet2.lab.test' takes it out of jms2 only."""
+    lab, nick = fleet_of_regions.lab, fleet_of_regions.nicks["jvb3"]
+
+    def hashes():
+        out = managed_hashes(lab, "jvb3")
+        for path in SECOND:
+            rc, data, _ = lab.exec("jvb3", ["sha256sum", path], check=False)
+            out[path] = data.split()[0] if rc == 0 else None
+        return out
+
+    def in_brewery(host):
+        return nick in {b["nickname"] for b in json.loads(
+            lab.exec(host, ["jvb-join", "--json", "bridges"], check=True, timeout=120)[1])["bridges"]}
+
+    def status():
+        return json.loads(lab.exec("jvb3", ["jvb-join", "--json", "status"], check=True, timeout=60)[1])
+
+    lab.up("jms2")
+    # jvb3 was up before jms2: it learns its names when jms2 comes up
+    assert lab.exec("jvb3", ["getent", "hosts", DOMAIN2], check=False)[0] == 0
+    install_jvb_join(lab, "jms2")
+    install = ["jvb-join", "--json", "server", "install", "--domain", DOMAIN2] + repo_args(lab, "jms2")
+    rc, out, err = lab.exec("jms2", install, timeout=1200)
+    assert rc == 0, out + err
+    rc, out, err = lab.exec("jms2", ["jvb-join", "--json", "token", "create", "--name", "jvb3", "--host", DOMAIN2,
+                                     "--allow-from", lab.ip("jvb3")], check=False)
+    assert rc == 0, out + err
+    token = json.loads(out)["token"]
+    jvb_conf = lab.exec("jvb3", ["cat", "/etc/jitsi/videobridge/jvb.conf"], check=True)[1]
+    before = hashes()
+    rc, out, err, seconds = join(lab, "jvb3", token)
+    assert rc in (0, 2), out + err
+    # the join proved jvb3 in jms2's brewery and back in jms's after its restart
+    assert not [line for line in json.loads(out)["degraded"] if "brewery" in line], out
+    print("jvb3 joined jms2 in {:.1f} s".format(seconds))
+    after = hashes()
+    first = ("/etc/jitsi/videobridge/jvb-join.conf", "/var/lib/jvb-join/bridge.json", "/var/lib/jvb-join/nickname",
+             "/etc/ufw/user.rules", "/etc/sysctl.d/60-jvb-join.conf")
+    assert {p: after[p] for p in first} == {p: before[p] for p in first}
+    assert all(after[p] for p in SECOND), after
+    # jvb.conf: its lines as they were, then the second server's include line
+    assert lab.exec("jvb3", ["cat", "/etc/jitsi/videobridge/jvb.conf"], check=True)[1] == jvb_conf + \
+        "include \"jvb-join-auth.meet2.lab.test.conf\"  # added by jvb-join; remove with " \
+        "'jvb-join leave --server auth.meet2.lab.test'\n"
+
+    wait_for(lambda: in_brewery("jms2") and in_brewery("jms"), 60, "jvb3 in the breweries of jms and jms2")
+    st = wait_for(lambda: (lambda s: s if all(x["in_brewery"] for x in s["servers"]) else None)(status()), 30,
+                  "both servers in_brewery in jvb3's status")
+    assert [s["server"] for s in st["servers"]] == [DOMAIN, DOMAIN2], st
+    assert st["server"].startswith(DOMAIN) and st["in_brewery"] and st["servers"][1]["nickname"] == nick, st
+    # doctor checks the way to each server and its brewery, named by the server
+    checks = {c["id"]: c for c in json.loads(lab.exec("jvb3", ["jvb-join", "doctor", "--json"], check=False,
+                                                       timeout=60)[1])["checks"]}
+    ids = ["xmpp-config"] + [check_id + suffix for check_id in ("brewery", "account-login", "trust-store",
+                                                                "server-certificate")
+                             for suffix in ("", "@auth." + DOMAIN2)]
+    assert {i: checks[i]["status"] for i in ids} == {i: "ok" for i in ids}, {i: checks[i] for i in ids}
+    assert DOMAIN2 in checks["brewery@auth." + DOMAIN2]["title"]
+
+    # a re-run of either server's join changes nothing
+    for again in (token, fleet_of_regions.tokens["jvb3"]["token"]):
+        rc, out, err, _ = join(lab, "jvb3", again)
+        assert rc in (0, 2) and json.loads(out)["changed"] == 0, out + err
+        assert hashes() == after
+
+    # another server with a domain jvb3 serves: refused before anything is changed
+    other = lab.exec("jvb3", ["python3", "-c", _OTHER_HOST], input=token + "\n", check=True)[1].strip()
+    rc, out, err, _ = join(lab, "jvb3", other)
+    assert rc == 1 and json.loads(out)["error"]["id"] == "domain-served", out + err
+    assert hashes() == after
+
+    rc, out, err = lab.exec("jvb3", ["jvb-join", "--json", "leave", "--server", DOMAIN2], check=False, timeout=600)
+    assert rc == 0, out + err
+    assert json.loads(out)["still_serving"] == [DOMAIN], out
+    wait_for(lambda: not in_brewery("jms2"), 60, "jvb3 gone from jms2's brewery")
+    assert wait_for(lambda: in_brewery("jms"), 60, "jvb3 still in jms's brewery")
+    st = status()
+    assert [s["server"] for s in st["servers"]] == [DOMAIN] and st["servers"][0]["in_brewery"], st
+    assert lab.exec("jvb3", ["cat", "/etc/jitsi/videobridge/jvb.conf"], check=True)[1] == jvb_conf
+    assert all(hashes()[p] is None for p in SECOND)
+
+
 def test_region_groups_then_regions_off_take_out_only_jvb_joins_lines(fleet_of_regions):
     """Last in this module: it turns regions off. A group puts a participant of a region without
     bridges on a bridge of its group, not of the server's region; --no-regions then takes jvb-join's

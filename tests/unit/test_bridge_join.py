@@ -79,3 +79,19 @@ def test_the_failure_shows_the_bridge_log_before_the_rollback_can_purge_it(tmp_p
         join.verify_in_brewery(make_ctx(tmp_path, watch=True), None)
     assert "Invalid duration unit: 5 fortnights" in e.value.message
     assert "journalctl" in e.value.remedy
+
+
+def test_a_token_of_another_server_of_a_served_domain_is_refused_before_anything_is_written(paths):
+    import json
+    import os
+    from jvbjoin.errors import DomainServedError
+    from helpers import write
+    served = make_token()
+    write(paths.bridge_state, json.dumps({"server": served.host, "port": 5222, "domain": served.domain,
+                                          "token_id": served.id, "password_changed": True}))
+    write(paths.jvb_fragment, 'PASSWORD = "p"\n')
+    listing = sorted(os.walk(paths.root))
+    with pytest.raises(DomainServedError):
+        join.join(served.replace(host="other.example.net", id="zzz99999"), join.JoinOptions(dry_run=True), paths,
+                  lambda line: None)
+    assert sorted(os.walk(paths.root)) == listing

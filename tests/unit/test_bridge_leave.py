@@ -342,3 +342,141 @@ def test_leave_removes_the_sysctl_file_the_join_wrote_and_keeps_a_backup(paths):
     assert not os.path.exists(paths.sysctl_file)
     assert read(ctx.run.backups.saved[paths.sysctl_file]) == written
     assert sysctl.RemoveSysctl().check(ctx) == []  # a second leave: nothing to do
+
+
+# --- a bridge that serves two servers (bridge.shards) ------------------------------------------------
+
+def two_servers(paths):
+    """The first server joined as joined_host leaves it, and a second server joined beside it."""
+    from jvbjoin.bridge import shards
+    from jvbjoin.bridge.steps import shard
+    from helpers import make_token
+    joined_host(paths)
+    write(paths.bridge_state, '{"token_id": "abc", "server": "meet.example.com", "port": 5222, "meet": '
+                              '"meet.example.com", "domain": "auth.meet.example.com", "user": "jvb-abc", "pin": "p", '
+                              '"muc": "m@x", "password_changed": true}\n')
+    before = {path: read(path) for path in (paths.jvb_conf, paths.jvb_fragment, paths.bridge_state)}
+    second = make_token(meet="meet2.example.com", id="def67890")
+    ctx = Context(shards.ServerPaths(paths, second.domain), config_ctx(paths, password="second", token=second).run)
+    for step in (shard.ServerFragment(), shard.ServerInclude()):
+        run_step(step, ctx)
+    write(ctx.paths.bridge_state, '{"token_id": "def67890", "server": "meet2.example.com", "port": 5222, "meet": '
+                                  '"meet2.example.com", "domain": "auth.meet2.example.com", "user": "jvb-def67890", '
+                                  '"pin": "p2", "muc": "m@y", "password_changed": true}\n')
+    write(trust.cert_path(paths, second.domain), "PEM\n")
+    return ctx.paths, before
+
+
+class RestartingSystemd(FakeSystemd):
+    def restart(self, name, timeout=None):
+        FakeSystemd.calls.append("restart")
+
+    def wait_active(self, name, settle=0.0, timeout=None):
+        return dict(FakeSystemd.state)
+
+
+def one_server_leave(paths, monkeypatch, name):
+    """``leave --server name`` on the host of two_servers, with systemd, the servers and the CA
+    stores faked; returns the report, what systemd and the servers were asked, and the wait."""
+    from jvbjoin.system import systemd
+    from jvbjoin.bridge import brewery
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(systemd, "Systemd", RestartingSystemd)
+    FakeSystemd.state = {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled"}
+    FakeSystemd.calls = []
+    monkeypatch.setattr(leave, "_unit_state", lambda: dict(FakeSystemd.state))
+    monkeypatch.setattr(leave.probe, "verify_pin", lambda *a: b"der")
+    monkeypatch.setattr(trust, "run", lambda argv, **kw: None)
+    monkeypatch.setattr(leave.session, "remove_account",
+                        lambda host, port, domain, user, password, der: FakeSystemd.calls.append((user, password)))
+    waited = []
+    monkeypatch.setattr(brewery, "wait_in", lambda servers, nick, deadline, ctx: waited.append(
+        [s.name for s in servers]) or True)
+    write(paths.nickname_file, '{"nickname": "jvb-x", "machine_id": "m1"}\n')
+    report, _backups = leave.leave(Options(server=name), paths, lambda line: None)
+    return report, FakeSystemd.calls, waited
+
+
+def test_leave_of_one_server_restarts_once_removes_its_account_last_and_keeps_the_other(paths, monkeypatch):
+    further, before = two_servers(paths)
+    report, calls, waited = one_server_leave(paths, monkeypatch, "meet2.example.com")
+    assert calls == ["restart", ("jvb-def67890", "second")]
+    assert {path: read(path) for path in before} == before
+    assert not any(os.path.exists(p) for p in (further.jvb_fragment, further.bridge_state,
+                                                 trust.cert_path(paths, "auth.meet2.example.com")))
+    assert (report.left_one, report.kept, waited) == ("meet2.example.com", ["meet.example.com"], [["meet.example.com"]])
+    # now the only server: leave --server is a plain leave
+    assert leave.choose(paths, "meet.example.com") is None
+
+
+def test_leave_of_the_first_server_puts_the_next_one_in_its_place(paths, monkeypatch):
+    import json
+    from jvbjoin.formats import hocon
+    from jvbjoin.bridge import shards
+    from jvbjoin.bridge.checks.facts import hocon_clients
+    further, before = two_servers(paths)
+    second_record = json.loads(read(further.bridge_state))
+    fragment = read(paths.jvb_fragment)
+    write(trust.cert_path(paths, "auth.meet.example.com"), "PEM\n")
+    report, calls, waited = one_server_leave(paths, monkeypatch, "meet.example.com")
+    assert calls == ["restart", ("jvb-abc", "p4ss")]
+    assert (report.left_one, report.kept, waited) == ("meet.example.com", ["meet2.example.com"], [["meet2.example.com"]])
+    # the host looks as if it had joined the second server first
+    assert read(paths.jvb_conf) == before[paths.jvb_conf]
+    assert json.loads(read(paths.bridge_state)) == second_record
+    [(name, client)] = hocon_clients(hocon.load(paths.jvb_conf)).items()
+    assert name == "shard" and (client["HOSTNAME"], client["USERNAME"], client["PASSWORD"]) == \
+        ("meet2.example.com", "jvb-def67890", "second")
+    # the bridge's own settings in jvb-join.conf are as they were
+    kept = [line for line in fragment.splitlines() if not line.startswith(("  HOSTNAME", "  DOMAIN", "  USERNAME",
+                                                                          "  PASSWORD", "  MUC_JIDS", "  PORT"))]
+    assert [line for line in read(paths.jvb_fragment).splitlines() if line in kept] == kept
+    assert not any(os.path.exists(p) for p in (further.jvb_fragment, further.bridge_state,
+                                                 trust.cert_path(paths, "auth.meet.example.com")))
+    assert os.path.exists(trust.cert_path(paths, "auth.meet2.example.com"))
+    assert [record["meet"] for _paths, record in shards.servers(paths)] == ["meet2.example.com"]
+
+
+def test_an_unknown_server_is_a_usage_error(paths):
+    from jvbjoin.errors import UsageError
+    two_servers(paths)
+    with pytest.raises(UsageError):
+        leave.choose(paths, "meet3.example.com")
+    assert leave.choose(paths, "auth.meet2.example.com").name == "meet2.example.com"
+    assert leave.choose(paths, "meet.example.com").name == "meet.example.com"
+
+
+def test_a_plain_leave_takes_every_server_out_and_removes_the_accounts_last(paths):
+    from jvbjoin.bridge import brewery
+    two_servers(paths)
+    further = [server for server in brewery.served(paths) if server.name == "meet2.example.com"]
+    steps = leave.leave_steps(further)
+    titles = [step.title for step in steps]
+    assert titles[-2:] == ["bridge account on the server", "bridge account on the server (meet2.example.com)"]
+    assert {"jvb-join's record of a further server (meet2.example.com)",
+            "trust of the server certificate (meet2.example.com)"} <= set(titles)
+    assert leave.joined(paths)
+
+
+def test_a_plain_leave_of_a_bridge_with_two_servers_takes_it_out_of_both(paths, monkeypatch):
+    from jvbjoin.system import systemd
+    further, before = two_servers(paths)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(systemd, "Systemd", FakeSystemd)
+    monkeypatch.setattr(leave, "POLL", 0.01)
+    FakeSystemd.state = {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled"}
+    FakeSystemd.calls = []
+    monkeypatch.setattr(leave, "_unit_state", lambda: dict(FakeSystemd.state))
+    monkeypatch.setattr(leave.bridge_api, "BridgeAPI", lambda: ShutdownAPI([0], accepts_shutdown=True))
+    monkeypatch.setattr(leave.probe, "verify_pin", lambda host, port, domain, pin_: ("der", host))
+    monkeypatch.setattr(trust, "run", lambda argv, **kw: None)
+    monkeypatch.setattr(leave.session, "remove_account", lambda host, port, domain, user, password, der:
+                        FakeSystemd.calls.append((user, password, der)))
+    report, _backups = leave.leave(Options(), paths, lambda line: None)
+    # shut down once, then both accounts removed last, each on its own server with its own password
+    assert FakeSystemd.calls == ["disable", ("jvb-abc", "p4ss", ("der", "meet.example.com")),
+                                 ("jvb-def67890", "second", ("der", "meet2.example.com"))]
+    assert read(paths.jvb_conf) == PACKAGE_JVB_CONF
+    assert not any(os.path.exists(p) for p in (paths.jvb_fragment, paths.bridge_state, further.jvb_fragment,
+                                                 further.bridge_state, trust.cert_path(paths, "auth.meet2.example.com")))
+    assert not leave.joined(paths) and report.left_one is None

@@ -11,8 +11,9 @@ from jvbjoin.formats import hocon, javaprops
 from jvbjoin.system import apt, files, host
 from jvbjoin.doctor.core import Check, fail, ok, warn
 from jvbjoin.doctor import facts as F
+from jvbjoin.bridge import shards
 from jvbjoin.bridge.api import BridgeAPI
-from jvbjoin.bridge.checks import host as host_checks, link, nat, relays, websockets
+from jvbjoin.bridge.checks import host as host_checks, link, nat, relays, servers, websockets
 from jvbjoin.bridge.checks.facts import (PACKAGE, REJOIN, RESTART, UNIT, bridge_conf, effective_client,
                                          hocon_clients, legacy_text, need_state, our_client, own_settings,
                                          restore_conffile, state)
@@ -149,7 +150,9 @@ def check_xmpp_config(facts):
         return fail("the bridge's XMPP settings differ from the join: " + "; ".join(wrong),
                     "Put back jvb-join's values (grep -rn HOSTNAME /etc/jitsi/videobridge/), then: {}".format(RESTART),
                     details)
-    others = sorted(name for name in clients if name != "shard")
+    # the clients of the further servers jvb-join joined (bridge.shards) are its own too
+    mine = {"shard"} | {shards.config_id(domain) for domain in shards.further_domains(facts.paths)}
+    others = sorted(name for name in clients if name not in mine)
     if others:
         return warn("the bridge also logs in to other servers (clients {})".format(", ".join(others)),
                     "Remove them from {} unless this bridge serves those servers too".format(facts.paths.jvb_conf),
@@ -243,8 +246,13 @@ GROUP_HOST = "Host"
 GROUP_EXTRAS = "Extras"
 
 
-def checks():
-    """Every bridge check in report order (a check comes after the checks it requires)."""
+def checks(paths=None):
+    """Every bridge check in report order (a check comes after the checks it requires); with the
+    host's ``paths``, the way to each further server and its brewery too (checks.servers)."""
+    return servers.per_server(paths, base_checks())
+
+
+def base_checks():
     return [
         Check("package", "bridge package", GROUP_SERVICE, check_package),
         Check("java", "Java runtime", GROUP_SERVICE, check_java),

@@ -6,6 +6,7 @@ from jvbjoin.formats import hocon, javaprops
 from jvbjoin.system import files
 from jvbjoin.xmpp import probe
 from jvbjoin.doctor.core import skipped
+from jvbjoin.bridge import shards
 from jvbjoin.bridge.api import BridgeAPI
 from jvbjoin.bridge.model import read_state
 from jvbjoin.bridge.steps.config import LEGACY_PREFIX, complete_clients, legacy_clients
@@ -73,8 +74,11 @@ def effective_client(facts):
 
 
 def our_client(facts):
+    """The client jvb-join wrote for the server of ``facts.paths`` (the first's id is the
+    package's ``shard``; a further server's is its own, bridge.shards)."""
     source, clients = effective_client(facts)
-    return clients.get("shard") if source == "hocon" else None
+    domain = getattr(facts.paths, "server_domain", None)
+    return clients.get(shards.config_id(domain) if domain else "shard") if source == "hocon" else None
 
 
 # --- the bridge's config files and REST API -----------------------------------------------------

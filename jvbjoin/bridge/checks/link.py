@@ -20,6 +20,8 @@ from jvbjoin.formats.pin import not_after, pem_certs
 from jvbjoin.system import files
 from jvbjoin.xmpp import session
 from jvbjoin.doctor.core import fail, ok, skipped, warn
+from jvbjoin.bridge import brewery
+from jvbjoin.bridge.model import stored_nickname
 from jvbjoin.bridge.checks.facts import (REJOIN, RESTART, bridge_health, bridge_metrics, need_state, our_client,
                                          server_certificate)
 from jvbjoin.bridge.steps.trust import cert_path
@@ -107,7 +109,10 @@ def check_account_login(facts):
         return missing
     who = "{}@{}".format(st.get("user"), st.get("domain"))
     try:
-        connected = bridge_metrics(facts).get("jitsi_jvb_muc_clients_connected", 0) >= 1
+        metrics = bridge_metrics(facts)
+        # every client connected (one per server the bridge serves) proves each one's password
+        connected = metrics.get("jitsi_jvb_muc_clients_connected", 0) >= \
+            max(1, metrics.get("jitsi_jvb_muc_clients_configured", 1) or 1)
     except OSError:
         connected = False
     if connected:
@@ -150,6 +155,19 @@ def check_brewery(facts):
         return fail("the bridge is connected but not in the brewery {}".format(st.get("muc")),
                     "journalctl -u jitsi-videobridge2 -n 50; a nickname taken by another bridge shows there",
                     details)
+    configured = metrics.get("jitsi_jvb_mucs_configured")
+    if joined is not None and configured and configured > 1 and joined < configured:
+        # it serves several servers and is not in every brewery: this one's server says whether it is in its own
+        server = brewery.Server(facts.paths, st)
+        server.cert = server_certificate(facts, st["server"], server.port, st["domain"])
+        if not pin.pins_equal(pin.spki_pin(server.cert), st.get("pin")):
+            return fail("the server's certificate is not the one this bridge joined with", REJOIN, details)
+        nickname = stored_nickname(facts.paths)
+        if nickname not in server.occupants(timeout=2.5):
+            return fail("the bridge is not in the brewery {} of {} (it is in {} of its {} breweries)".format(
+                st.get("muc"), st.get("domain"), joined, configured),
+                "journalctl -u jitsi-videobridge2 -n 50; the log names the client of {}".format(st.get("domain")),
+                details)
     if not healthy:
         return fail("the bridge is in the brewery but says it is unhealthy: {}".format(message),
                     "journalctl -u jitsi-videobridge2 -n 50", details)

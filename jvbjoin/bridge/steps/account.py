@@ -83,6 +83,8 @@ class AccountPassword(Step):
                  "meet": token.meet, "muc": token.muc, "user": token.user, "pin": token.pin}
         if getattr(token, "jvb", None):
             state["jvb"] = token.jvb  # the fleet's bridge version, for doctor's package check
+        if getattr(token, "region", None):
+            state["region"] = token.region  # one per bridge: a further server's token must agree
 
         done = []
 

@@ -49,6 +49,9 @@ CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 KEYRING_IN_HOST = "/etc/apt/keyrings/jvb-join-lab.gpg"
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,11}$")
 JMS_ALIASES = ("meet.lab.test", "auth.meet.lab.test")
+# the second server host (shards: a bridge that serves two servers), with its own domain
+JMS2_ALIASES = ("meet2.lab.test", "auth.meet2.lab.test")
+HOST_ALIASES = {"jms": JMS_ALIASES, "jms2": JMS2_ALIASES}
 # signing keys: the Debian mirror and jvb-join repo; the Jitsi stand-ins; the Adoptium stand-ins
 KEY_ROLES = (("archive", "jvb-join lab archive <archive@lab.test>"),
              ("jitsi", "jvb-join lab Jitsi stand-in repository <jitsi@lab.test>"),
@@ -650,7 +653,7 @@ class Lab(object):
         lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback",
                  "%s\trepo.lab.test" % HOST_IP]
         for name in sorted(st["hosts"], key=lambda n: int(st["hosts"][n]["ip"].split(".")[-1])):
-            extra = JMS_ALIASES if name == "jms" else ()
+            extra = HOST_ALIASES.get(name, ())
             lines.append("%s\t%s" % (st["hosts"][name]["ip"], " ".join((name + ".lab.test", name) + extra)))
         return "\n".join(lines) + "\n"
 
@@ -739,6 +742,7 @@ class Lab(object):
                 self._boot(n, h)
                 self._save(st)
                 booting.append(n)
+            # hosts already running learn the new ones by name (their /etc/hosts was written at boot)
             for n, h in st["hosts"].items():
                 if os.path.ismount(h["merged"]):
                     _put(h["merged"], "etc/hosts", self._hosts_file(st))

@@ -143,6 +143,27 @@ def test_incomplete_legacy_client_is_dropped_and_jvb_conf_wins(tmp_path):
 
 
 @needs_hocon
+def test_each_included_client_config_is_a_client_of_its_own(tmp_path):
+    """A bridge that serves two servers: jvb.conf includes one file per server, and every entry of
+    videobridge.apis.xmpp-client.configs is a client (XmppClientConnectionConfig), each with its
+    own server, account and brewery; the package's "shard" is overridden by the first file."""
+    tree = make_tree(tmp_path, POSTINST_CONF + 'include "jvb-join.conf"\ninclude "jvb-join-auth.meet2.lab.test.conf"\n')
+    folder = os.path.dirname(tree["config.file"])
+    with open(os.path.join(folder, "jvb-join.conf"), "w") as handle:
+        handle.write('videobridge.apis.xmpp-client.configs.shard { HOSTNAME = "meet.lab.test", USERNAME = "jvb-a", '
+                     'PASSWORD = "pa", MUC_NICKNAME = "jvb-x" }\n')
+    with open(os.path.join(folder, "jvb-join-auth.meet2.lab.test.conf"), "w") as handle:
+        handle.write('videobridge.apis.xmpp-client.configs.jvb-join-auth_meet2_lab_test { HOSTNAME = "meet2.lab.test", '
+                     'DOMAIN = "auth.meet2.lab.test", USERNAME = "jvb-b", PASSWORD = "pb", '
+                     'MUC_JIDS = "jvbbrewery@internal.auth.meet2.lab.test", MUC_NICKNAME = "jvb-x" }\n')
+    clients = jvbconfig.load_settings(tree).clients
+    assert [(c.id, c.hostname, c.domain, c.username, c.muc_jids) for c in clients] == [
+        ("jvb-join-auth_meet2_lab_test", "meet2.lab.test", "auth.meet2.lab.test", "jvb-b",
+         ["jvbbrewery@internal.auth.meet2.lab.test"]),
+        ("shard", "meet.lab.test", "auth.meet.lab.test", "jvb-a", ["jvbbrewery@internal.auth.meet.lab.test"])]
+
+
+@needs_hocon
 def test_lowercase_keys_and_domain_defaults_to_hostname(tmp_path):
     conf = """videobridge.apis.xmpp-client.configs.a {
         hostname = "xmpp.example.test", port = 5223, username = jvb, password = pw
