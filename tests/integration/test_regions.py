@@ -1,9 +1,17 @@
-"""Regions with relays, in the lab: a server made with 'server install --region eu', two bridges
-joined with tokens of '--region eu' and one with '--region us'. jicofo reads jvb-join's include and
-selects by region; each bridge announces its region and its nickname as relay id, which
-'jvb-join --json bridges' shows; the jicofo stand-in puts a conference of both regions on one
-bridge per region joined by a relay; doctor's server-regions check is clean; a re-run of the server
-install and of a join changes nothing."""
+"""Regions, relays and shards, in the lab, on one fleet (a second server install would cost a
+minute): a server made with 'server install --region eu', two bridges joined with tokens of
+'--region eu' and one with '--region us'.
+
+- jicofo reads jvb-join's include and selects by region; each bridge announces its region and its
+  nickname as relay id, which 'jvb-join --json bridges' shows; the jicofo stand-in places a
+  conference of both regions on one bridge per region; doctor's server-regions check is clean; a
+  re-run of the server install and of a join changes nothing.
+- a conference across regions gets a relay whose ICE connects over the media port; with that port
+  blocked between the two bridges a new conference's relay fails and doctor's relays check names it.
+- the us bridge joins a second server (jms2, meet2.lab.test) too, is in both breweries, and
+  'leave --server' takes it out of the second one only.
+- region groups, then --no-regions, which takes jvb-join's lines out again (last: regions end off).
+"""
 
 import concurrent.futures
 import json
@@ -17,6 +25,19 @@ pytestmark = pytest.mark.lab
 from labkit import DOMAIN, doctor_check, install_jvb_join, join, managed_hashes, nickname, repo_args, wait_for
 
 REGIONS = {"jvb1": "eu", "jvb2": "eu", "jvb3": "us"}
+
+DOMAIN2 = "meet2.lab.test"
+# what a join to a further server writes, beside the files of the first server's join
+# (named by its XMPP domain, auth.meet2.lab.test)
+SECOND = ("/etc/jitsi/videobridge/jvb-join-auth.meet2.lab.test.conf",
+          "/var/lib/jvb-join/servers/auth.meet2.lab.test.json",
+          "/usr/local/share/ca-certificates/jvb-join-auth.meet2.lab.test.crt")
+
+# the token of jms2 with another host: another server of the same XMPP domain, as a bridge sees it
+_OTHER_HOST = """import sys
+from jvbjoin.formats import token
+t = token.decode(sys.stdin.read().strip())
+print(token.encode(t.replace(host="jms2.lab.test")))"""
 
 _GET = """import sys, urllib.request
 print(urllib.request.urlopen("http://127.0.0.1:8888" + sys.argv[1], timeout=10).read().decode())"""
@@ -185,20 +206,6 @@ print(json.dumps(out))"""
         for name in started_names:
             jicofo("DELETE", "/debug/conference/" + name)
     assert not relays_on(eu_host) and doctor_check(lab, eu_host, "relays")["status"] == "ok"
-
-
-DOMAIN2 = "meet2.lab.test"
-# what a join to a further server writes, beside the files of the first server's join
-# (named by its XMPP domain, auth.meet2.lab.test)
-SECOND = ("/etc/jitsi/videobridge/jvb-join-auth.meet2.lab.test.conf",
-          "/var/lib/jvb-join/servers/auth.meet2.lab.test.json",
-          "/usr/local/share/ca-certificates/jvb-join-auth.meet2.lab.test.crt")
-
-# the token of jms2 with another host: another server of the same XMPP domain, as a bridge sees it
-_OTHER_HOST = """import sys
-from jvbjoin.formats import token
-t = token.decode(sys.stdin.read().strip())
-print(token.encode(t.replace(host="jms2.lab.test")))"""
 
 
 def test_a_bridge_serves_a_second_server_and_leaves_only_it(fleet_of_regions):
