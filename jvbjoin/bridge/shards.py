@@ -169,6 +169,6 @@ def find(paths, name):
     known = ", ".join(server_name(record) for _sub, record in servers(paths)) or "none"
     why = "serves no server named {}".format(name) if not found else \
         "serves several servers that {} could name".format(name)
-    raise UsageError("This bridge {} (it serves: {}). Name the server by its XMPP domain, as "
-                     "'jvb-join status' lists it.".format(why, known))
+    raise UsageError("This bridge {} (it serves: {}). Name the server as 'jvb-join status' lists it "
+                     "(its Jitsi Meet domain), or by its XMPP domain or host.".format(why, known))
 
