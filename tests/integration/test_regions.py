@@ -66,27 +66,39 @@ class Fleet:
         self.lab, self.first_install, self.tokens, self.nicks = lab, first_install, tokens, nicks
 
 
+def install_second_server(lab):
+    """jms2 as meet2.lab.test, for the shard scenario."""
+    install_jvb_join(lab, "jms2")
+    install = ["jvb-join", "--json", "server", "install", "--domain", DOMAIN2] + repo_args(lab, "jms2")
+    return lab.exec("jms2", install, timeout=1200)
+
+
 @pytest.fixture(scope="module")
 def fleet_of_regions(lab):
     """A server made by 'server install --region eu' and three bridges joined at once with tokens of
-    their regions (the scenarios of this module share them: a second server install costs a minute)."""
+    their regions, and a second server (jms2) made while they join (the scenarios of this module
+    share them: a server install costs a minute)."""
     lab.up("jms")
     install_jvb_join(lab, "jms")
     install = ["jvb-join", "--json", "server", "install", "--domain", DOMAIN, "--region", "eu"] + repo_args(lab, "jms")
     rc, out, err = lab.exec("jms", install, timeout=1200)
     assert rc == 0, out + err
     lab.up("jvb1", "jvb2", "jvb3")
+    lab.up("jms2")  # after the bridges: they learn its names when it comes up
     tokens = {}
     for host in REGIONS:
         tokens[host] = region_token(lab, host)
         assert tokens[host]["region"] == REGIONS[host]
     # the three join at once, as a fleet does
-    with concurrent.futures.ThreadPoolExecutor(len(REGIONS)) as pool:
+    with concurrent.futures.ThreadPoolExecutor(len(REGIONS) + 1) as pool:
+        second = pool.submit(install_second_server, lab)
         joins = {host: pool.submit(join, lab, host, tokens[host]["token"]) for host in REGIONS}
     for host, done in joins.items():
         rc, out_join, err_join, seconds = done.result()
         assert rc in (0, 2), out_join + err_join
         print("{} joined in {:.1f} s".format(host, seconds))
+    rc, out_second, err_second = second.result()
+    assert rc == 0, out_second + err_second
     yield Fleet(lab, json.loads(out), tokens, {host: nickname(lab, host) for host in REGIONS})
     lab.down()
 
@@ -229,13 +241,8 @@ def test_a_bridge_serves_a_second_server_and_leaves_only_it(fleet_of_regions):
     def status():
         return json.loads(lab.exec("jvb3", ["jvb-join", "--json", "status"], check=True, timeout=60)[1])
 
-    lab.up("jms2")
-    # jvb3 was up before jms2: it learns its names when jms2 comes up
+    # jvb3 was up before jms2 (made by the fixture): it learned its names when jms2 came up
     assert lab.exec("jvb3", ["getent", "hosts", DOMAIN2], check=False)[0] == 0
-    install_jvb_join(lab, "jms2")
-    install = ["jvb-join", "--json", "server", "install", "--domain", DOMAIN2] + repo_args(lab, "jms2")
-    rc, out, err = lab.exec("jms2", install, timeout=1200)
-    assert rc == 0, out + err
     rc, out, err = lab.exec("jms2", ["jvb-join", "--json", "token", "create", "--name", "jvb3", "--host", DOMAIN2,
                                      "--allow-from", lab.ip("jvb3")], check=False)
     assert rc == 0, out + err
