@@ -20,6 +20,7 @@ import time
 
 from jvbjoin.system import files
 from jvbjoin.formats import javaprops
+from jvbjoin.formats.lines import with_line, without_line
 from jvbjoin.engine.core import Change
 from jvbjoin.errors import CommandError, JvbJoinError, StepError
 from jvbjoin.system.run import run
@@ -91,19 +92,6 @@ def wanted_keys(region, groups=()):
     if groups:
         keys["jicofo.bridge.region-groups"] = [list(g) for g in groups]
     return keys
-
-
-def with_line(text, line):
-    """``text`` with ``line`` at its end (once); every other byte as it was."""
-    if any(existing.rstrip("\r\n") == line for existing in javaprops.split_lines(text)):
-        return text
-    return text + ("" if not text or text.endswith("\n") else "\n") + line + "\n"
-
-
-def without_line(text, line):
-    """``text`` without the lines that are exactly ``line``; every other byte as it was."""
-    kept = [existing for existing in javaprops.split_lines(text) if existing.rstrip("\r\n") != line]
-    return "".join(kept)
 
 
 def read_jicofo_keys(path):

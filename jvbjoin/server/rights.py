@@ -28,6 +28,7 @@ import re
 import time
 
 from jvbjoin.system import files
+from jvbjoin.formats.lines import with_line
 from jvbjoin.system.run import run
 from jvbjoin.server import prosody
 from jvbjoin.server.model import ended
@@ -122,9 +123,7 @@ def fragment_text(paths, domain, records):
 
 def with_include(text):
     """prosody.cfg.lua's text with the marked Include line at its end (unchanged if it has it)."""
-    if any(line.strip() == INCLUDE_LINE for line in text.splitlines()):
-        return text
-    return text + ("" if text.endswith("\n") or not text else "\n") + INCLUDE_LINE + "\n"
+    return with_line(text, INCLUDE_LINE)
 
 
 def sync(paths, domain, records):

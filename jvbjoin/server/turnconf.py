@@ -5,6 +5,8 @@ settings they are made from, and how the secret is masked in the plan's diffs.""
 
 import re
 
+from jvbjoin.formats.lines import with_line
+
 TURN_CONF = "/etc/turnserver.conf"
 CERT_DIR = "/etc/coturn/certs"
 DROP_IN = "/etc/systemd/system/coturn.service.d/jvb-join.conf"
@@ -210,9 +212,7 @@ def prosody_secret(text):
 
 def with_include(text):
     """prosody.cfg.lua with jvb-join's marked Include line at the end (unchanged if it is there)."""
-    if text is None or any(line.strip() == INCLUDE_LINE for line in text.splitlines()):
-        return text
-    return text + ("" if text.endswith("\n") or not text else "\n") + INCLUDE_LINE + "\n"
+    return with_line(text, INCLUDE_LINE)
 
 
 def drop_in(settings):
