@@ -9,6 +9,7 @@ import jinja2
 
 from jvbjoin.system import files, host
 from jvbjoin.formats import hocon, javaprops
+from jvbjoin.formats.lines import without_line
 from jvbjoin.formats.javaprops import split_lines
 from jvbjoin.engine.core import Change
 from jvbjoin.errors import StepError
@@ -288,7 +289,7 @@ def add_include(text):
 
 def remove_include(text):
     """What ``leave`` does to jvb.conf: the line jvb-join added removed, every other byte kept."""
-    return "".join(line for line in split_lines(text) if line.rstrip("\r\n") != INCLUDE_LINE)
+    return without_line(text, INCLUDE_LINE)
 
 
 class JvbConfInclude(EditStep):

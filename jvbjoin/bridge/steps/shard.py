@@ -7,12 +7,13 @@ import os
 import jinja2
 
 from jvbjoin.formats import hocon
+from jvbjoin.formats.lines import with_line, without_line
 from jvbjoin.engine.core import Step
 from jvbjoin.steps.base import FileStep, WantedFile
 from jvbjoin.bridge import shards
 from jvbjoin.bridge.model import bridge_nickname
 from jvbjoin.bridge.steps.trust import RemoveTrust
-from jvbjoin.bridge.steps.config import EditStep, RemoveFragment, fragment_mask, jitsi_gid, owner, split_lines
+from jvbjoin.bridge.steps.config import EditStep, RemoveFragment, fragment_mask, jitsi_gid, owner
 
 _TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "templates")
 
@@ -60,19 +61,12 @@ class ServerFragment(FileStep):
 
 def add_server_include(domain):
     line = shards.include_line(domain)
-
-    def edit(text):
-        if any(existing.rstrip("\r\n") == line for existing in split_lines(text)):
-            return text
-        if text and not text.endswith("\n"):
-            text += "\n"
-        return text + line + "\n"
-    return edit
+    return lambda text: with_line(text, line)
 
 
 def remove_server_include(domain):
     line = shards.include_line(domain)
-    return lambda text: "".join(existing for existing in split_lines(text) if existing.rstrip("\r\n") != line)
+    return lambda text: without_line(text, line)
 
 
 class RemoveServerInclude(EditStep):
