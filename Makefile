@@ -26,13 +26,15 @@ test-matrix: deb
 
 ## test-long: slow extras, not in make test: piuparts (install, upgrade to the next version, purge),
 ## the slow lab scenarios (Apache, Let's Encrypt against pebble: a second server install each),
-## more SIGKILL runs (unit and lab), the Jitsi repository faults
+## more SIGKILL runs (unit, and the lab's joins killed on fresh hosts), the Jitsi repository faults,
+## the regions module with its region groups and regions-off scenario
 LONG_TESTS := tests/integration/test_apache.py tests/integration/test_letsencrypt_pebble.py
 test-long: deb
 	scripts/piuparts bookworm
 	JVB_LAB_LONG=1 $(PYTEST) -q $(LONG_TESTS)
 	JVB_CRASH_RUNS=200 $(PYTEST) -q tests/unit/test_crash.py
-	JVB_LAB_KILLS=6 $(PYTEST) -q tests/integration/test_reliability.py -k killed
+	JVB_LAB_LONG=1 JVB_LAB_KILLS=6 $(PYTEST) -q tests/integration/test_reliability.py -k killed
+	JVB_LAB_LONG=1 $(PYTEST) -q tests/integration/test_regions.py
 	JVB_LAB_LONG=1 $(PYTEST) -q tests/integration/test_faults.py -k "repository"
 
 ## fuzz: the token and config-writer properties with many more (random) examples

@@ -22,7 +22,8 @@ import pytest
 
 pytestmark = pytest.mark.lab
 
-from labkit import DOMAIN, doctor_check, install_jvb_join, join, managed_hashes, nickname, repo_args, wait_for
+from labkit import (DOMAIN, doctor_check, install_jvb_join, join, long_scenario, managed_hashes, nickname, repo_args,
+                    wait_for)
 
 REGIONS = {"jvb1": "eu", "jvb2": "eu", "jvb3": "us"}
 
@@ -301,6 +302,9 @@ def test_a_bridge_serves_a_second_server_and_leaves_only_it(fleet_of_regions):
     assert all(hashes()[p] is None for p in SECOND)
 
 
+# make test shows both with jicofo's own parser and the rollback in tests/unit/test_server_regions.py;
+# this scenario, with the jicofo stand-in's selection, runs in make test-long.
+@long_scenario()
 def test_region_groups_then_regions_off_take_out_only_jvb_joins_lines(fleet_of_regions):
     """Last in this module: it turns regions off. A group puts a participant of a region without
     bridges on a bridge of its group, not of the server's region; --no-regions then takes jvb-join's

@@ -16,7 +16,8 @@ import pytest
 
 pytestmark = pytest.mark.lab
 
-from labkit import DOMAIN, create_token, install_jvb_join, install_server, jicofo_log, nickname, repo_args, sh, wait_for
+from labkit import (DOMAIN, create_token, install_jvb_join, install_server, jicofo_log, long_scenario, nickname,
+                    repo_args, sh, wait_for)
 
 # Folders where a join writes; no file in them may be empty or a leftover temporary file.
 WRITTEN = "/etc/jitsi /var/lib/jvb-join /etc/apt/sources.list.d /usr/share/keyrings " \
@@ -66,6 +67,9 @@ def no_torn_files(lab, host):
     return out.split()
 
 
+# make test kills joins at random points in tests/unit/test_crash.py (real processes, every step);
+# these rounds on fresh lab hosts add apt's and dpkg's own state and run in make test-long.
+@long_scenario()
 def test_join_killed_at_random_moments_converges_on_the_next_run(server):
     """Each round: a fresh bridge host, a kill during the join, another during its re-run, then a
     run that must finish the join. Every other kill takes jvb-join alone (its apt-get or dpkg
